@@ -1,0 +1,128 @@
+//! Typed decoding of a JSON tree with field paths and unknown-key warnings.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{join_path, SpecError};
+
+/// A decoded spec plus the unknown keys found in it.
+#[derive(Debug)]
+pub struct Decoded<T> {
+    /// The typed spec.
+    pub spec: T,
+    /// Paths of keys that no field knows. Easegress ignores them; easegress-rs ignores them
+    /// too and reports them back to the caller as warnings.
+    pub unknown: Vec<String>,
+}
+
+/// Decodes `value` into `T`.
+///
+/// Errors name the field path, prefixed with `prefix` (e.g. `filters[0]`). Keys the type
+/// does not know are collected in [`Decoded::unknown`] instead of failing.
+pub fn decode<T: DeserializeOwned>(value: &Value, prefix: &str) -> Result<Decoded<T>, SpecError> {
+    let mut unknown = Vec::new();
+    let mut on_unknown = |path: serde_ignored::Path<'_>| {
+        unknown.push(join_path(prefix, &render_ignored(&path)));
+    };
+    let de = serde_ignored::Deserializer::new(value, &mut on_unknown);
+    let spec: T = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = render_path(e.path());
+        SpecError::new(
+            join_path(prefix, &path),
+            clean_message(&e.inner().to_string()),
+        )
+    })?;
+    Ok(Decoded { spec, unknown })
+}
+
+fn render_path(path: &serde_path_to_error::Path) -> String {
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            serde_path_to_error::Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            serde_path_to_error::Segment::Map { key } => push_key(&mut out, key),
+            serde_path_to_error::Segment::Enum { variant } => push_key(&mut out, variant),
+            serde_path_to_error::Segment::Unknown => push_key(&mut out, "?"),
+        }
+    }
+    out
+}
+
+fn render_ignored(path: &serde_ignored::Path<'_>) -> String {
+    match path {
+        serde_ignored::Path::Root => String::new(),
+        serde_ignored::Path::Seq { parent, index } => {
+            format!("{}[{index}]", render_ignored(parent))
+        }
+        serde_ignored::Path::Map { parent, key } => {
+            let mut s = render_ignored(parent);
+            push_key(&mut s, key);
+            s
+        }
+        serde_ignored::Path::Some { parent }
+        | serde_ignored::Path::NewtypeStruct { parent }
+        | serde_ignored::Path::NewtypeVariant { parent } => render_ignored(parent),
+    }
+}
+
+fn push_key(out: &mut String, key: &str) {
+    if !out.is_empty() {
+        out.push('.');
+    }
+    out.push_str(key);
+}
+
+/// serde_json messages end with "at line N column M", which means nothing for a tree.
+fn clean_message(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug)]
+    #[serde(rename_all = "camelCase")]
+    struct Server {
+        url: String,
+        #[serde(default)]
+        weight: u32,
+    }
+
+    #[derive(Deserialize, Debug)]
+    struct Pool {
+        servers: Vec<Server>,
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        let v: Value = serde_json::json!({"servers": [{"url": "http://a"}, {"url": "http://b", "weight": "x"}]});
+        let err = decode::<Pool>(&v, "pools[0]").unwrap_err();
+        assert_eq!(err.path, "pools[0].servers[1].weight");
+        assert!(err.message.contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn missing_field_names_the_parent() {
+        let v: Value = serde_json::json!({"servers": [{"weight": 1}]});
+        let err = decode::<Pool>(&v, "").unwrap_err();
+        assert_eq!(err.path, "servers[0]");
+        assert!(err.message.contains("missing field `url`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_warnings() {
+        let v: Value =
+            serde_json::json!({"servers": [{"url": "http://a", "maxConnection": 3}], "x": 1});
+        let d = decode::<Pool>(&v, "filters[0]").unwrap();
+        assert_eq!(d.spec.servers.len(), 1);
+        assert_eq!(
+            d.unknown,
+            vec!["filters[0].servers[0].maxConnection", "filters[0].x"]
+        );
+    }
+}

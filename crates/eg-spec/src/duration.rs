@@ -1,0 +1,155 @@
+//! Go-style durations (`300ms`, `1h30m`, `1.5s`), the format of every Easegress duration field.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A duration written the way Go's `time.ParseDuration` reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct GoDuration(pub Duration);
+
+impl GoDuration {
+    /// Parses `300ms`, `1h30m`, `1.5s`, `0`. Units: ns, us, µs, ms, s, m, h.
+    pub fn parse(text: &str) -> Result<GoDuration, String> {
+        let s = text.trim();
+        let bad = || format!("invalid duration {text:?} (expected e.g. 500ms, 10s, 1m30s)");
+        if s.is_empty() {
+            return Err(bad());
+        }
+        if s == "0" {
+            return Ok(GoDuration(Duration::ZERO));
+        }
+        if s.starts_with('-') {
+            return Err(format!("invalid duration {text:?}: must not be negative"));
+        }
+        let s = s.strip_prefix('+').unwrap_or(s);
+        let mut total_ns: f64 = 0.0;
+        let mut rest = s;
+        while !rest.is_empty() {
+            let num_len = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(bad)?;
+            if num_len == 0 {
+                return Err(bad());
+            }
+            let num: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+            rest = &rest[num_len..];
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(rest.len());
+            let unit = match &rest[..unit_len] {
+                "ns" => 1.0,
+                "us" | "µs" | "μs" => 1e3,
+                "ms" => 1e6,
+                "s" => 1e9,
+                "m" => 60e9,
+                "h" => 3600e9,
+                _ => return Err(bad()),
+            };
+            rest = &rest[unit_len..];
+            total_ns += num * unit;
+        }
+        if !total_ns.is_finite() || total_ns > u64::MAX as f64 {
+            return Err(bad());
+        }
+        Ok(GoDuration(Duration::from_nanos(total_ns.round() as u64)))
+    }
+
+    /// The wrapped duration.
+    pub fn get(self) -> Duration {
+        self.0
+    }
+}
+
+impl fmt::Display for GoDuration {
+    /// Formats as Go's `Duration.String()` does for the common cases (`1h0m0s`, `1.5s`,
+    /// `100ms`, `0s`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ns = self.0.as_nanos();
+        if ns == 0 {
+            return f.write_str("0s");
+        }
+        if ns < 1_000 {
+            return write!(f, "{ns}ns");
+        }
+        if ns < 1_000_000 {
+            return write!(f, "{}µs", trim_float(ns as f64 / 1e3));
+        }
+        if ns < 1_000_000_000 {
+            return write!(f, "{}ms", trim_float(ns as f64 / 1e6));
+        }
+        let secs_total = ns / 1_000_000_000;
+        let frac = ns % 1_000_000_000;
+        let h = secs_total / 3600;
+        let m = (secs_total % 3600) / 60;
+        let s = secs_total % 60;
+        let secs = if frac == 0 {
+            format!("{s}")
+        } else {
+            trim_float(s as f64 + frac as f64 / 1e9)
+        };
+        if h > 0 {
+            write!(f, "{h}h{m}m{secs}s")
+        } else if m > 0 {
+            write!(f, "{m}m{secs}s")
+        } else {
+            write!(f, "{secs}s")
+        }
+    }
+}
+
+fn trim_float(v: f64) -> String {
+    let s = format!("{v:.9}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
+impl<'de> Deserialize<'de> for GoDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        GoDuration::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for GoDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_go_durations() {
+        let ms = |n| GoDuration(Duration::from_millis(n));
+        assert_eq!(GoDuration::parse("300ms").unwrap(), ms(300));
+        assert_eq!(GoDuration::parse("1h30m").unwrap(), ms(5_400_000));
+        assert_eq!(GoDuration::parse("1.5s").unwrap(), ms(1500));
+        assert_eq!(GoDuration::parse("0").unwrap(), ms(0));
+        assert_eq!(GoDuration::parse("75s").unwrap(), ms(75_000));
+        assert_eq!(
+            GoDuration::parse("10us").unwrap().0,
+            Duration::from_micros(10)
+        );
+    }
+
+    #[test]
+    fn rejects_bad_durations() {
+        for bad in ["", "10", "5x", "ms", "-1s", "1s2", "abc"] {
+            assert!(GoDuration::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn formats_like_go() {
+        let f = |s: &str| GoDuration::parse(s).unwrap().to_string();
+        assert_eq!(f("1h"), "1h0m0s");
+        assert_eq!(f("90s"), "1m30s");
+        assert_eq!(f("1.5s"), "1.5s");
+        assert_eq!(f("100ms"), "100ms");
+        assert_eq!(f("0"), "0s");
+    }
+}

@@ -1,0 +1,36 @@
+//! Easegress's key layout.
+
+/// Prefix of object specs: `/config/objects/<name>` holds the spec as JSON.
+pub const OBJECTS_PREFIX: &str = "/config/objects/";
+/// The configuration version, bumped with every object change.
+pub const CONFIG_VERSION: &str = "/config/version";
+/// Prefix of custom data kinds: `/custom-data-kinds/<kind>`.
+pub const CUSTOM_DATA_KINDS_PREFIX: &str = "/custom-data-kinds/";
+/// Prefix of custom data items: `/custom-data/<kind>/<id>`.
+pub const CUSTOM_DATA_PREFIX: &str = "/custom-data/";
+/// Prefix of object statuses: `/status/objects/<ns>/<name>/<member>`.
+pub const STATUS_OBJECTS_PREFIX: &str = "/status/objects/";
+/// Prefix of member statuses: `/status/members/<member>`.
+pub const STATUS_MEMBERS_PREFIX: &str = "/status/members/";
+/// The cluster name key.
+pub const CLUSTER_NAME: &str = "/eg/cluster/name";
+
+/// Key of the object called `name`.
+pub fn object(name: &str) -> String {
+    format!("{OBJECTS_PREFIX}{name}")
+}
+
+/// Key of custom data kind `kind`.
+pub fn custom_data_kind(kind: &str) -> String {
+    format!("{CUSTOM_DATA_KINDS_PREFIX}{kind}")
+}
+
+/// Prefix of the items of custom data kind `kind`.
+pub fn custom_data_items(kind: &str) -> String {
+    format!("{CUSTOM_DATA_PREFIX}{kind}/")
+}
+
+/// Key of item `id` of custom data kind `kind`.
+pub fn custom_data_item(kind: &str, id: &str) -> String {
+    format!("{CUSTOM_DATA_PREFIX}{kind}/{id}")
+}
