@@ -1,0 +1,14 @@
+//! The filters layer.
+//!
+//! A filter is one step of a pipeline: it looks at the request of the active namespace,
+//! may set a response, and returns a *result* — `""` to continue, or one of the results
+//! its kind registers, which the pipeline's `jumpIf` maps to a later step (or which ends
+//! the flow). Each built-in kind lives in its own module with its spec beside it; the
+//! server's registry lists them.
+#![forbid(unsafe_code)]
+
+mod filter;
+pub mod registry;
+
+pub use filter::{BuildContext, Filter, FilterFuture, FilterSpec, Handled, RESULT_OK};
+pub use registry::{object_schema, FilterKind, FilterRegistry};

@@ -1,0 +1,68 @@
+//! Filter kinds and their registry.
+
+use std::collections::BTreeMap;
+
+use eg_spec::SpecError;
+use serde_json::Value;
+
+use crate::filter::{BuildContext, Filter, FilterSpec};
+
+/// A registered filter kind: its name, the results it may return, its defaults, and how to
+/// validate and build it.
+#[derive(Clone, Copy)]
+pub struct FilterKind {
+    /// Kind name as written in specs, e.g. `Proxy`.
+    pub kind: &'static str,
+    /// One-line description served by `/metadata/objects/pipeline/filters/{kind}/description`.
+    pub description: &'static str,
+    /// The non-empty results the filter can return (valid `jumpIf` keys).
+    pub results: &'static [&'static str],
+    /// The kind's fields' defaults (served by the metadata API).
+    pub default_spec: fn() -> Value,
+    /// A JSON schema of the spec, served by the metadata API.
+    pub schema: fn() -> Value,
+    /// Decodes and checks the spec and builds the filter. Must not start background work
+    /// (that happens in [`Filter::init`]); errors name the field path.
+    pub build: fn(&FilterSpec, &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError>,
+}
+
+impl FilterKind {
+    /// The registered result equal to `s`, as the static string the filter returns.
+    pub fn result(&self, s: &str) -> Option<&'static str> {
+        self.results.iter().copied().find(|r| *r == s)
+    }
+}
+
+/// All filter kinds this build knows.
+#[derive(Default, Clone)]
+pub struct FilterRegistry {
+    kinds: BTreeMap<&'static str, FilterKind>,
+}
+
+impl FilterRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a kind (replacing one of the same name).
+    pub fn register(&mut self, kind: FilterKind) -> &mut Self {
+        self.kinds.insert(kind.kind, kind);
+        self
+    }
+
+    /// The kind called `kind`.
+    pub fn get(&self, kind: &str) -> Option<&FilterKind> {
+        self.kinds.get(kind)
+    }
+
+    /// All kinds, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = &FilterKind> {
+        self.kinds.values()
+    }
+}
+
+/// A JSON schema saying only "an object", for kinds that do not publish a detailed one.
+pub fn object_schema() -> Value {
+    serde_json::json!({"type": "object"})
+}

@@ -1,0 +1,15 @@
+//! The protocols layer: what a filter sees of a request.
+//!
+//! A [`Context`] is a plain value owned by the connection task for one request. It holds
+//! *namespaces* ([`Namespace`]), each with at most one request and one response; the incoming
+//! request lives in `DEFAULT`. Filters read the request of the active namespace and write its
+//! response. Bodies ([`Body`]) stay streams until a filter needs them buffered.
+#![forbid(unsafe_code)]
+
+mod body;
+mod context;
+mod message;
+
+pub use body::{Body, BodyError, BoxStream};
+pub use context::{Context, Namespace, Tag, DEFAULT_NAMESPACE};
+pub use message::{HttpRequest, HttpResponse};
