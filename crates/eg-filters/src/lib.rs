@@ -10,5 +10,11 @@
 mod filter;
 pub mod registry;
 
+pub mod fallback;
+pub mod headercounter;
+pub mod mock;
+pub mod proxy;
+pub mod validator;
+
 pub use filter::{BuildContext, Filter, FilterFuture, FilterSpec, Handled, RESULT_OK};
 pub use registry::{object_schema, FilterKind, FilterRegistry};

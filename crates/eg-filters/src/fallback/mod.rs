@@ -1,0 +1,1 @@
+//! The `Fallback` filter: overwrite an existing response.

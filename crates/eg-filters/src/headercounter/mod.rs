@@ -1,0 +1,1 @@
+//! The `HeaderCounter` filter: the developer guide example.

@@ -1,0 +1,1 @@
+//! The `Mock` filter: canned responses by path, prefix and headers.

@@ -1,0 +1,1 @@
+//! The `Proxy` filter: server pools, load balancing, health checks.

@@ -1,0 +1,1 @@
+//! The `Validator` filter: header, JWT and basic-auth checks.

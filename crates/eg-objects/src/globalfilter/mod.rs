@@ -1,0 +1,1 @@
+//! The `GlobalFilter` kind: before/after pipelines wrapped around every pipeline of a server.

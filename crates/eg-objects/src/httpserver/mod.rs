@@ -1,0 +1,1 @@
+//! The `HTTPServer` kind: listeners, routing rules and the request lifecycle.

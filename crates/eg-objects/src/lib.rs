@@ -1,0 +1,10 @@
+//! The objects layer: the built-in object kinds.
+//!
+//! One module per kind, each with its spec, its kind (validation and creation) and its
+//! running object beside it.
+#![forbid(unsafe_code)]
+
+pub mod globalfilter;
+pub mod httpserver;
+pub mod pipeline;
+pub mod statusinlocal;
