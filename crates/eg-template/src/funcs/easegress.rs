@@ -1,0 +1,5 @@
+//! placeholder
+
+use super::Reg;
+
+pub(super) fn register(_r: &mut Reg) {}
