@@ -17,7 +17,18 @@ struct Run {
 }
 
 fn egctl_in(home: &Path, server: Option<&str>, args: &[&str], stdin: Option<&str>) -> Run {
+    egctl_env(home, server, args, stdin, &[])
+}
+
+fn egctl_env(
+    home: &Path,
+    server: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+    envs: &[(&str, &str)],
+) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_egctl"));
+    cmd.envs(envs.iter().copied());
     if let Some(s) = server {
         cmd.args(["--server", s]);
     }
@@ -486,4 +497,47 @@ fn profile_info_and_completion() {
     assert!(env
         .ok(&["completion", "zsh"])
         .contains("zsh completion for egctl"));
+}
+
+#[test]
+fn edit_round_trips_through_the_editor() {
+    let env = Env::new();
+    env.fake.put_object(pipeline("pe", "http://a:1"));
+    let script = env.home.path().join("editor.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nsed -i 's#http://a:1#http://b:2#' \"$1\"\n",
+    )
+    .unwrap();
+    let mut perm = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&script, perm).unwrap();
+    let r = egctl_env(
+        env.home.path(),
+        Some(&env.fake.addr),
+        &["edit", "pipeline", "pe"],
+        None,
+        &[("EGCTL_EDITOR", script.to_str().unwrap())],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "update Pipeline pe successfully\n");
+    assert_eq!(
+        env.fake.state.lock().unwrap().objects["pe"],
+        pipeline("pe", "http://b:2")
+    );
+    let unchanged = egctl_env(
+        env.home.path(),
+        Some(&env.fake.addr),
+        &["edit", "pl", "pe"],
+        None,
+        &[("EGCTL_EDITOR", "true")],
+    );
+    assert_eq!(unchanged.code, 0, "{}", unchanged.stderr);
+    assert!(
+        unchanged
+            .stdout
+            .starts_with("nothing changed; temp file in "),
+        "{}",
+        unchanged.stdout
+    );
 }
