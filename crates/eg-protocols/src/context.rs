@@ -8,12 +8,10 @@ use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
 use crate::message::{HttpRequest, HttpResponse};
+use crate::tag::{LazyTag, Tag};
 
 /// The namespace holding the incoming request and the response sent back.
 pub const DEFAULT_NAMESPACE: &str = "DEFAULT";
-
-/// An access-log tag (`pipeline(demo): proxy(200,1ms)`, `proxy#main#duration: 3ms`, ...).
-pub type Tag = Cow<'static, str>;
 
 /// One slot of the context: at most one request and one response.
 #[derive(Debug)]
@@ -149,6 +147,11 @@ impl Context {
     /// Adds an access-log tag.
     pub fn add_tag(&mut self, tag: impl Into<Tag>) {
         self.tags.push(tag.into());
+    }
+
+    /// Adds an access-log tag formatted only when the log line is written.
+    pub fn add_lazy_tag(&mut self, tag: impl LazyTag) {
+        self.tags.push(Tag::lazy(tag));
     }
 
     /// Data map (`.data`), created on first use.

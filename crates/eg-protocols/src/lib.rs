@@ -9,7 +9,9 @@
 mod body;
 mod context;
 mod message;
+mod tag;
 
 pub use body::{Body, BodyError, BoxStream};
-pub use context::{Context, Namespace, Tag, DEFAULT_NAMESPACE};
+pub use context::{Context, Namespace, DEFAULT_NAMESPACE};
 pub use message::{HttpRequest, HttpResponse};
+pub use tag::{LazyTag, Tag};
