@@ -8,7 +8,7 @@
 //! ```
 //! use eg_template::{Options, Template, Value};
 //! let t = Template::parse("t", "{{ .name | upper }}: {{ .n }}", &Options::default()).unwrap();
-//! let data = Value::from(serde_json::json!({"name": "bob", "n": 1.50}));
+//! let data = eg_template::parse_json(r#"{"name": "bob", "n": 1.50}"#).unwrap();
 //! assert_eq!(t.render(&data).unwrap(), "BOB: 1.50");
 //! ```
 
@@ -18,6 +18,7 @@ mod error;
 mod exec;
 mod funcs;
 mod gofmt;
+mod json;
 mod lex;
 mod parse;
 mod time;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 
 pub use error::{ExecError, ParseError};
 pub use funcs::function_names;
+pub use json::parse_json;
 pub use time::Time;
 pub use value::{ElemType, FuncImpl, List, Map, Str, TemplateObject, Value};
 
