@@ -14,9 +14,6 @@ use crate::value::{Str, Value};
 /// stack cannot; deep recursion is reported as an error instead).
 pub(crate) const MAX_TEMPLATE_DEPTH: usize = 1000;
 
-/// Longest node text shown in an error's `at <...>` part (as Go).
-const MAX_CONTEXT_CHARS: usize = 20;
-
 /// Everything a template execution needs from the parsed template.
 pub(crate) struct Program {
     pub name: String,
@@ -54,18 +51,12 @@ pub(crate) fn execute(prog: &Program, data: &Value, out: &mut String) -> R<()> {
     st.walk(data, &root).map(|_| ())
 }
 
-/// Renders a node as the error context: at most 20 characters then `...`.
+/// Renders a node as the error context.
 struct Ctx<'n>(&'n dyn Display);
 
 impl fmt::Display for Ctx<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.0.to_string();
-        if s.chars().count() > MAX_CONTEXT_CHARS {
-            let t: String = s.chars().take(MAX_CONTEXT_CHARS).collect();
-            write!(f, "{t}...")
-        } else {
-            f.write_str(&s)
-        }
+        write!(f, "{}", self.0)
     }
 }
 
@@ -260,12 +251,13 @@ impl<'a> State<'a> {
     fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
         let mut val: Option<Value> = None;
         for cmd in &pipe.cmds {
-            val = Some(self.eval_command(dot, cmd, val)?);
+            let mut v = self.eval_command(dot, cmd, val)?;
+            if matches!(v, Value::Nil) {
+                v = Value::Missing;
+            }
+            val = Some(v);
         }
-        let mut v = val.unwrap_or_default();
-        if matches!(v, Value::Nil) {
-            v = Value::Missing;
-        }
+        let v = val.unwrap_or_default();
         for d in &pipe.decl {
             if pipe.is_assign {
                 if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == d) {
@@ -362,10 +354,15 @@ impl<'a> State<'a> {
         final_: Option<Value>,
     ) -> R<Value> {
         let n = ids.len();
+        let mut via_any = false;
         for id in &ids[..n - 1] {
-            recv = self.eval_field(dot, id, node, &[], None, recv)?;
+            via_any = matches!(&recv, Value::Map(m) if m.elem == crate::value::ElemType::Any);
+            recv = self.eval_field(dot, id, node, &[], None, recv, via_any)?;
         }
-        self.eval_field(dot, &ids[n - 1], node, args, final_, recv)
+        if n > 1 {
+            via_any = via_any || n > 1 && via_any;
+        }
+        self.eval_field(dot, &ids[n - 1], node, args, final_, recv, via_any)
     }
 
     fn eval_field(
@@ -376,6 +373,7 @@ impl<'a> State<'a> {
         args: &[Arg],
         final_: Option<Value>,
         recv: Value,
+        via_any: bool,
     ) -> R<Value> {
         let at = At { pos: node.pos(), node };
         let has_args = args.len() > 1 || final_.is_some();
@@ -423,7 +421,10 @@ impl<'a> State<'a> {
             }
             other => Err(self.error(
                 &at,
-                format_args!("can't evaluate field {name} in type {}", other.type_name()),
+                format_args!(
+                    "can't evaluate field {name} in type {}",
+                    if via_any { "interface {}".to_string() } else { other.type_name() }
+                ),
             )),
         }
     }
@@ -550,6 +551,7 @@ impl<'a> State<'a> {
             Arg::Nil(_) => {
                 return match t {
                     P::Any | P::Map => Ok(Value::Nil),
+                    P::Refl => Ok(Value::Missing),
                     _ => Err(self.error(&at, format_args!("cannot assign nil to {}", t.go_name()))),
                 }
             }

@@ -3,6 +3,10 @@
 
 use crate::value::Value;
 
+/// Depth marker for printing the operand of a bad-verb report, where Go
+/// keeps the `+` flag of `%+v`.
+const ERRORING_DEPTH: usize = 1 << 20;
+
 /// Flags, width and precision of one `%` directive.
 #[derive(Clone, Copy, Default)]
 struct Spec {
@@ -168,9 +172,13 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             if i > 0 {
                 out.push_str(", ");
             }
-            out.push_str(&a.type_name());
-            out.push('=');
-            write_value(&mut out, a);
+            if a.is_nil() {
+                out.push_str("<nil>");
+            } else {
+                out.push_str(&a.type_name());
+                out.push('=');
+                write_value(&mut out, a);
+            }
         }
         out.push(')');
     }
@@ -210,7 +218,7 @@ fn pad(out: &mut String, s: &str, spec: &Spec, numeric: bool) {
     }
 }
 
-fn bad_verb(out: &mut String, v: &Value, verb: char) {
+fn bad_verb(out: &mut String, v: &Value, verb: char, spec: &Spec) {
     out.push_str("%!");
     out.push(verb);
     out.push('(');
@@ -219,36 +227,44 @@ fn bad_verb(out: &mut String, v: &Value, verb: char) {
         _ => {
             out.push_str(&v.type_name());
             out.push('=');
-            write_value(out, v);
+            fmt_value(out, v, 'v', spec, ERRORING_DEPTH);
         }
     }
     out.push(')');
 }
 
 fn fmt_value(out: &mut String, v: &Value, verb: char, spec: &Spec, depth: usize) {
+    let plain;
+    let spec = if verb == 'v' && depth < ERRORING_DEPTH && (spec.plus || spec.sharp) {
+        plain = Spec { plus: false, sharp: false, ..*spec };
+        &plain
+    } else {
+        spec
+    };
     match v {
         Value::Missing | Value::Nil => {
             if verb == 'v' || depth > 0 {
                 pad(out, "<nil>", spec, false)
             } else {
-                bad_verb(out, v, verb)
+                bad_verb(out, v, verb, spec)
             }
         }
         Value::Bool(b) => match verb {
             'v' | 't' => pad(out, if *b { "true" } else { "false" }, spec, false),
-            _ => bad_verb(out, v, verb),
+            _ => bad_verb(out, v, verb, spec),
         },
+        Value::Int(i) | Value::Int64(i) if verb == 'U' => fmt_int(out, false, *i as u64, v, verb, spec),
         Value::Int(i) | Value::Int64(i) => fmt_int(out, *i < 0, i.unsigned_abs(), v, verb, spec),
         Value::Uint(u) => fmt_int(out, false, *u, v, verb, spec),
         Value::Float(f) => fmt_float_verb(out, *f, v, verb, spec),
         Value::String(s) => fmt_str(out, s, v, verb, spec),
         Value::Number(s) => match verb {
             'v' | 's' | 'q' | 'x' | 'X' => fmt_str(out, s, v, verb, spec),
-            _ => bad_verb(out, v, verb),
+            _ => bad_verb(out, v, verb, spec),
         },
         Value::Time(t) => match verb {
             'v' | 's' | 'q' | 'x' | 'X' => fmt_str(out, &t.go_string(), v, verb, spec),
-            _ => bad_verb(out, v, verb),
+            _ => bad_verb(out, v, verb, spec),
         },
         Value::List(l) => {
             out.push('[');
@@ -266,7 +282,7 @@ fn fmt_value(out: &mut String, v: &Value, verb: char, spec: &Spec, depth: usize)
                 if i > 0 {
                     out.push(' ');
                 }
-                fmt_str(out, k, &Value::Missing, verb, spec);
+                fmt_str(out, k, &Value::str(k), verb, spec);
                 out.push(':');
                 fmt_value(out, e, verb, spec, depth + 1);
             }
@@ -307,7 +323,7 @@ fn fmt_int(out: &mut String, neg: bool, mag: u64, v: &Value, verb: char, spec: &
             return;
         }
         _ => {
-            bad_verb(out, v, verb);
+            bad_verb(out, v, verb, spec);
             return;
         }
     };
@@ -353,7 +369,7 @@ fn fmt_float_verb(out: &mut String, f: f64, v: &Value, verb: char, spec: &Spec) 
         'g' | 'G' => (verb, spec.prec.map(|p| p as i32).unwrap_or(-1)),
         'e' | 'E' | 'f' | 'F' => (verb, spec.prec.map(|p| p as i32).unwrap_or(6)),
         _ => {
-            bad_verb(out, v, verb);
+            bad_verb(out, v, verb, spec);
             return;
         }
     };
@@ -416,7 +432,7 @@ fn fmt_str(out: &mut String, s: &str, v: &Value, verb: char, spec: &Spec) {
             }
             pad(out, &h, spec, false)
         }
-        _ => bad_verb(out, v, verb),
+        _ => bad_verb(out, v, verb, spec),
     }
 }
 

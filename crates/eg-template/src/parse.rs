@@ -618,13 +618,13 @@ impl<'a> Parser<'a> {
             fields.push(Arc::from(&f.val[1..]));
         }
         Ok(Some(match node {
-            Arg::Field(p, mut ids) => {
+            Arg::Field(_, mut ids) => {
                 ids.extend(fields);
-                Arg::Field(p, ids)
+                Arg::Field(chain_pos, ids)
             }
-            Arg::Variable(p, mut ids) => {
+            Arg::Variable(_, mut ids) => {
                 ids.extend(fields);
-                Arg::Variable(p, ids)
+                Arg::Variable(chain_pos, ids)
             }
             Arg::Bool(..) | Arg::Str(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
                 return self.err(format!("unexpected . after term {}", crate::gofmt::quote(&node.to_string())));

@@ -166,9 +166,9 @@ fn sval(v: &Value) -> &str {
 fn comparable(v: &Value) -> Result<(), String> {
     match v {
         Value::List(_) | Value::Map(_) | Value::Func(_) => Err(format!(
-            "uncomparable type {}: {}",
-            v.type_name(),
-            gofmt::value_string(v)
+            "non-comparable type {}: {}",
+            gofmt::value_string(v),
+            v.type_name()
         )),
         _ => Ok(()),
     }
@@ -261,7 +261,8 @@ fn length(a: &[Value]) -> Result<Value, String> {
         Value::String(s) | Value::Number(s) => Ok(Value::Int(s.len() as i64)),
         Value::List(l) => Ok(Value::Int(l.items.len() as i64)),
         Value::Map(m) => Ok(Value::Int(m.len() as i64)),
-        Value::Missing | Value::Nil => Err("len of nil pointer".into()),
+        Value::Nil => Err("len of nil pointer".into()),
+        Value::Missing => Err("reflect: call of reflect.Value.Type on zero Value".into()),
         other => Err(format!("len of type {}", other.type_name())),
     }
 }

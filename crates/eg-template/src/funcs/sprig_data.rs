@@ -150,7 +150,7 @@ pub(super) fn register(r: &mut Reg) {
         let start = a.get(1).map(to_int64).unwrap_or(0);
         let end = if a.len() < 3 { n } else { to_int64(&a[2]) };
         if start < 0 || end < start || end > n {
-            return Err("reflect: slice index out of range".into());
+            return Err("reflect.Value.Slice: slice index out of bounds".into());
         }
         Ok(Value::typed_list(l.items[start as usize..end as usize].to_vec(), l.elem))
     });

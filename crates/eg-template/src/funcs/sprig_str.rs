@@ -37,12 +37,20 @@ pub(super) fn register(r: &mut Reg) {
     r.f("lower", &[P::Str], |a| Ok(Value::from(s(&a[0]).to_lowercase())));
     r.f("title", &[P::Str], |a| Ok(Value::from(title(s(&a[0])))));
     r.f("untitle", &[P::Str], |a| {
-        let st = s(&a[0]);
-        let mut c = st.chars();
-        Ok(Value::from(match c.next() {
-            Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
-            None => String::new(),
-        }))
+        let mut out = String::new();
+        let mut gap = true;
+        for c in s(&a[0]).chars() {
+            if c.is_whitespace() {
+                gap = true;
+                out.push(c);
+            } else if gap {
+                out.extend(c.to_lowercase());
+                gap = false;
+            } else {
+                out.push(c);
+            }
+        }
+        Ok(Value::from(out))
     });
     r.f("substr", &[P::Int, P::Int, P::Str], |a| {
         let (start, end, st) = (int(&a[0]), int(&a[1]), s(&a[2]));
