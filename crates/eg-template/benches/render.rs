@@ -37,7 +37,11 @@ impl TemplateObject for Resp {
         match name {
             "StatusCode" => Some(Value::Int(200)),
             "Header" => Some(self.header.clone()),
-            "JSONBody" => Some(self.json.get_or_init(|| parse_json(&self.body).unwrap_or(Value::Nil)).clone()),
+            "JSONBody" => Some(
+                self.json
+                    .get_or_init(|| parse_json(&self.body).unwrap_or(Value::Nil))
+                    .clone(),
+            ),
             _ => None,
         }
     }
@@ -51,13 +55,18 @@ body: |
   {"user": "{{.resp.JSONBody.user.name | jsonEscape}}", "total": {{.resp.JSONBody.total}}, "items": {{len .resp.JSONBody.items}}, "ok": {{if eq .resp.JSONBody.status "ok"}}true{{else}}false{{end}}}
 "#;
 
-const BODY: &str = r#"{"user": {"name": "alice", "id": 7}, "total": 12.50, "status": "ok", "items": [1, 2, 3]}"#;
+const BODY: &str =
+    r#"{"user": {"name": "alice", "id": 7}, "total": 12.50, "status": "ok", "items": [1, 2, 3]}"#;
 
 fn data(pre_parsed: bool) -> Value {
     let mut h = BTreeMap::new();
     h.insert("X-Request-Id".to_string(), "abc-123".to_string());
     let header = Value::object(Header(h));
-    let resp = Resp { header: header.clone(), body: BODY.to_string(), json: OnceLock::new() };
+    let resp = Resp {
+        header: header.clone(),
+        body: BODY.to_string(),
+        json: OnceLock::new(),
+    };
     if pre_parsed {
         let _ = resp.field("JSONBody");
     }
@@ -90,7 +99,9 @@ fn bench(c: &mut Criterion) {
             criterion::BatchSize::SmallInput,
         )
     });
-    c.bench_function("response_builder_parse", |b| b.iter(|| Template::parse("", TEMPLATE, &Options::default())));
+    c.bench_function("response_builder_parse", |b| {
+        b.iter(|| Template::parse("", TEMPLATE, &Options::default()))
+    });
 }
 
 criterion_group!(benches, bench);

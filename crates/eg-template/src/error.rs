@@ -37,7 +37,11 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "template: {}:{}:{}: {}", self.name, self.line, self.col, self.message)
+        write!(
+            f,
+            "template: {}:{}:{}: {}",
+            self.name, self.line, self.col, self.message
+        )
     }
 }
 

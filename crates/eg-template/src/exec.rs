@@ -103,7 +103,9 @@ impl<'a> State<'a> {
                     }
                 }
                 Node::Range(b) => self.walk_range(dot, b)?,
-                Node::Template { pos, name, pipe } => self.walk_template(dot, *pos, name, pipe.as_ref())?,
+                Node::Template { pos, name, pipe } => {
+                    self.walk_template(dot, *pos, name, pipe.as_ref())?
+                }
                 Node::Break => return Ok(Flow::Break),
                 Node::Continue => return Ok(Flow::Continue),
             }
@@ -116,7 +118,10 @@ impl<'a> State<'a> {
             Value::Missing | Value::Nil => self.out.push_str("<no value>"),
             Value::Func(_) => {
                 return Err(self.error(
-                    &At { pos: pipe.pos, node: pipe },
+                    &At {
+                        pos: pipe.pos,
+                        node: pipe,
+                    },
                     format_args!("can't print {} of type {}", pipe, v.type_name()),
                 ))
             }
@@ -173,7 +178,11 @@ impl<'a> State<'a> {
                 }
             }
             Value::Map(m) => {
-                let entries: Vec<(String, Value)> = m.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let entries: Vec<(String, Value)> = m
+                    .read()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 for (k, e) in entries {
                     ran = true;
                     if !self.range_body(b, Value::from(k), e)? {
@@ -184,13 +193,20 @@ impl<'a> State<'a> {
             Value::Int(n) | Value::Int64(n) => {
                 if b.pipe.decl.len() > 1 {
                     return Err(self.error(
-                        &At { pos: b.pipe.pos, node: &b.pipe },
+                        &At {
+                            pos: b.pipe.pos,
+                            node: &b.pipe,
+                        },
                         format_args!("can't use {} to iterate over more than one variable", n),
                     ));
                 }
                 for i in 0..*n {
                     ran = true;
-                    let v = if matches!(val, Value::Int(_)) { Value::Int(i) } else { Value::Int64(i) };
+                    let v = if matches!(val, Value::Int(_)) {
+                        Value::Int(i)
+                    } else {
+                        Value::Int64(i)
+                    };
                     if !self.range_body(b, v.clone(), v)? {
                         break;
                     }
@@ -199,7 +215,10 @@ impl<'a> State<'a> {
             Value::Missing | Value::Nil => {}
             other => {
                 return Err(self.error(
-                    &At { pos: b.pipe.pos, node: &b.pipe },
+                    &At {
+                        pos: b.pipe.pos,
+                        node: &b.pipe,
+                    },
                     format_args!("range can't iterate over {}", gofmt::value_string(other)),
                 ))
             }
@@ -239,7 +258,11 @@ impl<'a> State<'a> {
         let saved_vars = std::mem::replace(&mut self.vars, vec![(Arc::from("$"), new_dot.clone())]);
         let prog = self.prog;
         let saved_cur = self.cur;
-        self.cur = prog.defs.get_key_value(name).map(|(k, _)| k.as_str()).unwrap_or(&prog.name);
+        self.cur = prog
+            .defs
+            .get_key_value(name)
+            .map(|(k, _)| k.as_str())
+            .unwrap_or(&prog.name);
         self.depth += 1;
         let r = self.walk(&new_dot, &tree);
         self.depth -= 1;
@@ -274,7 +297,10 @@ impl<'a> State<'a> {
         if args.len() > 1 || final_.is_some() {
             let a = &args[0];
             return Err(self.error(
-                &At { pos: a.pos(), node: a },
+                &At {
+                    pos: a.pos(),
+                    node: a,
+                },
                 format_args!("can't give argument to non-function {}", a),
             ));
         }
@@ -284,18 +310,33 @@ impl<'a> State<'a> {
     fn eval_command(&mut self, dot: &Value, cmd: &Cmd, final_: Option<Value>) -> R<Value> {
         let first = &cmd.args[0];
         match first {
-            Arg::Field(_, ids) => self.eval_field_chain(dot, dot.clone(), first, ids, &cmd.args, final_),
+            Arg::Field(_, ids) => {
+                self.eval_field_chain(dot, dot.clone(), first, ids, &cmd.args, final_)
+            }
             Arg::Chain(pos, node, fields) => {
                 if let Arg::Nil(_) = **node {
                     return Err(self.error(
-                        &At { pos: *pos, node: first },
+                        &At {
+                            pos: *pos,
+                            node: first,
+                        },
                         format_args!("indirection through explicit nil in {}", first),
                     ));
                 }
                 let recv = self.eval_arg(dot, P::Refl, node)?;
                 self.eval_field_chain(dot, recv, first, fields, &cmd.args, final_)
             }
-            Arg::Func(_, def) => self.eval_call(dot, def, &At { pos: cmd.pos, node: cmd }, first, &cmd.args, final_),
+            Arg::Func(_, def) => self.eval_call(
+                dot,
+                def,
+                &At {
+                    pos: cmd.pos,
+                    node: cmd,
+                },
+                first,
+                &cmd.args,
+                final_,
+            ),
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, &final_)?;
                 self.eval_pipeline(dot, p)
@@ -313,7 +354,13 @@ impl<'a> State<'a> {
                 match first {
                     Arg::Bool(_, b) => Ok(Value::Bool(*b)),
                     Arg::Dot(_) => Ok(dot.clone()),
-                    Arg::Nil(p) => Err(self.error(&At { pos: *p, node: first }, "nil is not a command")),
+                    Arg::Nil(p) => Err(self.error(
+                        &At {
+                            pos: *p,
+                            node: first,
+                        },
+                        "nil is not a command",
+                    )),
                     Arg::Number(p, n) => self.ideal_constant(*p, first, n),
                     Arg::Str(_, s, _) => Ok(Value::String(s.clone())),
                     _ => Ok(Value::Missing),
@@ -338,7 +385,10 @@ impl<'a> State<'a> {
         match self.vars.iter().rev().find(|(n, _)| &**n == name) {
             Some((_, v)) => Ok(v.clone()),
             None => Err(self.error(
-                &At { pos: node.pos(), node },
+                &At {
+                    pos: node.pos(),
+                    node,
+                },
                 format_args!("undefined variable: {name}"),
             )),
         }
@@ -375,14 +425,23 @@ impl<'a> State<'a> {
         recv: Value,
         via_any: bool,
     ) -> R<Value> {
-        let at = At { pos: node.pos(), node };
+        let at = At {
+            pos: node.pos(),
+            node,
+        };
         let has_args = args.len() > 1 || final_.is_some();
         match &recv {
             Value::Missing => Ok(Value::Missing),
-            Value::Nil => Err(self.error(&at, format_args!("nil pointer evaluating interface {{}}.{name}"))),
+            Value::Nil => Err(self.error(
+                &at,
+                format_args!("nil pointer evaluating interface {{}}.{name}"),
+            )),
             Value::Map(m) => {
                 if has_args {
-                    return Err(self.error(&at, format_args!("{name} is not a method but has arguments")));
+                    return Err(self.error(
+                        &at,
+                        format_args!("{name} is not a method but has arguments"),
+                    ));
                 }
                 Ok(m.get(name).unwrap_or(Value::Missing))
             }
@@ -397,23 +456,38 @@ impl<'a> State<'a> {
                     argv.push(self.eval_arg(dot, P::Any, a)?);
                 }
                 if let Some(f) = final_ {
-                    argv.push(if matches!(f, Value::Missing) { Value::Nil } else { f });
+                    argv.push(if matches!(f, Value::Missing) {
+                        Value::Nil
+                    } else {
+                        f
+                    });
                 }
                 match o.call_method(name, &argv) {
                     Some(Ok(v)) => Ok(v),
                     Some(Err(e)) => Err(self.error(&at, format_args!("error calling {name}: {e}"))),
                     None => {
                         if has_args && o.field(name).is_some() {
-                            Err(self.error(&at, format_args!("{name} has arguments but cannot be invoked as function")))
+                            Err(self.error(
+                                &at,
+                                format_args!(
+                                    "{name} has arguments but cannot be invoked as function"
+                                ),
+                            ))
                         } else if let Some(Value::Map(m)) = o.to_value() {
                             if has_args {
-                                return Err(self.error(&at, format_args!("{name} is not a method but has arguments")));
+                                return Err(self.error(
+                                    &at,
+                                    format_args!("{name} is not a method but has arguments"),
+                                ));
                             }
                             Ok(m.get(name).unwrap_or(Value::Missing))
                         } else {
                             Err(self.error(
                                 &at,
-                                format_args!("can't evaluate field {name} in type {}", o.type_name()),
+                                format_args!(
+                                    "can't evaluate field {name} in type {}",
+                                    o.type_name()
+                                ),
                             ))
                         }
                     }
@@ -423,7 +497,11 @@ impl<'a> State<'a> {
                 &at,
                 format_args!(
                     "can't evaluate field {name} in type {}",
-                    if via_any { "interface {}".to_string() } else { other.type_name() }
+                    if via_any {
+                        "interface {}".to_string()
+                    } else {
+                        other.type_name()
+                    }
                 ),
             )),
         }
@@ -446,7 +524,10 @@ impl<'a> State<'a> {
         if def.variadic.is_some() {
             if num_in < num_fixed {
                 return Err(self.error(
-                    &At { pos: ident.pos(), node: ident },
+                    &At {
+                        pos: ident.pos(),
+                        node: ident,
+                    },
                     format_args!(
                         "wrong number of args for {}: want at least {} got {}",
                         def.name,
@@ -457,8 +538,14 @@ impl<'a> State<'a> {
             }
         } else if num_in != num_fixed {
             return Err(self.error(
-                &At { pos: ident.pos(), node: ident },
-                format_args!("wrong number of args for {}: want {} got {}", def.name, num_fixed, num_in),
+                &At {
+                    pos: ident.pos(),
+                    node: ident,
+                },
+                format_args!(
+                    "wrong number of args for {}: want {} got {}",
+                    def.name, num_fixed, num_in
+                ),
             ));
         }
         if let Imp::And | Imp::Or = def.imp {
@@ -537,15 +624,26 @@ impl<'a> State<'a> {
         if ok {
             return Ok(v);
         }
-        let got = if matches!(v, Value::Nil) { "interface {}".to_string() } else { v.type_name() };
+        let got = if matches!(v, Value::Nil) {
+            "interface {}".to_string()
+        } else {
+            v.type_name()
+        };
         Err(self.error(
             at,
-            format_args!("wrong type for value; expected {}; got {}", t.go_name(), got),
+            format_args!(
+                "wrong type for value; expected {}; got {}",
+                t.go_name(),
+                got
+            ),
         ))
     }
 
     fn eval_arg(&mut self, dot: &Value, t: P, arg: &Arg) -> R<Value> {
-        let at = At { pos: arg.pos(), node: arg };
+        let at = At {
+            pos: arg.pos(),
+            node: arg,
+        };
         let v = match arg {
             Arg::Dot(_) => dot.clone(),
             Arg::Nil(_) => {
@@ -555,7 +653,9 @@ impl<'a> State<'a> {
                     _ => Err(self.error(&at, format_args!("cannot assign nil to {}", t.go_name()))),
                 }
             }
-            Arg::Field(_, ids) => self.eval_field_chain(dot, dot.clone(), arg, ids, std::slice::from_ref(arg), None)?,
+            Arg::Field(_, ids) => {
+                self.eval_field_chain(dot, dot.clone(), arg, ids, std::slice::from_ref(arg), None)?
+            }
             Arg::Variable(_, ids) => {
                 let v = self.var_value(arg, &ids[0])?;
                 if ids.len() == 1 {
@@ -569,7 +669,10 @@ impl<'a> State<'a> {
             Arg::Chain(pos, node, fields) => {
                 if let Arg::Nil(_) = **node {
                     return Err(self.error(
-                        &At { pos: *pos, node: arg },
+                        &At {
+                            pos: *pos,
+                            node: arg,
+                        },
                         format_args!("indirection through explicit nil in {}", arg),
                     ));
                 }
@@ -584,8 +687,14 @@ impl<'a> State<'a> {
             }
             Arg::Number(p, n) => {
                 return match t {
-                    P::Int => n.int.map(Value::Int).ok_or_else(|| self.const_mismatch(&at, t, arg)),
-                    P::Float => n.float.map(Value::Float).ok_or_else(|| self.const_mismatch(&at, t, arg)),
+                    P::Int => n
+                        .int
+                        .map(Value::Int)
+                        .ok_or_else(|| self.const_mismatch(&at, t, arg)),
+                    P::Float => n
+                        .float
+                        .map(Value::Float)
+                        .ok_or_else(|| self.const_mismatch(&at, t, arg)),
                     P::Any | P::Refl => self.ideal_constant(*p, arg, n),
                     _ => Err(self.const_mismatch(&at, t, arg)),
                 }
@@ -607,7 +716,10 @@ impl<'a> State<'a> {
             P::Float => "float",
             P::Str => "string",
             _ => {
-                return self.error(at, format_args!("can't handle {} for arg of type {}", arg, t.go_name()));
+                return self.error(
+                    at,
+                    format_args!("can't handle {} for arg of type {}", arg, t.go_name()),
+                );
             }
         };
         self.error(at, format_args!("expected {what}; found {arg}"))

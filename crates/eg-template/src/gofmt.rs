@@ -105,7 +105,11 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             let mut w = None;
             while let Some(&(_, d)) = chars.peek() {
                 if let Some(x) = d.to_digit(10) {
-                    w = Some(w.unwrap_or(0usize).saturating_mul(10).saturating_add(x as usize));
+                    w = Some(
+                        w.unwrap_or(0usize)
+                            .saturating_mul(10)
+                            .saturating_add(x as usize),
+                    );
                     chars.next();
                 } else {
                     break;
@@ -119,7 +123,9 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             if let Some(&(_, '*')) = chars.peek() {
                 chars.next();
                 match args.get(argi) {
-                    Some(Value::Int(n)) | Some(Value::Int64(n)) if *n >= 0 => spec.prec = Some(*n as usize),
+                    Some(Value::Int(n)) | Some(Value::Int64(n)) if *n >= 0 => {
+                        spec.prec = Some(*n as usize)
+                    }
                     _ => out.push_str("%!(BADPREC)"),
                 }
                 argi += 1;
@@ -204,11 +210,12 @@ fn pad(out: &mut String, s: &str, spec: &Spec, numeric: bool) {
         out.extend(std::iter::repeat_n(' ', fill));
     } else if spec.zero {
         // Zero padding goes after a sign for numbers.
-        let (sign, rest) = if numeric && (s.starts_with('-') || s.starts_with('+') || s.starts_with(' ')) {
-            s.split_at(1)
-        } else {
-            ("", s)
-        };
+        let (sign, rest) =
+            if numeric && (s.starts_with('-') || s.starts_with('+') || s.starts_with(' ')) {
+                s.split_at(1)
+            } else {
+                ("", s)
+            };
         out.push_str(sign);
         out.extend(std::iter::repeat_n('0', fill));
         out.push_str(rest);
@@ -236,7 +243,11 @@ fn bad_verb(out: &mut String, v: &Value, verb: char, spec: &Spec) {
 fn fmt_value(out: &mut String, v: &Value, verb: char, spec: &Spec, depth: usize) {
     let plain;
     let spec = if verb == 'v' && depth < ERRORING_DEPTH && (spec.plus || spec.sharp) {
-        plain = Spec { plus: false, sharp: false, ..*spec };
+        plain = Spec {
+            plus: false,
+            sharp: false,
+            ..*spec
+        };
         &plain
     } else {
         spec
@@ -253,7 +264,9 @@ fn fmt_value(out: &mut String, v: &Value, verb: char, spec: &Spec, depth: usize)
             'v' | 't' => pad(out, if *b { "true" } else { "false" }, spec, false),
             _ => bad_verb(out, v, verb, spec),
         },
-        Value::Int(i) | Value::Int64(i) if verb == 'U' => fmt_int(out, false, *i as u64, v, verb, spec),
+        Value::Int(i) | Value::Int64(i) if verb == 'U' => {
+            fmt_int(out, false, *i as u64, v, verb, spec)
+        }
         Value::Int(i) | Value::Int64(i) => fmt_int(out, *i < 0, i.unsigned_abs(), v, verb, spec),
         Value::Uint(u) => fmt_int(out, false, *u, v, verb, spec),
         Value::Float(f) => fmt_float_verb(out, *f, v, verb, spec),
@@ -308,12 +321,20 @@ fn fmt_int(out: &mut String, neg: bool, mag: u64, v: &Value, verb: char, spec: &
         'x' => format!("{mag:x}"),
         'X' => format!("{mag:X}"),
         'c' => {
-            let c = if neg { None } else { u32::try_from(mag).ok().and_then(char::from_u32) };
+            let c = if neg {
+                None
+            } else {
+                u32::try_from(mag).ok().and_then(char::from_u32)
+            };
             pad(out, &c.unwrap_or('\u{FFFD}').to_string(), spec, false);
             return;
         }
         'q' => {
-            let c = if neg { None } else { u32::try_from(mag).ok().and_then(char::from_u32) };
+            let c = if neg {
+                None
+            } else {
+                u32::try_from(mag).ok().and_then(char::from_u32)
+            };
             pad(out, &quote_rune(c.unwrap_or('\u{FFFD}')), spec, false);
             return;
         }
@@ -356,7 +377,10 @@ fn fmt_int(out: &mut String, neg: bool, mag: u64, v: &Value, verb: char, spec: &
     }
     s.push_str(&digits);
     let spec = if spec.prec.is_some() {
-        Spec { zero: false, ..*spec }
+        Spec {
+            zero: false,
+            ..*spec
+        }
     } else {
         *spec
     };
@@ -377,14 +401,31 @@ fn fmt_float_verb(out: &mut String, f: f64, v: &Value, verb: char, spec: &Spec) 
     let mut s = format_float(f, fc, prec);
     if f.is_infinite() || f.is_nan() {
         if f.is_nan() {
-            s = if spec.plus { "+NaN" } else if spec.space { " NaN" } else { "NaN" }.into();
+            s = if spec.plus {
+                "+NaN"
+            } else if spec.space {
+                " NaN"
+            } else {
+                "NaN"
+            }
+            .into();
         } else if f > 0.0 {
-            s = if spec.plus { "+Inf" } else if spec.space { " Inf" } else { "+Inf" }.into();
+            s = if spec.plus {
+                "+Inf"
+            } else if spec.space {
+                " Inf"
+            } else {
+                "+Inf"
+            }
+            .into();
             if !spec.plus && !spec.space {
                 s = "+Inf".into();
             }
         }
-        let spec = Spec { zero: false, ..*spec };
+        let spec = Spec {
+            zero: false,
+            ..*spec
+        };
         pad(out, &s, &spec, false);
         return;
     }
@@ -503,12 +544,20 @@ fn digits_sig(f: f64, sig: Option<usize>) -> Digits {
     let exp: i32 = exp.parse().unwrap_or(0);
     let mut d: Vec<u8> = mant.bytes().filter(|b| b.is_ascii_digit()).collect();
     if a == 0.0 {
-        return Digits { neg, d: Vec::new(), dp: 0 };
+        return Digits {
+            neg,
+            d: Vec::new(),
+            dp: 0,
+        };
     }
     while d.len() > 1 && d.last() == Some(&b'0') {
         d.pop();
     }
-    Digits { neg, d, dp: exp + 1 }
+    Digits {
+        neg,
+        d,
+        dp: exp + 1,
+    }
 }
 
 fn fmt_e(x: &Digits, prec: usize, e: char) -> String {
@@ -551,7 +600,11 @@ fn fmt_f(x: &Digits, prec: usize) -> String {
         s.push('.');
         for i in 0..prec {
             let j = x.dp + i as i32;
-            let c = if j < 0 { b'0' } else { *x.d.get(j as usize).unwrap_or(&b'0') };
+            let c = if j < 0 {
+                b'0'
+            } else {
+                *x.d.get(j as usize).unwrap_or(&b'0')
+            };
             s.push(c as char);
         }
     }

@@ -13,12 +13,19 @@ const MAX_DEPTH: usize = 512;
 /// `map[string]interface {}`, arrays `[]interface {}`, numbers
 /// [`Value::Number`] with their literal text. Errors name the byte offset.
 pub fn parse_json(text: &str) -> Result<Value, String> {
-    let mut p = P { b: text.as_bytes(), s: text, i: 0 };
+    let mut p = P {
+        b: text.as_bytes(),
+        s: text,
+        i: 0,
+    };
     p.ws();
     let v = p.value(0)?;
     p.ws();
     if p.i != p.b.len() {
-        return Err(format!("invalid character after top-level value at offset {}", p.i));
+        return Err(format!(
+            "invalid character after top-level value at offset {}",
+            p.i
+        ));
     }
     Ok(v)
 }
@@ -155,7 +162,11 @@ impl P<'_> {
         let mut out = String::new();
         loop {
             let start = self.i;
-            while self.i < self.b.len() && self.b[self.i] != b'"' && self.b[self.i] != b'\\' && self.b[self.i] >= 0x20 {
+            while self.i < self.b.len()
+                && self.b[self.i] != b'"'
+                && self.b[self.i] != b'\\'
+                && self.b[self.i] >= 0x20
+            {
                 self.i += 1;
             }
             out.push_str(&self.s[start..self.i]);
@@ -182,7 +193,9 @@ impl P<'_> {
                         b't' => out.push('\t'),
                         b'u' => {
                             let hi = self.hex4()?;
-                            let c = if (0xD800..0xDC00).contains(&hi) && self.s[self.i..].starts_with("\\u") {
+                            let c = if (0xD800..0xDC00).contains(&hi)
+                                && self.s[self.i..].starts_with("\\u")
+                            {
                                 self.i += 2;
                                 let lo = self.hex4()?;
                                 if (0xDC00..0xE000).contains(&lo) {
@@ -204,7 +217,10 @@ impl P<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, String> {
-        let h = self.s.get(self.i..self.i + 4).and_then(|h| u32::from_str_radix(h, 16).ok());
+        let h = self
+            .s
+            .get(self.i..self.i + 4)
+            .and_then(|h| u32::from_str_radix(h, 16).ok());
         match h {
             Some(v) => {
                 self.i += 4;

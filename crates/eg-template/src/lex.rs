@@ -332,10 +332,14 @@ impl<'a> Lexer<'a> {
                     loop {
                         match self.next() {
                             Some('\\') => match self.next() {
-                                Some('\n') | None => return self.error("unterminated quoted string".into()),
+                                Some('\n') | None => {
+                                    return self.error("unterminated quoted string".into())
+                                }
                                 _ => {}
                             },
-                            Some('\n') | None => return self.error("unterminated quoted string".into()),
+                            Some('\n') | None => {
+                                return self.error("unterminated quoted string".into())
+                            }
                             Some('"') => break,
                             _ => {}
                         }
@@ -358,10 +362,14 @@ impl<'a> Lexer<'a> {
                     loop {
                         match self.next() {
                             Some('\\') => match self.next() {
-                                Some('\n') | None => return self.error("unterminated character constant".into()),
+                                Some('\n') | None => {
+                                    return self.error("unterminated character constant".into())
+                                }
                                 _ => {}
                             },
-                            Some('\n') | None => return self.error("unterminated character constant".into()),
+                            Some('\n') | None => {
+                                return self.error("unterminated character constant".into())
+                            }
                             Some('\'') => break,
                             _ => {}
                         }
@@ -428,14 +436,20 @@ impl<'a> Lexer<'a> {
                     }
                 }
                 c if c.is_ascii() && !c.is_ascii_control() => self.emit(Kind::Char),
-                c => return self.error(format!("unrecognized character in action: {}", sharp_u(c))),
+                c => {
+                    return self.error(format!("unrecognized character in action: {}", sharp_u(c)))
+                }
             }
         }
     }
 
     fn lex_field_or_var(&mut self, kind: Kind) -> bool {
         if self.at_terminator() {
-            self.emit(if kind == Kind::Variable { Kind::Variable } else { Kind::Dot });
+            self.emit(if kind == Kind::Variable {
+                Kind::Variable
+            } else {
+                Kind::Dot
+            });
             return true;
         }
         while let Some(c) = self.peek() {

@@ -71,8 +71,16 @@ impl Template {
     /// `{{template "name"}}`). Fails like Go's `Parse`: undefined function
     /// or variable, bad syntax, unbalanced `{{end}}`.
     pub fn parse(name: &str, text: &str, opts: &Options) -> Result<Template, ParseError> {
-        let left = if opts.left_delim.is_empty() { DEFAULT_LEFT_DELIM } else { &opts.left_delim };
-        let right = if opts.right_delim.is_empty() { DEFAULT_RIGHT_DELIM } else { &opts.right_delim };
+        let left = if opts.left_delim.is_empty() {
+            DEFAULT_LEFT_DELIM
+        } else {
+            &opts.left_delim
+        };
+        let right = if opts.right_delim.is_empty() {
+            DEFAULT_RIGHT_DELIM
+        } else {
+            &opts.right_delim
+        };
         let parsed = if opts.funcs.is_empty() {
             parse::parse(name, text, left, right, funcs::default_table())?
         } else {

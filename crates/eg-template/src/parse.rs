@@ -172,7 +172,13 @@ pub(crate) struct Parsed {
 }
 
 /// Parses `text` with the given delimiters and function table.
-pub(crate) fn parse(name: &str, text: &str, left: &str, right: &str, funcs: &FuncTable) -> Result<Parsed, ParseError> {
+pub(crate) fn parse(
+    name: &str,
+    text: &str,
+    left: &str,
+    right: &str,
+    funcs: &FuncTable,
+) -> Result<Parsed, ParseError> {
     let items = lex(text, left, right);
     let mut p = Parser {
         name,
@@ -294,7 +300,9 @@ impl<'a> Parser<'a> {
             match self.text_or_action(0)? {
                 Some(Ctl::End(_)) => return self.err("unexpected {{end}}".into()),
                 Some(Ctl::Else) => return self.err("unexpected {{else}}".into()),
-                Some(Ctl::ElseIf(_)) | Some(Ctl::ElseWith(_)) => return self.err("unexpected {{else}}".into()),
+                Some(Ctl::ElseIf(_)) | Some(Ctl::ElseWith(_)) => {
+                    return self.err("unexpected {{else}}".into())
+                }
                 Some(Ctl::Node(n)) => list.push(n),
                 None => {}
             }
@@ -319,7 +327,10 @@ impl<'a> Parser<'a> {
         let name = name.to_string();
         if let Some(existing) = self.defs.get(&name) {
             if !is_empty_tree(existing) && !is_empty_tree(&list) {
-                return self.err(format!("template: multiple definition of template {}", crate::gofmt::quote(&name)));
+                return self.err(format!(
+                    "template: multiple definition of template {}",
+                    crate::gofmt::quote(&name)
+                ));
             }
             if is_empty_tree(&list) {
                 return Ok(());
@@ -362,16 +373,24 @@ impl<'a> Parser<'a> {
         match it.kind {
             Kind::Block => self.block_control(depth),
             Kind::Break => self.break_control("break").map(|_| Ctl::Node(Node::Break)),
-            Kind::Continue => self.break_control("continue").map(|_| Ctl::Node(Node::Continue)),
+            Kind::Continue => self
+                .break_control("continue")
+                .map(|_| Ctl::Node(Node::Continue)),
             Kind::Else => self.else_control(),
             Kind::End => {
                 self.expect(Kind::RightDelim, "end")?;
                 Ok(Ctl::End(it.pos))
             }
-            Kind::If => self.if_control(depth).map(|b| Ctl::Node(Node::If(Box::new(b)))),
-            Kind::Range => self.control(depth, "range").map(|b| Ctl::Node(Node::Range(Box::new(b)))),
+            Kind::If => self
+                .if_control(depth)
+                .map(|b| Ctl::Node(Node::If(Box::new(b)))),
+            Kind::Range => self
+                .control(depth, "range")
+                .map(|b| Ctl::Node(Node::Range(Box::new(b)))),
             Kind::Template => self.template_control(),
-            Kind::With => self.control(depth, "with").map(|b| Ctl::Node(Node::With(Box::new(b)))),
+            Kind::With => self
+                .control(depth, "with")
+                .map(|b| Ctl::Node(Node::With(Box::new(b)))),
             _ => {
                 self.backup();
                 let pipe = self.pipeline("command", Kind::RightDelim, depth)?;
@@ -439,7 +458,11 @@ impl<'a> Parser<'a> {
             Ctl::Node(_) => None,
         };
         self.vars.truncate(nvars);
-        Ok(Branch { pipe, list, else_list })
+        Ok(Branch {
+            pipe,
+            list,
+            else_list,
+        })
     }
 
     fn block_control(&mut self, depth: usize) -> PResult<Ctl> {
@@ -473,7 +496,11 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
-        Ok(Ctl::Node(Node::Template { pos: it.pos, name, pipe }))
+        Ok(Ctl::Node(Node::Template {
+            pos: it.pos,
+            name,
+            pipe,
+        }))
     }
 
     fn template_name(&mut self, it: &Item, context: &str) -> PResult<String> {
@@ -511,7 +538,10 @@ impl<'a> Parser<'a> {
                     let name: Str = Arc::from(v.val.as_str());
                     if pipe.is_assign && !self.vars.iter().any(|x| *x == name) {
                         self.last_pos = v.pos;
-                        return self.err(format!("undefined variable {}", crate::gofmt::quote(&v.val)));
+                        return self.err(format!(
+                            "undefined variable {}",
+                            crate::gofmt::quote(&v.val)
+                        ));
                     }
                     pipe.decl.push(name.clone());
                     self.vars.push(name);
@@ -573,8 +603,14 @@ impl<'a> Parser<'a> {
             return self.err(format!("missing value for {context}"));
         }
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
-            if let Some(Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::Str(..)) = c.args.first() {
-                return self.err(format!("non executable command in pipeline stage {}", i + 1));
+            if let Some(
+                Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::Str(..),
+            ) = c.args.first()
+            {
+                return self.err(format!(
+                    "non executable command in pipeline stage {}",
+                    i + 1
+                ));
             }
         }
         Ok(())
@@ -582,7 +618,10 @@ impl<'a> Parser<'a> {
 
     fn command(&mut self, depth: usize) -> PResult<Cmd> {
         let pos = self.peek_non_space().pos;
-        let mut cmd = Cmd { pos, args: Vec::new() };
+        let mut cmd = Cmd {
+            pos,
+            args: Vec::new(),
+        };
         loop {
             self.peek_non_space();
             if let Some(op) = self.operand(depth)? {
@@ -627,7 +666,10 @@ impl<'a> Parser<'a> {
                 Arg::Variable(chain_pos, ids)
             }
             Arg::Bool(..) | Arg::Str(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
-                return self.err(format!("unexpected . after term {}", crate::gofmt::quote(&node.to_string())));
+                return self.err(format!(
+                    "unexpected . after term {}",
+                    crate::gofmt::quote(&node.to_string())
+                ));
             }
             other => Arg::Chain(chain_pos, Box::new(other), fields),
         }))
@@ -638,13 +680,21 @@ impl<'a> Parser<'a> {
         Ok(Some(match it.kind {
             Kind::Identifier => match self.funcs.get(it.val.as_str()) {
                 Some(f) => Arg::Func(it.pos, f.clone()),
-                None => return self.err(format!("function {} not defined", crate::gofmt::quote(&it.val))),
+                None => {
+                    return self.err(format!(
+                        "function {} not defined",
+                        crate::gofmt::quote(&it.val)
+                    ))
+                }
             },
             Kind::Dot => Arg::Dot(it.pos),
             Kind::Nil => Arg::Nil(it.pos),
             Kind::Variable => {
                 if !self.vars.iter().any(|v| **v == *it.val) {
-                    return self.err(format!("undefined variable {}", crate::gofmt::quote(&it.val)));
+                    return self.err(format!(
+                        "undefined variable {}",
+                        crate::gofmt::quote(&it.val)
+                    ));
                 }
                 Arg::Variable(it.pos, vec![Arc::from(it.val.as_str())])
             }
@@ -785,20 +835,25 @@ fn unquote_string(q: &str) -> Option<String> {
 
 /// Parses a Go integer literal with base prefixes and underscores.
 fn parse_go_uint(text: &str) -> Option<u64> {
-    let (digits, radix) = if let Some(r) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        (r, 16)
-    } else if let Some(r) = text.strip_prefix("0o").or_else(|| text.strip_prefix("0O")) {
-        (r, 8)
-    } else if let Some(r) = text.strip_prefix("0b").or_else(|| text.strip_prefix("0B")) {
-        (r, 2)
-    } else if text.len() > 1 && text.starts_with('0') {
-        (&text[1..], 8)
-    } else {
-        (text, 10)
-    };
+    let (digits, radix) =
+        if let Some(r) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            (r, 16)
+        } else if let Some(r) = text.strip_prefix("0o").or_else(|| text.strip_prefix("0O")) {
+            (r, 8)
+        } else if let Some(r) = text.strip_prefix("0b").or_else(|| text.strip_prefix("0B")) {
+            (r, 2)
+        } else if text.len() > 1 && text.starts_with('0') {
+            (&text[1..], 8)
+        } else {
+            (text, 10)
+        };
     let underscore_ok = radix != 10 || !text.starts_with('0') || text == "0";
     if digits.contains('_') {
-        if !underscore_ok || digits.ends_with('_') || digits.contains("__") || (radix == 10 && digits.starts_with('_')) {
+        if !underscore_ok
+            || digits.ends_with('_')
+            || digits.contains("__")
+            || (radix == 10 && digits.starts_with('_'))
+        {
             return None;
         }
     }
@@ -857,7 +912,10 @@ fn new_number(text: &str, kind: Kind) -> Result<Number, String> {
         });
     }
     if text.ends_with('i') {
-        return Err(format!("complex constants are not supported: {}", crate::gofmt::quote(text)));
+        return Err(format!(
+            "complex constants are not supported: {}",
+            crate::gofmt::quote(text)
+        ));
     }
     let mut n = Number {
         text: text.into(),
@@ -888,9 +946,13 @@ fn new_number(text: &str, kind: Kind) -> Result<Number, String> {
         }
     }
     if n.int.is_none() && n.uint.is_none() && n.float.is_none() {
-        return Err(format!("illegal number syntax: {}", crate::gofmt::quote(text)));
+        return Err(format!(
+            "illegal number syntax: {}",
+            crate::gofmt::quote(text)
+        ));
     }
-    let hex = text.trim_start_matches(['+', '-']).starts_with("0x") || text.trim_start_matches(['+', '-']).starts_with("0X");
+    let hex = text.trim_start_matches(['+', '-']).starts_with("0x")
+        || text.trim_start_matches(['+', '-']).starts_with("0X");
     n.float_literal = n.float.is_some() && !hex && text.contains(['.', 'e', 'E', 'p', 'P']);
     Ok(n)
 }

@@ -194,7 +194,12 @@ impl Time {
                 Chunk::PM => out.push_str(if c.hour >= 12 { "PM" } else { "AM" }),
                 Chunk::Pm => out.push_str(if c.hour >= 12 { "pm" } else { "am" }),
                 Chunk::TZ => out.push_str(&self.zone),
-                Chunk::Offset { z, colon, secs, hours_only } => {
+                Chunk::Offset {
+                    z,
+                    colon,
+                    secs,
+                    hours_only,
+                } => {
                     if z && self.offset == 0 {
                         out.push('Z');
                     } else {
@@ -238,7 +243,8 @@ impl Time {
     /// Parses `value` with a Go layout (UTC unless the layout has an
     /// offset). Returns `None` when the value does not match.
     pub fn parse(layout: &str, value: &str) -> Option<Time> {
-        let (mut year, mut month, mut day, mut hour, mut min, mut sec) = (1i64, 1u32, 1u32, 0u32, 0u32, 0u32);
+        let (mut year, mut month, mut day, mut hour, mut min, mut sec) =
+            (1i64, 1u32, 1u32, 0u32, 0u32, 0u32);
         let mut nanos = 0u32;
         let mut pm: Option<bool> = None;
         let mut offset = 0i32;
@@ -256,34 +262,74 @@ impl Time {
                 }
                 Chunk::Year => {
                     let (n, r) = take_digits(v, 2, 2)?;
-                    year = if n >= 69 { 1900 + n as i64 } else { 2000 + n as i64 };
+                    year = if n >= 69 {
+                        1900 + n as i64
+                    } else {
+                        2000 + n as i64
+                    };
                     v = r;
                 }
                 Chunk::ZeroMonth | Chunk::NumMonth => {
-                    let (n, r) = take_digits(v, if matches!(chunk, Chunk::ZeroMonth) { 2 } else { 1 }, 2)?;
+                    let (n, r) = take_digits(
+                        v,
+                        if matches!(chunk, Chunk::ZeroMonth) {
+                            2
+                        } else {
+                            1
+                        },
+                        2,
+                    )?;
                     month = n;
                     v = r;
                 }
                 Chunk::LongMonth | Chunk::Month => {
                     let idx = MONTHS.iter().position(|m| {
-                        let m = if matches!(chunk, Chunk::Month) { &m[..3] } else { m };
+                        let m = if matches!(chunk, Chunk::Month) {
+                            &m[..3]
+                        } else {
+                            m
+                        };
                         v.len() >= m.len() && v[..m.len()].eq_ignore_ascii_case(m)
                     })?;
-                    let l = if matches!(chunk, Chunk::Month) { 3 } else { MONTHS[idx].len() };
+                    let l = if matches!(chunk, Chunk::Month) {
+                        3
+                    } else {
+                        MONTHS[idx].len()
+                    };
                     month = idx as u32 + 1;
                     v = &v[l..];
                 }
                 Chunk::LongWeekDay | Chunk::WeekDay => {
                     let idx = DAYS.iter().position(|m| {
-                        let m = if matches!(chunk, Chunk::WeekDay) { &m[..3] } else { m };
+                        let m = if matches!(chunk, Chunk::WeekDay) {
+                            &m[..3]
+                        } else {
+                            m
+                        };
                         v.len() >= m.len() && v[..m.len()].eq_ignore_ascii_case(m)
                     })?;
-                    let l = if matches!(chunk, Chunk::WeekDay) { 3 } else { DAYS[idx].len() };
+                    let l = if matches!(chunk, Chunk::WeekDay) {
+                        3
+                    } else {
+                        DAYS[idx].len()
+                    };
                     v = &v[l..];
                 }
                 Chunk::ZeroDay | Chunk::Day | Chunk::UnderDay => {
-                    let s = if matches!(chunk, Chunk::UnderDay) { v.strip_prefix(' ').unwrap_or(v) } else { v };
-                    let (n, r) = take_digits(s, if matches!(chunk, Chunk::ZeroDay) { 2 } else { 1 }, 2)?;
+                    let s = if matches!(chunk, Chunk::UnderDay) {
+                        v.strip_prefix(' ').unwrap_or(v)
+                    } else {
+                        v
+                    };
+                    let (n, r) = take_digits(
+                        s,
+                        if matches!(chunk, Chunk::ZeroDay) {
+                            2
+                        } else {
+                            1
+                        },
+                        2,
+                    )?;
                     day = n;
                     v = r;
                 }
@@ -292,17 +338,20 @@ impl Time {
                     v = r;
                 }
                 Chunk::Hour | Chunk::Hour12 | Chunk::ZeroHour12 => {
-                    let (n, r) = take_digits(v, if matches!(chunk, Chunk::Hour12) { 1 } else { 2 }, 2)?;
+                    let (n, r) =
+                        take_digits(v, if matches!(chunk, Chunk::Hour12) { 1 } else { 2 }, 2)?;
                     hour = n;
                     v = r;
                 }
                 Chunk::Minute | Chunk::ZeroMinute => {
-                    let (n, r) = take_digits(v, if matches!(chunk, Chunk::Minute) { 1 } else { 2 }, 2)?;
+                    let (n, r) =
+                        take_digits(v, if matches!(chunk, Chunk::Minute) { 1 } else { 2 }, 2)?;
                     min = n;
                     v = r;
                 }
                 Chunk::Second | Chunk::ZeroSecond => {
-                    let (n, r) = take_digits(v, if matches!(chunk, Chunk::Second) { 1 } else { 2 }, 2)?;
+                    let (n, r) =
+                        take_digits(v, if matches!(chunk, Chunk::Second) { 1 } else { 2 }, 2)?;
                     sec = n;
                     v = r;
                     if let Some(r) = v.strip_prefix('.') {
@@ -337,7 +386,12 @@ impl Time {
                     }
                     v = &v[end..];
                 }
-                Chunk::Offset { z, colon, secs, hours_only } => {
+                Chunk::Offset {
+                    z,
+                    colon,
+                    secs,
+                    hours_only,
+                } => {
                     if z && v.starts_with('Z') {
                         v = &v[1..];
                     } else {
@@ -388,7 +442,20 @@ impl Time {
         if !(1..=12).contains(&month) || day < 1 || hour > 23 || min > 59 || sec > 59 {
             return None;
         }
-        let mdays = [31, if is_leap(year) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        let mdays = [
+            31,
+            if is_leap(year) { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
         if day > mdays[month as usize - 1] {
             return None;
         }
@@ -515,10 +582,8 @@ fn next_chunk(layout: &str) -> (&str, Chunk, &str) {
                     ("07:00", true, false, false),
                     ("07", false, false, true),
                 ];
-                table
-                    .iter()
-                    .find(|(p, ..)| body.starts_with(p))
-                    .map(|(p, colon, secs, hours_only)| {
+                table.iter().find(|(p, ..)| body.starts_with(p)).map(
+                    |(p, colon, secs, hours_only)| {
                         (
                             p.len() + 1,
                             Chunk::Offset {
@@ -528,7 +593,8 @@ fn next_chunk(layout: &str) -> (&str, Chunk, &str) {
                                 hours_only: *hours_only,
                             },
                         )
-                    })
+                    },
+                )
             }
             b'.' | b',' => {
                 let digit = rest.as_bytes().get(1).copied();
@@ -536,7 +602,9 @@ fn next_chunk(layout: &str) -> (&str, Chunk, &str) {
                     let d = digit.unwrap_or(b'0');
                     let n = rest[1..].bytes().take_while(|&c| c == d).count();
                     let after = rest.as_bytes().get(1 + n).copied();
-                    if !matches!(after, Some(b'0'..=b'9')) && (i == 0 || b[i - 1].is_ascii_digit() || true) {
+                    if !matches!(after, Some(b'0'..=b'9'))
+                        && (i == 0 || b[i - 1].is_ascii_digit() || true)
+                    {
                         Some((
                             1 + n,
                             Chunk::Frac {
@@ -659,7 +727,10 @@ mod tests {
     #[test]
     fn formats_reference_layouts() {
         let t = Time::from_unix(1_136_214_245, 123_000_000);
-        assert_eq!(t.format("2006-01-02T15:04:05Z07:00"), "2006-01-02T15:04:05Z");
+        assert_eq!(
+            t.format("2006-01-02T15:04:05Z07:00"),
+            "2006-01-02T15:04:05Z"
+        );
         assert_eq!(t.format("Mon Jan _2 3:04PM .000"), "Mon Jan  2 3:04PM .123");
         assert_eq!(t.go_string(), "2006-01-02 15:04:05.123 +0000 UTC");
     }

@@ -337,11 +337,9 @@ impl From<&serde_json::Value> for Value {
             serde_json::Value::Number(n) => Value::Number(Arc::from(n.to_string().as_str())),
             serde_json::Value::String(s) => Value::str(s),
             serde_json::Value::Array(a) => Value::list(a.iter().map(Value::from).collect()),
-            serde_json::Value::Object(o) => Value::map(
-                o.iter()
-                    .map(|(k, v)| (k.clone(), Value::from(v)))
-                    .collect(),
-            ),
+            serde_json::Value::Object(o) => {
+                Value::map(o.iter().map(|(k, v)| (k.clone(), Value::from(v))).collect())
+            }
         }
     }
 }

@@ -81,7 +81,11 @@ pub(crate) fn parse_float(s: &str) -> Option<f64> {
     if matches!(lower.as_str(), "inf" | "infinity" | "nan") {
         return s.parse().ok();
     }
-    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-' | b'_')) {
+    if body.is_empty()
+        || !body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-' | b'_'))
+    {
         return None;
     }
     let clean: String = s.chars().filter(|&c| c != '_').collect();
@@ -134,7 +138,10 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::List(x), Value::List(y)) => {
             x.elem == y.elem
                 && x.items.len() == y.items.len()
-                && x.items.iter().zip(y.items.iter()).all(|(a, b)| deep_equal(a, b))
+                && x.items
+                    .iter()
+                    .zip(y.items.iter())
+                    .all(|(a, b)| deep_equal(a, b))
         }
         (Value::Map(x), Value::Map(y)) => {
             if Arc::ptr_eq(x, y) {
@@ -143,7 +150,9 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
             let (xr, yr) = (x.read(), y.read());
             x.elem == y.elem
                 && xr.len() == yr.len()
-                && xr.iter().all(|(k, v)| yr.get(k).map(|w| deep_equal(v, w)).unwrap_or(false))
+                && xr
+                    .iter()
+                    .all(|(k, v)| yr.get(k).map(|w| deep_equal(v, w)).unwrap_or(false))
         }
         (Value::Time(x), Value::Time(y)) => x == y,
         (Value::Object(x), Value::Object(y)) => Arc::ptr_eq(x, y),
@@ -163,7 +172,10 @@ pub(crate) fn strslice(v: &Value) -> Vec<String> {
 
 /// A `[]string` result.
 pub(crate) fn string_list(items: Vec<String>) -> Value {
-    Value::typed_list(items.into_iter().map(Value::from).collect(), ElemType::String)
+    Value::typed_list(
+        items.into_iter().map(Value::from).collect(),
+        ElemType::String,
+    )
 }
 
 /// Go's kind name of a value, as sprig's "Cannot X on type KIND" panics print it.

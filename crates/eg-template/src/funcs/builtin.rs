@@ -16,17 +16,39 @@ pub(super) fn register(r: &mut Reg) {
     r.f("len", &[P::Refl], length);
     r.v("index", &[P::Refl], P::Refl, index);
     r.v("print", &[], P::Any, |a| Ok(Value::from(gofmt::sprint(a))));
-    r.v("printf", &[P::Str], P::Any, |a| Ok(Value::from(gofmt::sprintf(s(&a[0]), &a[1..]))));
-    r.v("println", &[], P::Any, |a| Ok(Value::from(gofmt::sprintln(a))));
-    r.v("html", &[], P::Any, |a| Ok(Value::from(html_escape(&eval_args(a)))));
-    r.v("js", &[], P::Any, |a| Ok(Value::from(js_escape(&eval_args(a)))));
-    r.v("urlquery", &[], P::Any, |a| Ok(Value::from(query_escape(&eval_args(a)))));
-    r.v("eq", &[P::Refl], P::Refl, |a| eq(&a[0], &a[1..]).map(Value::Bool));
-    r.f("ne", &[P::Refl, P::Refl], |a| eq(&a[0], &a[1..2]).map(|b| Value::Bool(!b)));
-    r.f("lt", &[P::Refl, P::Refl], |a| lt(&a[0], &a[1]).map(Value::Bool));
-    r.f("le", &[P::Refl, P::Refl], |a| le(&a[0], &a[1]).map(Value::Bool));
-    r.f("gt", &[P::Refl, P::Refl], |a| le(&a[0], &a[1]).map(|b| Value::Bool(!b)));
-    r.f("ge", &[P::Refl, P::Refl], |a| lt(&a[0], &a[1]).map(|b| Value::Bool(!b)));
+    r.v("printf", &[P::Str], P::Any, |a| {
+        Ok(Value::from(gofmt::sprintf(s(&a[0]), &a[1..])))
+    });
+    r.v("println", &[], P::Any, |a| {
+        Ok(Value::from(gofmt::sprintln(a)))
+    });
+    r.v("html", &[], P::Any, |a| {
+        Ok(Value::from(html_escape(&eval_args(a))))
+    });
+    r.v("js", &[], P::Any, |a| {
+        Ok(Value::from(js_escape(&eval_args(a))))
+    });
+    r.v("urlquery", &[], P::Any, |a| {
+        Ok(Value::from(query_escape(&eval_args(a))))
+    });
+    r.v("eq", &[P::Refl], P::Refl, |a| {
+        eq(&a[0], &a[1..]).map(Value::Bool)
+    });
+    r.f("ne", &[P::Refl, P::Refl], |a| {
+        eq(&a[0], &a[1..2]).map(|b| Value::Bool(!b))
+    });
+    r.f("lt", &[P::Refl, P::Refl], |a| {
+        lt(&a[0], &a[1]).map(Value::Bool)
+    });
+    r.f("le", &[P::Refl, P::Refl], |a| {
+        le(&a[0], &a[1]).map(Value::Bool)
+    });
+    r.f("gt", &[P::Refl, P::Refl], |a| {
+        le(&a[0], &a[1]).map(|b| Value::Bool(!b))
+    });
+    r.f("ge", &[P::Refl, P::Refl], |a| {
+        lt(&a[0], &a[1]).map(|b| Value::Bool(!b))
+    });
     r.v("call", &[P::Refl], P::Refl, call);
 }
 
@@ -35,7 +57,13 @@ fn call(a: &[Value]) -> Result<Value, String> {
         Value::Func(f) => {
             let args: Vec<Value> = a[1..]
                 .iter()
-                .map(|v| if matches!(v, Value::Missing) { Value::Nil } else { v.clone() })
+                .map(|v| {
+                    if matches!(v, Value::Missing) {
+                        Value::Nil
+                    } else {
+                        v.clone()
+                    }
+                })
                 .collect();
             f(&args)
         }
@@ -52,7 +80,13 @@ fn eval_args(a: &[Value]) -> String {
     }
     let printable: Vec<Value> = a
         .iter()
-        .map(|v| if v.is_nil() { Value::str("<no value>") } else { v.clone() })
+        .map(|v| {
+            if v.is_nil() {
+                Value::str("<no value>")
+            } else {
+                v.clone()
+            }
+        })
         .collect();
     gofmt::sprint(&printable)
 }
@@ -92,7 +126,9 @@ pub(crate) fn js_escape(s: &str) -> String {
                 out.push(HEX[(c as usize) >> 4] as char);
                 out.push(HEX[(c as usize) & 0xF] as char);
             }
-            c if (c as u32) >= 0x80 && !gofmt::is_print(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) >= 0x80 && !gofmt::is_print(c) => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -104,7 +140,9 @@ pub(crate) fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -203,7 +241,9 @@ pub(crate) fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
                 BasicKind::Bool => a.truthy() == b.truthy(),
                 BasicKind::Float => fval(&a) == fval(&b),
                 BasicKind::Int => ival(&a) == ival(&b),
-                BasicKind::Str => sval(&a) == sval(&b) && a.type_name() == b.type_name() || (sval(&a) == sval(&b)),
+                BasicKind::Str => {
+                    sval(&a) == sval(&b) && a.type_name() == b.type_name() || (sval(&a) == sval(&b))
+                }
                 BasicKind::Uint => uval(&a) == uval(&b),
                 BasicKind::Invalid => true,
                 BasicKind::Other => {
@@ -228,7 +268,9 @@ pub(crate) fn lt(a: &Value, b: &Value) -> Result<bool, String> {
     let (a, b) = (a.materialize(), b.materialize());
     let k1 = basic_kind(&a);
     let k2 = basic_kind(&b);
-    if matches!(k1, BasicKind::Invalid | BasicKind::Other) || matches!(k2, BasicKind::Invalid | BasicKind::Other) {
+    if matches!(k1, BasicKind::Invalid | BasicKind::Other)
+        || matches!(k2, BasicKind::Invalid | BasicKind::Other)
+    {
         return Err(ERR_BAD_COMPARISON_TYPE.into());
     }
     if k1 != k2 {
@@ -272,7 +314,12 @@ fn index_arg(idx: &Value, len: usize) -> Result<usize, String> {
         Value::Int(i) | Value::Int64(i) => *i,
         Value::Uint(u) => *u as i64,
         Value::Missing | Value::Nil => return Err("cannot index slice/array with nil".into()),
-        other => return Err(format!("cannot index slice/array with type {}", other.type_name())),
+        other => {
+            return Err(format!(
+                "cannot index slice/array with type {}",
+                other.type_name()
+            ))
+        }
     };
     if x < 0 || x as u64 > len as u64 {
         return Err(format!("index out of range: {x}"));
@@ -305,8 +352,15 @@ fn index(a: &[Value]) -> Result<Value, String> {
             }
             Value::Map(m) => match &idx {
                 Value::String(k) => m.get(k).unwrap_or_else(|| m.elem.zero()),
-                Value::Missing | Value::Nil => return Err("value is nil; should be of type string".into()),
-                other => return Err(format!("value has type {}; should be string", other.type_name())),
+                Value::Missing | Value::Nil => {
+                    return Err("value is nil; should be of type string".into())
+                }
+                other => {
+                    return Err(format!(
+                        "value has type {}; should be string",
+                        other.type_name()
+                    ))
+                }
             },
             other => return Err(format!("can't index item of type {}", other.type_name())),
         }

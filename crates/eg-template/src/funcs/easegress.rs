@@ -8,9 +8,15 @@ use crate::gofmt;
 use crate::value::{Map, Value};
 
 pub(super) fn register(r: &mut Reg) {
-    r.f("addf", &[P::Any, P::Any], |a| Ok(Value::Float(to_f64(&a[0])? + to_f64(&a[1])?)));
-    r.f("subf", &[P::Any, P::Any], |a| Ok(Value::Float(to_f64(&a[0])? - to_f64(&a[1])?)));
-    r.f("mulf", &[P::Any, P::Any], |a| Ok(Value::Float(to_f64(&a[0])? * to_f64(&a[1])?)));
+    r.f("addf", &[P::Any, P::Any], |a| {
+        Ok(Value::Float(to_f64(&a[0])? + to_f64(&a[1])?))
+    });
+    r.f("subf", &[P::Any, P::Any], |a| {
+        Ok(Value::Float(to_f64(&a[0])? - to_f64(&a[1])?))
+    });
+    r.f("mulf", &[P::Any, P::Any], |a| {
+        Ok(Value::Float(to_f64(&a[0])? * to_f64(&a[1])?))
+    });
     r.f("divf", &[P::Any, P::Any], |a| {
         let (x, y) = (to_f64(&a[0])?, to_f64(&a[1])?);
         if y == 0.0 {
@@ -36,7 +42,10 @@ pub(super) fn register(r: &mut Reg) {
     r.f("header", &[P::Any, P::Str], |a| match &a[0] {
         Value::Object(o) => match o.call_method("Get", &a[1..]) {
             Some(r) => r,
-            None => Err(format!("wrong type for value; expected http.Header; got {}", o.type_name())),
+            None => Err(format!(
+                "wrong type for value; expected http.Header; got {}",
+                o.type_name()
+            )),
         },
         Value::Map(m) if m.elem == crate::value::ElemType::StringList => {
             let key = canonical_header_key(s(&a[1]));
@@ -46,22 +55,41 @@ pub(super) fn register(r: &mut Reg) {
             })
         }
         Value::Nil | Value::Missing => Ok(Value::str("")),
-        other => Err(format!("wrong type for value; expected http.Header; got {}", other.type_name())),
+        other => Err(format!(
+            "wrong type for value; expected http.Header; got {}",
+            other.type_name()
+        )),
     });
     r.f("username", &[P::Any], |a| match &a[0] {
         Value::Object(o) => match o.call_method("BasicAuth", &[]) {
-            Some(Ok(Value::List(l))) => Ok(l.items.first().cloned().unwrap_or_else(|| Value::str(""))),
+            Some(Ok(Value::List(l))) => {
+                Ok(l.items.first().cloned().unwrap_or_else(|| Value::str("")))
+            }
             Some(Ok(v @ Value::String(_))) => Ok(v),
             Some(Ok(_)) => Ok(Value::str("")),
             Some(Err(e)) => Err(e),
-            None => Err(format!("interface conversion: {} is not builder.BasicAuth: missing method BasicAuth", o.type_name())),
+            None => Err(format!(
+                "interface conversion: {} is not builder.BasicAuth: missing method BasicAuth",
+                o.type_name()
+            )),
         },
-        Value::Nil | Value::Missing => Err("interface conversion: interface is nil, not builder.BasicAuth".into()),
-        other => Err(format!("interface conversion: {} is not builder.BasicAuth: missing method BasicAuth", other.type_name())),
+        Value::Nil | Value::Missing => {
+            Err("interface conversion: interface is nil, not builder.BasicAuth".into())
+        }
+        other => Err(format!(
+            "interface conversion: {} is not builder.BasicAuth: missing method BasicAuth",
+            other.type_name()
+        )),
     });
-    r.f("host", &[P::Str], |a| Ok(Value::from(split_host_port(s(&a[0])).0)));
-    r.f("port", &[P::Str], |a| Ok(Value::from(split_host_port(s(&a[0])).1)));
-    r.f("urlQueryEscape", &[P::Str], |a| Ok(Value::from(super::builtin::query_escape(s(&a[0])))));
+    r.f("host", &[P::Str], |a| {
+        Ok(Value::from(split_host_port(s(&a[0])).0))
+    });
+    r.f("port", &[P::Str], |a| {
+        Ok(Value::from(split_host_port(s(&a[0])).1))
+    });
+    r.f("urlQueryEscape", &[P::Str], |a| {
+        Ok(Value::from(super::builtin::query_escape(s(&a[0]))))
+    });
     r.f("urlQueryUnescape", &[P::Str], |a| query_unescape(s(&a[0])));
 }
 
@@ -72,18 +100,31 @@ fn to_f64(v: &Value) -> Result<f64, String> {
         Value::Int(i) | Value::Int64(i) => Ok(*i as f64),
         Value::Uint(u) => Ok(*u as f64),
         Value::Number(n) | Value::String(n) => parse_float(n).ok_or_else(|| {
-            format!("strconv.ParseFloat: parsing {}: invalid syntax", gofmt::quote(n))
+            format!(
+                "strconv.ParseFloat: parsing {}: invalid syntax",
+                gofmt::quote(n)
+            )
         }),
-        other => Err(format!("cannot convert {} to float64", gofmt::value_string(other))),
+        other => Err(format!(
+            "cannot convert {} to float64",
+            gofmt::value_string(other)
+        )),
     }
 }
 
 fn merge_into(a: &Arc<Map>, b: &Arc<Map>) {
-    let entries: Vec<(String, Value)> = b.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let entries: Vec<(String, Value)> = b
+        .read()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (k, v) in entries {
         let existing = a.get(&k);
         match (existing, &v) {
-            (Some(Value::Map(ma)), Value::Map(mb)) if ma.elem == crate::value::ElemType::Any && mb.elem == crate::value::ElemType::Any => {
+            (Some(Value::Map(ma)), Value::Map(mb))
+                if ma.elem == crate::value::ElemType::Any
+                    && mb.elem == crate::value::ElemType::Any =>
+            {
                 if !Arc::ptr_eq(&ma, mb) {
                     merge_into(&ma, mb);
                 }
@@ -103,7 +144,11 @@ pub(crate) fn canonical_header_key(k: &str) -> String {
     let mut up = true;
     k.chars()
         .map(|c| {
-            let out = if up { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() };
+            let out = if up {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            };
             up = c == '-';
             out
         })
@@ -148,7 +193,10 @@ fn query_unescape(st: &str) -> Result<Value, String> {
         match b[i] {
             b'%' => {
                 let hex = |c: u8| (c as char).to_digit(16);
-                match (b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
+                match (
+                    b.get(i + 1).and_then(|&c| hex(c)),
+                    b.get(i + 2).and_then(|&c| hex(c)),
+                ) {
                     (Some(h), Some(l)) => {
                         out.push((h * 16 + l) as u8);
                         i += 3;

@@ -18,14 +18,28 @@ pub(super) fn register(r: &mut Reg) {
         Ok(a[1].clone())
     });
     r.f("empty", &[P::Any], |a| Ok(Value::Bool(empty(&a[0]))));
-    r.v("coalesce", &[], P::Any, |a| Ok(a.iter().find(|v| !empty(v)).cloned().unwrap_or(Value::Nil)));
+    r.v("coalesce", &[], P::Any, |a| {
+        Ok(a.iter().find(|v| !empty(v)).cloned().unwrap_or(Value::Nil))
+    });
     r.f("compact", &[P::Any], |a| {
         let l = need_list(&a[0], "compact")?;
-        Ok(new_list(l.items.iter().filter(|v| !empty(v)).cloned().collect()))
+        Ok(new_list(
+            l.items.iter().filter(|v| !empty(v)).cloned().collect(),
+        ))
     });
-    r.f("toJson", &[P::Any], |a| Ok(Value::from(to_json(&a[0], false).unwrap_or_default())));
-    r.f("toPrettyJson", &[P::Any], |a| Ok(Value::from(to_json(&a[0], true).unwrap_or_default())));
-    r.f("ternary", &[P::Any, P::Any, P::Bool], |a| Ok(if super::boolean(&a[2]) { a[0].clone() } else { a[1].clone() }));
+    r.f("toJson", &[P::Any], |a| {
+        Ok(Value::from(to_json(&a[0], false).unwrap_or_default()))
+    });
+    r.f("toPrettyJson", &[P::Any], |a| {
+        Ok(Value::from(to_json(&a[0], true).unwrap_or_default()))
+    });
+    r.f("ternary", &[P::Any, P::Any, P::Bool], |a| {
+        Ok(if super::boolean(&a[2]) {
+            a[0].clone()
+        } else {
+            a[1].clone()
+        })
+    });
 
     // dicts
     r.v("dict", &[], P::Any, |a| {
@@ -49,10 +63,21 @@ pub(super) fn register(r: &mut Reg) {
         }
         Ok(nil_map_or(&a[0]))
     });
-    r.f("hasKey", &[P::Map, P::Str], |a| Ok(Value::Bool(map_of(&a[0]).map(|m| m.read().contains_key(s(&a[1]))).unwrap_or(false))));
+    r.f("hasKey", &[P::Map, P::Str], |a| {
+        Ok(Value::Bool(
+            map_of(&a[0])
+                .map(|m| m.read().contains_key(s(&a[1])))
+                .unwrap_or(false),
+        ))
+    });
     r.v("pluck", &[P::Str], P::Map, |a| {
         let key = s(&a[0]);
-        Ok(new_list(a[1..].iter().filter_map(|d| map_of(d).and_then(|m| m.get(key))).collect()))
+        Ok(new_list(
+            a[1..]
+                .iter()
+                .filter_map(|d| map_of(d).and_then(|m| m.get(key)))
+                .collect(),
+        ))
     });
     r.v("keys", &[], P::Map, |a| {
         let mut k = Vec::new();
@@ -87,7 +112,13 @@ pub(super) fn register(r: &mut Reg) {
     });
     r.v("merge", &[P::Map], P::Map, |a| merge(a, false));
     r.v("mergeOverwrite", &[P::Map], P::Map, |a| merge(a, true));
-    r.f("values", &[P::Map], |a| Ok(new_list(map_of(&a[0]).map(|m| m.read().values().cloned().collect()).unwrap_or_default())));
+    r.f("values", &[P::Map], |a| {
+        Ok(new_list(
+            map_of(&a[0])
+                .map(|m| m.read().values().cloned().collect())
+                .unwrap_or_default(),
+        ))
+    });
 
     // lists
     r.v("list", &[], P::Any, |a| Ok(new_list(a.to_vec())));
@@ -101,8 +132,20 @@ pub(super) fn register(r: &mut Reg) {
         v.extend(l.items.iter().cloned());
         Ok(new_list(v))
     });
-    r.f("first", &[P::Any], |a| Ok(need_list(&a[0], "find first")?.items.first().cloned().unwrap_or(Value::Nil)));
-    r.f("last", &[P::Any], |a| Ok(need_list(&a[0], "find last")?.items.last().cloned().unwrap_or(Value::Nil)));
+    r.f("first", &[P::Any], |a| {
+        Ok(need_list(&a[0], "find first")?
+            .items
+            .first()
+            .cloned()
+            .unwrap_or(Value::Nil))
+    });
+    r.f("last", &[P::Any], |a| {
+        Ok(need_list(&a[0], "find last")?
+            .items
+            .last()
+            .cloned()
+            .unwrap_or(Value::Nil))
+    });
     r.f("rest", &[P::Any], |a| {
         let l = need_list(&a[0], "find rest")?;
         Ok(new_list(l.items.iter().skip(1).cloned().collect()))
@@ -128,7 +171,13 @@ pub(super) fn register(r: &mut Reg) {
     });
     r.v("without", &[P::Any], P::Any, |a| {
         let l = need_list(&a[0], "find without")?;
-        Ok(new_list(l.items.iter().filter(|v| !a[1..].iter().any(|o| deep_equal(o, v))).cloned().collect()))
+        Ok(new_list(
+            l.items
+                .iter()
+                .filter(|v| !a[1..].iter().any(|o| deep_equal(o, v)))
+                .cloned()
+                .collect(),
+        ))
     });
     r.f("has", &[P::Any, P::Any], |a| {
         if a[1].is_nil() {
@@ -141,7 +190,12 @@ pub(super) fn register(r: &mut Reg) {
         let l = match list_items(&a[0]) {
             Some(l) => l,
             None if a[0].is_nil() => return Err(NIL_DEREF.into()),
-            None => return Err(format!("list should be type of slice or array but {}", a[0].kind_name())),
+            None => {
+                return Err(format!(
+                    "list should be type of slice or array but {}",
+                    a[0].kind_name()
+                ))
+            }
         };
         let n = l.items.len() as i64;
         if n == 0 {
@@ -152,7 +206,10 @@ pub(super) fn register(r: &mut Reg) {
         if start < 0 || end < start || end > n {
             return Err("reflect.Value.Slice: slice index out of bounds".into());
         }
-        Ok(Value::typed_list(l.items[start as usize..end as usize].to_vec(), l.elem))
+        Ok(Value::typed_list(
+            l.items[start as usize..end as usize].to_vec(),
+            l.elem,
+        ))
     });
     let _ = int;
 }
@@ -205,7 +262,11 @@ fn merge(a: &[Value], overwrite: bool) -> Result<Value, String> {
 /// mergo's map merge: fills missing or empty keys (all keys when
 /// overwriting) and merges nested maps in place.
 fn merge_maps(dst: &Arc<Map>, src: &Arc<Map>, overwrite: bool) {
-    let entries: Vec<(String, Value)> = src.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let entries: Vec<(String, Value)> = src
+        .read()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (k, sv) in entries {
         if sv.is_nil() {
             continue;
@@ -216,7 +277,8 @@ fn merge_maps(dst: &Arc<Map>, src: &Arc<Map>, overwrite: bool) {
                 merge_maps(dm, sm, overwrite);
             }
         }
-        let d_nonempty_container = matches!(&dv, Some(v @ (Value::Map(_) | Value::List(_))) if !empty(v));
+        let d_nonempty_container =
+            matches!(&dv, Some(v @ (Value::Map(_) | Value::List(_))) if !empty(v));
         if d_nonempty_container && matches!(sv, Value::Map(_)) {
             continue;
         }
@@ -297,7 +359,9 @@ fn write_json(out: &mut String, v: &Value, pretty: bool, depth: usize) -> Option
         Value::Float(f) => out.push_str(&json_float(*f)?),
         Value::String(st) => out.push_str(&json_string(st)),
         Value::Number(n) => out.push_str(if n.is_empty() { "0" } else { n }),
-        Value::Time(t) => out.push_str(&json_string(&t.format("2006-01-02T15:04:05.999999999Z07:00"))),
+        Value::Time(t) => out.push_str(&json_string(
+            &t.format("2006-01-02T15:04:05.999999999Z07:00"),
+        )),
         Value::List(l) => {
             if l.items.is_empty() {
                 out.push_str("[]");
@@ -337,7 +401,9 @@ fn write_json(out: &mut String, v: &Value, pretty: bool, depth: usize) -> Option
             out.push('}');
         }
         Value::Object(o) => match o.to_value() {
-            Some(inner) if !matches!(inner, Value::Object(_)) => write_json(out, &inner, pretty, depth)?,
+            Some(inner) if !matches!(inner, Value::Object(_)) => {
+                write_json(out, &inner, pretty, depth)?
+            }
             _ => out.push_str("{}"),
         },
         Value::Func(_) => return None,

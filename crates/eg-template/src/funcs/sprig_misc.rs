@@ -21,35 +21,59 @@ const UNSUPPORTED: &str = "function is not supported by this template engine";
 
 pub(super) fn register(r: &mut Reg) {
     // dates
-    r.f("date", &[P::Str, P::Any], |a| Ok(Value::from(date_in_zone(s(&a[0]), &a[1], "Local"))));
-    r.f("date_in_zone", &[P::Str, P::Any, P::Str], |a| Ok(Value::from(date_in_zone(s(&a[0]), &a[1], s(&a[2])))));
-    r.f("dateInZone", &[P::Str, P::Any, P::Str], |a| Ok(Value::from(date_in_zone(s(&a[0]), &a[1], s(&a[2])))));
+    r.f("date", &[P::Str, P::Any], |a| {
+        Ok(Value::from(date_in_zone(s(&a[0]), &a[1], "Local")))
+    });
+    r.f("date_in_zone", &[P::Str, P::Any, P::Str], |a| {
+        Ok(Value::from(date_in_zone(s(&a[0]), &a[1], s(&a[2]))))
+    });
+    r.f("dateInZone", &[P::Str, P::Any, P::Str], |a| {
+        Ok(Value::from(date_in_zone(s(&a[0]), &a[1], s(&a[2]))))
+    });
     r.f("date_modify", &[P::Str, P::Time], date_modify);
     r.f("dateModify", &[P::Str, P::Time], date_modify);
     r.f("now", &[], |_| Ok(Value::Time(Time::now())));
-    r.f("htmlDate", &[P::Any], |a| Ok(Value::from(date_in_zone("2006-01-02", &a[0], "Local"))));
-    r.f("htmlDateInZone", &[P::Any, P::Str], |a| Ok(Value::from(date_in_zone("2006-01-02", &a[0], s(&a[1])))));
+    r.f("htmlDate", &[P::Any], |a| {
+        Ok(Value::from(date_in_zone("2006-01-02", &a[0], "Local")))
+    });
+    r.f("htmlDateInZone", &[P::Any, P::Str], |a| {
+        Ok(Value::from(date_in_zone("2006-01-02", &a[0], s(&a[1]))))
+    });
     r.f("ago", &[P::Any], |a| {
         let t = to_time(&a[0]);
         let d = Time::now().unix_nanos() - t.unix_nanos();
         let secs = (d as f64 / 1e9).round() as i64;
-        Ok(Value::from(duration_string(secs.saturating_mul(1_000_000_000))))
+        Ok(Value::from(duration_string(
+            secs.saturating_mul(1_000_000_000),
+        )))
     });
-    r.f("toDate", &[P::Str, P::Str], |a| Ok(Value::Time(Time::parse(s(&a[0]), s(&a[1])).unwrap_or_else(Time::zero))));
+    r.f("toDate", &[P::Str, P::Str], |a| {
+        Ok(Value::Time(
+            Time::parse(s(&a[0]), s(&a[1])).unwrap_or_else(Time::zero),
+        ))
+    });
     r.f("unixEpoch", &[P::Time], |a| match &a[0] {
         Value::Time(t) => Ok(Value::from(t.unix.to_string())),
         _ => Ok(Value::str("")),
     });
 
     // encodings
-    r.f("b64enc", &[P::Str], |a| Ok(Value::from(base64::engine::general_purpose::STANDARD.encode(s(&a[0])))));
-    r.f("b64dec", &[P::Str], |a| {
-        Ok(Value::from(match base64::engine::general_purpose::STANDARD.decode(s(&a[0])) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(e) => base64_error(s(&a[0]), &e),
-        }))
+    r.f("b64enc", &[P::Str], |a| {
+        Ok(Value::from(
+            base64::engine::general_purpose::STANDARD.encode(s(&a[0])),
+        ))
     });
-    r.f("b32enc", &[P::Str], |a| Ok(Value::from(base32_encode(s(&a[0]).as_bytes()))));
+    r.f("b64dec", &[P::Str], |a| {
+        Ok(Value::from(
+            match base64::engine::general_purpose::STANDARD.decode(s(&a[0])) {
+                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                Err(e) => base64_error(s(&a[0]), &e),
+            },
+        ))
+    });
+    r.f("b32enc", &[P::Str], |a| {
+        Ok(Value::from(base32_encode(s(&a[0]).as_bytes())))
+    });
     r.f("b32dec", &[P::Str], |a| {
         Ok(Value::from(match base32_decode(s(&a[0])) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
@@ -59,43 +83,76 @@ pub(super) fn register(r: &mut Reg) {
 
     // reflection
     r.f("typeOf", &[P::Any], |a| Ok(Value::from(a[0].type_name())));
-    r.f("typeIs", &[P::Str, P::Any], |a| Ok(Value::Bool(s(&a[0]) == a[1].type_name())));
+    r.f("typeIs", &[P::Str, P::Any], |a| {
+        Ok(Value::Bool(s(&a[0]) == a[1].type_name()))
+    });
     r.f("typeIsLike", &[P::Str, P::Any], |a| {
         let t = a[1].type_name();
         Ok(Value::Bool(s(&a[0]) == t || format!("*{}", s(&a[0])) == t))
     });
     r.f("kindOf", &[P::Any], |a| Ok(Value::str(a[0].kind_name())));
-    r.f("kindIs", &[P::Str, P::Any], |a| Ok(Value::Bool(s(&a[0]) == a[1].kind_name())));
+    r.f("kindIs", &[P::Str, P::Any], |a| {
+        Ok(Value::Bool(s(&a[0]) == a[1].kind_name()))
+    });
 
     // OS
-    r.f("env", &[P::Str], |a| Ok(Value::from(std::env::var(s(&a[0])).unwrap_or_default())));
-    r.f("expandenv", &[P::Str], |a| Ok(Value::from(expand_env(s(&a[0])))));
+    r.f("env", &[P::Str], |a| {
+        Ok(Value::from(std::env::var(s(&a[0])).unwrap_or_default()))
+    });
+    r.f("expandenv", &[P::Str], |a| {
+        Ok(Value::from(expand_env(s(&a[0]))))
+    });
 
     // paths
     r.f("base", &[P::Str], |a| Ok(Value::from(path_base(s(&a[0])))));
     r.f("dir", &[P::Str], |a| Ok(Value::from(path_dir(s(&a[0])))));
-    r.f("clean", &[P::Str], |a| Ok(Value::from(path_clean(s(&a[0])))));
+    r.f("clean", &[P::Str], |a| {
+        Ok(Value::from(path_clean(s(&a[0]))))
+    });
     r.f("ext", &[P::Str], |a| {
         let p = s(&a[0]);
         let tail = &p[p.rfind('/').map(|i| i + 1).unwrap_or(0)..];
-        Ok(Value::str(tail.rfind('.').map(|i| &tail[i..]).unwrap_or("")))
+        Ok(Value::str(
+            tail.rfind('.').map(|i| &tail[i..]).unwrap_or(""),
+        ))
     });
-    r.f("isAbs", &[P::Str], |a| Ok(Value::Bool(s(&a[0]).starts_with('/'))));
+    r.f("isAbs", &[P::Str], |a| {
+        Ok(Value::Bool(s(&a[0]).starts_with('/')))
+    });
 
     // hashes and ids
-    r.f("sha1sum", &[P::Str], |a| Ok(Value::from(hex(&sha1::Sha1::digest(s(&a[0]).as_bytes())))));
-    r.f("sha256sum", &[P::Str], |a| Ok(Value::from(hex(&sha2::Sha256::digest(s(&a[0]).as_bytes())))));
-    r.f("adler32sum", &[P::Str], |a| Ok(Value::from(adler32(s(&a[0]).as_bytes()).to_string())));
+    r.f("sha1sum", &[P::Str], |a| {
+        Ok(Value::from(hex(&sha1::Sha1::digest(s(&a[0]).as_bytes()))))
+    });
+    r.f("sha256sum", &[P::Str], |a| {
+        Ok(Value::from(hex(&sha2::Sha256::digest(s(&a[0]).as_bytes()))))
+    });
+    r.f("adler32sum", &[P::Str], |a| {
+        Ok(Value::from(adler32(s(&a[0]).as_bytes()).to_string()))
+    });
     r.f("uuidv4", &[], |_| Ok(Value::from(uuidv4())));
     r.f("fail", &[P::Str], |a| Err(s(&a[0]).to_string()));
 
     // not supported (need key generation / semver parsing)
-    for name in ["genPrivateKey", "derivePassword", "buildCustomCert", "genCA", "genSelfSignedCert", "genSignedCert", "semver", "semverCompare"] {
+    for name in [
+        "genPrivateKey",
+        "derivePassword",
+        "buildCustomCert",
+        "genCA",
+        "genSelfSignedCert",
+        "genSignedCert",
+        "semver",
+        "semverCompare",
+    ] {
         r.v(name, &[], P::Any, |_| Err(UNSUPPORTED.into()));
     }
 
     // regular expressions
-    r.f("regexMatch", &[P::Str, P::Str], |a| Ok(Value::Bool(with_regex_lenient(s(&a[0]), |re| re.is_match(s(&a[1]))).unwrap_or(false))));
+    r.f("regexMatch", &[P::Str, P::Str], |a| {
+        Ok(Value::Bool(
+            with_regex_lenient(s(&a[0]), |re| re.is_match(s(&a[1]))).unwrap_or(false),
+        ))
+    });
     r.f("regexFindAll", &[P::Str, P::Str, P::Int], |a| {
         let n = int(&a[2]);
         with_regex(s(&a[0]), |re| {
@@ -103,16 +160,37 @@ pub(super) fn register(r: &mut Reg) {
                 return super::string_list(Vec::new());
             }
             let it = re.find_iter(s(&a[1])).map(|m| m.as_str().to_string());
-            let v: Vec<String> = if n < 0 { it.collect() } else { it.take(n as usize).collect() };
+            let v: Vec<String> = if n < 0 {
+                it.collect()
+            } else {
+                it.take(n as usize).collect()
+            };
             super::string_list(v)
         })
     });
-    r.f("regexFind", &[P::Str, P::Str], |a| with_regex(s(&a[0]), |re| Value::str(re.find(s(&a[1])).map(|m| m.as_str()).unwrap_or(""))));
-    r.f("regexReplaceAll", &[P::Str, P::Str, P::Str], |a| with_regex(s(&a[0]), |re| Value::from(re.replace_all(s(&a[1]), s(&a[2])).into_owned())));
-    r.f("regexReplaceAllLiteral", &[P::Str, P::Str, P::Str], |a| {
-        with_regex(s(&a[0]), |re| Value::from(re.replace_all(s(&a[1]), regex::NoExpand(s(&a[2]))).into_owned()))
+    r.f("regexFind", &[P::Str, P::Str], |a| {
+        with_regex(s(&a[0]), |re| {
+            Value::str(re.find(s(&a[1])).map(|m| m.as_str()).unwrap_or(""))
+        })
     });
-    r.f("regexSplit", &[P::Str, P::Str, P::Int], |a| with_regex(s(&a[0]), |re| super::string_list(regex_split(re, s(&a[1]), int(&a[2])))));
+    r.f("regexReplaceAll", &[P::Str, P::Str, P::Str], |a| {
+        with_regex(s(&a[0]), |re| {
+            Value::from(re.replace_all(s(&a[1]), s(&a[2])).into_owned())
+        })
+    });
+    r.f("regexReplaceAllLiteral", &[P::Str, P::Str, P::Str], |a| {
+        with_regex(s(&a[0]), |re| {
+            Value::from(
+                re.replace_all(s(&a[1]), regex::NoExpand(s(&a[2])))
+                    .into_owned(),
+            )
+        })
+    });
+    r.f("regexSplit", &[P::Str, P::Str, P::Int], |a| {
+        with_regex(s(&a[0]), |re| {
+            super::string_list(regex_split(re, s(&a[1]), int(&a[2])))
+        })
+    });
 }
 
 fn to_time(v: &Value) -> Time {
@@ -228,7 +306,9 @@ fn expand_env(st: &str) -> String {
                     None => ("", 1),
                 }
             } else {
-                let e = st[i + 1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(st.len() - i - 1);
+                let e = st[i + 1..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(st.len() - i - 1);
                 (&st[i + 1..i + 1 + e], e + 1)
             };
             if len > 1 {
@@ -311,7 +391,14 @@ fn uuidv4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex(&b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 thread_local! {
@@ -324,7 +411,11 @@ fn compile(pat: &str) -> Result<Regex, String> {
             return Ok(re.clone());
         }
         let re = Regex::new(pat).map_err(|e| {
-            format!("regexp: Compile({}): error parsing regexp: {}", gofmt::quote(pat), e.to_string().lines().last().unwrap_or("").trim())
+            format!(
+                "regexp: Compile({}): error parsing regexp: {}",
+                gofmt::quote(pat),
+                e.to_string().lines().last().unwrap_or("").trim()
+            )
         })?;
         let mut m = c.borrow_mut();
         if m.len() >= REGEX_CACHE_SIZE {
@@ -355,7 +446,10 @@ fn regex_split(re: &Regex, st: &str, n: i64) -> Vec<String> {
     let matches: Vec<(usize, usize)> = if n < 0 {
         re.find_iter(st).map(|m| (m.start(), m.end())).collect()
     } else {
-        re.find_iter(st).take(n as usize).map(|m| (m.start(), m.end())).collect()
+        re.find_iter(st)
+            .take(n as usize)
+            .map(|m| (m.start(), m.end()))
+            .collect()
     };
     let mut out = Vec::new();
     let (mut beg, mut end) = (0, 0);

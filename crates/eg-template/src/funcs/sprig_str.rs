@@ -20,7 +20,11 @@ pub(super) fn register(r: &mut Reg) {
         if rt < 4 || l > 0 && rt < 7 {
             return Ok(Value::str(st));
         }
-        Ok(Value::from(abbreviate_full(st, l.max(0) as usize, rt as usize)))
+        Ok(Value::from(abbreviate_full(
+            st,
+            l.max(0) as usize,
+            rt as usize,
+        )))
     });
     r.f("trunc", &[P::Int, P::Str], |a| {
         let (c, st) = (int(&a[0]), s(&a[1]));
@@ -33,8 +37,12 @@ pub(super) fn register(r: &mut Reg) {
         Ok(Value::from(byte_slice(st, 0, c as usize)))
     });
     r.f("trim", &[P::Str], |a| Ok(Value::str(s(&a[0]).trim())));
-    r.f("upper", &[P::Str], |a| Ok(Value::from(s(&a[0]).to_uppercase())));
-    r.f("lower", &[P::Str], |a| Ok(Value::from(s(&a[0]).to_lowercase())));
+    r.f("upper", &[P::Str], |a| {
+        Ok(Value::from(s(&a[0]).to_uppercase()))
+    });
+    r.f("lower", &[P::Str], |a| {
+        Ok(Value::from(s(&a[0]).to_lowercase()))
+    });
     r.f("title", &[P::Str], |a| Ok(Value::from(title(s(&a[0])))));
     r.f("untitle", &[P::Str], |a| {
         let mut out = String::new();
@@ -63,7 +71,9 @@ pub(super) fn register(r: &mut Reg) {
             (start, end)
         };
         if b > e || e > len || b < 0 {
-            return Err(format!("runtime error: slice bounds out of range [{b}:{e}]"));
+            return Err(format!(
+                "runtime error: slice bounds out of range [{b}:{e}]"
+            ));
         }
         Ok(Value::from(byte_slice(st, b as usize, e as usize)))
     });
@@ -74,11 +84,30 @@ pub(super) fn register(r: &mut Reg) {
         }
         Ok(Value::from(s(&a[1]).repeat(n as usize)))
     });
-    r.f("trimall", &[P::Str, P::Str], |a| Ok(Value::str(s(&a[1]).trim_matches(|c| s(&a[0]).contains(c)))));
-    r.f("trimAll", &[P::Str, P::Str], |a| Ok(Value::str(s(&a[1]).trim_matches(|c| s(&a[0]).contains(c)))));
-    r.f("trimSuffix", &[P::Str, P::Str], |a| Ok(Value::str(s(&a[1]).strip_suffix(s(&a[0])).unwrap_or(s(&a[1])))));
-    r.f("trimPrefix", &[P::Str, P::Str], |a| Ok(Value::str(s(&a[1]).strip_prefix(s(&a[0])).unwrap_or(s(&a[1])))));
-    r.f("nospace", &[P::Str], |a| Ok(Value::from(s(&a[0]).chars().filter(|c| !c.is_whitespace()).collect::<String>())));
+    r.f("trimall", &[P::Str, P::Str], |a| {
+        Ok(Value::str(s(&a[1]).trim_matches(|c| s(&a[0]).contains(c))))
+    });
+    r.f("trimAll", &[P::Str, P::Str], |a| {
+        Ok(Value::str(s(&a[1]).trim_matches(|c| s(&a[0]).contains(c))))
+    });
+    r.f("trimSuffix", &[P::Str, P::Str], |a| {
+        Ok(Value::str(
+            s(&a[1]).strip_suffix(s(&a[0])).unwrap_or(s(&a[1])),
+        ))
+    });
+    r.f("trimPrefix", &[P::Str, P::Str], |a| {
+        Ok(Value::str(
+            s(&a[1]).strip_prefix(s(&a[0])).unwrap_or(s(&a[1])),
+        ))
+    });
+    r.f("nospace", &[P::Str], |a| {
+        Ok(Value::from(
+            s(&a[0])
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>(),
+        ))
+    });
     r.f("initials", &[P::Str], |a| {
         let mut out = String::new();
         let mut gap = true;
@@ -93,9 +122,21 @@ pub(super) fn register(r: &mut Reg) {
         }
         Ok(Value::from(out))
     });
-    r.f("randAlphaNum", &[P::Int], |a| Ok(Value::from(random(int(&a[0]), b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))));
-    r.f("randAlpha", &[P::Int], |a| Ok(Value::from(random(int(&a[0]), b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))));
-    r.f("randNumeric", &[P::Int], |a| Ok(Value::from(random(int(&a[0]), b"0123456789"))));
+    r.f("randAlphaNum", &[P::Int], |a| {
+        Ok(Value::from(random(
+            int(&a[0]),
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        )))
+    });
+    r.f("randAlpha", &[P::Int], |a| {
+        Ok(Value::from(random(
+            int(&a[0]),
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+        )))
+    });
+    r.f("randNumeric", &[P::Int], |a| {
+        Ok(Value::from(random(int(&a[0]), b"0123456789")))
+    });
     r.f("randAscii", &[P::Int], |a| {
         let chars: Vec<u8> = (32u8..127).collect();
         Ok(Value::from(random(int(&a[0]), &chars)))
@@ -125,36 +166,91 @@ pub(super) fn register(r: &mut Reg) {
         }
         Ok(Value::from(v.into_iter().collect::<String>()))
     });
-    r.f("snakecase", &[P::Str], |a| Ok(Value::from(camel_to_lower(s(&a[0]), '_'))));
-    r.f("kebabcase", &[P::Str], |a| Ok(Value::from(camel_to_lower(s(&a[0]), '-'))));
-    r.f("camelcase", &[P::Str], |a| Ok(Value::from(to_camel(s(&a[0])))));
-    r.f("wrap", &[P::Int, P::Str], |a| Ok(Value::from(wrap_custom(s(&a[1]), int(&a[0]), "", false))));
-    r.f("wrapWith", &[P::Int, P::Str, P::Str], |a| Ok(Value::from(wrap_custom(s(&a[2]), int(&a[0]), s(&a[1]), true))));
-    r.f("contains", &[P::Str, P::Str], |a| Ok(Value::Bool(s(&a[1]).contains(s(&a[0])))));
-    r.f("hasPrefix", &[P::Str, P::Str], |a| Ok(Value::Bool(s(&a[1]).starts_with(s(&a[0])))));
-    r.f("hasSuffix", &[P::Str, P::Str], |a| Ok(Value::Bool(s(&a[1]).ends_with(s(&a[0])))));
+    r.f("snakecase", &[P::Str], |a| {
+        Ok(Value::from(camel_to_lower(s(&a[0]), '_')))
+    });
+    r.f("kebabcase", &[P::Str], |a| {
+        Ok(Value::from(camel_to_lower(s(&a[0]), '-')))
+    });
+    r.f("camelcase", &[P::Str], |a| {
+        Ok(Value::from(to_camel(s(&a[0]))))
+    });
+    r.f("wrap", &[P::Int, P::Str], |a| {
+        Ok(Value::from(wrap_custom(s(&a[1]), int(&a[0]), "", false)))
+    });
+    r.f("wrapWith", &[P::Int, P::Str, P::Str], |a| {
+        Ok(Value::from(wrap_custom(
+            s(&a[2]),
+            int(&a[0]),
+            s(&a[1]),
+            true,
+        )))
+    });
+    r.f("contains", &[P::Str, P::Str], |a| {
+        Ok(Value::Bool(s(&a[1]).contains(s(&a[0]))))
+    });
+    r.f("hasPrefix", &[P::Str, P::Str], |a| {
+        Ok(Value::Bool(s(&a[1]).starts_with(s(&a[0]))))
+    });
+    r.f("hasSuffix", &[P::Str, P::Str], |a| {
+        Ok(Value::Bool(s(&a[1]).ends_with(s(&a[0]))))
+    });
     r.v("quote", &[], P::Any, |a| {
-        let parts: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(|v| gofmt::quote(&strval(v))).collect();
+        let parts: Vec<String> = a
+            .iter()
+            .filter(|v| !v.is_nil())
+            .map(|v| gofmt::quote(&strval(v)))
+            .collect();
         Ok(Value::from(parts.join(" ")))
     });
     r.v("squote", &[], P::Any, |a| {
-        let parts: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(|v| format!("'{}'", gofmt::value_string(v))).collect();
+        let parts: Vec<String> = a
+            .iter()
+            .filter(|v| !v.is_nil())
+            .map(|v| format!("'{}'", gofmt::value_string(v)))
+            .collect();
         Ok(Value::from(parts.join(" ")))
     });
     r.v("cat", &[], P::Any, |a| {
-        let parts: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(gofmt::value_string).collect();
+        let parts: Vec<String> = a
+            .iter()
+            .filter(|v| !v.is_nil())
+            .map(gofmt::value_string)
+            .collect();
         Ok(Value::from(parts.join(" ")))
     });
-    r.f("indent", &[P::Int, P::Str], |a| Ok(Value::from(indent(int(&a[0]), s(&a[1])))));
-    r.f("nindent", &[P::Int, P::Str], |a| Ok(Value::from(format!("\n{}", indent(int(&a[0]), s(&a[1]))))));
-    r.f("replace", &[P::Str, P::Str, P::Str], |a| Ok(Value::from(go_replace(s(&a[2]), s(&a[0]), s(&a[1])))));
-    r.f("plural", &[P::Str, P::Str, P::Int], |a| Ok(Value::str(if int(&a[2]) == 1 { s(&a[0]) } else { s(&a[1]) })));
+    r.f("indent", &[P::Int, P::Str], |a| {
+        Ok(Value::from(indent(int(&a[0]), s(&a[1]))))
+    });
+    r.f("nindent", &[P::Int, P::Str], |a| {
+        Ok(Value::from(format!("\n{}", indent(int(&a[0]), s(&a[1])))))
+    });
+    r.f("replace", &[P::Str, P::Str, P::Str], |a| {
+        Ok(Value::from(go_replace(s(&a[2]), s(&a[0]), s(&a[1]))))
+    });
+    r.f("plural", &[P::Str, P::Str, P::Int], |a| {
+        Ok(Value::str(if int(&a[2]) == 1 {
+            s(&a[0])
+        } else {
+            s(&a[1])
+        }))
+    });
     r.f("toString", &[P::Any], |a| Ok(Value::from(strval(&a[0]))));
-    r.f("split", &[P::Str, P::Str], |a| Ok(parts_map(go_split(s(&a[1]), s(&a[0]), -1))));
-    r.f("splitList", &[P::Str, P::Str], |a| Ok(super::string_list(go_split(s(&a[1]), s(&a[0]), -1))));
-    r.f("splitn", &[P::Str, P::Int, P::Str], |a| Ok(parts_map(go_split(s(&a[2]), s(&a[0]), int(&a[1])))));
-    r.f("toStrings", &[P::Any], |a| Ok(super::string_list(strslice(&a[0]))));
-    r.f("join", &[P::Str, P::Any], |a| Ok(Value::from(strslice(&a[1]).join(s(&a[0])))));
+    r.f("split", &[P::Str, P::Str], |a| {
+        Ok(parts_map(go_split(s(&a[1]), s(&a[0]), -1)))
+    });
+    r.f("splitList", &[P::Str, P::Str], |a| {
+        Ok(super::string_list(go_split(s(&a[1]), s(&a[0]), -1)))
+    });
+    r.f("splitn", &[P::Str, P::Int, P::Str], |a| {
+        Ok(parts_map(go_split(s(&a[2]), s(&a[0]), int(&a[1]))))
+    });
+    r.f("toStrings", &[P::Any], |a| {
+        Ok(super::string_list(strslice(&a[0])))
+    });
+    r.f("join", &[P::Str, P::Any], |a| {
+        Ok(Value::from(strslice(&a[1]).join(s(&a[0]))))
+    });
     r.f("sortAlpha", &[P::Any], |a| {
         let mut v = match a[0].materialize() {
             Value::List(_) => strslice(&a[0]),
@@ -173,7 +269,9 @@ fn byte_slice(st: &str, b: usize, e: usize) -> String {
 
 fn random(n: i64, chars: &[u8]) -> String {
     let mut rng = rand::rng();
-    (0..n.max(0)).map(|_| chars[rng.random_range(0..chars.len())] as char).collect()
+    (0..n.max(0))
+        .map(|_| chars[rng.random_range(0..chars.len())] as char)
+        .collect()
 }
 
 /// goutils `AbbreviateFull`.
@@ -333,7 +431,31 @@ fn is_alphabet(c: char) -> bool {
 
 fn is_punct(c: char) -> bool {
     if c.is_ascii() {
-        matches!(c, '!' | '"' | '#' | '%' | '&' | '\'' | '(' | ')' | '*' | ',' | '-' | '.' | '/' | ':' | ';' | '?' | '@' | '[' | '\\' | ']' | '_' | '{' | '}')
+        matches!(
+            c,
+            '!' | '"'
+                | '#'
+                | '%'
+                | '&'
+                | '\''
+                | '('
+                | ')'
+                | '*'
+                | ','
+                | '-'
+                | '.'
+                | '/'
+                | ':'
+                | ';'
+                | '?'
+                | '@'
+                | '['
+                | '\\'
+                | ']'
+                | '_'
+                | '{'
+                | '}'
+        )
     } else {
         false
     }
@@ -427,7 +549,9 @@ fn next_word(st: &str) -> (Word, &str, &str) {
                     end += c.len_utf8();
                 }
             }
-            Some(c) if is_alphabet(c) => take_while(&mut end, &|c: char| is_alphabet(c) && !c.is_uppercase()),
+            Some(c) if is_alphabet(c) => {
+                take_while(&mut end, &|c: char| is_alphabet(c) && !c.is_uppercase())
+            }
             _ => {}
         }
         Word::Upper
@@ -438,7 +562,9 @@ fn next_word(st: &str) -> (Word, &str, &str) {
         take_while(&mut end, &|c: char| c.is_numeric());
         Word::Number
     } else {
-        take_while(&mut end, &|c: char| !(is_connector(c) || is_alphabet(c) || c.is_numeric() || is_punct(c)));
+        take_while(&mut end, &|c: char| {
+            !(is_connector(c) || is_alphabet(c) || c.is_numeric() || is_punct(c))
+        });
         Word::Other
     };
     (wt, &st[..end], &st[end..])
