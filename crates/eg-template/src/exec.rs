@@ -409,12 +409,10 @@ impl<'a> State<'a> {
             via_any = matches!(&recv, Value::Map(m) if m.elem == crate::value::ElemType::Any);
             recv = self.eval_field(dot, id, node, &[], None, recv, via_any)?;
         }
-        if n > 1 {
-            via_any = via_any || n > 1 && via_any;
-        }
         self.eval_field(dot, &ids[n - 1], node, args, final_, recv, via_any)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn eval_field(
         &mut self,
         dot: &Value,

@@ -298,9 +298,9 @@ impl<'a> Parser<'a> {
                 self.i = save;
             }
             match self.text_or_action(0)? {
-                Some(Ctl::End(_)) => return self.err("unexpected {{end}}".into()),
+                Some(Ctl::End) => return self.err("unexpected {{end}}".into()),
                 Some(Ctl::Else) => return self.err("unexpected {{else}}".into()),
-                Some(Ctl::ElseIf(_)) | Some(Ctl::ElseWith(_)) => {
+                Some(Ctl::ElseIf) | Some(Ctl::ElseWith) => {
                     return self.err("unexpected {{else}}".into())
                 }
                 Some(Ctl::Node(n)) => list.push(n),
@@ -321,7 +321,7 @@ impl<'a> Parser<'a> {
         let saved = std::mem::replace(&mut self.vars, vec![Arc::from("$")]);
         let (list, end) = self.item_list(1)?;
         self.vars = saved;
-        if !matches!(end, Ctl::End(_)) {
+        if !matches!(end, Ctl::End) {
             return self.err(format!("unexpected {} in {}", end.describe(), context));
         }
         let name = name.to_string();
@@ -379,7 +379,7 @@ impl<'a> Parser<'a> {
             Kind::Else => self.else_control(),
             Kind::End => {
                 self.expect(Kind::RightDelim, "end")?;
-                Ok(Ctl::End(it.pos))
+                Ok(Ctl::End)
             }
             Kind::If => self
                 .if_control(depth)
@@ -413,10 +413,10 @@ impl<'a> Parser<'a> {
     fn else_control(&mut self) -> PResult<Ctl> {
         let p = self.peek_non_space();
         if p.kind == Kind::If {
-            return Ok(Ctl::ElseIf(p.pos));
+            return Ok(Ctl::ElseIf);
         }
         if p.kind == Kind::With {
-            return Ok(Ctl::ElseWith(p.pos));
+            return Ok(Ctl::ElseWith);
         }
         self.expect(Kind::RightDelim, "else")?;
         Ok(Ctl::Else)
@@ -437,20 +437,20 @@ impl<'a> Parser<'a> {
             self.range_depth -= 1;
         }
         let else_list = match next {
-            Ctl::End(_) => None,
-            Ctl::ElseIf(_) if context == "if" => {
+            Ctl::End => None,
+            Ctl::ElseIf if context == "if" => {
                 self.next_non_space(); // the `if`
                 let b = self.control(depth + 1, "if")?;
                 Some(vec![Node::If(Box::new(b))])
             }
-            Ctl::ElseWith(_) if context == "with" => {
+            Ctl::ElseWith if context == "with" => {
                 self.next_non_space(); // the `with`
                 let b = self.control(depth + 1, "with")?;
                 Some(vec![Node::With(Box::new(b))])
             }
-            Ctl::ElseIf(_) | Ctl::ElseWith(_) | Ctl::Else => {
+            Ctl::ElseIf | Ctl::ElseWith | Ctl::Else => {
                 let (el, end) = self.item_list(depth + 1)?;
-                if !matches!(end, Ctl::End(_)) {
+                if !matches!(end, Ctl::End) {
                     return self.err(format!("expected end; found {}", end.describe()));
                 }
                 Some(el)
@@ -475,7 +475,7 @@ impl<'a> Parser<'a> {
         let (list, end) = self.item_list(depth + 1)?;
         self.vars = saved;
         self.range_depth = saved_range;
-        if !matches!(end, Ctl::End(_)) {
+        if !matches!(end, Ctl::End) {
             return self.err(format!("unexpected {} in {}", end.describe(), context));
         }
         self.defs.insert(name.clone(), Arc::new(list));
@@ -536,7 +536,7 @@ impl<'a> Parser<'a> {
                     pipe.is_assign = next.kind == Kind::Assign;
                     self.next_non_space();
                     let name: Str = Arc::from(v.val.as_str());
-                    if pipe.is_assign && !self.vars.iter().any(|x| *x == name) {
+                    if pipe.is_assign && !self.vars.contains(&name) {
                         self.last_pos = v.pos;
                         return self.err(format!(
                             "undefined variable {}",
@@ -734,16 +734,16 @@ impl<'a> Parser<'a> {
 /// Control items returned by `text_or_action`.
 enum Ctl {
     Node(Node),
-    End(usize),
+    End,
     Else,
-    ElseIf(usize),
-    ElseWith(usize),
+    ElseIf,
+    ElseWith,
 }
 
 impl Ctl {
     fn describe(&self) -> &'static str {
         match self {
-            Ctl::End(_) => "{{end}}",
+            Ctl::End => "{{end}}",
             _ => "{{else}}",
         }
     }
@@ -848,14 +848,13 @@ fn parse_go_uint(text: &str) -> Option<u64> {
             (text, 10)
         };
     let underscore_ok = radix != 10 || !text.starts_with('0') || text == "0";
-    if digits.contains('_') {
-        if !underscore_ok
+    if digits.contains('_')
+        && (!underscore_ok
             || digits.ends_with('_')
             || digits.contains("__")
-            || (radix == 10 && digits.starts_with('_'))
-        {
-            return None;
-        }
+            || (radix == 10 && digits.starts_with('_')))
+    {
+        return None;
     }
     let clean: String = digits.chars().filter(|&c| c != '_').collect();
     if clean.is_empty() {
@@ -873,7 +872,7 @@ fn parse_go_int(text: &str) -> Option<i64> {
     let u = parse_go_uint(body)?;
     if neg {
         if u <= i64::MAX as u64 + 1 {
-            Some((u as i128 * -1) as i64)
+            Some((-(u as i128)) as i64)
         } else {
             None
         }

@@ -602,9 +602,7 @@ fn next_chunk(layout: &str) -> (&str, Chunk, &str) {
                     let d = digit.unwrap_or(b'0');
                     let n = rest[1..].bytes().take_while(|&c| c == d).count();
                     let after = rest.as_bytes().get(1 + n).copied();
-                    if !matches!(after, Some(b'0'..=b'9'))
-                        && (i == 0 || b[i - 1].is_ascii_digit() || true)
-                    {
+                    if !matches!(after, Some(b'0'..=b'9')) {
                         Some((
                             1 + n,
                             Chunk::Frac {

@@ -59,7 +59,7 @@ pub(crate) fn to_int64(v: &Value) -> i64 {
 
 /// Go's `int64(f)` conversion (saturating, NaN → minimum like amd64).
 pub(crate) fn go_f64_to_i64(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_776e18 || f < -9.223_372_036_854_776e18 {
+    if f.is_nan() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
         return i64::MIN;
     }
     f as i64
@@ -176,9 +176,4 @@ pub(crate) fn string_list(items: Vec<String>) -> Value {
         items.into_iter().map(Value::from).collect(),
         ElemType::String,
     )
-}
-
-/// Go's kind name of a value, as sprig's "Cannot X on type KIND" panics print it.
-pub(crate) fn kind_of(v: &Value) -> &'static str {
-    v.kind_name()
 }

@@ -256,7 +256,7 @@ fn base32_encode(b: &[u8]) -> String {
 
 fn base32_decode(st: &str) -> Result<Vec<u8>, usize> {
     let b = st.as_bytes();
-    if b.len() % 8 != 0 {
+    if !b.len().is_multiple_of(8) {
         return Err(b.len() - b.len() % 8);
     }
     let mut out = Vec::new();
