@@ -1,1 +1,277 @@
 //! The `Proxy` filter: server pools, load balancing, health checks.
+//!
+//! A request goes to the first candidate pool whose `filter` matches it, or else to the
+//! main pool (the one without `filter`); a matching `mirrorPool` also gets a copy. The pool
+//! picks a healthy server, sends the request over a pooled keep-alive connection (bodies
+//! streamed), and stores the answer as the response of the active namespace. Failures map
+//! to Easegress's statuses and results: no healthy server 503 `internalError`, network
+//! error 503 `serverError`, pool timeout 408 `timeout`, client gone 499 `clientError`,
+//! response body over `serverMaxBodySize` 500 `internalError`, a status in `failureCodes`
+//! keeps the upstream response and returns `failureCode`.
+
+mod client;
+mod compression;
+mod healthcheck;
+mod loadbalance;
+mod matcher;
+mod metrics;
+mod mirror;
+mod pool;
+mod resilience;
+pub mod spec;
+
+#[cfg(test)]
+mod tests;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use eg_protocols::Context;
+use eg_spec::SpecError;
+use eg_supervisor::Supervisor;
+use serde_json::{json, Map, Value};
+
+use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::registry::FilterKind;
+
+use self::client::{MtlsMaterial, DEFAULT_MAX_IDLE_CONNS_PER_HOST};
+use self::compression::Compression;
+use self::pool::{Pool, PoolEnv};
+use self::spec::ProxySpec;
+
+pub use self::pool::{DEFAULT_SERVER_MAX_BODY_SIZE, STATUS_CLIENT_CLOSED_REQUEST};
+
+/// The kind name.
+pub const KIND_NAME: &str = "Proxy";
+/// Result: the request could not be handled (no healthy server, oversized response, ...).
+pub const RESULT_INTERNAL_ERROR: &str = "internalError";
+/// Result: the client went away (status 499).
+pub const RESULT_CLIENT_ERROR: &str = "clientError";
+/// Result: the upstream could not be reached (status 503).
+pub const RESULT_SERVER_ERROR: &str = "serverError";
+/// Result: the upstream answered with one of the pool's `failureCodes`.
+pub const RESULT_FAILURE_CODE: &str = "failureCode";
+/// Result: the pool `timeout` passed (status 408).
+pub const RESULT_TIMEOUT: &str = "timeout";
+/// Result: a circuit breaker is open (status 503).
+pub const RESULT_SHORT_CIRCUITED: &str = "shortCircuited";
+/// Continue with the next filter.
+const RESULT_OK: &str = crate::RESULT_OK;
+
+/// The `Proxy` kind.
+pub const KIND: FilterKind = FilterKind {
+    kind: KIND_NAME,
+    description: "Proxy sets the proxy of proxy servers",
+    results: &[
+        RESULT_INTERNAL_ERROR,
+        RESULT_CLIENT_ERROR,
+        RESULT_SERVER_ERROR,
+        RESULT_FAILURE_CODE,
+        RESULT_TIMEOUT,
+        RESULT_SHORT_CIRCUITED,
+    ],
+    default_spec: spec::default_spec,
+    schema: crate::registry::object_schema,
+    build,
+};
+
+fn build(spec: &FilterSpec, ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
+    let proxy = Proxy::build(
+        &spec.doc,
+        &spec.path,
+        &spec.name,
+        ctx.supervisor,
+        ctx.resilience,
+    )?;
+    Ok(Box::new(proxy))
+}
+
+/// A built `Proxy` filter.
+pub struct Proxy {
+    name: String,
+    main: Pool,
+    candidates: Box<[Pool]>,
+    mirror: Option<Arc<Pool>>,
+    compression: Option<Compression>,
+}
+
+impl Proxy {
+    /// Decodes, checks and builds a Proxy from its filter document. `path` prefixes error
+    /// paths (e.g. `filters[0]`). Starts nothing: health checks start in [`Filter::init`].
+    pub fn build(
+        doc: &Value,
+        path: &str,
+        name: &str,
+        supervisor: &Supervisor,
+        resilience: &Map<String, Value>,
+    ) -> Result<Proxy, SpecError> {
+        let decoded = eg_spec::decode::<ProxySpec>(doc, path)?;
+        for key in &decoded.unknown {
+            tracing::warn!(field = %key, "unknown field ignored");
+        }
+        let spec = decoded.spec;
+        let field = |f: &str| eg_spec::error::join_path(path, f);
+        let Some(pools) = &spec.pools else {
+            return Err(SpecError::new(field("pools"), "pools is required"));
+        };
+        let mains = pools.iter().filter(|p| p.filter.is_none()).count();
+        if mains != 1 {
+            return Err(SpecError::new(
+                field("pools"),
+                format!(
+                    "one and only one mainPool (a pool without filter) is required, found {mains}"
+                ),
+            ));
+        }
+        if let Some(m) = &spec.mirror_pool {
+            if m.filter.is_none() {
+                return Err(SpecError::new(
+                    field("mirrorPool.filter"),
+                    "filter of mirrorPool is required",
+                ));
+            }
+            if m.memory_cache.is_some() {
+                return Err(SpecError::new(
+                    field("mirrorPool.memoryCache"),
+                    "memoryCache must be empty in mirrorPool",
+                ));
+            }
+        }
+        for (f, v) in [
+            ("maxIdleConns", spec.max_idle_conns),
+            ("maxIdleConnsPerHost", spec.max_idle_conns_per_host),
+        ] {
+            if v.is_some_and(|v| v < 0) {
+                return Err(SpecError::new(field(f), "must not be negative"));
+            }
+        }
+        if spec.max_redirection < 0 {
+            return Err(SpecError::new(
+                field("maxRedirection"),
+                "must not be negative",
+            ));
+        }
+        if spec.max_redirection > 0 {
+            tracing::warn!(filter = %name, "maxRedirection > 0 is not supported: redirects are returned as they are");
+        }
+        let mtls = match &spec.mtls {
+            Some(m) => Some(MtlsMaterial::from_spec(m, &field("mtls"))?),
+            None => None,
+        };
+        let insecure =
+            spec.insecure_skip_verify || spec.mtls.as_ref().is_some_and(|m| m.insecure_skip_verify);
+        let max_idle_per_host = match spec.max_idle_conns_per_host {
+            None | Some(0) => DEFAULT_MAX_IDLE_CONNS_PER_HOST,
+            Some(n) => n,
+        } as usize;
+        let env = PoolEnv {
+            supervisor,
+            resilience,
+            server_max_body_size: spec.server_max_body_size,
+            insecure,
+            mtls,
+            max_idle_per_host,
+        };
+        let mut main = None;
+        let mut candidates = Vec::new();
+        for (j, p) in pools.iter().enumerate() {
+            let ppath = format!("{}[{j}]", field("pools"));
+            if p.filter.is_none() {
+                let pname = format!("proxy#{name}#main");
+                main = Some(Pool::build(p, &ppath, pname, &env)?);
+            } else {
+                let pname = format!("proxy#{name}#candidate#{}", candidates.len());
+                candidates.push(Pool::build(p, &ppath, pname, &env)?);
+            }
+        }
+        let Some(main) = main else {
+            return Err(SpecError::new(field("pools"), "a main pool is required"));
+        };
+        let mirror = match &spec.mirror_pool {
+            Some(m) => Some(Arc::new(Pool::build(
+                m,
+                &field("mirrorPool"),
+                format!("proxy#{name}#mirror"),
+                &env,
+            )?)),
+            None => None,
+        };
+        Ok(Proxy {
+            name: name.to_string(),
+            main,
+            candidates: candidates.into(),
+            mirror,
+            compression: spec.compression.map(|c| Compression {
+                min_length: u64::from(c.min_length),
+            }),
+        })
+    }
+
+    /// The filter name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The pool for the request of the active namespace.
+    fn pool_for(&self, ctx: &Context) -> &Pool {
+        if let Some(req) = ctx.request() {
+            for p in self.candidates.iter() {
+                if p.matcher
+                    .as_ref()
+                    .is_some_and(|m| m.matches(req, ctx.real_ip))
+                {
+                    return p;
+                }
+            }
+        }
+        &self.main
+    }
+
+    fn pools(&self) -> impl Iterator<Item = &Pool> {
+        std::iter::once(&self.main)
+            .chain(self.candidates.iter())
+            .chain(self.mirror.as_deref())
+    }
+}
+
+impl Filter for Proxy {
+    fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
+        if let Some(m) = &self.mirror {
+            mirror::mirror_if_matching(m, ctx);
+        }
+        let pool = self.pool_for(ctx);
+        Handled::Pending(Box::pin(pool.handle(ctx, self.compression)))
+    }
+
+    fn init(&self, prev: Option<&dyn Filter>) {
+        let prev = prev.and_then(|p| p.as_any().downcast_ref::<Proxy>());
+        self.main.start(prev.map(|p| &p.main));
+        for (i, c) in self.candidates.iter().enumerate() {
+            c.start(prev.and_then(|p| p.candidates.get(i)));
+        }
+        if let Some(m) = &self.mirror {
+            m.start(prev.and_then(|p| p.mirror.as_deref()));
+        }
+    }
+
+    fn status(&self) -> Value {
+        let mut s = json!({ "mainPool": self.main.status() });
+        if !self.candidates.is_empty() {
+            s["candidatePools"] = self.candidates.iter().map(Pool::status).collect();
+        }
+        if let Some(m) = &self.mirror {
+            s["mirrorPool"] = m.status();
+        }
+        s
+    }
+
+    fn close(&self) {
+        for p in self.pools() {
+            p.stop();
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,290 @@
+//! The upstream HTTP client: pooled keep-alive connections shared by every worker thread.
+//!
+//! One client exists per distinct TLS/pool setting in the process (a cache of weak handles),
+//! so every `Proxy` filter with the same settings — and the next generation of the same
+//! filter — reuses warm connections.
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::sync::{Arc, LazyLock, Weak};
+use std::time::Duration;
+
+use base64::Engine as _;
+use eg_protocols::{Body, BodyError};
+use eg_spec::SpecError;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use parking_lot::Mutex;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use super::spec::MtlsSpec;
+
+/// Easegress's default `maxIdleConns` (accepted; the pool bounds idle connections per host).
+pub const DEFAULT_MAX_IDLE_CONNS: i64 = 10240;
+/// Default idle connections kept per upstream host.
+pub const DEFAULT_MAX_IDLE_CONNS_PER_HOST: i64 = 1024;
+/// Idle pooled connections are closed after this long: below the keep-alive timeout of
+/// common backends (Node.js: 5s), so we rarely write to a connection the server is closing.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+/// TCP connect deadline (Go's dialer default in Easegress).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// TCP keep-alive probe time of upstream connections.
+pub const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+
+/// The connector: plain TCP or TLS (rustls, ring), HTTP/1.1.
+pub type Connector = HttpsConnector<HttpConnector>;
+/// The hyper client type.
+pub type HyperClient = Client<Connector, Body>;
+
+/// What makes two upstream clients different.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientSettings {
+    /// Skip certificate verification.
+    pub insecure: bool,
+    /// Decoded client certificate, key and root CAs (PEM), if `mtls` is set.
+    pub mtls: Option<MtlsMaterial>,
+    /// Idle connections kept per host.
+    pub max_idle_per_host: usize,
+}
+
+/// Decoded `mtls` PEM texts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MtlsMaterial {
+    cert: Vec<u8>,
+    key: Vec<u8>,
+    roots: Vec<u8>,
+}
+
+impl MtlsMaterial {
+    /// Decodes and checks `spec`; errors name fields under `path` (the `mtls` field).
+    pub fn from_spec(spec: &MtlsSpec, path: &str) -> Result<MtlsMaterial, SpecError> {
+        let decode = |field: &str, text: &str| -> Result<Vec<u8>, SpecError> {
+            if text.is_empty() {
+                return Err(SpecError::new(format!("{path}.{field}"), "required"));
+            }
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|e| SpecError::new(format!("{path}.{field}"), format!("bad base64: {e}")))
+        };
+        let m = MtlsMaterial {
+            cert: decode("certBase64", &spec.cert_base64)?,
+            key: decode("keyBase64", &spec.key_base64)?,
+            roots: decode("rootCertBase64", &spec.root_cert_base64)?,
+        };
+        let certs = m
+            .certs()
+            .map_err(|e| SpecError::new(format!("{path}.certBase64"), e))?;
+        if certs.is_empty() {
+            return Err(SpecError::new(
+                format!("{path}.certBase64"),
+                "no PEM certificate found",
+            ));
+        }
+        m.key()
+            .map_err(|e| SpecError::new(format!("{path}.keyBase64"), e))?;
+        let roots = m
+            .roots()
+            .map_err(|e| SpecError::new(format!("{path}.rootCertBase64"), e))?;
+        if roots.is_empty() {
+            return Err(SpecError::new(
+                format!("{path}.rootCertBase64"),
+                "no usable PEM CA certificate found",
+            ));
+        }
+        Ok(m)
+    }
+
+    fn certs(&self) -> Result<Vec<CertificateDer<'static>>, String> {
+        CertificateDer::pem_slice_iter(&self.cert)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("bad PEM certificate: {e}"))
+    }
+
+    fn key(&self) -> Result<PrivateKeyDer<'static>, String> {
+        PrivateKeyDer::from_pem_slice(&self.key).map_err(|e| format!("bad PEM private key: {e}"))
+    }
+
+    fn roots(&self) -> Result<RootCertStore, String> {
+        let mut store = RootCertStore::empty();
+        for c in CertificateDer::pem_slice_iter(&self.roots) {
+            let c = c.map_err(|e| format!("bad PEM certificate: {e}"))?;
+            store
+                .add(c)
+                .map_err(|e| format!("bad CA certificate: {e}"))?;
+        }
+        Ok(store)
+    }
+}
+
+/// A pooled client plus a client that always opens a new connection (health probes, and the
+/// one retry after a pooled connection turned out to be closed by the server).
+pub struct UpstreamClient {
+    /// Keep-alive pooled client.
+    pub pooled: HyperClient,
+    /// Client without idle connections.
+    pub fresh: HyperClient,
+}
+
+static CLIENTS: LazyLock<Mutex<HashMap<ClientSettings, Weak<UpstreamClient>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The process-wide client for `settings`, built on first use.
+pub fn shared_client(settings: &ClientSettings) -> Result<Arc<UpstreamClient>, String> {
+    let mut cache = CLIENTS.lock();
+    if let Some(c) = cache.get(settings).and_then(Weak::upgrade) {
+        return Ok(c);
+    }
+    cache.retain(|_, w| w.strong_count() > 0);
+    let tls = tls_config(settings)?;
+    let client = Arc::new(UpstreamClient {
+        pooled: build_client(tls.clone(), settings.max_idle_per_host),
+        fresh: build_client(tls, 0),
+    });
+    cache.insert(settings.clone(), Arc::downgrade(&client));
+    Ok(client)
+}
+
+fn build_client(tls: ClientConfig, max_idle_per_host: usize) -> HyperClient {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http.set_keepalive(Some(TCP_KEEPALIVE));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .pool_max_idle_per_host(max_idle_per_host)
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .set_host(false)
+        .build(https)
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn tls_config(settings: &ClientSettings) -> Result<ClientConfig, String> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let insecure = settings.insecure;
+    let roots = match &settings.mtls {
+        Some(m) => m.roots()?,
+        None => RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        },
+    };
+    let builder = if insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(
+                provider.signature_verification_algorithms,
+            )))
+    } else {
+        builder.with_root_certificates(roots)
+    };
+    match &settings.mtls {
+        Some(m) => builder
+            .with_client_auth_cert(m.certs()?, m.key()?)
+            .map_err(|e| format!("bad client certificate: {e}")),
+        None => Ok(builder.with_no_client_auth()),
+    }
+}
+
+/// Accepts any upstream certificate (still checking handshake signatures): only with
+/// `insecureSkipVerify: true`.
+#[derive(Debug)]
+struct NoVerify(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}
+
+/// Why an upstream call failed, as the pool maps it to a status and result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendFailure {
+    /// The client's request body broke off (client gone): 499 `clientError`.
+    ClientGone,
+    /// A pooled connection was closed by the server before it answered; safe to retry an
+    /// idempotent request once on a new connection.
+    StaleConnection,
+    /// Connect or network failure: 503 `serverError`.
+    Network,
+}
+
+/// Classifies a client error by walking its sources.
+pub fn classify(err: &hyper_util::client::legacy::Error) -> SendFailure {
+    if err.is_connect() {
+        return SendFailure::Network;
+    }
+    let mut src: Option<&(dyn StdError + 'static)> = err.source();
+    let mut stale = false;
+    while let Some(e) = src {
+        if e.downcast_ref::<BodyError>().is_some() {
+            return SendFailure::ClientGone;
+        }
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_canceled() {
+                stale = true;
+            }
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            if matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            ) {
+                stale = true;
+            }
+        }
+        src = e.source();
+    }
+    if stale {
+        SendFailure::StaleConnection
+    } else {
+        SendFailure::Network
+    }
+}

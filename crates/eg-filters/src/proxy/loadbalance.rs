@@ -1,0 +1,236 @@
+//! Load-balancing policies over the healthy servers of a pool.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use eg_protocols::HttpRequest;
+use eg_spec::SpecError;
+use http::header::{HeaderName, COOKIE};
+
+use super::spec::LoadBalanceSpec;
+
+/// How a pool picks one of its healthy servers.
+#[derive(Debug)]
+pub enum Policy {
+    /// In turn.
+    RoundRobin,
+    /// Uniformly at random.
+    Random,
+    /// At random, in proportion to the servers' `weight`.
+    WeightedRandom,
+    /// FNV-32 of the client IP (as text) modulo the healthy server count.
+    IpHash,
+    /// FNV-32 of a header's first value (`""` when missing) modulo the count.
+    HeaderHash(HeaderName),
+}
+
+impl Policy {
+    /// The policy of `spec` (`None` = round robin); errors name `path` (the `loadBalance`
+    /// field). `weighted` says whether the servers have weights.
+    pub fn compile(
+        spec: Option<&LoadBalanceSpec>,
+        path: &str,
+        weighted: bool,
+    ) -> Result<Policy, SpecError> {
+        let Some(spec) = spec else {
+            return Ok(Policy::RoundRobin);
+        };
+        Ok(match spec.policy.as_str() {
+            "" | "roundRobin" => Policy::RoundRobin,
+            "random" => Policy::Random,
+            "weightedRandom" => {
+                if !weighted {
+                    return Err(SpecError::new(
+                        format!("{path}.policy"),
+                        "weightedRandom needs a weight (1-100) on every server",
+                    ));
+                }
+                Policy::WeightedRandom
+            }
+            "ipHash" => Policy::IpHash,
+            "headerHash" => {
+                if spec.header_hash_key.is_empty() {
+                    return Err(SpecError::new(
+                        format!("{path}.headerHashKey"),
+                        "headerHash needs to specify headerHashKey",
+                    ));
+                }
+                Policy::HeaderHash(
+                    HeaderName::from_bytes(spec.header_hash_key.as_bytes()).map_err(|_| {
+                        SpecError::new(format!("{path}.headerHashKey"), "invalid header name")
+                    })?,
+                )
+            }
+            "cookieHash" => Policy::HeaderHash(COOKIE),
+            other => {
+                return Err(SpecError::new(
+                    format!("{path}.policy"),
+                    format!(
+                        "unknown load balance policy {other:?}: use roundRobin, random, \
+                         weightedRandom, ipHash, headerHash or cookieHash"
+                    ),
+                ))
+            }
+        })
+    }
+}
+
+/// The servers currently taking traffic: indexes into the pool's server list.
+#[derive(Debug, Default)]
+pub struct HealthyGroup {
+    /// Indexes of healthy servers, in spec order.
+    pub idx: Box<[usize]>,
+    /// Weights of those servers (same order).
+    pub weights: Box<[u32]>,
+    /// Sum of `weights`.
+    pub total_weight: u64,
+}
+
+impl HealthyGroup {
+    /// The group of servers `idx` with the given per-server weights (indexed by server).
+    pub fn new(idx: Vec<usize>, all_weights: &[u32]) -> HealthyGroup {
+        let weights: Box<[u32]> = idx.iter().map(|&i| all_weights[i]).collect();
+        let total_weight = weights.iter().map(|&w| u64::from(w)).sum();
+        HealthyGroup {
+            idx: idx.into(),
+            weights,
+            total_weight,
+        }
+    }
+}
+
+/// A policy plus its state (the round-robin counter).
+#[derive(Debug)]
+pub struct LoadBalancer {
+    policy: Policy,
+    counter: AtomicUsize,
+}
+
+impl LoadBalancer {
+    /// A balancer using `policy`.
+    pub fn new(policy: Policy) -> LoadBalancer {
+        LoadBalancer {
+            policy,
+            counter: AtomicUsize::new(0),
+        }
+    }
+
+    /// The index (into the pool's servers) of the server for this request, `None` when no
+    /// server is healthy.
+    pub fn choose(
+        &self,
+        group: &HealthyGroup,
+        req: &HttpRequest,
+        real_ip: IpAddr,
+    ) -> Option<usize> {
+        let n = group.idx.len();
+        if n == 0 {
+            return None;
+        }
+        let pos = match &self.policy {
+            Policy::RoundRobin => self.counter.fetch_add(1, Ordering::Relaxed) % n,
+            Policy::Random => rand::random_range(0..n),
+            Policy::WeightedRandom => {
+                if group.total_weight == 0 {
+                    rand::random_range(0..n)
+                } else {
+                    let mut w = rand::random_range(0..group.total_weight);
+                    let mut chosen = n - 1;
+                    for (i, &sw) in group.weights.iter().enumerate() {
+                        if w < u64::from(sw) {
+                            chosen = i;
+                            break;
+                        }
+                        w -= u64::from(sw);
+                    }
+                    chosen
+                }
+            }
+            Policy::IpHash => {
+                let mut buf = StackText::new();
+                (fnv32(ip_text(real_ip, &mut buf)) % n as u32) as usize
+            }
+            Policy::HeaderHash(key) => {
+                let v = req.headers().get(key).map(|v| v.as_bytes()).unwrap_or(b"");
+                (fnv32(v) % n as u32) as usize
+            }
+        };
+        Some(group.idx[pos])
+    }
+}
+
+/// FNV-1 32-bit (Go's `hash/fnv.New32`), the hash Easegress uses for ipHash and headerHash.
+pub fn fnv32(data: &[u8]) -> u32 {
+    const OFFSET: u32 = 2_166_136_261;
+    const PRIME: u32 = 16_777_619;
+    let mut h = OFFSET;
+    for &b in data {
+        h = h.wrapping_mul(PRIME);
+        h ^= u32::from(b);
+    }
+    h
+}
+
+/// Room for the longest IPv6 text form.
+const IP_TEXT_CAP: usize = 64;
+
+/// A small stack buffer to format an IP address into without allocating.
+pub struct StackText {
+    buf: [u8; IP_TEXT_CAP],
+    len: usize,
+}
+
+impl StackText {
+    /// An empty buffer.
+    pub fn new() -> StackText {
+        StackText {
+            buf: [0; IP_TEXT_CAP],
+            len: 0,
+        }
+    }
+}
+
+impl Default for StackText {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(std::fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// The text form of `ip` (as Go prints it) in `buf`.
+pub fn ip_text(ip: IpAddr, buf: &mut StackText) -> &[u8] {
+    buf.len = 0;
+    let _ = write!(buf, "{ip}");
+    &buf.buf[..buf.len]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv32_matches_go() {
+        // Go: fnv.New32() over "" and "a".
+        assert_eq!(fnv32(b""), 0x811c9dc5);
+        assert_eq!(fnv32(b"a"), 0x050c5d7e);
+    }
+
+    #[test]
+    fn ip_text_is_the_usual_form() {
+        let mut b = StackText::new();
+        assert_eq!(ip_text("10.0.0.1".parse().unwrap(), &mut b), b"10.0.0.1");
+        assert_eq!(ip_text("::1".parse().unwrap(), &mut b), b"::1");
+    }
+}

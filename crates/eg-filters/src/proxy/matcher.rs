@@ -1,0 +1,223 @@
+//! Request matchers: which requests a candidate or mirror pool takes.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use eg_protocols::HttpRequest;
+use eg_spec::{SpecError, StringMatcher};
+use http::header::HeaderName;
+use http::Method;
+
+use super::loadbalance::{fnv32, ip_text, StackText};
+use super::spec::RequestMatcherSpec;
+
+/// The number of permil buckets.
+const PERMIL: u32 = 1000;
+
+/// A compiled `filter` of a pool.
+#[derive(Debug)]
+pub enum RequestMatcher {
+    /// Headers (any or all) and optional method/path rules.
+    General {
+        /// Every header must match instead of any.
+        match_all: bool,
+        /// Header rules.
+        headers: Box<[(HeaderName, StringMatcher)]>,
+        /// Method and path rules; any must match when not empty.
+        urls: Box<[UrlRule]>,
+    },
+    /// FNV-32 of the client IP modulo 1000 below `permil`.
+    IpHash {
+        /// Share in 1..=1000.
+        permil: u32,
+    },
+    /// FNV-32 of a header value modulo 1000 below `permil`.
+    HeaderHash {
+        /// Share in 1..=1000.
+        permil: u32,
+        /// The hashed header.
+        key: HeaderName,
+    },
+    /// A random number modulo 1000 below `permil`.
+    Random {
+        /// Share in 1..=1000.
+        permil: u32,
+    },
+}
+
+/// One `urls[]` rule.
+#[derive(Debug)]
+pub struct UrlRule {
+    methods: Box<[Method]>,
+    url: StringMatcher,
+}
+
+impl RequestMatcher {
+    /// Checks and compiles `spec`; errors are reported under `path` (the `filter` field).
+    pub fn compile(spec: &RequestMatcherSpec, path: &str) -> Result<RequestMatcher, SpecError> {
+        let permil = || -> Result<u32, SpecError> {
+            if spec.permil <= 0 || spec.permil > i64::from(PERMIL) {
+                return Err(SpecError::new(
+                    format!("{path}.permil"),
+                    "permil is not specified: must be in 1..=1000",
+                ));
+            }
+            Ok(spec.permil as u32)
+        };
+        match spec.policy.as_str() {
+            "" | "general" => {
+                if spec.headers.is_empty() {
+                    return Err(SpecError::new(
+                        format!("{path}.headers"),
+                        "headers is not specified",
+                    ));
+                }
+                let mut headers = Vec::with_capacity(spec.headers.len());
+                for (name, m) in &spec.headers {
+                    let hpath = format!("{path}.headers.{name}");
+                    let hn = HeaderName::from_bytes(name.as_bytes())
+                        .map_err(|_| SpecError::new(&hpath, "invalid header name"))?;
+                    headers.push((hn, m.compile(&hpath)?));
+                }
+                let mut urls = Vec::with_capacity(spec.urls.len());
+                for (i, u) in spec.urls.iter().enumerate() {
+                    let upath = format!("{path}.urls[{i}]");
+                    let mut methods = Vec::with_capacity(u.methods.len());
+                    for (j, m) in u.methods.iter().enumerate() {
+                        methods.push(parse_method(m).ok_or_else(|| {
+                            SpecError::new(
+                                format!("{upath}.methods[{j}]"),
+                                format!("invalid method {m:?}"),
+                            )
+                        })?);
+                    }
+                    urls.push(UrlRule {
+                        methods: methods.into(),
+                        url: u.url.compile(&format!("{upath}.url"))?,
+                    });
+                }
+                Ok(RequestMatcher::General {
+                    match_all: spec.match_all_headers,
+                    headers: headers.into(),
+                    urls: urls.into(),
+                })
+            }
+            "ipHash" => Ok(RequestMatcher::IpHash { permil: permil()? }),
+            "headerHash" => {
+                let permil = permil()?;
+                if spec.header_hash_key.is_empty() {
+                    return Err(SpecError::new(
+                        format!("{path}.headerHashKey"),
+                        "headerHash needs to specify headerHashKey",
+                    ));
+                }
+                let key =
+                    HeaderName::from_bytes(spec.header_hash_key.as_bytes()).map_err(|_| {
+                        SpecError::new(format!("{path}.headerHashKey"), "invalid header name")
+                    })?;
+                Ok(RequestMatcher::HeaderHash { permil, key })
+            }
+            "random" => Ok(RequestMatcher::Random { permil: permil()? }),
+            other => Err(SpecError::new(
+                format!("{path}.policy"),
+                format!("unknown policy {other:?}: use general, ipHash, headerHash or random"),
+            )),
+        }
+    }
+
+    /// Whether `req` (from a client at `real_ip`) is taken by this pool.
+    pub fn matches(&self, req: &HttpRequest, real_ip: IpAddr) -> bool {
+        match self {
+            RequestMatcher::General {
+                match_all,
+                headers,
+                urls,
+            } => {
+                let matched = if *match_all {
+                    headers.iter().all(|(n, m)| header_matches(req, n, m))
+                } else {
+                    headers.iter().any(|(n, m)| header_matches(req, n, m))
+                };
+                matched && (urls.is_empty() || urls.iter().any(|u| u.matches(req)))
+            }
+            RequestMatcher::IpHash { permil } => {
+                let mut buf = StackText::new();
+                fnv32(ip_text(real_ip, &mut buf)) % PERMIL < *permil
+            }
+            RequestMatcher::HeaderHash { permil, key } => {
+                let v = req.headers().get(key).map(|v| v.as_bytes()).unwrap_or(b"");
+                fnv32(v) % PERMIL < *permil
+            }
+            RequestMatcher::Random { permil } => rand::random::<u32>() % PERMIL < *permil,
+        }
+    }
+}
+
+/// A missing header is matched as `""`; otherwise any of its values may match.
+fn header_matches(req: &HttpRequest, name: &HeaderName, m: &StringMatcher) -> bool {
+    let mut values = req.headers().get_all(name).iter().peekable();
+    if values.peek().is_none() {
+        return m.matches("");
+    }
+    values.any(|v| m.matches(v.to_str().unwrap_or("")))
+}
+
+impl UrlRule {
+    fn matches(&self, req: &HttpRequest) -> bool {
+        if !self.methods.is_empty() && !self.methods.contains(req.method()) {
+            return false;
+        }
+        self.url.matches(&decode_path(req.path()))
+    }
+}
+
+/// The path with percent escapes decoded (Easegress matches the decoded path); borrowed when
+/// there is nothing to decode.
+pub fn decode_path(path: &str) -> Cow<'_, str> {
+    if !path.contains('%') {
+        return Cow::Borrowed(path);
+    }
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(_) => Cow::Borrowed(path),
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The standard methods Easegress accepts in specs.
+pub fn parse_method(m: &str) -> Option<Method> {
+    const METHODS: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::CONNECT,
+        Method::OPTIONS,
+        Method::TRACE,
+    ];
+    METHODS.into_iter().find(|x| x.as_str() == m)
+}
