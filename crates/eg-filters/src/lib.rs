@@ -9,6 +9,9 @@
 
 mod filter;
 pub mod registry;
+pub mod spec;
+#[cfg(test)]
+mod testkit;
 
 pub mod fallback;
 pub mod headercounter;

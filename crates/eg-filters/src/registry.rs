@@ -23,8 +23,11 @@ pub struct FilterKind {
     pub schema: fn() -> Value,
     /// Decodes and checks the spec and builds the filter. Must not start background work
     /// (that happens in [`Filter::init`]); errors name the field path.
-    pub build: fn(&FilterSpec, &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError>,
+    pub build: BuildFn,
 }
+
+/// How a kind builds a filter from its spec.
+pub type BuildFn = fn(&FilterSpec, &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError>;
 
 impl FilterKind {
     /// The registered result equal to `s`, as the static string the filter returns.

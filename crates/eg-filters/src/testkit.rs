@@ -1,0 +1,72 @@
+//! Helpers for the filters' unit tests: build a filter from a JSON spec, make a request
+//! context, run a filter.
+
+use std::sync::Arc;
+
+use eg_protocols::{Context, HttpRequest};
+use eg_spec::SpecError;
+use eg_supervisor::{KindRegistry, MemberInfo, Supervisor};
+use serde_json::Value;
+
+use crate::filter::{BuildContext, Filter, FilterSpec};
+use crate::registry::FilterKind;
+
+/// A supervisor over an empty in-memory store.
+pub fn supervisor() -> Supervisor {
+    Supervisor::new(
+        KindRegistry::new(),
+        Arc::new(eg_store::MemStore::new()),
+        MemberInfo::standalone("test"),
+    )
+}
+
+/// Builds a filter of `kind` from `doc` (name and kind are added), at path `filters[0]`.
+pub fn build(kind: &FilterKind, mut doc: Value) -> Result<Box<dyn Filter>, SpecError> {
+    if let Some(m) = doc.as_object_mut() {
+        m.insert("name".into(), "f".into());
+        m.insert("kind".into(), kind.kind.into());
+    }
+    let spec = FilterSpec {
+        name: "f".into(),
+        kind: kind.kind.into(),
+        doc,
+        pipeline: "p".into(),
+        path: "filters[0]".into(),
+    };
+    let sup = supervisor();
+    let res = serde_json::Map::new();
+    (kind.build)(
+        &spec,
+        &BuildContext {
+            supervisor: &sup,
+            resilience: &res,
+        },
+    )
+}
+
+/// A context for `method path` with `headers`.
+pub fn ctx(method: &str, path: &str, headers: &[(&str, &str)]) -> Context {
+    let mut req = HttpRequest::simple(method.parse().unwrap(), path).unwrap();
+    for (k, v) in headers {
+        req.headers_mut().append(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    Context::new(
+        req,
+        "127.0.0.1:40000".parse().unwrap(),
+        "127.0.0.1".parse().unwrap(),
+    )
+}
+
+/// Runs `filter` on `ctx`.
+pub async fn run(filter: &dyn Filter, ctx: &mut Context) -> &'static str {
+    filter.handle(ctx).result().await
+}
+
+/// The body of the active namespace's response as text.
+pub fn body_text(ctx: &Context) -> String {
+    let resp = ctx.response().expect("a response");
+    String::from_utf8(resp.body.bytes().map(|b| b.to_vec()).unwrap_or_default()).unwrap()
+}

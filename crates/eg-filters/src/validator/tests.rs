@@ -1,0 +1,141 @@
+use eg_protocols::HttpResponse;
+use serde_json::json;
+
+use super::*;
+use crate::testkit::{build, ctx, run};
+
+fn validator() -> Box<dyn Filter> {
+    build(
+        &KIND,
+        json!({"headers": {
+            "Is-Valid": {"values": ["abc", "goodplan"], "regexp": "^ok-.+$"},
+            "X-Env": {"regexp": "^(dev|prod)$"},
+        }}),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn valid_headers_pass() {
+    let v = validator();
+    for good in ["abc", "goodplan", "ok-123"] {
+        let mut c = ctx("GET", "/", &[("Is-Valid", good), ("X-Env", "dev")]);
+        assert_eq!(run(&*v, &mut c).await, "", "{good}");
+        assert!(c.response().is_none());
+    }
+}
+
+#[tokio::test]
+async fn invalid_headers_get_400_and_a_tag() {
+    let v = validator();
+    for bad in ["abcd", "ok-", "nope", "ABC"] {
+        let mut c = ctx("GET", "/", &[("Is-Valid", bad), ("X-Env", "dev")]);
+        assert_eq!(run(&*v, &mut c).await, RESULT_INVALID, "{bad}");
+        let r = c.response().unwrap();
+        assert_eq!(r.status, 400);
+        assert!(r.body.bytes().is_none(), "empty body");
+        assert_eq!(
+            c.tags[0].to_string(),
+            "header validator: header is-valid is invalid"
+        );
+    }
+    // Absent header.
+    let mut c = ctx("GET", "/", &[("X-Env", "prod")]);
+    assert_eq!(run(&*v, &mut c).await, RESULT_INVALID);
+    // The second header fails alone.
+    let mut c = ctx("GET", "/", &[("Is-Valid", "abc"), ("X-Env", "staging")]);
+    assert_eq!(run(&*v, &mut c).await, RESULT_INVALID);
+    assert_eq!(
+        c.tags[0].to_string(),
+        "header validator: header x-env is invalid"
+    );
+}
+
+#[tokio::test]
+async fn any_value_of_a_repeated_header_may_be_valid() {
+    let v = validator();
+    let mut c = ctx(
+        "GET",
+        "/",
+        &[("Is-Valid", "bad"), ("Is-Valid", "abc"), ("X-Env", "dev")],
+    );
+    assert_eq!(run(&*v, &mut c).await, "");
+}
+
+#[tokio::test]
+async fn an_existing_response_keeps_its_body() {
+    let v = validator();
+    let mut c = ctx("GET", "/", &[]);
+    c.set_response(HttpResponse::with_body(StatusCode::OK, "old"));
+    assert_eq!(run(&*v, &mut c).await, RESULT_INVALID);
+    let r = c.response().unwrap();
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body.bytes().map(|b| b.as_ref()), Some(&b"old"[..]));
+}
+
+#[tokio::test]
+async fn empty_headers_map_passes_everything() {
+    let v = build(&KIND, json!({"headers": {}})).unwrap();
+    let mut c = ctx("GET", "/", &[]);
+    assert_eq!(run(&*v, &mut c).await, "");
+}
+
+#[test]
+fn bad_specs_name_the_field() {
+    let cases = [
+        (json!({}), "filters[0]", "none of the validations"),
+        (
+            json!({"headers": {"X": {}}}),
+            "filters[0].headers.X",
+            "neither values nor regexp",
+        ),
+        (
+            json!({"headers": {"X": {"regexp": "("}}}),
+            "filters[0].headers.X.regexp",
+            "invalid regexp",
+        ),
+        (
+            json!({"headers": {"X": {"values": ["a", "a"]}}}),
+            "filters[0].headers.X.values[1]",
+            "duplicated",
+        ),
+        (
+            json!({"headers": {"a b": {"values": ["a"]}}}),
+            "filters[0].headers.a b",
+            "header name",
+        ),
+        (
+            json!({"headers": {"X": {"values": "a"}}}),
+            "filters[0].headers.X.values",
+            "invalid type",
+        ),
+        (json!({"headers": []}), "filters[0].headers", "invalid type"),
+        (
+            json!({"jwt": {"algorithm": "HS256", "secret": "00"}}),
+            "filters[0].jwt",
+            "not supported yet",
+        ),
+        (
+            json!({"headers": {"X": {"values": ["a"]}}, "basicAuth": {"mode": "FILE"}}),
+            "filters[0].basicAuth",
+            "not supported yet",
+        ),
+        (
+            json!({"signature": {}}),
+            "filters[0].signature",
+            "not supported yet",
+        ),
+        (
+            json!({"oauth2": {}}),
+            "filters[0].oauth2",
+            "not supported yet",
+        ),
+    ];
+    for (doc, path, msg) in cases {
+        let err = build(&KIND, doc.clone())
+            .err()
+            .unwrap_or_else(|| panic!("{doc} accepted"));
+        assert_eq!(err.path, path, "{doc}: {err}");
+        assert!(err.message.contains(msg), "{doc}: {err}");
+    }
+}
