@@ -40,6 +40,14 @@ pub trait ObjectKind: Send + Sync + 'static {
         serde_json::json!({"type": "object"})
     }
 
+    /// Objects this object owns (e.g. the pipelines an HTTPServer generates from
+    /// `backendPool`), as full specs labelled `easegress/owner: <this name>`. The API stores
+    /// them with the object and deletes them with it; users cannot change them directly.
+    fn owned_objects(&self, spec: &Spec) -> Vec<Value> {
+        let _ = spec;
+        Vec::new()
+    }
+
     /// Checks a spec without building anything. Returns warnings (e.g. unknown keys); an
     /// error names the field path.
     fn validate(&self, spec: &Spec, sup: &Supervisor) -> Result<Vec<String>, SpecError>;

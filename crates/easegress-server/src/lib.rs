@@ -1,0 +1,19 @@
+//! The `easegress-server` program as a library, so that a user's own build can add kinds to
+//! the registry and run the same server:
+//!
+//! ```no_run
+//! let mut registry = easegress_server::registry::builtin();
+//! // registry.filters.register(my_filter::KIND);
+//! std::process::exit(easegress_server::main_with(registry));
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod logging;
+pub mod options;
+pub mod registry;
+mod run;
+
+pub use run::main_with;
+
+/// The version string printed by `--version`.
+pub const VERSION: &str = concat!("Easegress (easegress-rs) v", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,623 @@
+//! Server options: flags, `EASEGRESS_*` environment variables and the `--config-file` YAML.
+//!
+//! Precedence, as Easegress's: an explicit flag, then the environment variable, then the
+//! config file, then the default. Relative directories are taken relative to `--home-dir`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Command-line flags. Every flag can also be set as `EASEGRESS_<FLAG_UPPER_SNAKE>`.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "easegress-server",
+    about = "A cloud-native traffic orchestration system (Easegress v2 compatible)",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// Print the version and exit.
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    /// Print the final configuration and exit.
+    #[arg(short = 'c', long = "print-config")]
+    pub print_config: bool,
+    /// Load options from a YAML file (keys are the flag names).
+    #[arg(short = 'f', long = "config-file", env = "EASEGRESS_CONFIG_FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Human-readable name of this member.
+    #[arg(long, env = "EASEGRESS_NAME", default_value = "eg-default-name")]
+    pub name: String,
+    /// Labels of this member, key=value pairs separated by commas.
+    #[arg(long, env = "EASEGRESS_LABELS", value_delimiter = ',')]
+    pub labels: Vec<String>,
+    /// Name of the cluster this member belongs to.
+    #[arg(
+        long = "cluster-name",
+        env = "EASEGRESS_CLUSTER_NAME",
+        default_value = "eg-cluster-default-name"
+    )]
+    pub cluster_name: String,
+    /// Cluster role: primary or secondary.
+    #[arg(
+        long = "cluster-role",
+        env = "EASEGRESS_CLUSTER_ROLE",
+        default_value = "primary"
+    )]
+    pub cluster_role: String,
+    /// Timeout of requests to the cluster store.
+    #[arg(
+        long = "cluster-request-timeout",
+        env = "EASEGRESS_CLUSTER_REQUEST_TIMEOUT",
+        default_value = "10s"
+    )]
+    pub cluster_request_timeout: String,
+    /// URLs to listen on for cluster client traffic (etcd client URLs).
+    #[arg(
+        long = "listen-client-urls",
+        env = "EASEGRESS_LISTEN_CLIENT_URLS",
+        value_delimiter = ',',
+        default_value = "http://localhost:2379"
+    )]
+    pub listen_client_urls: Vec<String>,
+    /// Client URLs advertised to the rest of the cluster.
+    #[arg(
+        long = "advertise-client-urls",
+        env = "EASEGRESS_ADVERTISE_CLIENT_URLS",
+        value_delimiter = ',',
+        default_value = "http://localhost:2379"
+    )]
+    pub advertise_client_urls: Vec<String>,
+    /// URLs to listen on for cluster peer traffic.
+    #[arg(
+        long = "listen-peer-urls",
+        env = "EASEGRESS_LISTEN_PEER_URLS",
+        value_delimiter = ',',
+        default_value = "http://localhost:2380"
+    )]
+    pub listen_peer_urls: Vec<String>,
+    /// Peer URLs advertised to the rest of the cluster.
+    #[arg(
+        long = "initial-advertise-peer-urls",
+        env = "EASEGRESS_INITIAL_ADVERTISE_PEER_URLS",
+        value_delimiter = ',',
+        default_value = "http://localhost:2380"
+    )]
+    pub initial_advertise_peer_urls: Vec<String>,
+    /// Initial cluster members, name=peer-url pairs separated by commas.
+    #[arg(
+        long = "initial-cluster",
+        env = "EASEGRESS_INITIAL_CLUSTER",
+        value_delimiter = ','
+    )]
+    pub initial_cluster: Vec<String>,
+    /// Cluster state at start: new or existing.
+    #[arg(
+        long = "state-flag",
+        env = "EASEGRESS_STATE_FLAG",
+        default_value = "new"
+    )]
+    pub state_flag: String,
+    /// Peer URLs of the primary members (for secondary members).
+    #[arg(
+        long = "primary-listen-peer-urls",
+        env = "EASEGRESS_PRIMARY_LISTEN_PEER_URLS",
+        value_delimiter = ',',
+        default_value = "http://localhost:2380"
+    )]
+    pub primary_listen_peer_urls: Vec<String>,
+    /// Largest message sent to the cluster store, in bytes.
+    #[arg(long = "max-call-send-msg-size", env = "EASEGRESS_MAX_CALL_SEND_MSG_SIZE", default_value_t = 10 * 1024 * 1024)]
+    pub max_call_send_msg_size: u64,
+    /// Force a new one-member cluster from the existing data.
+    #[arg(long = "force-new-cluster", env = "EASEGRESS_FORCE_NEW_CLUSTER")]
+    pub force_new_cluster: bool,
+    /// Use an external etcd as the cluster store.
+    #[arg(long = "use-standalone-etcd", env = "EASEGRESS_USE_STANDALONE_ETCD")]
+    pub use_standalone_etcd: bool,
+    /// Address of the admin API.
+    #[arg(
+        long = "api-addr",
+        env = "EASEGRESS_API_ADDR",
+        default_value = "localhost:2381"
+    )]
+    pub api_addr: String,
+    /// Serve the admin API over HTTPS (needs --cert-file and --key-file).
+    #[arg(long, env = "EASEGRESS_TLS")]
+    pub tls: bool,
+    /// Certificate (PEM) of the admin API.
+    #[arg(long = "cert-file", env = "EASEGRESS_CERT_FILE")]
+    pub cert_file: Option<PathBuf>,
+    /// Private key (PEM) of the admin API.
+    #[arg(long = "key-file", env = "EASEGRESS_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Worker threads of the runtime (default: one per CPU core). An easegress-rs addition.
+    #[arg(long = "worker-threads", env = "EASEGRESS_WORKER_THREADS")]
+    pub worker_threads: Option<usize>,
+    /// Log at debug level.
+    #[arg(long, env = "EASEGRESS_DEBUG")]
+    pub debug: bool,
+    /// Disable the access logs.
+    #[arg(long = "disable-access", env = "EASEGRESS_DISABLE_ACCESS")]
+    pub disable_access: bool,
+    /// Object spec files (one object each) created at start when absent, separated by commas.
+    #[arg(
+        long = "initial-object-config-files",
+        env = "EASEGRESS_INITIAL_OBJECT_CONFIG_FILES",
+        value_delimiter = ','
+    )]
+    pub initial_object_config_files: Vec<PathBuf>,
+    /// Interval of the full resync of objects from the store.
+    #[arg(
+        long = "objects-dump-interval",
+        env = "EASEGRESS_OBJECTS_DUMP_INTERVAL",
+        default_value = "1h"
+    )]
+    pub objects_dump_interval: String,
+    /// Home directory (holds the pidfile; base of relative directories).
+    #[arg(long = "home-dir", env = "EASEGRESS_HOME_DIR", default_value = "./")]
+    pub home_dir: PathBuf,
+    /// Data directory (the embedded store).
+    #[arg(long = "data-dir", env = "EASEGRESS_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Write-ahead-log directory of the cluster store.
+    #[arg(long = "wal-dir", env = "EASEGRESS_WAL_DIR")]
+    pub wal_dir: Option<PathBuf>,
+    /// Log directory; empty logs to stdout.
+    #[arg(long = "log-dir", env = "EASEGRESS_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// CPU profile file written at start-up (not supported; accepted for compatibility).
+    #[arg(long = "cpu-profile-file", env = "EASEGRESS_CPU_PROFILE_FILE")]
+    pub cpu_profile_file: Option<String>,
+    /// Memory profile file (not supported; accepted for compatibility).
+    #[arg(long = "memory-profile-file", env = "EASEGRESS_MEMORY_PROFILE_FILE")]
+    pub memory_profile_file: Option<String>,
+    /// Largest batch of status updates sent to the cluster store.
+    #[arg(
+        long = "status-update-max-batch-size",
+        env = "EASEGRESS_STATUS_UPDATE_MAX_BATCH_SIZE",
+        default_value_t = 20
+    )]
+    pub status_update_max_batch_size: u32,
+    /// Send SIGUSR2 to the running server (pidfile in --home-dir) and exit.
+    #[arg(long = "signal-upgrade", env = "EASEGRESS_SIGNAL_UPGRADE")]
+    pub signal_upgrade: bool,
+}
+
+/// The `--config-file` YAML: keys are flag names; cluster URLs may sit under `cluster:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct FileConfig {
+    name: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
+    cluster_name: Option<String>,
+    cluster_role: Option<String>,
+    cluster_request_timeout: Option<String>,
+    cluster: Option<FileCluster>,
+    listen_client_urls: Option<StringList>,
+    advertise_client_urls: Option<StringList>,
+    listen_peer_urls: Option<StringList>,
+    initial_advertise_peer_urls: Option<StringList>,
+    initial_cluster: Option<InitialCluster>,
+    api_addr: Option<String>,
+    tls: Option<bool>,
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+    client_ca_file: Option<PathBuf>,
+    basic_auth: Option<BTreeMap<String, String>>,
+    debug: Option<bool>,
+    disable_access_log: Option<bool>,
+    initial_object_config_files: Option<StringList>,
+    home_dir: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    wal_dir: Option<PathBuf>,
+    log_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct FileCluster {
+    listen_client_urls: Option<StringList>,
+    advertise_client_urls: Option<StringList>,
+    listen_peer_urls: Option<StringList>,
+    initial_advertise_peer_urls: Option<StringList>,
+    initial_cluster: Option<InitialCluster>,
+    state_flag: Option<String>,
+    primary_listen_peer_urls: Option<StringList>,
+}
+
+/// A list written as a YAML list or as one comma-separated string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StringList {
+    List(Vec<String>),
+    One(String),
+}
+
+impl StringList {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            StringList::List(v) => v,
+            StringList::One(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+        }
+    }
+}
+
+/// `initial-cluster` as a map, a list of single-key maps (as the docs write it) or a string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum InitialCluster {
+    Map(BTreeMap<String, String>),
+    List(Vec<BTreeMap<String, String>>),
+    One(String),
+}
+
+impl InitialCluster {
+    fn into_pairs(self) -> Vec<String> {
+        match self {
+            InitialCluster::Map(m) => m.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            InitialCluster::List(l) => l
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            InitialCluster::One(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+        }
+    }
+}
+
+/// The final options of this process.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The parsed flags (after merging).
+    pub cli: Cli,
+    /// Member labels.
+    pub labels: BTreeMap<String, String>,
+    /// Admin API basic-auth users (config file only).
+    pub basic_auth: BTreeMap<String, String>,
+    /// Admin API client CA (config file only).
+    pub client_ca_file: Option<PathBuf>,
+    /// Absolute home directory.
+    pub abs_home_dir: PathBuf,
+    /// Absolute data directory.
+    pub abs_data_dir: PathBuf,
+    /// Absolute log directory, `None` to log to stdout.
+    pub abs_log_dir: Option<PathBuf>,
+    /// Absolute WAL directory, when set.
+    pub abs_wal_dir: Option<PathBuf>,
+}
+
+fn explicit(m: &ArgMatches, id: &str) -> bool {
+    matches!(
+        m.value_source(id),
+        Some(ValueSource::CommandLine) | Some(ValueSource::EnvVariable)
+    )
+}
+
+fn absolute(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+impl Options {
+    /// Parses the process arguments and environment (and the config file they name).
+    pub fn parse_from<I, T>(args: I) -> Result<Options, String>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Cli::command()
+            .try_get_matches_from(args)
+            .map_err(|e| e.render().to_string())?;
+        Self::from_matches(&matches)
+    }
+
+    /// Builds the options from parsed flags (reading the config file they name).
+    pub fn from_matches(matches: &ArgMatches) -> Result<Options, String> {
+        let matches = matches.clone();
+        let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+        let mut labels = BTreeMap::new();
+        let mut basic_auth = BTreeMap::new();
+        let mut client_ca_file = None;
+        if let Some(path) = cli.config_file.clone() {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("config-file {}: {e}", path.display()))?;
+            let file: FileConfig = serde_saphyr::from_str(&text)
+                .map_err(|e| format!("config-file {}: {e}", path.display()))?;
+            merge_file(
+                &matches,
+                &mut cli,
+                &mut labels,
+                file,
+                &mut basic_auth,
+                &mut client_ca_file,
+            );
+        }
+        for l in &cli.labels {
+            let (k, v) = l
+                .split_once('=')
+                .ok_or_else(|| format!("labels: {l:?} is not key=value"))?;
+            labels.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        let cwd = std::env::current_dir()
+            .map_err(|e| format!("cannot read the current directory: {e}"))?;
+        let abs_home_dir = absolute(&cwd, &cli.home_dir);
+        let abs_data_dir = absolute(&abs_home_dir, &cli.data_dir);
+        let dir = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|p| absolute(&abs_home_dir, p))
+        };
+        let abs_log_dir = dir(&cli.log_dir);
+        let abs_wal_dir = dir(&cli.wal_dir);
+        let opts = Options {
+            cli,
+            labels,
+            basic_auth,
+            client_ca_file,
+            abs_home_dir,
+            abs_data_dir,
+            abs_log_dir,
+            abs_wal_dir,
+        };
+        opts.validate()?;
+        Ok(opts)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let c = &self.cli;
+        eg_spec::meta::validate_name(&c.name, "name").map_err(|e| format!("invalid name: {e}"))?;
+        match c.cluster_role.as_str() {
+            "primary" | "secondary" => {}
+            other => {
+                return Err(format!(
+                    "invalid cluster-role {other:?}: supported roles are primary/secondary"
+                ))
+            }
+        }
+        match c.state_flag.as_str() {
+            "new" | "existing" => {}
+            other => {
+                return Err(format!(
+                    "invalid state-flag {other:?}: supported values are new/existing"
+                ))
+            }
+        }
+        if c.cluster_name.is_empty() {
+            return Err("cluster-name is required".into());
+        }
+        if c.api_addr.is_empty() {
+            return Err("api-addr is required".into());
+        }
+        if c.tls && (c.cert_file.is_none() || c.key_file.is_none()) {
+            return Err("tls needs both cert-file and key-file".into());
+        }
+        for s in &c.initial_cluster {
+            if !s.contains('=') {
+                return Err(format!("initial-cluster: {s:?} is not name=peer-url"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The options as Easegress reports them (Go field names), for `/status/members`.
+    pub fn to_member_json(&self) -> Value {
+        let c = &self.cli;
+        let initial: BTreeMap<String, String> = c
+            .initial_cluster
+            .iter()
+            .filter_map(|s| {
+                s.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
+        json!({
+            "Name": c.name,
+            "Labels": self.labels,
+            "ClusterName": c.cluster_name,
+            "ClusterRole": c.cluster_role,
+            "ClusterRequestTimeout": c.cluster_request_timeout,
+            "Cluster": {
+                "ListenPeerURLs": c.listen_peer_urls,
+                "ListenClientURLs": c.listen_client_urls,
+                "AdvertiseClientURLs": c.advertise_client_urls,
+                "InitialAdvertisePeerURLs": c.initial_advertise_peer_urls,
+                "InitialCluster": initial,
+                "StateFlag": c.state_flag,
+                "PrimaryListenPeerURLs": c.primary_listen_peer_urls,
+                "MaxCallSendMsgSize": c.max_call_send_msg_size,
+            },
+            "ForceNewCluster": c.force_new_cluster,
+            "UseStandaloneEtcd": c.use_standalone_etcd,
+            "APIAddr": c.api_addr,
+            "TLS": c.tls,
+            "Debug": c.debug,
+            "DisableAccessLog": c.disable_access,
+            "InitialObjectConfigFiles": c.initial_object_config_files,
+            "ObjectsDumpInterval": c.objects_dump_interval,
+            "HomeDir": c.home_dir,
+            "DataDir": c.data_dir,
+            "WALDir": c.wal_dir.clone().unwrap_or_default(),
+            "LogDir": c.log_dir.clone().unwrap_or_default(),
+            "StatusUpdateMaxBatchSize": c.status_update_max_batch_size,
+            "AbsHomeDir": self.abs_home_dir,
+            "AbsDataDir": self.abs_data_dir,
+            "AbsLogDir": self.abs_log_dir.clone().unwrap_or_default(),
+        })
+    }
+}
+
+fn merge_file(
+    m: &ArgMatches,
+    cli: &mut Cli,
+    labels: &mut BTreeMap<String, String>,
+    f: FileConfig,
+    basic_auth: &mut BTreeMap<String, String>,
+    client_ca_file: &mut Option<PathBuf>,
+) {
+    macro_rules! take {
+        ($id:literal, $field:ident, $value:expr) => {
+            if let Some(v) = $value {
+                if !explicit(m, $id) {
+                    cli.$field = v;
+                }
+            }
+        };
+    }
+    let cluster = f.cluster.unwrap_or_default();
+    take!("name", name, f.name);
+    take!("cluster_name", cluster_name, f.cluster_name);
+    take!("cluster_role", cluster_role, f.cluster_role);
+    take!(
+        "cluster_request_timeout",
+        cluster_request_timeout,
+        f.cluster_request_timeout
+    );
+    let list = |a: Option<StringList>, b: Option<StringList>| a.or(b).map(StringList::into_vec);
+    take!(
+        "listen_client_urls",
+        listen_client_urls,
+        list(f.listen_client_urls, cluster.listen_client_urls)
+    );
+    take!(
+        "advertise_client_urls",
+        advertise_client_urls,
+        list(f.advertise_client_urls, cluster.advertise_client_urls)
+    );
+    take!(
+        "listen_peer_urls",
+        listen_peer_urls,
+        list(f.listen_peer_urls, cluster.listen_peer_urls)
+    );
+    take!(
+        "initial_advertise_peer_urls",
+        initial_advertise_peer_urls,
+        list(
+            f.initial_advertise_peer_urls,
+            cluster.initial_advertise_peer_urls
+        )
+    );
+    take!(
+        "initial_cluster",
+        initial_cluster,
+        f.initial_cluster
+            .or(cluster.initial_cluster)
+            .map(InitialCluster::into_pairs)
+    );
+    take!("state_flag", state_flag, cluster.state_flag);
+    take!(
+        "primary_listen_peer_urls",
+        primary_listen_peer_urls,
+        cluster.primary_listen_peer_urls.map(StringList::into_vec)
+    );
+    take!("api_addr", api_addr, f.api_addr);
+    take!("tls", tls, f.tls);
+    take!("cert_file", cert_file, f.cert_file.map(Some));
+    take!("key_file", key_file, f.key_file.map(Some));
+    take!("debug", debug, f.debug);
+    take!("disable_access", disable_access, f.disable_access_log);
+    take!(
+        "initial_object_config_files",
+        initial_object_config_files,
+        f.initial_object_config_files.map(|l| l
+            .into_vec()
+            .into_iter()
+            .map(PathBuf::from)
+            .collect())
+    );
+    take!("home_dir", home_dir, f.home_dir);
+    take!("data_dir", data_dir, f.data_dir);
+    take!("wal_dir", wal_dir, f.wal_dir.map(Some));
+    take!("log_dir", log_dir, f.log_dir.map(Some));
+    if let Some(l) = f.labels {
+        labels.extend(l);
+    }
+    if let Some(a) = f.basic_auth {
+        *basic_auth = a;
+    }
+    *client_ca_file = f.client_ca_file;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        Options::parse_from(std::iter::once("easegress-server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_match_easegress() {
+        let o = parse(&[]).unwrap();
+        assert_eq!(o.cli.name, "eg-default-name");
+        assert_eq!(o.cli.api_addr, "localhost:2381");
+        assert_eq!(o.cli.cluster_role, "primary");
+        assert!(o.abs_data_dir.ends_with("data"));
+        assert!(o.abs_log_dir.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_option() {
+        assert!(parse(&["--cluster-role", "bogus"])
+            .unwrap_err()
+            .contains("cluster-role"));
+        assert!(parse(&["--state-flag", "x"])
+            .unwrap_err()
+            .contains("state-flag"));
+        assert!(parse(&["--name", "a b"]).unwrap_err().contains("name"));
+        assert!(parse(&["--initial-cluster", "nourl"])
+            .unwrap_err()
+            .contains("initial-cluster"));
+        assert!(parse(&["--labels", "novalue"])
+            .unwrap_err()
+            .contains("labels"));
+        assert!(parse(&["--tls"]).unwrap_err().contains("cert-file"));
+    }
+
+    #[test]
+    fn config_file_fills_what_flags_leave_unset() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("config.yaml");
+        std::fs::write(
+            &f,
+            "name: from-file\ncluster-name: c1\napi-addr: 127.0.0.1:1\ncluster:\n  listen-peer-urls:\n   - http://127.0.0.1:2\n  initial-cluster:\n   - from-file: http://127.0.0.1:2\nbasic-auth:\n  admin: pw\nlabels:\n  zone: a\n",
+        )
+        .unwrap();
+        let o = parse(&[
+            "--config-file",
+            f.to_str().unwrap(),
+            "--api-addr",
+            "127.0.0.1:9",
+        ])
+        .unwrap();
+        assert_eq!(o.cli.name, "from-file");
+        assert_eq!(o.cli.cluster_name, "c1");
+        assert_eq!(
+            o.cli.api_addr, "127.0.0.1:9",
+            "an explicit flag wins over the file"
+        );
+        assert_eq!(o.cli.listen_peer_urls, vec!["http://127.0.0.1:2"]);
+        assert_eq!(o.cli.initial_cluster, vec!["from-file=http://127.0.0.1:2"]);
+        assert_eq!(o.basic_auth.get("admin").map(String::as_str), Some("pw"));
+        assert_eq!(o.labels.get("zone").map(String::as_str), Some("a"));
+        let member = o.to_member_json();
+        assert_eq!(member["ClusterName"], "c1");
+        assert_eq!(member["APIAddr"], "127.0.0.1:9");
+    }
+}

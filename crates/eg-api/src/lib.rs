@@ -1,0 +1,28 @@
+//! The admin API layer: Easegress's REST API.
+//!
+//! Served on `--api-addr` (default `localhost:2381`) under `/apis/v2`, with `/apis/v1` as an
+//! alias. Object writes go to the store; the supervisor picks them up from its watch. Every
+//! answer carries `X-Config-Version`; errors are `{"code": <status>, "message": "..."}`.
+#![forbid(unsafe_code)]
+
+mod api;
+mod customdata;
+mod logs;
+mod metadata;
+mod objects;
+mod reply;
+mod routes;
+mod server;
+mod status;
+
+pub use api::{Api, ApiConfig, LogControl};
+pub use objects::create_initial_object;
+pub use reply::{ApiError, Reply};
+pub use server::serve;
+
+/// Path prefix of the current API.
+pub const API_PREFIX: &str = "/apis/v2";
+/// Deprecated alias of [`API_PREFIX`].
+pub const API_PREFIX_V1: &str = "/apis/v1";
+/// Largest request body the admin API reads.
+pub const MAX_BODY_BYTES: usize = 32 << 20;

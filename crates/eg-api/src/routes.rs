@@ -1,0 +1,160 @@
+//! The route table: which handler answers which method and path.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::api::Api;
+use crate::reply::{ok, ApiError, ApiResult, Reply};
+use crate::{customdata, logs, metadata, objects, status, API_PREFIX};
+
+/// Every route, as listed by `GET /apis/v2` (path templates and methods).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("", "GET"),
+    ("/healthz", "GET"),
+    ("/about", "GET"),
+    ("/object-kinds", "GET"),
+    ("/object-api-resources", "GET"),
+    ("/objects-yaml/{kind}/{name}", "GET"),
+    ("/objects", "POST"),
+    ("/objects", "GET"),
+    ("/objects", "DELETE"),
+    ("/objects/{name}", "GET"),
+    ("/objects/{name}", "PUT"),
+    ("/objects/{name}", "DELETE"),
+    ("/status/objects", "GET"),
+    ("/status/objects/{name}", "GET"),
+    ("/status/members", "GET"),
+    ("/status/members/{member}", "DELETE"),
+    ("/metadata/objects/pipeline/filters", "GET"),
+    (
+        "/metadata/objects/pipeline/filters/{kind}/description",
+        "GET",
+    ),
+    ("/metadata/objects/pipeline/filters/{kind}/schema", "GET"),
+    ("/metadata/objects/pipeline/filters/{kind}/results", "GET"),
+    ("/customdatakinds", "GET"),
+    ("/customdatakinds", "POST"),
+    ("/customdatakinds", "PUT"),
+    ("/customdatakinds", "DELETE"),
+    ("/customdatakinds/{name}", "GET"),
+    ("/customdatakinds/{name}", "DELETE"),
+    ("/customdata/{kind}", "GET"),
+    ("/customdata/{kind}", "POST"),
+    ("/customdata/{kind}", "PUT"),
+    ("/customdata/{kind}", "DELETE"),
+    ("/customdata/{kind}/items", "POST"),
+    ("/customdata/{kind}/items", "DELETE"),
+    ("/customdata/{kind}/{id}", "GET"),
+    ("/customdata/{kind}/{id}", "DELETE"),
+    ("/metrics", "GET"),
+    ("/logs", "GET"),
+    ("/logs/level", "GET"),
+    ("/logs/level/{level}", "PUT"),
+];
+
+/// `GET /apis/v2`: the API groups and their entries.
+fn groups() -> Value {
+    let entries: Vec<Value> = ROUTES
+        .iter()
+        .map(|(p, m)| json!({"path": format!("{API_PREFIX}{p}"), "method": m}))
+        .collect();
+    json!([{"Group": "admin", "Entries": entries}])
+}
+
+const ABOUT: &str = "easegress-rs: a traffic orchestration system compatible with Easegress v2.\n\
+Licensed under the Apache License, Version 2.0.\n";
+
+/// Answers one request. `path` is below the API prefix, without a trailing slash.
+pub async fn dispatch(
+    api: &Api,
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+    body: Bytes,
+) -> ApiResult {
+    let segs: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let q = |k: &str| query.get(k).map(String::as_str);
+    let m = method.as_str();
+    match (m, segs.as_slice()) {
+        ("GET", []) => ok(groups()),
+        ("GET", ["healthz"]) => Ok(Reply::Empty(StatusCode::OK)),
+        ("GET", ["about"]) => Ok(Reply::Text(StatusCode::OK, ABOUT.to_string())),
+        ("GET", ["object-kinds"]) => metadata::object_kinds(api).await,
+        ("GET", ["object-api-resources"]) => metadata::api_resources(api).await,
+        ("GET", ["objects-yaml", kind, name]) => metadata::object_template(api, kind, name).await,
+        ("POST", ["objects"]) => objects::create(api, &body).await,
+        ("GET", ["objects"]) => {
+            let all = q("all-namespaces").is_some_and(|v| v == "true");
+            objects::list(api, q("namespace").filter(|n| !n.is_empty()), all).await
+        }
+        ("DELETE", ["objects"]) => {
+            objects::delete_all(api, q("all").is_some_and(|v| v == "true")).await
+        }
+        ("GET", ["objects", name]) => {
+            objects::get(api, name, q("namespace").filter(|n| !n.is_empty())).await
+        }
+        ("PUT", ["objects", name]) => objects::update(api, name, &body).await,
+        ("DELETE", ["objects", name]) => objects::delete(api, name).await,
+        ("GET", ["status", "objects"]) => status::objects(api, None).await,
+        ("GET", ["status", "objects", name]) => status::objects(api, Some(name)).await,
+        ("GET", ["status", "members"]) => status::members(api).await,
+        ("DELETE", ["status", "members", member]) => status::purge_member(api, member).await,
+        ("GET", ["metadata", "objects", "pipeline", "filters"]) => {
+            metadata::filter_kinds(api).await
+        }
+        ("GET", ["metadata", "objects", "pipeline", "filters", kind, what]) => {
+            metadata::filter_meta(api, kind, what).await
+        }
+        ("GET", ["customdatakinds"]) => customdata::list_kinds(api).await,
+        ("POST", ["customdatakinds"]) => customdata::put_kind(api, &body, false).await,
+        ("PUT", ["customdatakinds"]) => customdata::put_kind(api, &body, true).await,
+        ("DELETE", ["customdatakinds"]) => customdata::delete_kind(api, None).await,
+        ("GET", ["customdatakinds", name]) => customdata::get_kind(api, name).await,
+        ("DELETE", ["customdatakinds", name]) => customdata::delete_kind(api, Some(name)).await,
+        ("GET", ["customdata", kind]) => customdata::list_items(api, kind).await,
+        ("POST", ["customdata", kind]) => customdata::put_item(api, kind, &body, true).await,
+        ("PUT", ["customdata", kind]) => customdata::put_item(api, kind, &body, false).await,
+        ("DELETE", ["customdata", kind]) => customdata::delete_items(api, kind).await,
+        ("POST", ["customdata", kind, "items"]) => customdata::batch(api, kind, &body).await,
+        ("DELETE", ["customdata", kind, "items"]) => customdata::delete_items(api, kind).await,
+        ("GET", ["customdata", kind, id]) => customdata::get_item(api, kind, id).await,
+        ("DELETE", ["customdata", kind, id]) => customdata::delete_item(api, kind, id).await,
+        ("GET", ["metrics"]) => Ok(Reply::Text(StatusCode::OK, api.sup.metrics().encode())),
+        ("GET", ["logs"]) => logs::logs(api, q("tail"), q("follow")).await,
+        ("GET", ["logs", "level"]) => logs::get_level(api).await,
+        ("PUT", ["logs", "level", level]) => logs::set_level(api, level).await,
+        _ => {
+            let known_path = ROUTES.iter().any(|(p, _)| template_matches(p, &segs));
+            if known_path {
+                Err(ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!("method {m} not allowed on {path}"),
+                ))
+            } else {
+                Err(ApiError::not_found(format!(
+                    "no such API: {m} {API_PREFIX}{path}"
+                )))
+            }
+        }
+    }
+}
+
+fn template_matches(template: &str, segs: &[&str]) -> bool {
+    let t: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    t.len() == segs.len()
+        && t.iter()
+            .zip(segs)
+            .all(|(a, b)| a.starts_with('{') || a == b)
+}
