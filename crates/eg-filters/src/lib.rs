@@ -13,10 +13,16 @@ pub mod spec;
 #[cfg(test)]
 mod testkit;
 
+pub mod builder;
+pub mod corsadaptor;
 pub mod fallback;
 pub mod headercounter;
 pub mod mock;
 pub mod proxy;
+pub mod ratelimiter;
+pub mod redirector;
+pub mod requestadaptor;
+pub mod responseadaptor;
 pub mod validator;
 
 pub use filter::{BuildContext, Filter, FilterFuture, FilterSpec, Handled, RESULT_OK};

@@ -1,0 +1,1 @@
+//! Template builders: `RequestBuilder`, `ResponseBuilder`, `ResultBuilder`, `DataBuilder`, and the template context they share.

@@ -1,0 +1,1 @@
+//! The `CORSAdaptor` filter: CORS preflight and simple requests.

@@ -1,0 +1,1 @@
+//! The `RateLimiter` filter: permits per period for URL rules.

@@ -1,0 +1,1 @@
+//! The `Redirector` filter: regexp redirects.

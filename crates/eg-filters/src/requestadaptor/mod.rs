@@ -1,0 +1,1 @@
+//! The `RequestAdaptor` filter: change method, host, path, headers and body of a request.

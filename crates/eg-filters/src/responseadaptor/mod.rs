@@ -1,0 +1,1 @@
+//! The `ResponseAdaptor` filter: change headers and body of a response.
