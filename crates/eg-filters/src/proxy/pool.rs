@@ -112,6 +112,10 @@ impl Server {
         if authority.host().is_empty() {
             return Err(bad("missing host"));
         }
+        let after_host = &auth_text[authority.host().len()..];
+        if !after_host.is_empty() && authority.port_u16().is_none() {
+            return Err(bad("bad port"));
+        }
         if !prefix.is_empty() {
             prefix
                 .parse::<PathAndQuery>()
@@ -454,8 +458,9 @@ impl Pool {
 
         let mut headers = req.headers().clone();
         remove_hop_by_hop(&mut headers);
-        let use_client_host = (!server.addr_is_hostname || server.keep_host)
-            && !(self.set_upstream_host && !server.keep_host);
+        // keepHost wins; then setUpstreamHost; IP-literal servers get the client's Host.
+        let use_client_host =
+            server.keep_host || (!server.addr_is_hostname && !self.set_upstream_host);
         if use_client_host {
             if !headers.contains_key(HOST) {
                 let h = match req.uri().authority() {
