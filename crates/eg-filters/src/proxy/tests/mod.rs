@@ -7,6 +7,7 @@ mod features;
 mod forwarding;
 mod health;
 mod spec_errors;
+mod tls;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -86,6 +87,14 @@ impl Drop for Upstream {
 
 impl Upstream {
     pub async fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Upstream {
+        Upstream::start_with(None, handler).await
+    }
+
+    /// Like [`Upstream::start`], speaking TLS through `tls` when given.
+    pub async fn start_with(
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+    ) -> Upstream {
         let handler: Handler = Arc::new(handler);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -98,6 +107,7 @@ impl Upstream {
                     return;
                 };
                 let (handler, seen, hits) = (handler.clone(), s2.clone(), h2.clone());
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                         let (handler, seen, hits) = (handler.clone(), seen.clone(), hits.clone());
@@ -132,9 +142,17 @@ impl Upstream {
                             Ok::<_, Infallible>(resp)
                         }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                        }
+                        Some(acceptor) => {
+                            if let Ok(s) = acceptor.accept(stream).await {
+                                let _ = http.serve_connection(TokioIo::new(s), svc).await;
+                            }
+                        }
+                    }
                 });
             }
         });
