@@ -49,11 +49,7 @@ fn check(sup: &Supervisor, doc: Value) -> Result<Checked, ApiError> {
         meta.write_into(obj);
     }
     let spec = Spec { meta, doc };
-    let mut warnings: Vec<String> = kind
-        .validate(&spec, sup)?
-        .into_iter()
-        .map(|w| format!("unknown field {w} is ignored"))
-        .collect();
+    let mut warnings: Vec<String> = kind.validate(&spec, sup)?;
     let mut owned = Vec::new();
     for doc in kind.owned_objects(&spec) {
         let o = Spec::from_doc(doc)?;
