@@ -8,3 +8,5 @@ pub mod globalfilter;
 pub mod httpserver;
 pub mod pipeline;
 pub mod statusinlocal;
+#[cfg(test)]
+mod testkit;

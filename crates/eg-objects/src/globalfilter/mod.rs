@@ -1,1 +1,229 @@
 //! The `GlobalFilter` kind: before/after pipelines wrapped around every pipeline of a server.
+//!
+//! An HTTPServer naming a GlobalFilter (`globalFilter: <name>`) hands each routed request
+//! to [`GlobalFilter::handle`] together with the routed pipeline: `beforePipeline` runs
+//! first; the routed pipeline runs unless `beforePipeline` ended (by `END` or an unhandled
+//! non-empty result, e.g. a failing Validator) — or `fallthrough.beforePipeline` is set;
+//! `afterPipeline` runs unless the routed pipeline ended — or `fallthrough.pipeline` is
+//! set. All stages share the request context and one stats tag.
+
+#[cfg(test)]
+mod tests;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use eg_filters::FilterRegistry;
+use eg_protocols::Context;
+use eg_spec::SpecError;
+use eg_supervisor::{Category, Object, ObjectKind, Spec, Supervisor};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::pipeline::compile::{compile, Compiled};
+use crate::pipeline::{decode_spec, Fallthrough, Pipeline};
+
+/// The kind name.
+pub const KIND: &str = "GlobalFilter";
+
+/// `GlobalFilter` fields.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GlobalFilterSpec {
+    /// A pipeline spec (`filters`, `flow`, `resilience`, `data`) run before the routed
+    /// pipeline. At least one of the two pipelines is required.
+    #[serde(default)]
+    pub before_pipeline: Option<Value>,
+    /// A pipeline spec run after the routed pipeline.
+    #[serde(default)]
+    pub after_pipeline: Option<Value>,
+    /// Which later stages still run after an earlier one ended. Default: none.
+    #[serde(default)]
+    pub fallthrough: FallthroughSpec,
+}
+
+/// `fallthrough` fields.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FallthroughSpec {
+    /// Run the routed pipeline even when `beforePipeline` ended. Default false.
+    #[serde(default)]
+    pub before_pipeline: bool,
+    /// Run `afterPipeline` even when the routed pipeline ended. Default false.
+    #[serde(default)]
+    pub pipeline: bool,
+}
+
+/// A running GlobalFilter generation.
+pub struct GlobalFilter {
+    before: Option<Pipeline>,
+    after: Option<Pipeline>,
+    fallthrough: Fallthrough,
+}
+
+impl GlobalFilter {
+    /// Runs `beforePipeline`, `pipeline` and `afterPipeline` on `ctx` (see the module
+    /// documentation) and returns the last filter's result.
+    pub async fn handle(&self, ctx: &mut Context, pipeline: &Pipeline) -> &'static str {
+        pipeline
+            .handle_with(
+                ctx,
+                self.before.as_ref(),
+                self.after.as_ref(),
+                self.fallthrough,
+            )
+            .await
+    }
+}
+
+impl Object for GlobalFilter {
+    fn status(&self) -> Value {
+        let stage = |p: &Option<Pipeline>| {
+            p.as_ref()
+                .map(|p| json!({"filters": p.filter_statuses()}))
+                .unwrap_or(Value::Null)
+        };
+        json!({
+            "beforePipeline": stage(&self.before),
+            "afterPipeline": stage(&self.after),
+        })
+    }
+
+    fn close(&self) {
+        for p in [&self.before, &self.after].into_iter().flatten() {
+            Object::close(p);
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+}
+
+/// Builds `GlobalFilter` objects with the filter kinds of a registry.
+pub struct GlobalFilterKind {
+    filters: Arc<FilterRegistry>,
+}
+
+impl GlobalFilterKind {
+    /// A kind that builds the stages' filters from `filters`.
+    pub fn new(filters: Arc<FilterRegistry>) -> GlobalFilterKind {
+        GlobalFilterKind { filters }
+    }
+}
+
+/// Both stages compiled, with the warnings found.
+struct Stages {
+    before: Option<Compiled>,
+    after: Option<Compiled>,
+    fallthrough: Fallthrough,
+    warnings: Vec<String>,
+}
+
+impl GlobalFilterKind {
+    fn compile(&self, spec: &Spec, sup: &Supervisor) -> Result<Stages, SpecError> {
+        let decoded = eg_spec::decode::<GlobalFilterSpec>(&spec.doc, "")?;
+        let meta = ["name", "kind", "version", "labels", "createdAt"];
+        let mut warnings: Vec<String> = decoded
+            .unknown
+            .into_iter()
+            .filter(|k| !meta.contains(&k.as_str()))
+            .map(|k| format!("{k}: unknown field, ignored"))
+            .collect();
+        let gf = decoded.spec;
+        if gf.before_pipeline.is_none() && gf.after_pipeline.is_none() {
+            return Err(SpecError::doc(
+                "both beforePipeline and afterPipeline are empty: set at least one",
+            ));
+        }
+        let mut stage = |doc: &Option<Value>, field: &str| -> Result<_, SpecError> {
+            let Some(doc) = doc else {
+                return Ok(None);
+            };
+            let d = decode_spec(doc, field, true)?;
+            let name = format!("{}-{field}", spec.name());
+            let c = compile(&name, &d.spec, field, &self.filters, sup)?;
+            warnings.extend(d.warnings);
+            warnings.extend(c.warnings.iter().cloned());
+            Ok(Some(c))
+        };
+        let before = stage(&gf.before_pipeline, "beforePipeline")?;
+        let after = stage(&gf.after_pipeline, "afterPipeline")?;
+        Ok(Stages {
+            before,
+            after,
+            fallthrough: Fallthrough {
+                before_pipeline: gf.fallthrough.before_pipeline,
+                pipeline: gf.fallthrough.pipeline,
+            },
+            warnings,
+        })
+    }
+}
+
+impl ObjectKind for GlobalFilterKind {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn category(&self) -> Category {
+        Category::BusinessController
+    }
+
+    fn name(&self) -> String {
+        "globalfilter".to_string()
+    }
+
+    fn aliases(&self) -> Vec<String> {
+        vec!["globalfilters".to_string()]
+    }
+
+    fn default_spec(&self) -> Value {
+        json!({"fallthrough": {"beforePipeline": false, "pipeline": false}})
+    }
+
+    fn validate(&self, spec: &Spec, sup: &Supervisor) -> Result<Vec<String>, SpecError> {
+        Ok(self.compile(spec, sup)?.warnings)
+    }
+
+    fn create(
+        &self,
+        spec: &Spec,
+        sup: &Supervisor,
+        prev: Option<Arc<dyn Object>>,
+    ) -> Result<Arc<dyn Object>, SpecError> {
+        let stages = self.compile(spec, sup)?;
+        let prev = prev.and_then(|p| p.into_any().downcast::<GlobalFilter>().ok());
+        let start = |c: Option<Compiled>, old: Option<&Pipeline>, field: &str| {
+            match c {
+                Some(c) => Some(Pipeline::start(&format!("{}-{field}", spec.name()), c, old)),
+                None => {
+                    // The stage is gone: close what the previous generation ran.
+                    if let Some(old) = old {
+                        Object::close(old);
+                    }
+                    None
+                }
+            }
+        };
+        let before = start(
+            stages.before,
+            prev.as_ref().and_then(|p| p.before.as_ref()),
+            "beforePipeline",
+        );
+        let after = start(
+            stages.after,
+            prev.as_ref().and_then(|p| p.after.as_ref()),
+            "afterPipeline",
+        );
+        Ok(Arc::new(GlobalFilter {
+            before,
+            after,
+            fallthrough: stages.fallthrough,
+        }))
+    }
+}

@@ -1,14 +1,176 @@
 //! The `Pipeline` kind: a flow of filters with `jumpIf`.
+//!
+//! A spec is compiled once per generation ([`compile`]): filters built through the
+//! [`eg_filters::FilterRegistry`], flow nodes resolved to indexes, jumps to forward-only
+//! node indexes. A request runs the flow as an index loop ([`run`]) and leaves a lazily
+//! formatted stats tag in the access log.
+
+pub(crate) mod compile;
+mod kind;
+mod resilience;
+mod run;
+mod spec;
+#[cfg(test)]
+mod tests;
+
+use std::any::Any;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use eg_protocols::Context;
+use eg_supervisor::Object;
+use serde_json::{json, Map, Value};
+
+use compile::{Compiled, Flow};
+use run::{run_flow, Stage, Stats, StatsTag};
+
+pub use kind::{PipelineKind, KIND};
+pub use spec::{decode_spec, DecodedSpec, FlowNodeSpec, PipelineSpec, END};
+
+/// The key of the pipeline's `data` in `ctx.data`.
+pub const DATA_KEY: &str = "PIPELINE";
+
+/// Whether the later stages of a GlobalFilter run after an earlier one ended by `END`
+/// (or by an unhandled non-empty result).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fallthrough {
+    /// Run the routed pipeline even when `beforePipeline` ended.
+    pub before_pipeline: bool,
+    /// Run `afterPipeline` even when the routed pipeline ended.
+    pub pipeline: bool,
+}
 
 /// A running pipeline generation.
-pub struct Pipeline {}
+pub struct Pipeline {
+    name: Arc<str>,
+    flow: Arc<Flow>,
+    data: Option<Value>,
+    requests: AtomicU64,
+    closed: AtomicBool,
+}
 
 impl Pipeline {
+    /// Starts a compiled generation: every filter is initialised with the filter of the same
+    /// name and kind of `prev` (so it inherits its state), then `prev`'s filters are closed.
+    pub(crate) fn start(name: &str, compiled: Compiled, prev: Option<&Pipeline>) -> Pipeline {
+        for slot in compiled.flow.filters.iter() {
+            let old = prev
+                .and_then(|p| p.flow.filter(&slot.name))
+                .filter(|old| old.kind == slot.kind)
+                .map(|old| &*old.filter);
+            slot.filter.init(old);
+        }
+        if let Some(prev) = prev {
+            prev.close_filters();
+        }
+        Pipeline {
+            name: Arc::from(name),
+            flow: Arc::new(compiled.flow),
+            data: compiled.data,
+            requests: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// The pipeline's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Runs the flow on `ctx` and returns the last filter's result.
+    ///
+    /// The response sent to the client is whatever response the `DEFAULT` namespace holds
+    /// afterwards; when there is none, the server answers 503.
     pub async fn handle(&self, ctx: &mut Context) -> &'static str {
-        let _ = ctx;
-        ""
+        self.handle_with(ctx, None, None, Fallthrough::default())
+            .await
+    }
+
+    /// Runs `before`'s flow, then this pipeline's, then `after`'s, sharing one context and
+    /// one stats tag (named after this pipeline). A stage that ended (by `END` or an
+    /// unhandled non-empty result) skips the next stages unless `fallthrough` says so.
+    /// Returns the last filter's result.
+    pub async fn handle_with(
+        &self,
+        ctx: &mut Context,
+        before: Option<&Pipeline>,
+        after: Option<&Pipeline>,
+        fallthrough: Fallthrough,
+    ) -> &'static str {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(data) = &self.data {
+            ctx.data_mut().insert(DATA_KEY.to_string(), data.clone());
+        }
+        let mut stats = Stats::new();
+        let (mut result, mut saw_end) = ("", false);
+        if let Some(b) = before {
+            (result, saw_end) = run_flow(&b.flow, Stage::Before, ctx, &mut stats).await;
+        }
+        if !saw_end || fallthrough.before_pipeline {
+            (result, saw_end) = run_flow(&self.flow, Stage::Main, ctx, &mut stats).await;
+        }
+        if let Some(a) = after {
+            if !saw_end || fallthrough.pipeline {
+                (result, _) = run_flow(&a.flow, Stage::After, ctx, &mut stats).await;
+            }
+        }
+        ctx.add_lazy_tag(StatsTag {
+            pipeline: self.name.clone(),
+            flows: [
+                before.map(|b| b.flow.clone()),
+                Some(self.flow.clone()),
+                after.map(|a| a.flow.clone()),
+            ],
+            stats,
+        });
+        result
+    }
+
+    /// Requests handled by this generation.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The status of every filter, by name (`null` for filters that report none).
+    pub fn filter_statuses(&self) -> Map<String, Value> {
+        self.flow
+            .filters
+            .iter()
+            .map(|f| (f.name.to_string(), f.filter.status()))
+            .collect()
+    }
+
+    /// Closes the filters once (a replaced generation is closed by its successor; a deleted
+    /// one by the supervisor).
+    fn close_filters(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for f in self.flow.filters.iter() {
+            f.filter.close();
+        }
+    }
+}
+
+impl Object for Pipeline {
+    /// `{"health": "ready", "filters": {<name>: <status>}, "requests": <count>}`.
+    fn status(&self) -> Value {
+        json!({
+            "health": "ready",
+            "filters": self.filter_statuses(),
+            "requests": self.requests(),
+        })
+    }
+
+    fn close(&self) {
+        self.close_filters();
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
     }
 }

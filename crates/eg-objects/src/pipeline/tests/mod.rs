@@ -1,0 +1,3 @@
+mod execution;
+mod generations;
+mod validation;
