@@ -1,0 +1,532 @@
+//! The compiled routing configuration of a server and the request lifecycle.
+//!
+//! A [`Mux`] is built from a spec once; the listener holds the current one in an
+//! `ArcSwap` and swaps it when rules change, so connections survive rule updates.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use eg_protocols::{Body, BodyError, Context, HttpRequest};
+use eg_spec::{IpFilter, SpecError};
+use eg_supervisor::Supervisor;
+use http::header::{HeaderValue, CONTENT_LENGTH, HOST};
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body::{Frame, SizeHint};
+
+use super::accesslog::{AccessLog, Format, Record};
+use super::backend::{self, GlobalFilter, ObjectSlot};
+use super::cache::{Cached, RouteCache};
+use super::metrics::{self, BackendMetrics, ServerLabels};
+use super::realip::TrustedProxies;
+use super::router::{RouteRequest, Router};
+use super::spec::{HttpServerSpec, DEFAULT_CLIENT_MAX_BODY_SIZE, STREAM_BODY};
+use super::stats::RequestStats;
+use crate::pipeline::Pipeline;
+
+/// Per-route things resolved at build time.
+struct RouteRuntime {
+    pipeline: ObjectSlot<Pipeline>,
+    metrics: BackendMetrics,
+    stats: Arc<RequestStats>,
+}
+
+/// Server-wide statistics kept across generations.
+pub(crate) struct SharedStats {
+    /// All requests.
+    pub server: RequestStats,
+    /// Per path pattern (the status's `topN`).
+    pub paths: parking_lot::Mutex<std::collections::BTreeMap<String, Arc<RequestStats>>>,
+}
+
+impl SharedStats {
+    /// Empty statistics.
+    pub fn new() -> SharedStats {
+        SharedStats {
+            server: RequestStats::new(true),
+            paths: Default::default(),
+        }
+    }
+
+    fn path(&self, pattern: &str) -> Arc<RequestStats> {
+        self.paths
+            .lock()
+            .entry(pattern.to_string())
+            .or_insert_with(|| Arc::new(RequestStats::new(false)))
+            .clone()
+    }
+}
+
+/// One compiled configuration of a server.
+pub(crate) struct Mux {
+    sup: Supervisor,
+    ip_filter: Option<IpFilter>,
+    pub(crate) router: Router,
+    routes: Vec<RouteRuntime>,
+    cache: Option<RouteCache>,
+    x_forwarded_for: bool,
+    trusted: TrustedProxies,
+    body_limit: i64,
+    global_filter: Option<ObjectSlot<GlobalFilter>>,
+    access_log: Option<AccessLog>,
+    stats: Arc<SharedStats>,
+}
+
+/// Checks the routing part of a spec (everything a [`Mux`] needs) without building one.
+pub(crate) fn validate(name: &str, spec: &HttpServerSpec) -> Result<(), SpecError> {
+    compile_parts(name, spec).map(|_| ())
+}
+
+struct Parts {
+    ip_filter: Option<IpFilter>,
+    router: Router,
+    trusted: TrustedProxies,
+    format: Format,
+}
+
+fn compile_parts(name: &str, spec: &HttpServerSpec) -> Result<Parts, SpecError> {
+    let router_kind = match spec.router_kind.as_str() {
+        "" => super::spec::ROUTER_ORDERED,
+        k @ (super::spec::ROUTER_ORDERED | super::spec::ROUTER_RADIX_TREE) => k,
+        other => {
+            return Err(SpecError::new(
+                "routerKind",
+                format!("unknown router kind {other:?} (use Ordered or RadixTree)"),
+            ))
+        }
+    };
+    if spec.client_max_body_size < STREAM_BODY {
+        return Err(SpecError::new(
+            "clientMaxBodySize",
+            "must be -1 (stream), 0 (4 MiB) or a positive size",
+        ));
+    }
+    Ok(Parts {
+        ip_filter: spec
+            .ip_filter
+            .as_ref()
+            .map(|f| f.compile("ipFilter"))
+            .transpose()?,
+        router: Router::compile(name, router_kind, &spec.rules)?,
+        trusted: TrustedProxies::compile(&spec.trusted_proxies)?,
+        format: Format::compile(&spec.access_log_format)?,
+    })
+}
+
+fn access_log_disabled(sup: &Supervisor) -> bool {
+    let o = &sup.member().options;
+    ["DisableAccessLog", "disable-access-log", "disable-access"]
+        .iter()
+        .any(|k| o.get(*k).and_then(|v| v.as_bool()).unwrap_or(false))
+}
+
+impl Mux {
+    /// Compiles `spec` for server `name`, resolving metric handles and sharing `stats`.
+    pub fn build(
+        name: &str,
+        spec: &HttpServerSpec,
+        sup: &Supervisor,
+        stats: Arc<SharedStats>,
+    ) -> Result<Mux, SpecError> {
+        let parts = compile_parts(name, spec)?;
+        let labels = ServerLabels::new(sup, name);
+        let routes = parts
+            .router
+            .routes
+            .iter()
+            .map(|r| RouteRuntime {
+                pipeline: ObjectSlot::new(&r.backend),
+                metrics: metrics::backend(sup, &labels, parts.router.kind, &r.backend),
+                stats: stats.path(&r.pattern),
+            })
+            .collect();
+        let access_log = (!access_log_disabled(sup))
+            .then(|| AccessLog::new(parts.format, sup.member().log_dir.clone()));
+        Ok(Mux {
+            sup: sup.clone(),
+            ip_filter: parts.ip_filter,
+            router: parts.router,
+            routes,
+            cache: (spec.cache_size > 0).then(|| RouteCache::new(spec.cache_size)),
+            x_forwarded_for: spec.x_forwarded_for,
+            trusted: parts.trusted,
+            body_limit: if spec.client_max_body_size == 0 {
+                DEFAULT_CLIENT_MAX_BODY_SIZE
+            } else {
+                spec.client_max_body_size
+            },
+            global_filter: (!spec.global_filter.is_empty())
+                .then(|| ObjectSlot::new(&spec.global_filter)),
+            access_log,
+            stats,
+        })
+    }
+
+    /// Finds the route of a request: `Ok(route index, rewritten path)` or the failure
+    /// status.
+    fn route(&self, req: &RouteRequest<'_>) -> Result<(usize, Option<String>), StatusCode> {
+        if let Some(f) = &self.ip_filter {
+            if !f.allows(req.ip) {
+                return Err(StatusCode::FORBIDDEN);
+            }
+        }
+        if let Some(cache) = &self.cache {
+            match cache.get(req.host, req.method, req.path) {
+                Some(Cached::Route(i)) => {
+                    let rewritten = self.router.routes[i].rewritten_path(req.path, &[]);
+                    return Ok((i, rewritten));
+                }
+                Some(Cached::Status(s)) => return Err(s),
+                None => {}
+            }
+        }
+        let search = self.router.search(req);
+        if let Some(i) = search.route {
+            if let (Some(cache), false) = (&self.cache, search.uncacheable) {
+                cache.put(req.host, req.method, req.path, Cached::Route(i));
+            }
+            let rewritten = self.router.routes[i].rewritten_path(req.path, &search.params);
+            return Ok((i, rewritten));
+        }
+        let status = search.failure_status();
+        if let Some(cache) = &self.cache {
+            if !search.uncacheable
+                && matches!(
+                    status,
+                    StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+                )
+            {
+                cache.put(req.host, req.method, req.path, Cached::Status(status));
+            }
+        }
+        Err(status)
+    }
+
+    /// Serves one request: route, check the body, run the pipeline, answer.
+    pub async fn handle(
+        self: Arc<Self>,
+        req: Request<hyper::body::Incoming>,
+        peer: SocketAddr,
+    ) -> Response<LoggedBody> {
+        let start = Instant::now();
+        let (mut head, incoming) = req.into_parts();
+        let real_ip = self.trusted.client_ip(peer.ip(), &head.headers);
+        let req_meta = meta_size(&head);
+        let mut finish = Finish {
+            mux: self.clone(),
+            route: None,
+            start,
+            status: 0,
+            req_size: req_meta,
+            resp_size: 0,
+            record: None,
+        };
+        if let Some(log) = &self.access_log {
+            finish.record = Some(Record {
+                time: SystemTime::now(),
+                remote_addr: peer,
+                real_ip,
+                method: head.method.clone(),
+                uri: head
+                    .uri
+                    .path_and_query()
+                    .map_or_else(|| head.uri.to_string(), |p| p.as_str().to_string()),
+                version: head.version,
+                status: 0,
+                duration: Default::default(),
+                req_size: 0,
+                resp_size: 0,
+                req_headers: log.format().wants_req_headers.then(|| head.headers.clone()),
+                resp_headers: None,
+                tags: Vec::new(),
+            });
+        }
+
+        let routed = {
+            let host_with_port = head
+                .headers
+                .get(HOST)
+                .and_then(|v| v.to_str().ok())
+                .or_else(|| head.uri.authority().map(|a| a.as_str()))
+                .unwrap_or("");
+            let rreq = RouteRequest {
+                host: strip_port(host_with_port),
+                path: head.uri.path(),
+                method: &head.method,
+                headers: &head.headers,
+                query: head.uri.query().unwrap_or(""),
+                ip: real_ip,
+            };
+            self.route(&rreq)
+        };
+        let (ri, rewritten) = match routed {
+            Ok(r) => r,
+            Err(status) => return finish.respond_status(status),
+        };
+        finish.route = Some(ri);
+        let Some(pipeline) = self.routes[ri].pipeline.get(&self.sup) else {
+            tracing::debug!(backend = %self.router.routes[ri].backend, "backend pipeline not found");
+            return finish.respond_status(StatusCode::SERVICE_UNAVAILABLE);
+        };
+        if let Some(path) = rewritten {
+            if set_path(&mut head, &path).is_err() {
+                tracing::debug!(%path, "rewritten path is not a valid URI path");
+                return finish.respond_status(StatusCode::BAD_REQUEST);
+            }
+        }
+        if self.x_forwarded_for {
+            append_x_forwarded_for(&mut head.headers, real_ip);
+        }
+
+        let route_limit = self.router.routes[ri].client_max_body_size;
+        let limit = if route_limit != 0 {
+            route_limit
+        } else {
+            self.body_limit
+        };
+        let body = if limit == STREAM_BODY {
+            finish.req_size += content_length(&head.headers).unwrap_or(0);
+            Body::Incoming(incoming)
+        } else {
+            let limit = limit as u64;
+            if content_length(&head.headers).is_some_and(|n| n > limit) {
+                return finish.respond_status(StatusCode::PAYLOAD_TOO_LARGE);
+            }
+            let mut body = Body::Incoming(incoming);
+            match body.buffer(Some(limit)).await {
+                Ok(bytes) => finish.req_size += bytes.len() as u64,
+                Err(BodyError::TooLarge { .. }) => {
+                    return finish.respond_status(StatusCode::PAYLOAD_TOO_LARGE)
+                }
+                Err(BodyError::Io(e)) => {
+                    tracing::debug!(error = %e, "reading the request body failed");
+                    return finish.respond_status(StatusCode::BAD_REQUEST);
+                }
+            }
+            body
+        };
+
+        let mut ctx = Context::new(HttpRequest::new(head, body), peer, real_ip);
+        let global = self.global_filter.as_ref().and_then(|g| g.get(&self.sup));
+        backend::run(&mut ctx, &pipeline, global.as_deref()).await;
+        let response = ctx.take_default_response();
+        if let Some(r) = finish.record.as_mut() {
+            r.tags = std::mem::take(&mut ctx.tags);
+        }
+        drop(ctx);
+        let Some(resp) = response else {
+            return finish.respond_status(StatusCode::SERVICE_UNAVAILABLE);
+        };
+        finish.status = resp.status.as_u16();
+        finish.resp_size = resp_meta_size(&resp.headers);
+        if let Some(r) = finish.record.as_mut() {
+            if self
+                .access_log
+                .as_ref()
+                .is_some_and(|l| l.format().wants_resp_headers)
+            {
+                r.resp_headers = Some(resp.headers.clone());
+            }
+        }
+        let mut out = Response::new(LoggedBody {
+            inner: resp.body,
+            finish: Some(finish),
+        });
+        *out.status_mut() = resp.status;
+        *out.headers_mut() = resp.headers;
+        out
+    }
+}
+
+/// Everything recorded when a response is done.
+struct Finish {
+    mux: Arc<Mux>,
+    route: Option<usize>,
+    start: Instant,
+    status: u16,
+    req_size: u64,
+    resp_size: u64,
+    record: Option<Record>,
+}
+
+impl Finish {
+    fn respond_status(mut self, status: StatusCode) -> Response<LoggedBody> {
+        self.status = status.as_u16();
+        self.resp_size = resp_meta_size(&HeaderMap::new());
+        let mut out = Response::new(LoggedBody {
+            inner: Body::Empty,
+            finish: Some(self),
+        });
+        *out.status_mut() = status;
+        out
+    }
+
+    fn done(self) {
+        let duration = self.start.elapsed();
+        let mux = &self.mux;
+        mux.stats
+            .server
+            .record(self.status, duration, self.req_size, self.resp_size);
+        // Like Easegress, per-backend series and topN count routed requests only.
+        if let Some(i) = self.route {
+            let rt = &mux.routes[i];
+            rt.metrics.record(
+                self.status,
+                duration.as_secs_f64() * 1000.0,
+                self.req_size,
+                self.resp_size,
+            );
+            rt.stats
+                .record(self.status, duration, self.req_size, self.resp_size);
+        }
+        if let (Some(log), Some(mut r)) = (&mux.access_log, self.record) {
+            r.status = self.status;
+            r.duration = duration;
+            r.req_size = self.req_size;
+            r.resp_size = self.resp_size;
+            log.log(r);
+        }
+    }
+}
+
+/// The response body: the pipeline's body, counted, with the statistics and the access
+/// log line recorded when it ends (or is dropped).
+pub(crate) struct LoggedBody {
+    inner: Body,
+    finish: Option<Finish>,
+}
+
+impl Drop for LoggedBody {
+    fn drop(&mut self) {
+        if let Some(f) = self.finish.take() {
+            f.done();
+        }
+    }
+}
+
+impl http_body::Body for LoggedBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(d), Some(f)) = (frame.data_ref(), this.finish.as_mut()) {
+                    f.resp_size += d.len() as u64;
+                }
+            }
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => {
+                if let Some(f) = this.finish.take() {
+                    f.done();
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return match host.find(']') {
+            Some(i) => &host[1..i],
+            None => host,
+        };
+    }
+    match host.rfind(':') {
+        Some(i) if host[i + 1..].bytes().all(|b| b.is_ascii_digit()) => &host[..i],
+        _ => host,
+    }
+}
+
+fn content_length(h: &HeaderMap) -> Option<u64> {
+    h.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Approximate size of the request line and headers.
+fn meta_size(head: &http::request::Parts) -> u64 {
+    let line =
+        head.method.as_str().len() + head.uri.path_and_query().map_or(1, |p| p.as_str().len()) + 11;
+    let headers: usize = head
+        .headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    (line + headers + 2) as u64
+}
+
+/// Approximate size of the status line and headers.
+fn resp_meta_size(h: &HeaderMap) -> u64 {
+    let headers: usize = h.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+    (17 + headers + 2) as u64
+}
+
+fn set_path(head: &mut http::request::Parts, path: &str) -> Result<(), http::Error> {
+    let pq = match head.uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let mut parts = std::mem::take(&mut head.uri).into_parts();
+    parts.path_and_query = Some(pq.parse()?);
+    head.uri = http::Uri::from_parts(parts)?;
+    Ok(())
+}
+
+/// Adds the client IP to `X-Forwarded-For` unless it is already there (Easegress's rule).
+fn append_x_forwarded_for(h: &mut HeaderMap, ip: std::net::IpAddr) {
+    let ip = ip.to_string();
+    let current = h
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let next = if current.is_empty() {
+        ip
+    } else if current.contains(ip.as_str()) {
+        return;
+    } else {
+        format!("{current},{ip}")
+    };
+    if let Ok(v) = HeaderValue::from_str(&next) {
+        h.insert("x-forwarded-for", v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_stripped() {
+        assert_eq!(strip_port("a.com:80"), "a.com");
+        assert_eq!(strip_port("[::1]:80"), "::1");
+        assert_eq!(strip_port("a.com"), "a.com");
+    }
+
+    #[test]
+    fn x_forwarded_for_appends_once() {
+        let mut h = HeaderMap::new();
+        let ip = "10.0.0.1".parse().unwrap();
+        append_x_forwarded_for(&mut h, ip);
+        assert_eq!(h["x-forwarded-for"], "10.0.0.1");
+        append_x_forwarded_for(&mut h, ip);
+        assert_eq!(h["x-forwarded-for"], "10.0.0.1");
+        append_x_forwarded_for(&mut h, "10.0.0.2".parse().unwrap());
+        assert_eq!(h["x-forwarded-for"], "10.0.0.1,10.0.0.2");
+    }
+}
