@@ -76,7 +76,12 @@ pub fn init(log_dir: Option<&Path>, debug: bool) -> Result<Logging, String> {
         }
         None => {
             registry
-                .with(fmt::layer().with_target(false).with_writer(std::io::stdout))
+                .with(
+                    fmt::layer()
+                        .with_target(false)
+                        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+                        .with_writer(std::io::stdout),
+                )
                 .try_init()
                 .map_err(|e| e.to_string())?;
             None

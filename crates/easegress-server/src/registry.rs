@@ -57,10 +57,20 @@ impl Default for Registry {
 
 /// Every built-in filter and object kind.
 pub fn builtin() -> Registry {
+    use eg_filters as f;
+    use eg_objects as o;
     let mut r = Registry::new();
     // Filters.
-    // (registered below as they are built)
+    r.filters
+        .register(f::fallback::KIND)
+        .register(f::headercounter::KIND)
+        .register(f::mock::KIND)
+        .register(f::proxy::KIND)
+        .register(f::validator::KIND);
     // Objects.
-    let _ = &mut r;
+    r.object(|_| Arc::new(o::httpserver::HttpServerKind::new()))
+        .object(|filters| Arc::new(o::pipeline::PipelineKind::new(filters.clone())))
+        .object(|filters| Arc::new(o::globalfilter::GlobalFilterKind::new(filters.clone())))
+        .object(|_| Arc::new(o::statusinlocal::StatusInLocalKind));
     r
 }

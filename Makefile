@@ -1,0 +1,55 @@
+# easegress-rs — build, test and run.
+#
+#   make          release binaries in bin/ (easegress-server, egctl)
+#   make run      the server on its embedded defaults, with the quick-start objects
+#   make test     unit + integration tests, then the shared acceptance suite
+#   make bench    the proxy benchmark against NGINX (installs wrk/nginx with apt-get)
+#   make fmt / make lint
+
+CARGO      ?= cargo
+PYTHON     ?= python3
+BIN_DIR    := $(CURDIR)/bin
+SHARED     ?= $(CURDIR)/../shared
+ACCEPTANCE ?= $(SHARED)/acceptance
+PENDING    := $(CURDIR)/tests/acceptance-pending.txt
+
+.PHONY: all build run test unit acceptance bench fmt lint clean deps
+
+all: build
+
+deps:
+	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found: install Rust from rustup (stable)"; exit 1; }
+
+build: deps
+	$(CARGO) build --release -p easegress-server -p egctl
+	@mkdir -p $(BIN_DIR)
+	cp target/release/easegress-server target/release/egctl $(BIN_DIR)/
+
+run: build
+	cd example/quickstart && $(BIN_DIR)/easegress-server \
+	  --initial-object-config-files pipeline-mock.yaml,httpserver.yaml
+
+test: unit acceptance
+
+unit: deps
+	$(CARGO) test --workspace --all-targets
+
+acceptance: build
+	@test -d $(ACCEPTANCE) || { echo "error: the acceptance suite is expected at $(ACCEPTANCE) (set SHARED=...)"; exit 1; }
+	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(PYTHON) -m pip install --quiet pytest
+	cd $(ACCEPTANCE) && EG_BIN_DIR=$(BIN_DIR) EG_ACCEPTANCE_PENDING=$(PENDING) PYTHONDONTWRITEBYTECODE=1 \
+	  $(PYTHON) -m pytest -p no:cacheprovider -q $(PYTEST_ARGS) .
+
+bench: build
+	bash bench/run.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BIN_DIR)
