@@ -143,7 +143,7 @@ fn authorized(cfg: &ApiConfig, req: &Request<Incoming>) -> bool {
 }
 
 fn parse_query(q: Option<&str>) -> HashMap<String, String> {
-    url::form_urlencoded::parse(q.unwrap_or("").as_bytes())
+    form_urlencoded::parse(q.unwrap_or("").as_bytes())
         .into_owned()
         .collect()
 }
