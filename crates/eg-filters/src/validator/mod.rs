@@ -1,13 +1,15 @@
 //! The `Validator` filter: checks a request before it goes further.
 //!
-//! Implemented method: `headers` (each listed header must have a value in `values` or
-//! matching `regexp`). The other Easegress methods (`jwt`, `signature`, `oauth2`,
-//! `basicAuth`) are recognised and refused with "not supported yet", so a spec relying on
-//! them never runs unchecked. A failing check sets status 400 on the response of the active
-//! namespace (an existing response is kept, only its status changes; otherwise a new empty
-//! one is made), adds an access-log tag saying which header failed, and returns `invalid`.
+//! Implemented methods, checked in this order: `headers` (each listed header must have a
+//! value in `values` or matching `regexp`; failure 400) and `jwt` (HMAC-signed tokens;
+//! failure 401). The other Easegress methods (`signature`, `oauth2`, `basicAuth`) are
+//! recognised and refused with "not supported yet", so a spec relying on them never runs
+//! unchecked. A failing check sets its status on the response of the active namespace (an
+//! existing response is kept, only its status changes; otherwise a new empty one is made),
+//! adds an access-log tag saying what failed, and returns `invalid`.
 
 mod headers;
+mod jwt;
 #[cfg(test)]
 mod tests;
 
@@ -26,6 +28,7 @@ use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
 pub use headers::ValueValidatorSpec;
+pub use jwt::JwtSpec;
 
 /// The kind name.
 pub const KIND_NAME: &str = "Validator";
@@ -49,9 +52,9 @@ pub struct ValidatorSpec {
     /// Header name → allowed values / regexp. All listed headers must be valid.
     #[serde(default)]
     pub headers: Option<BTreeMap<String, ValueValidatorSpec>>,
-    /// JWT check (not supported yet: refused).
+    /// JWT check (HMAC algorithms). Failure: 401.
     #[serde(default)]
-    pub jwt: Option<Value>,
+    pub jwt: Option<JwtSpec>,
     /// Signature check (not supported yet: refused).
     #[serde(default)]
     pub signature: Option<Value>,
@@ -68,15 +71,15 @@ fn default_spec() -> Value {
 }
 
 /// Methods Easegress has that this build refuses, with their spec keys.
-const UNSUPPORTED: [&str; 4] = ["jwt", "signature", "oauth2", "basicAuth"];
+const UNSUPPORTED: [&str; 3] = ["signature", "oauth2", "basicAuth"];
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
     let s: ValidatorSpec = decode_filter_spec(spec)?;
-    let given = [&s.jwt, &s.signature, &s.oauth2, &s.basic_auth];
-    if s.headers.is_none() && given.iter().all(|g| g.is_none()) {
+    let given = [&s.signature, &s.oauth2, &s.basic_auth];
+    if s.headers.is_none() && s.jwt.is_none() && given.iter().all(|g| g.is_none()) {
         return Err(SpecError::new(
             &spec.path,
-            "none of the validations are defined: set headers (jwt, signature, oauth2 and \
+            "none of the validations are defined: set headers or jwt (signature, oauth2 and \
              basicAuth are not supported yet)",
         ));
     }
@@ -95,12 +98,20 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
         )?),
         None => None,
     };
-    Ok(Box::new(Validator { headers }))
+    let jwt = match &s.jwt {
+        Some(j) => Some(jwt::JwtValidator::compile(
+            j,
+            &join_path(&spec.path, "jwt"),
+        )?),
+        None => None,
+    };
+    Ok(Box::new(Validator { headers, jwt }))
 }
 
 /// The running filter.
 pub struct Validator {
     headers: Option<headers::HeaderValidator>,
+    jwt: Option<jwt::JwtValidator>,
 }
 
 /// Sets `status` on the active namespace's response (made empty when there is none).
@@ -123,6 +134,16 @@ impl Filter for Validator {
             if let Some(name) = bad {
                 let tag = format!("header validator: header {name} is invalid");
                 return Handled::Done(fail(ctx, StatusCode::BAD_REQUEST, tag));
+            }
+        }
+        if let Some(j) = &self.jwt {
+            let checked = match ctx.request() {
+                Some(req) => j.validate(req),
+                None => Err("no request".to_string()),
+            };
+            if let Err(e) = checked {
+                let tag = format!("JWT validator: {e}");
+                return Handled::Done(fail(ctx, StatusCode::UNAUTHORIZED, tag));
             }
         }
         Handled::Done("")

@@ -111,9 +111,14 @@ fn bad_specs_name_the_field() {
         ),
         (json!({"headers": []}), "filters[0].headers", "invalid type"),
         (
-            json!({"jwt": {"algorithm": "HS256", "secret": "00"}}),
-            "filters[0].jwt",
+            json!({"jwt": {"algorithm": "RS256", "publicKey": "00"}}),
+            "filters[0].jwt.algorithm",
             "not supported yet",
+        ),
+        (
+            json!({"jwt": {"algorithm": "HS256"}}),
+            "filters[0].jwt.secret",
+            "required",
         ),
         (
             json!({"headers": {"X": {"values": ["a"]}}, "basicAuth": {"mode": "FILE"}}),
@@ -137,5 +142,37 @@ fn bad_specs_name_the_field() {
             .unwrap_or_else(|| panic!("{doc} accepted"));
         assert_eq!(err.path, path, "{doc}: {err}");
         assert!(err.message.contains(msg), "{doc}: {err}");
+    }
+}
+
+/// `{"alg":"HS256"}`.`{"sub":"alice"}` signed with "mysecret" (hex 6d79736563726574).
+const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.\
+                     OmL7kdxzDU8buBtJawWj2NrdqvnKmctx-Hsg4pOo678";
+
+#[tokio::test]
+async fn jwt_from_header_or_cookie() {
+    let v = build(
+        &KIND,
+        json!({"jwt": {"cookieName": "auth", "algorithm": "HS256", "secret": "6d79736563726574"}}),
+    )
+    .unwrap();
+    let bearer = format!("Bearer {TOKEN}");
+    let mut c = ctx("GET", "/", &[("Authorization", &bearer)]);
+    assert_eq!(run(&*v, &mut c).await, "");
+    let cookie = format!("theme=dark; auth={TOKEN}");
+    let mut c = ctx("GET", "/", &[("Cookie", &cookie)]);
+    assert_eq!(run(&*v, &mut c).await, "");
+    let forged = format!("Bearer {}x", &TOKEN[..TOKEN.len() - 1]);
+    for headers in [
+        vec![("Authorization", forged.as_str())],
+        vec![("Authorization", "Bearer not.a.token")],
+        vec![("Authorization", TOKEN)],
+        vec![("Cookie", "auth=abc")],
+        vec![],
+    ] {
+        let mut c = ctx("GET", "/", &headers);
+        assert_eq!(run(&*v, &mut c).await, RESULT_INVALID, "{headers:?}");
+        assert_eq!(c.response().unwrap().status, 401);
+        assert!(c.tags[0].to_string().starts_with("JWT validator: "));
     }
 }

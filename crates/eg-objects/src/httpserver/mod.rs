@@ -149,7 +149,12 @@ impl ObjectKind for HttpServerKind {
     }
 
     fn validate(&self, spec: &Spec, _sup: &Supervisor) -> Result<Vec<String>, SpecError> {
-        check(spec).map(|c| c.warnings)
+        check(spec).map(|c| {
+            c.warnings
+                .into_iter()
+                .map(|k| format!("{k}: unknown field, ignored"))
+                .collect()
+        })
     }
 
     fn create(

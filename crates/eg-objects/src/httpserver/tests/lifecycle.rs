@@ -1,0 +1,268 @@
+//! Hot reload, listener restarts, failures, statistics, metrics, the access log and
+//! streaming responses.
+
+use eg_supervisor::Object;
+use serde_json::json;
+
+use super::*;
+
+fn rules(path: &str, backend: &str) -> Value {
+    json!({"rules": [{"paths": [{"path": path, "backend": backend}]}]})
+}
+
+#[tokio::test]
+async fn rule_update_keeps_the_keep_alive_connection() {
+    let sup = supervisor(None);
+    apply(&sup, echo("pl-old", "old"));
+    apply(&sup, echo("pl-new", "new"));
+    let port = free_port();
+    let first = start(&sup, server("hs", port, rules("/old", "pl-old"))).await;
+    let mut conn = Conn::open(port).await;
+    assert_eq!(
+        conn.request("GET", "/old", &[], TestBody::empty())
+            .await
+            .server(),
+        "old"
+    );
+
+    apply(&sup, server("hs", port, rules("/new", "pl-new")));
+    let second = running(&sup, "hs");
+    assert!(!Arc::ptr_eq(&first, &second), "a new generation runs");
+    assert_eq!(
+        conn.request("GET", "/new", &[], TestBody::empty())
+            .await
+            .server(),
+        "new"
+    );
+    assert_eq!(
+        conn.request("GET", "/old", &[], TestBody::empty())
+            .await
+            .status,
+        404
+    );
+    assert!(
+        !conn.closed.is_finished(),
+        "the same connection served all requests"
+    );
+
+    // maxConnections, cacheSize, xForwardedFor and ipFilter also change in place.
+    let mut fields = rules("/new", "pl-new");
+    fields["xForwardedFor"] = json!(true);
+    fields["maxConnections"] = json!(5);
+    fields["cacheSize"] = json!(4);
+    apply(&sup, server("hs", port, fields));
+    let r = conn.request("GET", "/new", &[], TestBody::empty()).await;
+    assert_eq!(r.json()["headers"]["x-forwarded-for"], "127.0.0.1");
+    assert!(!conn.closed.is_finished());
+}
+
+#[tokio::test]
+async fn port_change_restarts_the_listener() {
+    let sup = supervisor(None);
+    apply(&sup, echo("pl", "pl"));
+    let (p1, p2) = (free_port(), free_port());
+    start(&sup, server("hs", p1, rules("/x", "pl"))).await;
+    assert_eq!(get(p1, "/x").await.server(), "pl");
+    start(&sup, server("hs", p2, rules("/x", "pl"))).await;
+    assert_eq!(get(p2, "/x").await.server(), "pl");
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", p1))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the old port still accepts connections");
+}
+
+#[tokio::test]
+async fn keep_alive_change_restarts_on_the_same_port() {
+    let sup = supervisor(None);
+    apply(&sup, echo("pl", "pl"));
+    let port = free_port();
+    start(&sup, server("hs", port, rules("/x", "pl"))).await;
+    let mut fields = rules("/x", "pl");
+    fields["keepAlive"] = json!(false);
+    let s = start(&sup, server("hs", port, fields)).await;
+    let r = get(port, "/x").await;
+    assert_eq!(r.server(), "pl");
+    assert_eq!(
+        r.headers.get("connection").map(|v| v.to_str().unwrap()),
+        Some("close")
+    );
+    s.close();
+    assert_eq!(s.state(), "closed");
+}
+
+#[tokio::test]
+async fn listen_failure_is_reported() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let sup = supervisor(None);
+    apply(&sup, server("hs", port, rules("/x", "pl")));
+    let s = running(&sup, "hs");
+    wait_state(&s, "failed").await;
+    let status = s.status();
+    assert_eq!(status["state"], "failed");
+    assert!(!status["error"].as_str().unwrap().is_empty(), "{status}");
+    assert_eq!(status["health"], status["error"]);
+    s.close();
+}
+
+#[tokio::test]
+async fn status_and_prometheus_metrics() {
+    let sup = supervisor(None);
+    apply(&sup, echo("pl", "pl"));
+    let port = free_port();
+    let s = start(&sup, server("hs-m", port, rules("/ok", "pl"))).await;
+    for _ in 0..3 {
+        assert_eq!(get(port, "/ok").await.status, 200);
+    }
+    assert_eq!(get(port, "/missing").await.status, 404);
+    let status = s.status();
+    assert_eq!(status["name"], "hs-m");
+    assert_eq!(status["state"], "running");
+    assert_eq!(status["health"], "");
+    assert_eq!(status["count"], 4);
+    assert_eq!(status["errCount"], 1);
+    assert_eq!(status["codes"], json!({"200": 3, "404": 1}));
+    assert_eq!(status["topN"][0]["path"], "/ok");
+    assert_eq!(status["topN"][0]["count"], 3);
+    for k in [
+        "m1", "m5", "m15", "p25", "p50", "p99", "p999", "reqSize", "respSize", "min", "max", "mean",
+    ] {
+        assert!(status.get(k).is_some(), "{k} missing in {status}");
+    }
+    let text = sup.metrics().encode();
+    let labels = "clusterName=\"eg-cluster-default-name\",clusterRole=\"primary\",instanceName=\"test-member\",name=\"hs-m\",kind=\"HTTPServer\"";
+    assert!(
+        text.contains(&format!("httpserver_health{{{labels}}} 1")),
+        "{text}"
+    );
+    let series = format!("{{{labels},routerKind=\"Ordered\",backend=\"pl\"}}");
+    assert!(
+        text.contains(&format!("httpserver_total_requests{series} 3")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("httpserver_total_responses{series} 3")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("httpserver_total_error_requests{series} 0")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("httpserver_requests_duration_count{series} 3")),
+        "{text}"
+    );
+    assert!(
+        text.contains("httpserver_requests_size_bytes_bucket"),
+        "{text}"
+    );
+    assert!(
+        text.contains("httpserver_responses_size_bytes_bucket"),
+        "{text}"
+    );
+    sup.remove("hs-m");
+    assert_eq!(s.state(), "closed");
+    assert!(sup
+        .metrics()
+        .encode()
+        .contains(&format!("httpserver_health{{{labels}}} 0")));
+}
+
+#[tokio::test]
+async fn access_log_lines_use_the_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let sup = supervisor(Some(dir.path().to_path_buf()));
+    apply(&sup, echo("pl", "pl"));
+    let port = free_port();
+    let mut fields = rules("/ok", "pl");
+    fields["accessLogFormat"] =
+        json!("{{Method}} {{URI}} {{StatusCode}} {{RealIP}} rx:{{ReqSize}} [{{Tags}}]");
+    start(&sup, server("hs-log", port, fields)).await;
+    assert_eq!(get(port, "/ok?a=1").await.status, 200);
+    assert_eq!(get(port, "/nope").await.status, 404);
+    let file = dir.path().join(crate::httpserver::ACCESS_LOG_FILE);
+    for _ in 0..400 {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.lines().count() >= 2 {
+            let lines: Vec<&str> = text.lines().collect();
+            assert!(
+                lines[0].starts_with("GET /ok?a=1 200 127.0.0.1 rx:"),
+                "{text}"
+            );
+            assert!(lines[0].contains("pipeline(pl)"), "{text}");
+            assert!(lines[1].starts_with("GET /nope 404 127.0.0.1"), "{text}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("no access log lines in {}", file.display());
+}
+
+#[tokio::test]
+async fn event_streams_are_flushed_as_they_arrive() {
+    let sup = supervisor(None);
+    apply(
+        &sup,
+        json!({"name": "sse", "kind": "Pipeline", "flow": [{"filter": "e"}],
+               "filters": [{"name": "e", "kind": "Echo", "sse": true}]}),
+    );
+    let port = free_port();
+    start(&sup, server("hs", port, rules("/events", "sse"))).await;
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::get("/events")
+        .header("host", "x")
+        .body(TestBody::empty())
+        .unwrap();
+    let resp = send.send_request(req).await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let mut body = resp.into_body();
+    let first = tokio::time::timeout(Duration::from_secs(10), body.frame())
+        .await
+        .expect("the first event must arrive before the stream ends")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.into_data().unwrap(), "data: one\n\n");
+    SSE_GATE.notify_one();
+    let rest = body.collect().await.unwrap().to_bytes();
+    assert_eq!(rest, "data: two\n\n");
+}
+
+#[tokio::test]
+async fn max_connections_holds_extra_connections_back() {
+    let sup = supervisor(None);
+    apply(&sup, echo("pl", "pl"));
+    let port = free_port();
+    let mut fields = rules("/x", "pl");
+    fields["maxConnections"] = json!(1);
+    start(&sup, server("hs", port, fields)).await;
+    let mut a = Conn::open(port).await;
+    assert_eq!(
+        a.request("GET", "/x", &[], TestBody::empty())
+            .await
+            .server(),
+        "pl"
+    );
+    // A second connection is accepted by the kernel but not served while `a` is open.
+    let mut b = Conn::open(port).await;
+    let waiting = tokio::spawn(async move { b.request("GET", "/x", &[], TestBody::empty()).await });
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished());
+    drop(a);
+    let r = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.server(), "pl");
+}
