@@ -221,3 +221,32 @@ pub fn parse_method(m: &str) -> Option<Method> {
     ];
     METHODS.into_iter().find(|x| x.as_str() == m)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_decoded_for_matching() {
+        assert!(matches!(decode_path("/plain"), Cow::Borrowed("/plain")));
+        assert_eq!(decode_path("/%E4%B8%AD%E6%96%87"), "/中文");
+        assert_eq!(decode_path("/a%2Fb%zz%4"), "/a/b%zz%4");
+        // Not UTF-8 once decoded: matched as received.
+        assert_eq!(decode_path("/%FF"), "/%FF");
+    }
+
+    #[test]
+    fn url_rules_match_the_decoded_path() {
+        let spec: RequestMatcherSpec = serde_json::from_value(serde_json::json!({
+            "headers": {"X-A": {"empty": true}},
+            "urls": [{"methods": ["GET"], "url": {"exact": "/中文"}}],
+        }))
+        .unwrap();
+        let m = RequestMatcher::compile(&spec, "filter").unwrap();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        let req = HttpRequest::simple(Method::GET, "/%E4%B8%AD%E6%96%87").unwrap();
+        assert!(m.matches(&req, ip));
+        let req = HttpRequest::simple(Method::POST, "/%E4%B8%AD%E6%96%87").unwrap();
+        assert!(!m.matches(&req, ip));
+    }
+}

@@ -204,3 +204,52 @@ async fn metrics_are_registered_per_pool() {
     assert_eq!(status["mainPool"]["total"], 2);
     assert_eq!(status["mainPool"]["errors"], 1);
 }
+
+#[tokio::test]
+async fn sequential_requests_reuse_one_pooled_connection() {
+    let up = Upstream::named("a").await;
+    let p = simple(&[up.url()], json!({}));
+    for _ in 0..20 {
+        let mut c = ctx("GET", "/", &[]);
+        assert_eq!(run(&p, &mut c).await, "");
+    }
+    assert_eq!(up.hits(), 20);
+    assert_eq!(up.conns.load(Ordering::SeqCst), 1);
+
+    // The next generation of the same filter shares the warm connection.
+    let next = simple(&[up.url()], json!({}));
+    run(&next, &mut ctx("GET", "/", &[])).await;
+    assert_eq!(up.conns.load(Ordering::SeqCst), 1);
+}
+
+/// Throughput of the filter against an in-process upstream: run with
+/// `cargo test --release -p eg-filters throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, not a check"]
+async fn throughput() {
+    const TASKS: usize = 32;
+    const PER_TASK: usize = 2000;
+    let up = Upstream::named("hello world").await;
+    let p = Arc::new(simple(&[up.url()], json!({})));
+    let start = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..TASKS {
+        let p = p.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..PER_TASK {
+                let mut c = ctx("GET", "/bench?x=1", &[("host", "bench"), ("accept", "*/*")]);
+                assert_eq!(run(&p, &mut c).await, "");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let n = TASKS * PER_TASK;
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{n} requests in {secs:.2}s: {:.0} req/s over {} upstream connections",
+        n as f64 / secs,
+        up.conns.load(Ordering::SeqCst)
+    );
+}

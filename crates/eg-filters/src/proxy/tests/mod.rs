@@ -76,6 +76,8 @@ pub struct Upstream {
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Vec<Seen>>>,
     pub hits: Arc<AtomicUsize>,
+    /// Connections accepted.
+    pub conns: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -101,11 +103,14 @@ impl Upstream {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let hits = Arc::new(AtomicUsize::new(0));
         let (s2, h2) = (seen.clone(), hits.clone());
+        let conns = Arc::new(AtomicUsize::new(0));
+        let c2 = conns.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
+                c2.fetch_add(1, Ordering::SeqCst);
                 let (handler, seen, hits) = (handler.clone(), s2.clone(), h2.clone());
                 let tls = tls.clone();
                 tokio::spawn(async move {
@@ -160,6 +165,7 @@ impl Upstream {
             addr,
             seen,
             hits,
+            conns,
             task,
         }
     }
