@@ -2,12 +2,13 @@
 //!
 //! Implemented methods, checked in this order: `headers` (each listed header must have a
 //! value in `values` or matching `regexp`; failure 400) and `jwt` (HMAC-signed tokens;
-//! failure 401). The other Easegress methods (`signature`, `oauth2`, `basicAuth`) are
-//! recognised and refused with "not supported yet", so a spec relying on them never runs
+//! failure 401), `basicAuth` (`FILE` mode: htpasswd users; failure 401). The other
+//! Easegress methods (`signature`, `oauth2`) are recognised and refused with "not supported yet", so a spec relying on them never runs
 //! unchecked. A failing check sets its status on the response of the active namespace (an
 //! existing response is kept, only its status changes; otherwise a new empty one is made),
 //! adds an access-log tag saying what failed, and returns `invalid`.
 
+mod basicauth;
 mod headers;
 mod jwt;
 #[cfg(test)]
@@ -27,6 +28,7 @@ use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
+pub use basicauth::BasicAuthSpec;
 pub use headers::ValueValidatorSpec;
 pub use jwt::JwtSpec;
 
@@ -61,9 +63,9 @@ pub struct ValidatorSpec {
     /// OAuth2 check (not supported yet: refused).
     #[serde(default)]
     pub oauth2: Option<Value>,
-    /// Basic auth check (not supported yet: refused).
+    /// Basic auth check (`FILE` mode). Failure: 401.
     #[serde(default)]
-    pub basic_auth: Option<Value>,
+    pub basic_auth: Option<BasicAuthSpec>,
 }
 
 fn default_spec() -> Value {
@@ -71,16 +73,20 @@ fn default_spec() -> Value {
 }
 
 /// Methods Easegress has that this build refuses, with their spec keys.
-const UNSUPPORTED: [&str; 3] = ["signature", "oauth2", "basicAuth"];
+const UNSUPPORTED: [&str; 2] = ["signature", "oauth2"];
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
     let s: ValidatorSpec = decode_filter_spec(spec)?;
-    let given = [&s.signature, &s.oauth2, &s.basic_auth];
-    if s.headers.is_none() && s.jwt.is_none() && given.iter().all(|g| g.is_none()) {
+    let given = [&s.signature, &s.oauth2];
+    if s.headers.is_none()
+        && s.jwt.is_none()
+        && s.basic_auth.is_none()
+        && given.iter().all(|g| g.is_none())
+    {
         return Err(SpecError::new(
             &spec.path,
-            "none of the validations are defined: set headers or jwt (signature, oauth2 and \
-             basicAuth are not supported yet)",
+            "none of the validations are defined: set headers, jwt or basicAuth (signature and \
+             oauth2 are not supported yet)",
         ));
     }
     for (key, value) in UNSUPPORTED.iter().zip(given) {
@@ -105,13 +111,25 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
         )?),
         None => None,
     };
-    Ok(Box::new(Validator { headers, jwt }))
+    let basic_auth = match &s.basic_auth {
+        Some(b) => Some(basicauth::BasicAuthValidator::compile(
+            b,
+            &join_path(&spec.path, "basicAuth"),
+        )?),
+        None => None,
+    };
+    Ok(Box::new(Validator {
+        headers,
+        jwt,
+        basic_auth,
+    }))
 }
 
 /// The running filter.
 pub struct Validator {
     headers: Option<headers::HeaderValidator>,
     jwt: Option<jwt::JwtValidator>,
+    basic_auth: Option<basicauth::BasicAuthValidator>,
 }
 
 /// Sets `status` on the active namespace's response (made empty when there is none).
@@ -146,7 +164,38 @@ impl Filter for Validator {
                 return Handled::Done(fail(ctx, StatusCode::UNAUTHORIZED, tag));
             }
         }
+        if let Some(b) = &self.basic_auth {
+            let checked = match ctx.request() {
+                Some(req) => b.validate(req),
+                None => Err("no request".to_string()),
+            };
+            match checked {
+                Ok(user) => {
+                    if let (Some(req), Ok(v)) =
+                        (ctx.request_mut(), http::HeaderValue::from_str(&user))
+                    {
+                        req.headers_mut().insert(basicauth::AUTH_USER_HEADER, v);
+                    }
+                }
+                Err(e) => {
+                    let tag = format!("http basic validator: {e}");
+                    return Handled::Done(fail(ctx, StatusCode::UNAUTHORIZED, tag));
+                }
+            }
+        }
         Handled::Done("")
+    }
+
+    fn init(&self, _prev: Option<&dyn Filter>) {
+        if let Some(b) = &self.basic_auth {
+            b.start();
+        }
+    }
+
+    fn close(&self) {
+        if let Some(b) = &self.basic_auth {
+            b.stop();
+        }
     }
 
     fn as_any(&self) -> &dyn Any {

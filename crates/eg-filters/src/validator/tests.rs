@@ -121,8 +121,8 @@ fn bad_specs_name_the_field() {
             "required",
         ),
         (
-            json!({"headers": {"X": {"values": ["a"]}}, "basicAuth": {"mode": "FILE"}}),
-            "filters[0].basicAuth",
+            json!({"headers": {"X": {"values": ["a"]}}, "basicAuth": {"mode": "LDAP"}}),
+            "filters[0].basicAuth.mode",
             "not supported yet",
         ),
         (
@@ -175,4 +175,42 @@ async fn jwt_from_header_or_cookie() {
         assert_eq!(c.response().unwrap().status, 401);
         assert!(c.tags[0].to_string().starts_with("JWT validator: "));
     }
+}
+
+#[tokio::test]
+async fn basic_auth_file_users() {
+    use base64::Engine as _;
+    let dir = std::env::temp_dir().join(format!("eg-basicauth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("htpasswd");
+    // alice:wonderland, {SHA} = base64(sha1("wonderland")).
+    std::fs::write(&file, "alice:{SHA}tiY7sUhYKUwI5L3866kDY+ENcrQ=\n").unwrap();
+    let v = build(
+        &KIND,
+        json!({"basicAuth": {"mode": "FILE", "userFile": file.to_str().unwrap()}}),
+    )
+    .unwrap();
+    let basic = |u: &str, p: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        )
+    };
+    let ok = basic("alice", "wonderland");
+    let mut c = ctx("GET", "/", &[("Authorization", &ok)]);
+    assert_eq!(run(&*v, &mut c).await, "");
+    assert_eq!(c.request().unwrap().header("x-auth-user"), Some("alice"));
+    for auth in [
+        basic("alice", "wrong"),
+        basic("bob", "x"),
+        "Basic !!".into(),
+        "Bearer x".into(),
+    ] {
+        let mut c = ctx("GET", "/", &[("Authorization", &auth)]);
+        assert_eq!(run(&*v, &mut c).await, RESULT_INVALID, "{auth}");
+        assert_eq!(c.response().unwrap().status, 401);
+    }
+    let mut c = ctx("GET", "/", &[]);
+    assert_eq!(run(&*v, &mut c).await, RESULT_INVALID);
+    let _ = std::fs::remove_dir_all(&dir);
 }
