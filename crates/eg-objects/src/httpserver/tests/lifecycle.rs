@@ -266,3 +266,24 @@ async fn max_connections_holds_extra_connections_back() {
         .unwrap();
     assert_eq!(r.server(), "pl");
 }
+
+#[tokio::test]
+async fn idle_connections_close_after_keep_alive_timeout() {
+    let sup = supervisor(None);
+    apply(&sup, echo("pl", "pl"));
+    let port = free_port();
+    let mut fields = rules("/x", "pl");
+    fields["keepAliveTimeout"] = json!("100ms");
+    start(&sup, server("hs", port, fields)).await;
+    let mut conn = Conn::open(port).await;
+    assert_eq!(
+        conn.request("GET", "/x", &[], TestBody::empty())
+            .await
+            .server(),
+        "pl"
+    );
+    tokio::time::timeout(Duration::from_secs(20), &mut conn.closed)
+        .await
+        .expect("the server closes the idle connection")
+        .unwrap();
+}
