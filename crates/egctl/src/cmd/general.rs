@@ -40,8 +40,15 @@ pub fn apis_rows(groups: &Value) -> Vec<Vec<String>> {
             .into_iter()
             .flatten()
         {
+            // Entry paths are relative to the version prefix; a server that
+            // lists them absolute is shown the same way.
+            let path = str_ci(e, "path");
+            let path = path
+                .strip_prefix(API_PREFIX)
+                .map(String::from)
+                .unwrap_or(path);
             rows.push(vec![
-                str_ci(e, "path"),
+                path,
                 str_ci(e, "method"),
                 API_PREFIX.to_string(),
                 group.clone(),
@@ -282,7 +289,7 @@ mod tests {
 
     #[test]
     fn apis_rows_accept_any_key_case() {
-        let v = json!([{"Group": "admin", "Entries": [{"Path": "/objects", "Method": "POST"}, {"path": "/healthz", "method": "GET"}]}]);
+        let v = json!([{"Group": "admin", "Entries": [{"Path": "/objects", "Method": "POST"}, {"path": "/apis/v2/healthz", "method": "GET"}]}]);
         assert_eq!(
             apis_rows(&v),
             vec![
