@@ -64,7 +64,8 @@ pub fn scalar_string(v: &Value) -> String {
     }
 }
 
-/// Returns a copy of `v` with all object keys sorted, recursively.
+/// Returns a copy of `v` with all object keys sorted, recursively, and whole
+/// floating-point numbers written as integers.
 pub fn sorted(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
@@ -79,7 +80,21 @@ pub fn sorted(v: &Value) -> Value {
             Value::Object(out)
         }
         Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        Value::Number(n) => Value::Number(integral(n)),
         other => other.clone(),
+    }
+}
+
+/// Largest magnitude below which a whole float is shown as an integer.
+const MAX_EXACT_FLOAT: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// Whole floats become integers (`0.0` → `0`), as Go shows JSON numbers.
+fn integral(n: &serde_json::Number) -> serde_json::Number {
+    match n.as_f64() {
+        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < MAX_EXACT_FLOAT => {
+            serde_json::Number::from(f as i64)
+        }
+        _ => n.clone(),
     }
 }
 
@@ -176,6 +191,14 @@ mod tests {
         let y = to_yaml(&v);
         assert!(y.contains("url: http://a:1"), "{y}");
         assert_eq!(parse_yaml(&y).unwrap(), sorted(&v));
+    }
+
+    #[test]
+    fn whole_floats_print_as_integers() {
+        assert_eq!(
+            to_yaml(&json!({"a": 0.0, "b": 1.5, "c": 12})),
+            "a: 0\nb: 1.5\nc: 12\n"
+        );
     }
 
     #[test]
