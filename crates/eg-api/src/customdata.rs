@@ -107,12 +107,18 @@ fn kind_value(kind: &DataKind) -> Value {
 /// `GET /customdatakinds`.
 pub async fn list_kinds(api: &Api) -> ApiResult {
     let store = api.sup.store();
-    let kinds: Vec<Value> = store
-        .range(keys::CUSTOM_DATA_KINDS_PREFIX)?
-        .into_iter()
-        .filter_map(|(_, v)| serde_json::from_slice::<DataKind>(&v).ok())
-        .map(|k| kind_value(&k))
-        .collect();
+    let mut kinds = Vec::new();
+    for (_, v) in store.range(keys::CUSTOM_DATA_KINDS_PREFIX)? {
+        let Ok(k) = serde_json::from_slice::<DataKind>(&v) else {
+            continue;
+        };
+        let len = store.range(&keys::custom_data_items(&k.name))?.len();
+        let mut value = kind_value(&k);
+        if let Some(o) = value.as_object_mut() {
+            o.insert("len".into(), json!(len));
+        }
+        kinds.push(value);
+    }
     ok(Value::Array(kinds))
 }
 

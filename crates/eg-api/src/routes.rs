@@ -53,13 +53,17 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/logs", "GET"),
     ("/logs/level", "GET"),
     ("/logs/level/{level}", "PUT"),
+    ("/profile", "GET"),
+    ("/profile/start/cpu", "POST"),
+    ("/profile/start/memory", "POST"),
+    ("/profile/stop", "POST"),
 ];
 
 /// `GET /apis/v2`: the API groups and their entries.
 fn groups() -> Value {
     let entries: Vec<Value> = ROUTES
         .iter()
-        .map(|(p, m)| json!({"path": format!("{API_PREFIX}{p}"), "method": m}))
+        .map(|(p, m)| json!({"path": if p.is_empty() { "/" } else { p }, "method": m}))
         .collect();
     json!([{"Group": "admin", "Entries": entries}])
 }
@@ -135,6 +139,11 @@ pub async fn dispatch(
         ("GET", ["logs"]) => logs::logs(api, q("tail"), q("follow")).await,
         ("GET", ["logs", "level"]) => logs::get_level(api).await,
         ("PUT", ["logs", "level", level]) => logs::set_level(api, level).await,
+        ("GET", ["profile"]) => ok(json!({"cpuPath": "", "memoryPath": ""})),
+        ("POST", ["profile", ..]) => Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "profiling is not supported by easegress-rs: use perf or valgrind on the process",
+        )),
         _ => {
             let known_path = ROUTES.iter().any(|(p, _)| template_matches(p, &segs));
             if known_path {
