@@ -1,0 +1,117 @@
+//! The `DataBuilder` filter: render a template, parse the output as YAML and store it in the
+//! context data under `dataKey` (read later as `.data.<dataKey>`).
+
+use std::any::Any;
+
+use eg_protocols::Context;
+use eg_spec::error::join_path;
+use eg_spec::SpecError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::convert::parse_yaml_json;
+use super::{buffer_bodies, BuilderTemplate, RESULT_BUILD_ERR};
+use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::registry::FilterKind;
+use crate::spec::decode_filter_spec;
+
+/// The kind name.
+pub const KIND_NAME: &str = "DataBuilder";
+
+/// The `DataBuilder` filter kind.
+pub const KIND: FilterKind = FilterKind {
+    kind: KIND_NAME,
+    description: "DataBuilder builds and stores data",
+    results: &[RESULT_BUILD_ERR],
+    default_spec,
+    schema: crate::registry::object_schema,
+    build,
+};
+
+/// `DataBuilder` fields.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataBuilderSpec {
+    /// The data key written (required).
+    #[serde(default)]
+    pub data_key: String,
+    /// The template (required).
+    #[serde(default)]
+    pub template: String,
+    /// Left action delimiter. Default `{{`.
+    #[serde(default)]
+    pub left_delim: String,
+    /// Right action delimiter. Default `}}`.
+    #[serde(default)]
+    pub right_delim: String,
+}
+
+fn default_spec() -> Value {
+    json!({})
+}
+
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
+    let s: DataBuilderSpec = decode_filter_spec(spec)?;
+    if s.data_key.is_empty() {
+        return Err(SpecError::new(
+            join_path(&spec.path, "dataKey"),
+            "dataKey must be specified",
+        ));
+    }
+    if s.template.is_empty() {
+        return Err(SpecError::new(
+            join_path(&spec.path, "template"),
+            "template must be specified",
+        ));
+    }
+    Ok(Box::new(DataBuilder {
+        name: spec.name.clone(),
+        key: s.data_key,
+        template: BuilderTemplate::compile(spec, &s.template, &s.left_delim, &s.right_delim)?,
+    }))
+}
+
+/// The running filter.
+pub struct DataBuilder {
+    name: String,
+    key: String,
+    template: BuilderTemplate,
+}
+
+impl DataBuilder {
+    fn store(&self, ctx: &mut Context) -> &'static str {
+        match self
+            .template
+            .render(ctx)
+            .and_then(|text| parse_yaml_json(&text))
+        {
+            Ok(v) => {
+                ctx.data_mut().insert(self.key.clone(), v);
+                ""
+            }
+            Err(e) => {
+                tracing::warn!("DataBuilder({}): failed to build data: {e}", self.name);
+                RESULT_BUILD_ERR
+            }
+        }
+    }
+}
+
+impl Filter for DataBuilder {
+    fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
+        if self.template.wants_buffering(ctx) {
+            return Handled::Pending(Box::pin(async move {
+                if let Err(e) = buffer_bodies(ctx).await {
+                    tracing::warn!("DataBuilder({}): reading a body: {e}", self.name);
+                    return RESULT_BUILD_ERR;
+                }
+                self.store(ctx)
+            }));
+        }
+        Handled::Done(self.store(ctx))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

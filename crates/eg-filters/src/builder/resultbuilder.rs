@@ -1,0 +1,137 @@
+//! The `ResultBuilder` filter: a template decides the filter's result, for `jumpIf`.
+//!
+//! The template renders a YAML scalar: empty means `""` (continue), `result0` … `result9`
+//! are returned as they are, anything else is `unknown`; a render error is `buildErr`.
+
+use std::any::Any;
+
+use eg_protocols::Context;
+use eg_spec::SpecError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::convert::parse_yaml_json;
+use super::{buffer_bodies, BuilderTemplate, RESULT_BUILD_ERR};
+use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::registry::FilterKind;
+use crate::spec::decode_filter_spec;
+
+/// The kind name.
+pub const KIND_NAME: &str = "ResultBuilder";
+/// Returned when the template renders something other than `result0` … `result9`.
+pub const RESULT_UNKNOWN: &str = "unknown";
+/// The results a template may pick, then `buildErr` and `unknown` (as Easegress registers).
+pub const RESULTS: [&str; 12] = [
+    "result0",
+    "result1",
+    "result2",
+    "result3",
+    "result4",
+    "result5",
+    "result6",
+    "result7",
+    "result8",
+    "result9",
+    RESULT_BUILD_ERR,
+    RESULT_UNKNOWN,
+];
+/// How many of [`RESULTS`] a template may render.
+const MAX_RESULTS: usize = 10;
+
+/// The `ResultBuilder` filter kind.
+pub const KIND: FilterKind = FilterKind {
+    kind: KIND_NAME,
+    description: "ResultBuilder generates a string as the filter result",
+    results: &RESULTS,
+    default_spec,
+    schema: crate::registry::object_schema,
+    build,
+};
+
+/// `ResultBuilder` fields.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultBuilderSpec {
+    /// The template. Default: empty (always `""`).
+    #[serde(default)]
+    pub template: String,
+    /// Left action delimiter. Default `{{`.
+    #[serde(default)]
+    pub left_delim: String,
+    /// Right action delimiter. Default `}}`.
+    #[serde(default)]
+    pub right_delim: String,
+}
+
+fn default_spec() -> Value {
+    json!({})
+}
+
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
+    let s: ResultBuilderSpec = decode_filter_spec(spec)?;
+    Ok(Box::new(ResultBuilder {
+        name: spec.name.clone(),
+        template: BuilderTemplate::compile(spec, &s.template, &s.left_delim, &s.right_delim)?,
+    }))
+}
+
+/// The running filter.
+pub struct ResultBuilder {
+    name: String,
+    template: BuilderTemplate,
+}
+
+/// A YAML scalar as Go's decoder puts it into a `string`: its text.
+fn scalar_text(v: &Value) -> Result<String, String> {
+    match v {
+        Value::Null => Ok(String::new()),
+        Value::String(s) => Ok(s.clone()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(format!("cannot use {other} as a result")),
+    }
+}
+
+impl ResultBuilder {
+    fn decide(&self, ctx: &mut Context) -> &'static str {
+        let result = self
+            .template
+            .render(ctx)
+            .and_then(|text| parse_yaml_json(&text))
+            .and_then(|v| scalar_text(&v));
+        match result {
+            Ok(r) if r.is_empty() => "",
+            Ok(r) => RESULTS[..MAX_RESULTS]
+                .iter()
+                .copied()
+                .find(|x| *x == r)
+                .unwrap_or(RESULT_UNKNOWN),
+            Err(e) => {
+                tracing::warn!(
+                    "ResultBuilder({}): failed to build the result: {e}",
+                    self.name
+                );
+                RESULT_BUILD_ERR
+            }
+        }
+    }
+}
+
+impl Filter for ResultBuilder {
+    fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
+        if self.template.wants_buffering(ctx) {
+            return Handled::Pending(Box::pin(async move {
+                if let Err(e) = buffer_bodies(ctx).await {
+                    tracing::warn!("ResultBuilder({}): reading a body: {e}", self.name);
+                    return RESULT_BUILD_ERR;
+                }
+                self.decide(ctx)
+            }));
+        }
+        Handled::Done(self.decide(ctx))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,1 @@
+//! ResponseAdaptor tests.
