@@ -2,9 +2,13 @@
 //! connection limit, TLS, HTTP/1.1 and HTTP/2 (ALPN) through hyper, graceful shutdown.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -291,6 +295,25 @@ async fn run(
     }
 }
 
+/// Turns a panic while polling `inner` into an `Err`, so one failing request gets a 500
+/// instead of taking its connection down.
+struct CatchUnwind<'a, F> {
+    inner: Pin<&'a mut F>,
+}
+
+impl<F: Future> Future for CatchUnwind<'_, F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let inner = self.inner.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(move || inner.poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
 /// Decrements the connection count when a connection ends.
 struct ConnGuard(Arc<Shared>);
 
@@ -378,7 +401,16 @@ async fn serve_connection(
     let shared = guard.0.clone();
     let service = hyper::service::service_fn(move |req| {
         let mux = shared.mux.load_full();
-        async move { Ok::<_, Infallible>(mux.handle(req, peer).await) }
+        async move {
+            let handled = std::pin::pin!(mux.handle(req, peer));
+            Ok::<_, Infallible>(match (CatchUnwind { inner: handled }).await {
+                Ok(resp) => resp,
+                Err(_) => {
+                    tracing::error!(%peer, "a request handler panicked; answered 500");
+                    super::mux::internal_error()
+                }
+            })
+        }
     });
     let result = match tls {
         None => {

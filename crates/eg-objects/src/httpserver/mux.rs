@@ -341,6 +341,16 @@ impl Mux {
     }
 }
 
+/// The answer to a request whose handling panicked.
+pub(crate) fn internal_error() -> Response<LoggedBody> {
+    let mut out = Response::new(LoggedBody {
+        inner: Body::Empty,
+        finish: None,
+    });
+    *out.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    out
+}
+
 /// Everything recorded when a response is done.
 struct Finish {
     mux: Arc<Mux>,

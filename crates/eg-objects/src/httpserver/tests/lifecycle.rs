@@ -287,3 +287,74 @@ async fn idle_connections_close_after_keep_alive_timeout() {
         .expect("the server closes the idle connection")
         .unwrap();
 }
+
+/// Requests per second through the server (routing + a Mock pipeline, HTTP/1.1 keep-alive):
+/// `cargo test --release -p eg-objects server_throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, not a check"]
+async fn server_throughput() {
+    const CONNS: usize = 32;
+    const PER_CONN: usize = 2000;
+    let sup = supervisor(None);
+    apply(
+        &sup,
+        json!({"name": "pl", "kind": "Pipeline", "flow": [{"filter": "m"}],
+               "filters": [{"name": "m", "kind": "Mock", "rules": [{"code": 200, "body": "hello world"}]}]}),
+    );
+    let port = free_port();
+    let fields = json!({"rules": [{"paths": [
+        {"path": "/a", "backend": "pl"}, {"pathPrefix": "/b/", "backend": "pl"},
+        {"pathRegexp": "^/c/[0-9]+$", "backend": "pl"}, {"pathPrefix": "/bench", "backend": "pl"},
+    ]}]});
+    start(&sup, server("hs", port, fields)).await;
+    let begin = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONNS {
+        tasks.push(tokio::spawn(async move {
+            let mut c = Conn::open(port).await;
+            for _ in 0..PER_CONN {
+                let r = c
+                    .request("GET", "/bench?x=1", &[("accept", "*/*")], TestBody::empty())
+                    .await;
+                assert_eq!(r.status, 200);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let n = CONNS * PER_CONN;
+    let secs = begin.elapsed().as_secs_f64();
+    println!(
+        "{n} requests in {secs:.2}s: {:.0} req/s (client and server on the same 2 workers)",
+        n as f64 / secs
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_request_gets_500_and_the_connection_lives_on() {
+    let sup = supervisor(None);
+    apply(&sup, echo("pl", "pl"));
+    apply(
+        &sup,
+        json!({"name": "boom", "kind": "Pipeline", "flow": [{"filter": "e"}],
+               "filters": [{"name": "e", "kind": "Echo", "panic": true}]}),
+    );
+    let port = free_port();
+    let fields =
+        json!({"rules": [{"paths": [{"path": "/boom", "backend": "boom"}, {"backend": "pl"}]}]});
+    start(&sup, server("hs", port, fields)).await;
+    let mut conn = Conn::open(port).await;
+    assert_eq!(
+        conn.request("GET", "/boom", &[], TestBody::empty())
+            .await
+            .status,
+        500
+    );
+    assert_eq!(
+        conn.request("GET", "/fine", &[], TestBody::empty())
+            .await
+            .server(),
+        "pl"
+    );
+}

@@ -49,11 +49,14 @@ struct EchoSpec {
     label: String,
     #[serde(default)]
     sse: bool,
+    #[serde(default)]
+    panic: bool,
 }
 
 struct Echo {
     label: String,
     sse: bool,
+    panic: bool,
 }
 
 fn build_echo(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
@@ -61,6 +64,7 @@ fn build_echo(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>
     Ok(Box::new(Echo {
         label: s.label,
         sse: s.sse,
+        panic: s.panic,
     }))
 }
 
@@ -81,6 +85,9 @@ impl http_body::Body for ChannelBody {
 impl Filter for Echo {
     fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
         Handled::Pending(Box::pin(async move {
+            if self.panic {
+                panic!("test filter panics on purpose");
+            }
             if self.sse {
                 let (tx, rx) = tokio::sync::mpsc::channel(4);
                 tokio::spawn(async move {
