@@ -57,3 +57,45 @@ pub(crate) fn decode_output<T: DeserializeOwned + Default>(text: &str) -> Result
     }
     serde_saphyr::from_str::<T>(text).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Default, Deserialize)]
+    struct Out {
+        #[serde(default)]
+        body: Option<String>,
+        #[serde(default)]
+        code: Option<i64>,
+    }
+
+    #[test]
+    fn scalars_decode_into_strings_as_their_text() {
+        let out = |t: &str| decode_output::<Out>(t).map(|o| (o.body, o.code));
+        assert_eq!(out("body: yes"), Ok((Some("yes".into()), None)));
+        assert_eq!(out("body: 1.50"), Ok((Some("1.50".into()), None)));
+        assert_eq!(
+            out("body: 123\ncode: 201"),
+            Ok((Some("123".into()), Some(201)))
+        );
+        assert_eq!(out("body:"), Ok((None, None)));
+        assert_eq!(out("  \n# only a comment\n"), Ok((None, None)));
+        assert!(out("body: [1]").is_err());
+        assert!(out("code: 2.5").is_err());
+    }
+
+    #[test]
+    fn data_values_keep_go_types() {
+        let v = json_to_value(&serde_json::json!({"i": 5, "f": 1.5, "s": "x", "n": null}));
+        let Value::Map(m) = v else { panic!("a map") };
+        assert!(matches!(m.get("i"), Some(Value::Int(5))));
+        assert!(matches!(m.get("f"), Some(Value::Float(f)) if f == 1.5));
+        assert!(matches!(m.get("n"), Some(Value::Nil)));
+        assert!(matches!(
+            parse_yaml_json("# none"),
+            Ok(serde_json::Value::Null)
+        ));
+    }
+}
