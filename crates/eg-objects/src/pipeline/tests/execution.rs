@@ -292,3 +292,66 @@ async fn real_filters_in_a_flow() {
     );
     assert_eq!(p.requests(), 2);
 }
+
+/// Cost of the flow loop: run with `cargo test --release -p eg-objects -- --ignored
+/// pipeline_overhead --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn pipeline_overhead() {
+    let sup = supervisor();
+    let counter = |n: &str| json!({"name": n, "kind": "HeaderCounter", "headers": ["X-A"]});
+    let p = pipeline(
+        &sup,
+        pl(
+            "bench",
+            json!([counter("c1"), counter("c2"), counter("c3"),
+                   {"name": "m", "kind": "Mock", "rules": [{"code": 200, "body": "ok"}]}]),
+            json!([{"filter": "c1"}, {"filter": "c2", "jumpIf": {"": "c3"}}, {"filter": "c3"},
+                   {"filter": "m", "jumpIf": {"mocked": "END"}}]),
+        ),
+    );
+    const N: u32 = 200_000;
+    let start = std::time::Instant::now();
+    for _ in 0..N {
+        let mut c = ctx("/", &[("X-A", "1")]);
+        p.handle(&mut c).await;
+        std::hint::black_box(&c);
+    }
+    let with_ctx = start.elapsed() / N;
+    let start = std::time::Instant::now();
+    for _ in 0..N {
+        let c = ctx("/", &[("X-A", "1")]);
+        std::hint::black_box(&c);
+    }
+    let ctx_only = start.elapsed() / N;
+    let start = std::time::Instant::now();
+    for _ in 0..N {
+        std::hint::black_box(std::time::Instant::now());
+    }
+    println!("Instant::now(): {:?}", start.elapsed() / N);
+    println!(
+        "4-node flow: {with_ctx:?}/request including context setup ({ctx_only:?}); \
+         flow only ≈ {:?}",
+        with_ctx.saturating_sub(ctx_only)
+    );
+}
+
+#[test]
+fn handle_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let sup = supervisor();
+    let p = pipeline(
+        &sup,
+        json!({"name": "p", "kind": "Pipeline", "filters": []}),
+    );
+    let mut c = ctx("/", &[]);
+    let fut = p.handle(&mut c);
+    assert_send(&fut);
+    drop(fut);
+    let g = crate::testkit::global_filter(
+        &sup,
+        json!({"name": "g", "kind": "GlobalFilter", "beforePipeline": {"filters": []}}),
+    );
+    let fut = g.handle(&mut c, &p);
+    assert_send(&fut);
+}
