@@ -32,7 +32,7 @@ run: build
 test: unit acceptance
 
 unit: deps
-	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace
 
 acceptance: build
 	@test -d $(ACCEPTANCE) || { echo "error: the acceptance suite is expected at $(ACCEPTANCE) (set SHARED=...)"; exit 1; }
