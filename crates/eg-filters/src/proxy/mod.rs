@@ -7,8 +7,11 @@
 //! to Easegress's statuses and results: no healthy server 503 `internalError`, network
 //! error 503 `serverError`, pool timeout 408 `timeout`, client gone 499 `clientError`,
 //! response body over `serverMaxBodySize` 500 `internalError`, a status in `failureCodes`
-//! keeps the upstream response and returns `failureCode`.
+//! keeps the upstream response and returns `failureCode`. A pool's `circuitBreakerPolicy`
+//! wraps the call (retries included): an open breaker answers 503 `shortCircuited`
+//! without calling the upstream.
 
+mod circuitbreaker;
 mod client;
 mod compression;
 mod healthcheck;
@@ -39,6 +42,7 @@ use self::compression::Compression;
 use self::pool::{Pool, PoolEnv};
 use self::spec::ProxySpec;
 
+pub(crate) use self::matcher::decode_path;
 pub use self::pool::{DEFAULT_SERVER_MAX_BODY_SIZE, STATUS_CLIENT_CLOSED_REQUEST};
 
 /// The kind name.

@@ -15,6 +15,7 @@ use http::{HeaderMap, Method, Request, StatusCode, Uri, Version};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
+use super::circuitbreaker::{CircuitBreaker, Permit};
 use super::client::{
     classify, shared_client, ClientSettings, MtlsMaterial, SendFailure, UpstreamClient,
 };
@@ -23,11 +24,11 @@ use super::healthcheck::{Checker, HealthCheck, PoolHealth, ProbeTarget};
 use super::loadbalance::{LoadBalancer, Policy};
 use super::matcher::RequestMatcher;
 use super::metrics::PoolMetrics;
-use super::resilience::{check_circuit_breaker, retry_policy, RetryPolicy};
+use super::resilience::{circuit_breaker_policy, retry_policy, RetryPolicy};
 use super::spec::PoolSpec;
 use super::{
     RESULT_CLIENT_ERROR, RESULT_FAILURE_CODE, RESULT_INTERNAL_ERROR, RESULT_SERVER_ERROR,
-    RESULT_TIMEOUT,
+    RESULT_SHORT_CIRCUITED, RESULT_TIMEOUT,
 };
 
 /// Default `serverMaxBodySize`: 4 MiB.
@@ -174,6 +175,9 @@ pub struct Pool {
     max_body: Option<u64>,
     client: Arc<UpstreamClient>,
     retry: Option<RetryPolicy>,
+    /// The circuit breaker around the (retried) call; swapped for the previous
+    /// generation's breaker when the policy is the same.
+    breaker: Option<arc_swap::ArcSwap<CircuitBreaker>>,
     metrics: PoolMetrics,
 }
 
@@ -291,13 +295,17 @@ impl Pool {
                 &field("retryPolicy"),
             )?)
         };
-        if !spec.circuit_breaker_policy.is_empty() {
-            check_circuit_breaker(
+        let breaker = if spec.circuit_breaker_policy.is_empty() {
+            None
+        } else {
+            let policy = circuit_breaker_policy(
                 env.resilience,
                 &spec.circuit_breaker_policy,
                 &field("circuitBreakerPolicy"),
             )?;
-        }
+            let cb = CircuitBreaker::new(policy, name.clone(), std::time::Instant::now());
+            Some(arc_swap::ArcSwap::from_pointee(cb))
+        };
         if spec.memory_cache.is_some() {
             tracing::warn!(pool = %name, "memoryCache is not supported yet and is ignored");
         }
@@ -366,6 +374,7 @@ impl Pool {
             max_body,
             client,
             retry,
+            breaker,
             metrics,
         })
     }
@@ -374,6 +383,12 @@ impl Pool {
     pub fn start(&self, prev: Option<&Pool>) {
         if let Some(p) = prev {
             self.health.inherit(&p.health);
+            if let (Some(mine), Some(theirs)) = (&self.breaker, &p.breaker) {
+                let theirs = theirs.load_full();
+                if theirs.policy() == mine.load().policy() {
+                    mine.store(theirs);
+                }
+            }
         }
         if let Some(c) = &self.checker {
             let handle = c.spawn(self.health.clone());
@@ -402,18 +417,31 @@ impl Pool {
             .enumerate()
             .map(|(i, s)| json!({"url": s.url, "healthy": self.health.is_healthy(i)}))
             .collect();
-        json!({
+        let mut s = json!({
             "name": self.name,
             "total": self.metrics.count.load(Relaxed),
             "errors": self.metrics.error_count.load(Relaxed),
             "servers": servers,
-        })
+        });
+        if let Some(b) = &self.breaker {
+            s["circuitBreaker"] = json!(b.load().state().name());
+        }
+        s
     }
 
     /// Whether server `i` is healthy.
     #[cfg(test)]
     pub fn is_healthy(&self, i: usize) -> bool {
         self.health.is_healthy(i)
+    }
+
+    /// Whether an attempt counts as failed for retries and the circuit breaker: an error
+    /// (except the client going away) or a status in `failureCodes`.
+    fn attempt_failed(&self, r: &Result<(Answer, u64), Failure>) -> bool {
+        match r {
+            Ok((a, _)) => self.is_failure_code(a.status.as_u16()),
+            Err(f) => f.1 != RESULT_CLIENT_ERROR,
+        }
     }
 
     fn is_failure_code(&self, status: u16) -> bool {
@@ -489,6 +517,18 @@ impl Pool {
         ctx: &mut Context,
         compression: Option<Compression>,
     ) -> &'static str {
+        // The breaker wraps the retries: one permit, one outcome per request.
+        let mut permit = None;
+        if let Some(b) = &self.breaker {
+            match BreakerCall::acquire(b.load_full()) {
+                Some(p) => permit = Some(p),
+                None => {
+                    tracing::debug!(pool = %self.name, "short circuited by the circuit breaker");
+                    ctx.add_tag("short circuited");
+                    return self.fail(ctx, Failure(503, RESULT_SHORT_CIRCUITED), 0);
+                }
+            }
+        }
         let Some(req) = ctx.request_mut() else {
             return self.fail(ctx, Failure(500, RESULT_INTERNAL_ERROR), 0);
         };
@@ -522,10 +562,7 @@ impl Pool {
                 .unwrap_or_else(|| replay.clone().map(Body::full).unwrap_or_default());
             let r = self.attempt(ctx, b, replay.clone(), compression).await;
             done += 1;
-            let failed = match &r {
-                Ok((a, _)) => self.is_failure_code(a.status.as_u16()),
-                Err(f) => f.1 != RESULT_CLIENT_ERROR,
-            };
+            let failed = self.attempt_failed(&r);
             if !failed || done >= attempts {
                 break r;
             }
@@ -533,6 +570,12 @@ impl Pool {
                 tokio::time::sleep(p.wait_before(done)).await;
             }
         };
+        if let Some(p) = permit {
+            match &outcome {
+                Err(f) if f.1 == RESULT_CLIENT_ERROR => {} // no verdict on the upstream
+                r => p.record(self.attempt_failed(r)),
+            }
+        }
         match outcome {
             Err(f) => self.fail(ctx, f, req_size),
             Ok((answer, resp_size)) => {
@@ -697,6 +740,37 @@ impl Pool {
 impl Drop for Pool {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A call let through by a circuit breaker. Recording consumes it; dropping it unrecorded
+/// (client gone, request cancelled) gives its half-open slot back.
+struct BreakerCall {
+    breaker: Arc<CircuitBreaker>,
+    permit: Option<Permit>,
+}
+
+impl BreakerCall {
+    fn acquire(breaker: Arc<CircuitBreaker>) -> Option<BreakerCall> {
+        let permit = breaker.acquire(std::time::Instant::now())?;
+        Some(BreakerCall {
+            breaker,
+            permit: Some(permit),
+        })
+    }
+
+    fn record(mut self, failed: bool) {
+        if let Some(p) = self.permit.take() {
+            self.breaker.record(p, failed, std::time::Instant::now());
+        }
+    }
+}
+
+impl Drop for BreakerCall {
+    fn drop(&mut self) {
+        if let Some(p) = self.permit.take() {
+            self.breaker.release(p);
+        }
     }
 }
 

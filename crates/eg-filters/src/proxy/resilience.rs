@@ -2,12 +2,15 @@
 //!
 //! `retryPolicy` names a `Retry` policy, applied to requests whose body is buffered (a
 //! streamed body can be sent only once). `circuitBreakerPolicy` names a `CircuitBreaker`
-//! policy; its name and kind are checked, the breaker itself is not applied yet.
+//! policy, compiled here into a [`BreakerPolicy`]; the breaker wraps the retries.
 
 use std::time::Duration;
 
 use eg_spec::{GoDuration, SpecError};
+use serde::Deserialize;
 use serde_json::{Map, Value};
+
+use super::circuitbreaker::BreakerPolicy;
 
 /// Default `maxAttempts`.
 const DEFAULT_MAX_ATTEMPTS: u32 = 3;
@@ -112,11 +115,142 @@ pub fn retry_policy(
     })
 }
 
-/// Checks that `circuitBreakerPolicy` names a `CircuitBreaker` policy.
-pub fn check_circuit_breaker(
+/// Default `failureRateThreshold` (percent).
+const DEFAULT_FAILURE_RATE: u8 = 50;
+/// Default `slowCallRateThreshold` (percent): only all-slow windows open the breaker.
+const DEFAULT_SLOW_CALL_RATE: u8 = 100;
+/// Default `slidingWindowSize` (calls or seconds).
+const DEFAULT_WINDOW_SIZE: u32 = 100;
+/// Default `permittedNumberOfCallsInHalfOpenState`.
+const DEFAULT_HALF_OPEN_CALLS: u32 = 10;
+/// Default `minimumNumberOfCalls` (Easegress's code; its docs say 10).
+const DEFAULT_MINIMUM_CALLS: u32 = 100;
+/// Default `slowCallDurationThreshold`.
+const DEFAULT_SLOW_CALL_DURATION: Duration = Duration::from_secs(60);
+/// Default `waitDurationInOpenState`.
+const DEFAULT_WAIT_IN_OPEN: Duration = Duration::from_secs(60);
+/// The largest window and half-open call count accepted: a window is allocated up front
+/// (one slot per call or per second), so an absurd size must not eat the memory.
+const MAX_WINDOW_SIZE: u64 = 100_000;
+
+/// The `CircuitBreaker` fields; a missing (or null, or `""`) field takes its default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BreakerSpec {
+    #[serde(default)]
+    sliding_window_type: Option<String>,
+    #[serde(default)]
+    failure_rate_threshold: Option<u64>,
+    #[serde(default)]
+    slow_call_rate_threshold: Option<u64>,
+    #[serde(default)]
+    sliding_window_size: Option<u64>,
+    #[serde(default)]
+    permitted_number_of_calls_in_half_open_state: Option<u64>,
+    #[serde(default)]
+    minimum_number_of_calls: Option<u64>,
+    #[serde(default)]
+    slow_call_duration_threshold: Option<String>,
+    #[serde(default)]
+    max_wait_duration_in_half_open_state: Option<String>,
+    #[serde(default)]
+    wait_duration_in_open_state: Option<String>,
+}
+
+/// Resolves and compiles `circuitBreakerPolicy`; errors name `path` and the policy field.
+pub fn circuit_breaker_policy(
     resilience: &Map<String, Value>,
     name: &str,
     path: &str,
-) -> Result<(), SpecError> {
-    policy(resilience, name, "CircuitBreaker", path).map(|_| ())
+) -> Result<BreakerPolicy, SpecError> {
+    let spec = policy(resilience, name, "CircuitBreaker", path)?;
+    let err =
+        |field: &str, m: String| SpecError::new(path, format!("policy {name:?}: {field}: {m}"));
+    let s = eg_spec::decode::<BreakerSpec>(spec, "")
+        .map_err(|e| SpecError::new(path, format!("policy {name:?}: {e}")))?
+        .spec;
+    let time_based = match s.sliding_window_type.as_deref().map(str::trim) {
+        None | Some("") => false,
+        Some(t) if t.eq_ignore_ascii_case("COUNT_BASED") => false,
+        Some(t) if t.eq_ignore_ascii_case("TIME_BASED") => true,
+        Some(t) => {
+            return Err(err(
+                "slidingWindowType",
+                format!("{t:?} is not COUNT_BASED or TIME_BASED"),
+            ))
+        }
+    };
+    let percent = |field: &str, v: Option<u64>, default: u8| match v {
+        None => Ok(default),
+        Some(p @ 1..=100) => Ok(p as u8),
+        Some(p) => Err(err(field, format!("{p} is not a percentage in 1-100"))),
+    };
+    let count = |field: &str, v: Option<u64>, default: u32, min: u64, max: u64| match v {
+        None => Ok(default),
+        Some(n) if n < min => Err(err(field, format!("must be at least {min}"))),
+        Some(n) if n > max => Err(err(field, format!("{n} is larger than {max}"))),
+        Some(n) => Ok(n as u32),
+    };
+    let duration = |field: &str, v: &Option<String>, default: Duration| match v.as_deref() {
+        None | Some("") => Ok(default),
+        Some(t) => GoDuration::parse(t)
+            .map(GoDuration::get)
+            .map_err(|e| err(field, e)),
+    };
+    let slow_call_duration_threshold = duration(
+        "slowCallDurationThreshold",
+        &s.slow_call_duration_threshold,
+        DEFAULT_SLOW_CALL_DURATION,
+    )?;
+    if slow_call_duration_threshold.is_zero() {
+        return Err(err(
+            "slowCallDurationThreshold",
+            "must be positive (0 would make every call slow)".into(),
+        ));
+    }
+    Ok(BreakerPolicy {
+        failure_rate_threshold: percent(
+            "failureRateThreshold",
+            s.failure_rate_threshold,
+            DEFAULT_FAILURE_RATE,
+        )?,
+        slow_call_rate_threshold: percent(
+            "slowCallRateThreshold",
+            s.slow_call_rate_threshold,
+            DEFAULT_SLOW_CALL_RATE,
+        )?,
+        time_based,
+        sliding_window_size: count(
+            "slidingWindowSize",
+            s.sliding_window_size,
+            DEFAULT_WINDOW_SIZE,
+            1,
+            MAX_WINDOW_SIZE,
+        )?,
+        permitted_calls_in_half_open: count(
+            "permittedNumberOfCallsInHalfOpenState",
+            s.permitted_number_of_calls_in_half_open_state,
+            DEFAULT_HALF_OPEN_CALLS,
+            1,
+            MAX_WINDOW_SIZE,
+        )?,
+        minimum_number_of_calls: count(
+            "minimumNumberOfCalls",
+            s.minimum_number_of_calls,
+            DEFAULT_MINIMUM_CALLS,
+            0,
+            u64::from(u32::MAX),
+        )?,
+        slow_call_duration_threshold,
+        max_wait_in_half_open: duration(
+            "maxWaitDurationInHalfOpenState",
+            &s.max_wait_duration_in_half_open_state,
+            Duration::ZERO,
+        )?,
+        wait_in_open: duration(
+            "waitDurationInOpenState",
+            &s.wait_duration_in_open_state,
+            DEFAULT_WAIT_IN_OPEN,
+        )?,
+    })
 }

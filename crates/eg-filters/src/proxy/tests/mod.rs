@@ -2,6 +2,7 @@
 //! a real `Context`.
 
 mod balance;
+mod breaker;
 mod failures;
 mod features;
 mod forwarding;
