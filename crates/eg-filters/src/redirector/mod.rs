@@ -1,1 +1,184 @@
 //! The `Redirector` filter: regexp redirects.
+//!
+//! The part of the request chosen by `matchPart` — `uri` (path and query as received, the
+//! default), `path` (the decoded path) or `full` (the request URL as received: the same as
+//! `uri` unless the client sent an absolute URL, as HTTP/2 clients do) — has every match of
+//! `match` replaced by `replacement` (`$1`, `${1}`, `${name}` refer to groups, `$$` is a
+//! `$`). When that changes the text, the response of the active namespace is replaced by a
+//! redirect: status `statusCode` (301 by default), `Location` set to the new text and the
+//! status text as the body; the filter returns `redirected`. When the text is unchanged
+//! (no match, or a replacement that gives the same text) the flow goes on with `""`.
+
+#[cfg(test)]
+mod tests;
+
+use std::any::Any;
+
+use bytes::Bytes;
+use eg_protocols::{Body, Context, HttpResponse};
+use eg_spec::error::join_path;
+use eg_spec::SpecError;
+use http::header::{CONTENT_TYPE, LOCATION};
+use http::{HeaderValue, StatusCode};
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::registry::FilterKind;
+use crate::spec::decode_filter_spec;
+
+/// The kind name.
+pub const KIND_NAME: &str = "Redirector";
+/// Returned when the request was redirected.
+pub const RESULT_REDIRECTED: &str = "redirected";
+/// Default `statusCode`.
+pub const DEFAULT_STATUS_CODE: u16 = 301;
+/// The accepted redirect statuses.
+const REDIRECT_STATUSES: [u16; 6] = [301, 302, 303, 304, 307, 308];
+
+/// The `Redirector` filter kind.
+pub const KIND: FilterKind = FilterKind {
+    kind: KIND_NAME,
+    description: "Redirector redirect HTTP requests.",
+    results: &[RESULT_REDIRECTED],
+    default_spec,
+    schema: crate::registry::object_schema,
+    build,
+};
+
+/// `Redirector` fields.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedirectorSpec {
+    /// The regular expression (RE2 syntax). Required.
+    #[serde(default, rename = "match")]
+    pub matcher: String,
+    /// `uri` (default), `path` or `full`, in any case.
+    #[serde(default)]
+    pub match_part: String,
+    /// The replacement, with `$1`/`${1}`/`${name}` group references. Required.
+    #[serde(default)]
+    pub replacement: String,
+    /// 301 (default), 302, 303, 304, 307 or 308.
+    #[serde(default)]
+    pub status_code: i64,
+}
+
+fn default_spec() -> Value {
+    json!({"matchPart": "uri", "statusCode": DEFAULT_STATUS_CODE})
+}
+
+/// Which part of the request is matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MatchPart {
+    Uri,
+    Path,
+    Full,
+}
+
+/// The running filter.
+#[derive(Debug)]
+pub struct Redirector {
+    re: Regex,
+    part: MatchPart,
+    replacement: String,
+    status: StatusCode,
+    /// The status text, sent as the body.
+    body: Bytes,
+}
+
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
+    let s: RedirectorSpec = decode_filter_spec(spec)?;
+    Ok(Box::new(Redirector::compile(&s, &spec.path)?))
+}
+
+impl Redirector {
+    /// Checks and compiles `s`; errors name fields under `path`.
+    pub fn compile(s: &RedirectorSpec, path: &str) -> Result<Redirector, SpecError> {
+        if s.matcher.is_empty() {
+            return Err(SpecError::new(join_path(path, "match"), "required"));
+        }
+        let re = Regex::new(&s.matcher).map_err(|e| {
+            SpecError::new(join_path(path, "match"), format!("invalid regexp: {e}"))
+        })?;
+        if s.replacement.is_empty() {
+            return Err(SpecError::new(join_path(path, "replacement"), "required"));
+        }
+        let part = match s.match_part.to_ascii_lowercase().as_str() {
+            "" | "uri" => MatchPart::Uri,
+            "path" => MatchPart::Path,
+            "full" => MatchPart::Full,
+            other => {
+                return Err(SpecError::new(
+                    join_path(path, "matchPart"),
+                    format!("{other:?} is not one of uri, path, full"),
+                ))
+            }
+        };
+        let code = if s.status_code == 0 {
+            DEFAULT_STATUS_CODE
+        } else {
+            u16::try_from(s.status_code)
+                .ok()
+                .filter(|c| REDIRECT_STATUSES.contains(c))
+                .ok_or_else(|| {
+                    SpecError::new(
+                        join_path(path, "statusCode"),
+                        format!(
+                            "{} is not a redirect status: use 301, 302, 303, 304, 307 or 308",
+                            s.status_code
+                        ),
+                    )
+                })?
+        };
+        let status = StatusCode::from_u16(code)
+            .map_err(|_| SpecError::new(join_path(path, "statusCode"), "invalid status"))?;
+        Ok(Redirector {
+            re,
+            part,
+            replacement: s.replacement.clone(),
+            status,
+            body: Bytes::from_static(status.canonical_reason().unwrap_or("").as_bytes()),
+        })
+    }
+}
+
+impl Filter for Redirector {
+    fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
+        let Some(req) = ctx.request() else {
+            return Handled::Done("");
+        };
+        let uri = req.uri();
+        let input = match self.part {
+            MatchPart::Uri => uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/")
+                .into(),
+            MatchPart::Path => crate::proxy::decode_path(req.path()),
+            MatchPart::Full => uri.to_string().into(),
+        };
+        let location = self.re.replace_all(&input, self.replacement.as_str());
+        if location == input {
+            return Handled::Done("");
+        }
+        let Ok(value) = HeaderValue::from_bytes(location.as_bytes()) else {
+            tracing::warn!(location = %location, "redirect location is not a valid header value; not redirected");
+            return Handled::Done("");
+        };
+        let mut resp = HttpResponse::new(self.status);
+        resp.headers.insert(LOCATION, value);
+        resp.headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        resp.body = Body::full(self.body.clone());
+        ctx.set_response(resp);
+        Handled::Done(RESULT_REDIRECTED)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
