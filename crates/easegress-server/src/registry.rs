@@ -62,10 +62,13 @@ pub fn builtin() -> Registry {
     let mut r = Registry::new();
     // Filters.
     r.filters
+        .register(f::corsadaptor::KIND)
         .register(f::fallback::KIND)
         .register(f::headercounter::KIND)
         .register(f::mock::KIND)
         .register(f::proxy::KIND)
+        .register(f::ratelimiter::KIND)
+        .register(f::redirector::KIND)
         .register(f::validator::KIND);
     // Objects.
     r.object(|_| Arc::new(o::httpserver::HttpServerKind::new()))
