@@ -358,3 +358,25 @@ async fn a_panicking_request_gets_500_and_the_connection_lives_on() {
         "pl"
     );
 }
+
+#[tokio::test]
+async fn a_failed_listen_is_retried_until_the_port_is_free() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let sup = supervisor(None);
+    apply(&sup, echo("pl", "pl"));
+    apply(&sup, server("hs", port, rules("/x", "pl")));
+    let s = running(&sup, "hs");
+    wait_state(&s, "failed").await;
+    drop(taken);
+    // The next attempt comes within RETRY_INTERVAL (10 s).
+    for _ in 0..3000 {
+        if s.state() == "running" {
+            assert_eq!(get(port, "/x").await.server(), "pl");
+            assert_eq!(s.status()["health"], "");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the server never came up: {}", s.status());
+}
