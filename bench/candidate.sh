@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Starts easegress-server as the proxy-bench candidate, in the foreground:
+#   HTTPServer (127.0.0.1:$CANDIDATE_PORT, keepAlive) -> Pipeline -> Proxy -> 127.0.0.1:$UPSTREAM_PORT
+#
+# Environment:
+#   UPSTREAM_PORT       upstream port (exported by proxy-bench.sh)            required
+#   CANDIDATE_PORT      port the HTTPServer listens on                         required
+#   EG_WORKER_THREADS   --worker-threads; 0 or "default" = one per CPU         1
+#   EG_BIN              the server binary                     <repo>/bin/easegress-server
+#   EG_BENCH_TMP        parent of the per-start temp dir (home, data, specs)   $TMPDIR or /tmp
+#   EG_ACCESS_LOG       1 = keep the access log on (written to the temp dir)   0
+#   EG_SERVER_MAX_BODY  the Proxy's serverMaxBodySize                          (its default, 4 MiB)
+#   EG_CLIENT_MAX_BODY  the HTTPServer's clientMaxBodySize                     (its default, 4 MiB)
+#   EG_EXTRA_ARGS       more easegress-server flags
+#
+# Everything lives in a fresh temp dir below EG_BENCH_TMP (the caller removes it); the
+# script execs the server, so the caller's process group and PID are the server's.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${UPSTREAM_PORT:?UPSTREAM_PORT is required}"
+: "${CANDIDATE_PORT:?CANDIDATE_PORT is required}"
+bin=${EG_BIN:-$here/../bin/easegress-server}
+[[ -x $bin ]] || { echo "candidate.sh: $bin not found (run make first)" >&2; exit 1; }
+threads=${EG_WORKER_THREADS:-1}
+
+dir=$(mktemp -d "${EG_BENCH_TMP:-${TMPDIR:-/tmp}}/eg-candidate.XXXXXX")
+mkdir -p "$dir/home" "$dir/data" "$dir/logs"
+
+# A free loopback port for the admin API.
+api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+server_body=""
+[[ -n ${EG_SERVER_MAX_BODY:-} ]] && server_body="    serverMaxBodySize: $EG_SERVER_MAX_BODY"
+client_body=""
+[[ -n ${EG_CLIENT_MAX_BODY:-} ]] && client_body="clientMaxBodySize: $EG_CLIENT_MAX_BODY"
+
+cat >"$dir/pipeline.yaml" <<YAML
+name: bench-pipeline
+kind: Pipeline
+flow:
+  - filter: proxy
+filters:
+  - name: proxy
+    kind: Proxy
+$server_body
+    pools:
+      - servers:
+          - url: http://127.0.0.1:$UPSTREAM_PORT
+        loadBalance:
+          policy: roundRobin
+YAML
+
+cat >"$dir/httpserver.yaml" <<YAML
+name: bench-server
+kind: HTTPServer
+address: 127.0.0.1
+port: $CANDIDATE_PORT
+keepAlive: true
+https: false
+$client_body
+rules:
+  - paths:
+      - pathPrefix: /
+        backend: bench-pipeline
+YAML
+
+args=(
+  --name bench-member
+  --home-dir "$dir/home"
+  --data-dir "$dir/data"
+  --log-dir "$dir/logs"
+  --api-addr "127.0.0.1:$api_port"
+  --initial-object-config-files "$dir/pipeline.yaml,$dir/httpserver.yaml"
+)
+case $threads in
+  0 | default | "") ;;
+  *) args+=(--worker-threads "$threads") ;;
+esac
+[[ ${EG_ACCESS_LOG:-0} == 1 ]] || args+=(--disable-access)
+# shellcheck disable=SC2206
+[[ -n ${EG_EXTRA_ARGS:-} ]] && args+=($EG_EXTRA_ARGS)
+
+exec "$bin" "${args[@]}"
