@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -280,10 +281,26 @@ fn open(dir: &Option<PathBuf>) -> Box<dyn Write + Send> {
     Box::new(std::io::BufWriter::new(std::io::stdout()))
 }
 
+/// Bumped by [`reopen_access_logs`]; writers reopen their file when it changed.
+static REOPEN: AtomicU64 = AtomicU64::new(0);
+
+/// Makes every access-log writer close and reopen its file before the next line (for
+/// log rotation, e.g. on SIGHUP).
+pub fn reopen_access_logs() {
+    REOPEN.fetch_add(1, Ordering::AcqRel);
+}
+
 fn write_loop(dir: Option<PathBuf>, rx: Receiver<Item>) {
     let mut out = open(&dir);
+    let mut opened_at = REOPEN.load(Ordering::Acquire);
     let mut line = String::with_capacity(256);
     while let Ok(first) = rx.recv() {
+        let wanted = REOPEN.load(Ordering::Acquire);
+        if wanted != opened_at {
+            let _ = out.flush();
+            out = open(&dir);
+            opened_at = wanted;
+        }
         let mut next = Some(first);
         while let Some((format, record)) = next {
             line.clear();

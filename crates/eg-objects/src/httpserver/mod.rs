@@ -32,7 +32,7 @@ use eg_supervisor::{Category, Object, ObjectKind, Spec, Supervisor};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-pub use accesslog::ACCESS_LOG_FILE;
+pub use accesslog::{reopen_access_logs, ACCESS_LOG_FILE};
 use listener::{Listener, ListenerConfig, Shared, State};
 use mux::{Mux, SharedStats};
 pub use spec::{generated_pipeline_name, HttpServerSpec};

@@ -380,3 +380,37 @@ async fn a_failed_listen_is_retried_until_the_port_is_free() {
     }
     panic!("the server never came up: {}", s.status());
 }
+
+#[tokio::test]
+async fn access_log_is_reopened_after_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let sup = supervisor(Some(dir.path().to_path_buf()));
+    apply(&sup, echo("pl", "pl"));
+    let port = free_port();
+    let mut fields = rules("/x", "pl");
+    fields["accessLogFormat"] = json!("{{URI}}");
+    start(&sup, server("hs-rot", port, fields)).await;
+    let file = dir.path().join(crate::httpserver::ACCESS_LOG_FILE);
+    let rotated = dir.path().join("rotated.log");
+    let wait_for = |path: std::path::PathBuf, want: &'static str| async move {
+        for _ in 0..400 {
+            if std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .contains(want)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("{want} never written to {}", path.display());
+    };
+    assert_eq!(get(port, "/x?before").await.status, 200);
+    wait_for(file.clone(), "/x?before").await;
+    std::fs::rename(&file, &rotated).unwrap();
+    crate::httpserver::reopen_access_logs();
+    assert_eq!(get(port, "/x?after").await.status, 200);
+    wait_for(file.clone(), "/x?after").await;
+    assert!(!std::fs::read_to_string(&rotated)
+        .unwrap()
+        .contains("/x?after"));
+}
