@@ -47,6 +47,9 @@ pub(crate) fn parse_yaml_json(text: &str) -> Result<serde_json::Value, String> {
     if is_blank_yaml(text) {
         return Ok(serde_json::Value::Null);
     }
+    if let Some(v) = super::yaml::decode(text) {
+        return Ok(v);
+    }
     serde_saphyr::from_str::<serde_json::Value>(text).map_err(|e| e.to_string())
 }
 
@@ -54,6 +57,9 @@ pub(crate) fn parse_yaml_json(text: &str) -> Result<serde_json::Value, String> {
 pub(crate) fn decode_output<T: DeserializeOwned + Default>(text: &str) -> Result<T, String> {
     if is_blank_yaml(text) {
         return Ok(T::default());
+    }
+    if let Some(v) = super::yaml::decode(text) {
+        return Ok(v);
     }
     serde_saphyr::from_str::<T>(text).map_err(|e| e.to_string())
 }

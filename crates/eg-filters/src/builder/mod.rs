@@ -30,6 +30,7 @@ pub mod resultbuilder;
 mod template;
 #[cfg(test)]
 mod tests;
+mod yaml;
 
 pub use body::BODY_BUFFER_LIMIT;
 pub use header::{HeaderAdaptSpec, HeaderAdaptor};
