@@ -146,6 +146,7 @@ async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result
         }
     }
     tracing::info!("easegress-server ready");
+    let reopen = tokio::spawn(reopen_logs_on_sighup());
 
     wait_for_stop_signal().await;
     tracing::info!("stopping: closing the admin API and all objects");
@@ -157,11 +158,24 @@ async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result
     });
     let _ = api_task.await;
     watcher.abort();
+    reopen.abort();
     sup.shutdown();
     forced.abort();
     let _ = std::fs::remove_file(&pidfile);
     tracing::info!("easegress-server stopped");
     Ok(0)
+}
+
+/// SIGHUP makes the access logs reopen their files (for logrotate), as in Easegress.
+async fn reopen_logs_on_sighup() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hup.recv().await.is_some() {
+        tracing::info!("SIGHUP: reopening the access logs");
+        eg_objects::httpserver::reopen_access_logs();
+    }
 }
 
 async fn wait_for_stop_signal() {
