@@ -392,6 +392,25 @@ impl HeaderSource {
             HeaderSource::Response(r) => &r.headers,
         }
     }
+
+    /// Go's server moves `Host` (and `Transfer-Encoding`) of a client's request out of
+    /// `Header` into fields of their own; a template does not see them as headers.
+    fn hides(&self, key: &str) -> bool {
+        match self {
+            HeaderSource::Request(r) if r.remote_addr.is_some() => {
+                key.eq_ignore_ascii_case("host") || key.eq_ignore_ascii_case("transfer-encoding")
+            }
+            _ => false,
+        }
+    }
+
+    fn values(&self, key: &str) -> Vec<String> {
+        if self.hides(key) {
+            Vec::new()
+        } else {
+            values_of(self.map(), key)
+        }
+    }
 }
 
 /// Go's `CanonicalMIMEHeaderKey`: `x-request-id` → `X-Request-Id`. Keys with characters
@@ -440,7 +459,7 @@ impl TemplateObject for HeaderObject {
         if canonical_key(name) != name || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
             return Some(Value::Missing);
         }
-        let vals = values_of(self.0.map(), name);
+        let vals = self.0.values(name);
         Some(if vals.is_empty() {
             Value::Missing
         } else {
@@ -454,7 +473,7 @@ impl TemplateObject for HeaderObject {
         match name {
             "Get" => Some(want_args(name, args, 1).map(|_| {
                 let v = if valid {
-                    values_of(self.0.map(), &key)
+                    self.0.values(&key)
                 } else {
                     Vec::new()
                 };
@@ -462,7 +481,7 @@ impl TemplateObject for HeaderObject {
             })),
             "Values" => Some(want_args(name, args, 1).map(|_| {
                 let v = if valid {
-                    values_of(self.0.map(), &key)
+                    self.0.values(&key)
                 } else {
                     Vec::new()
                 };
@@ -476,6 +495,9 @@ impl TemplateObject for HeaderObject {
         let map = self.0.map();
         let mut out = BTreeMap::new();
         for key in map.keys() {
+            if self.0.hides(key.as_str()) {
+                continue;
+            }
             out.insert(
                 canonical_key(key.as_str()).into_owned(),
                 Value::string_list(values_of(map, key.as_str())),

@@ -106,15 +106,19 @@ async fn header_is_a_map_of_lists_and_json_keeps_numbers() {
         ),
         r#"{"n": 1.50, "big": 12345678901234567890}"#,
     );
+    c.request_mut()
+        .unwrap()
+        .headers_mut()
+        .insert("host", "h.example".parse().unwrap());
     let out = render_body(
-        r#"{{range $k, $v := .req.Header}}{{$k}}={{$v}};{{end}} {{toJson .req.Header}} {{.req.JSONBody.big}} {{addf .req.JSONBody.n 1}}"#,
+        r#"{{range $k, $v := .req.Header}}{{$k}}={{$v}};{{end}} {{toJson .req.Header}} {{.req.JSONBody.big}} {{addf .req.JSONBody.n 1}} [{{.req.Header.Get "Host"}}] {{.req.Host}}"#,
         &mut c,
     )
     .await
     .unwrap();
     assert_eq!(
         out,
-        r#"Content-Type=[application/json];X-A=[1]; {"Content-Type":["application/json"],"X-A":["1"]} 12345678901234567890 2.5"#
+        r#"Content-Type=[application/json];X-A=[1]; {"Content-Type":["application/json"],"X-A":["1"]} 12345678901234567890 2.5 [] h.example"#
     );
 }
 
