@@ -665,3 +665,68 @@ async fn data_builder_stores_yaml_for_later_filters() {
     let mut c = ctx("GET", "/", &[]);
     assert_eq!(run(f.as_ref(), &mut c).await, RESULT_BUILD_ERR);
 }
+
+/// A stream of `n` chunks of `size` bytes of `b'a'`.
+struct Chunks {
+    left: usize,
+    size: usize,
+}
+
+impl http_body::Body for Chunks {
+    type Data = bytes::Bytes;
+    type Error = eg_protocols::BodyError;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        this.left -= 1;
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(bytes::Bytes::from(
+            vec![b'a'; this.size],
+        )))))
+    }
+}
+
+fn streamed_ctx(chunks: usize, size: usize) -> Context {
+    let mut c = ctx("POST", "/", &[]);
+    c.request_mut().unwrap().body =
+        Body::Stream(eg_protocols::BoxStream::new(Chunks { left: chunks, size }));
+    c
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_stay_streams() {
+    // 5 MiB: more than BODY_BUFFER_LIMIT. The template sees Easegress's placeholder and
+    // the body still reaches whoever reads it next, whole.
+    let mut c = streamed_ctx(80, 64 * 1024);
+    let out = render_body("{{.req.Body}}", &mut c).await.unwrap();
+    assert_eq!(out, "the body of request \"DEFAULT\" is a stream");
+    let req = c
+        .get_namespace_mut(DEFAULT_NAMESPACE)
+        .unwrap()
+        .request
+        .as_mut()
+        .unwrap();
+    assert_eq!(req.body.buffer(None).await.unwrap().len(), 80 * 64 * 1024);
+
+    // Such a body cannot be copied into another namespace.
+    let f = build(&requestbuilder::KIND, json!({"sourceNamespace": "DEFAULT"})).unwrap();
+    let mut c = streamed_ctx(80, 64 * 1024);
+    c.use_namespace("copy");
+    assert_eq!(run(f.as_ref(), &mut c).await, RESULT_BUILD_ERR);
+    // A small one is read and copied.
+    let mut c = streamed_ctx(2, 10);
+    c.use_namespace("copy");
+    assert_eq!(run(f.as_ref(), &mut c).await, "");
+    assert_eq!(c.request().unwrap().body.bytes().unwrap().len(), 20);
+    let src = c
+        .get_namespace(DEFAULT_NAMESPACE)
+        .unwrap()
+        .request
+        .as_ref()
+        .unwrap();
+    assert_eq!(src.body.bytes().unwrap().len(), 20);
+}
