@@ -283,6 +283,12 @@ impl TemplateObject for RequestObject {
                     .collect(),
                 ElemType::Any,
             ),
+            // Fields Go has but a gateway request never fills: their zero values.
+            "Form" | "PostForm" | "Trailer" => {
+                Value::typed_map(BTreeMap::new(), ElemType::StringList)
+            }
+            "MultipartForm" | "TLS" | "Response" | "Cancel" | "GetBody" => Value::Nil,
+            "Pattern" => Value::str(""),
             "UserAgent" => Value::str(&r.header_str(USER_AGENT)),
             "Referer" => Value::str(&r.header_str(REFERER)),
             _ => return None,
@@ -365,6 +371,9 @@ impl TemplateObject for ResponseObject {
             "RawBody" => raw_body(&r.body),
             "ContentLength" => Value::Int64(content_length(&r.headers, &r.body, -1)),
             "Close" | "Uncompressed" => Value::Bool(false),
+            "Trailer" => Value::typed_map(BTreeMap::new(), ElemType::StringList),
+            "TransferEncoding" => Value::typed_list(Vec::new(), ElemType::String),
+            "Request" | "TLS" => Value::Nil,
             _ => return None,
         })
     }

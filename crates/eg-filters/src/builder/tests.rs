@@ -135,6 +135,14 @@ async fn yaml_body_and_response_fields() {
     .await
     .unwrap();
     assert_eq!(out, "201 201 Created yes 1 [x z] 15");
+    let out = render_body(
+        "{{.req.Form}} {{.req.TLS}} {{.req.Trailer}} {{.resp.Trailer}} {{.resp.Request}} {{.req.Close}} {{.namespace}}",
+        &mut c,
+    )
+    .await
+    .unwrap();
+    // (Go prints a nil pointer as <nil>; the engine has only the nil interface.)
+    assert_eq!(out, "map[] <no value> map[] map[] <no value> false DEFAULT");
 }
 
 #[tokio::test]
