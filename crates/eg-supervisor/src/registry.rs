@@ -35,7 +35,7 @@ impl KindRegistry {
         self.kinds.values().find(|k| {
             k.kind().eq_ignore_ascii_case(name)
                 || k.name() == lower
-                || k.aliases().iter().any(|a| *a == lower)
+                || k.aliases().contains(&lower)
         })
     }
 
