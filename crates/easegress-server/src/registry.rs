@@ -67,6 +67,8 @@ pub fn builtin() -> Registry {
         .register(f::headercounter::KIND)
         .register(f::mock::KIND)
         .register(f::proxy::KIND)
+        .register(f::requestadaptor::KIND)
+        .register(f::responseadaptor::KIND)
         .register(f::ratelimiter::KIND)
         .register(f::redirector::KIND)
         .register(f::validator::KIND);
