@@ -62,6 +62,10 @@ pub fn builtin() -> Registry {
     let mut r = Registry::new();
     // Filters.
     r.filters
+        .register(f::builder::databuilder::KIND)
+        .register(f::builder::requestbuilder::KIND)
+        .register(f::builder::responsebuilder::KIND)
+        .register(f::builder::resultbuilder::KIND)
         .register(f::corsadaptor::KIND)
         .register(f::fallback::KIND)
         .register(f::headercounter::KIND)
