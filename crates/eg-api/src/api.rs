@@ -22,14 +22,19 @@ pub struct ApiConfig {
     pub basic_auth: BTreeMap<String, String>,
 }
 
+/// Reads the current log level.
+pub type GetLevel = Box<dyn Fn() -> String + Send + Sync>;
+/// Changes the log level; errors on an unknown level.
+pub type SetLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
 /// Access to the server's own log, for `/logs` and `/logs/level`.
 pub struct LogControl {
     /// The system log file (`<log-dir>/stdout.log`), when logging to a file.
     pub file: Option<PathBuf>,
     /// The current level (`info` or `debug`).
-    pub get_level: Box<dyn Fn() -> String + Send + Sync>,
+    pub get_level: GetLevel,
     /// Changes the level; errors on an unknown level.
-    pub set_level: Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>,
+    pub set_level: SetLevel,
 }
 
 impl Default for LogControl {
