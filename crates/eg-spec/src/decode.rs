@@ -87,6 +87,7 @@ mod tests {
 
     #[derive(Deserialize, Debug)]
     #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)] // fields exist to be decoded
     struct Server {
         url: String,
         #[serde(default)]
