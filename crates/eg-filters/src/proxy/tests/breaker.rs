@@ -330,3 +330,28 @@ fn bad_policies_name_the_pool_field_and_the_policy_field() {
     assert_eq!(e.path, AT);
     assert!(e.message.contains("not found"), "{e}");
 }
+
+#[test]
+fn retry_back_off_policy_is_accepted_in_any_case() {
+    let pool = json!({"servers": [{"url": "http://127.0.0.1:9"}], "retryPolicy": "r"});
+    for ok in [
+        "random",
+        "RANDOM",
+        "exponential",
+        "EXPONENTIAL",
+        "Exponential",
+        "",
+    ] {
+        let res = resilience(&[json!({"name": "r", "kind": "Retry", "backOffPolicy": ok})]);
+        assert!(
+            try_build_with(json!({"pools": [pool.clone()]}), &res, &supervisor()).is_ok(),
+            "{ok}"
+        );
+    }
+    let res = resilience(&[json!({"name": "r", "kind": "Retry", "backOffPolicy": "linear"})]);
+    let e = try_build_with(json!({"pools": [pool]}), &res, &supervisor())
+        .err()
+        .unwrap();
+    assert_eq!(e.path, "filters[0].pools[0].retryPolicy");
+    assert!(e.message.contains("backOffPolicy"), "{e}");
+}
