@@ -1,0 +1,126 @@
+//! The server's flags, environment variables and config file.
+
+mod support;
+
+use std::time::Duration;
+
+use base64::Engine;
+use support::{eventually, free_port, http, Server};
+
+#[test]
+fn version_help_and_bad_flags() {
+    let out = Server::run_once(&["--version"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Easegress"));
+    let help = Server::run_once(&["--help"]);
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--name",
+        "--cluster-role",
+        "--api-addr",
+        "--initial-object-config-files",
+        "--config-file",
+    ] {
+        assert!(text.contains(flag), "{flag} missing");
+    }
+    let bad = Server::run_once(&["--cluster-role", "bogus"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("cluster-role"));
+    let bad = Server::run_once(&["--no-such-flag"]);
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn environment_sets_the_name_and_pidfile_is_written() {
+    let mut s = Server::new("ignored");
+    s.env
+        .push(("EASEGRESS_CLUSTER_NAME".into(), "env-cluster".into()));
+    s.start();
+    let m = s.api("GET", "/status/members", "").json();
+    assert_eq!(m[0]["options"]["ClusterName"], "env-cluster");
+    let pid = std::fs::read_to_string(s.home().join("easegress.pid")).unwrap();
+    assert!(pid.trim().parse::<u32>().is_ok());
+    assert_eq!(s.stop(), Some(0));
+    assert!(
+        !s.home().join("easegress.pid").exists(),
+        "pidfile removed on stop"
+    );
+}
+
+#[test]
+fn config_file_with_basic_auth() {
+    let mut s = Server::new("cfg");
+    let cfg = s.path("config.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name: cfg-member\ncluster-name: cfg-cluster\napi-addr: {}\nbasic-auth:\n  admin: s3cret\n",
+            s.api_addr()
+        ),
+    )
+    .unwrap();
+    s.extra = vec!["--config-file".into(), cfg.display().to_string()];
+    s.name = "cfg-member".into();
+    s.auth = Some(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("admin:s3cret")
+    ));
+    s.start();
+    let anon = http(&s.api_addr(), "GET", "/apis/v2/healthz", &[], "").unwrap();
+    assert_eq!(anon.status, 401);
+    assert!(anon
+        .header("WWW-Authenticate")
+        .unwrap()
+        .contains("easegress-basic-auth"));
+    let wrong = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("admin:nope")
+    );
+    assert_eq!(
+        http(
+            &s.api_addr(),
+            "GET",
+            "/apis/v2/objects",
+            &[("Authorization", &wrong)],
+            ""
+        )
+        .unwrap()
+        .status,
+        401
+    );
+    let m = s.api("GET", "/status/members", "").json();
+    assert_eq!(m[0]["options"]["ClusterName"], "cfg-cluster");
+}
+
+#[test]
+fn initial_object_files_are_created_once() {
+    let mut s = Server::new("initial");
+    let port = free_port();
+    let f1 = s.path("pl.yaml");
+    let f2 = s.path("hs.yaml");
+    std::fs::write(&f1, "name: pl-i\nkind: Pipeline\nfilters:\n- name: m\n  kind: Mock\n  rules:\n  - code: 200\n    body: init\n").unwrap();
+    std::fs::write(&f2, format!("name: hs-i\nkind: HTTPServer\nport: {port}\nrules:\n- paths:\n  - pathPrefix: /\n    backend: pl-i\n")).unwrap();
+    s.extra = vec![
+        "--initial-object-config-files".into(),
+        format!("{},{}", f1.display(), f2.display()),
+    ];
+    s.start();
+    let addr = format!("127.0.0.1:{port}");
+    let body = eventually(Duration::from_secs(20), || {
+        http(&addr, "GET", "/", &[], "")
+            .ok()
+            .filter(|a| a.status == 200)
+            .map(|a| a.body)
+    });
+    assert_eq!(body, "init");
+    // Changed through the API, then restarted: the file does not overwrite the stored object.
+    let upd = "name: pl-i\nkind: Pipeline\nfilters:\n- name: m\n  kind: Mock\n  rules:\n  - code: 200\n    body: changed\n";
+    assert_eq!(s.api("PUT", "/objects/pl-i", upd).status, 200);
+    s.stop();
+    s.start();
+    assert_eq!(
+        s.api("GET", "/objects/pl-i", "").json()["filters"][0]["rules"][0]["body"],
+        "changed"
+    );
+}
