@@ -43,6 +43,9 @@ pub struct Context {
     pub data: Option<Box<Map<String, Value>>>,
     /// Access-log tags, formatted only if the log line is written.
     pub tags: Vec<Tag>,
+    /// Whether tags are kept (default `true`); a server without an access log turns it off
+    /// so that `add_tag`/`add_lazy_tag` cost nothing.
+    pub record_tags: bool,
 }
 
 impl Context {
@@ -62,6 +65,7 @@ impl Context {
             received_at: Instant::now(),
             data: None,
             tags: Vec::new(),
+            record_tags: true,
         }
     }
 
@@ -146,12 +150,16 @@ impl Context {
 
     /// Adds an access-log tag.
     pub fn add_tag(&mut self, tag: impl Into<Tag>) {
-        self.tags.push(tag.into());
+        if self.record_tags {
+            self.tags.push(tag.into());
+        }
     }
 
     /// Adds an access-log tag formatted only when the log line is written.
     pub fn add_lazy_tag(&mut self, tag: impl LazyTag) {
-        self.tags.push(Tag::lazy(tag));
+        if self.record_tags {
+            self.tags.push(Tag::lazy(tag));
+        }
     }
 
     /// Data map (`.data`), created on first use.

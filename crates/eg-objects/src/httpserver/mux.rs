@@ -310,6 +310,7 @@ impl Mux {
         };
 
         let mut ctx = Context::new(HttpRequest::new(head, body), peer, real_ip);
+        ctx.record_tags = finish.record.is_some();
         let global = self.global_filter.as_ref().and_then(|g| g.get(&self.sup));
         backend::run(&mut ctx, &pipeline, global.as_deref()).await;
         let response = ctx.take_default_response();

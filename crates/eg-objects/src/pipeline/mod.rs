@@ -114,6 +114,9 @@ impl Pipeline {
                 (result, _) = run_flow(&a.flow, Stage::After, ctx, &mut stats).await;
             }
         }
+        if !ctx.record_tags {
+            return result;
+        }
         ctx.add_lazy_tag(StatsTag {
             pipeline: self.name.clone(),
             flows: [

@@ -52,21 +52,25 @@ pub(crate) async fn run_flow(
     let mut pc = 0;
     // One clock read per filter: each filter's end is the next one's start (the few
     // instructions of the jump logic between them are counted to the next filter).
-    let mut mark = Instant::now();
+    // The timings only feed the access-log tag: no clock reads when nothing records it.
+    let timed = ctx.record_tags;
+    let mut mark = timed.then(Instant::now);
     while let Some(node) = nodes.get(pc) {
         let Some(index) = node.filter else {
             return (result, true);
         };
         ctx.use_namespace(&node.namespace);
         result = flow.filters[index].filter.handle(ctx).result().await;
-        let now = Instant::now();
-        stats.push(Stat {
-            stage,
-            node: pc as u32,
-            result,
-            elapsed: now.saturating_duration_since(mark),
-        });
-        mark = now;
+        if let Some(start) = mark {
+            let now = Instant::now();
+            stats.push(Stat {
+                stage,
+                node: pc as u32,
+                result,
+                elapsed: now.saturating_duration_since(start),
+            });
+            mark = Some(now);
+        }
         let next = if result.is_empty() {
             node.on_ok
         } else {
