@@ -23,7 +23,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+use super::h1pool::HostPool;
 use super::spec::MtlsSpec;
+use http::uri::Authority;
 
 /// Easegress's default `maxIdleConns` (accepted; the pool bounds idle connections per host).
 pub const DEFAULT_MAX_IDLE_CONNS: i64 = 10240;
@@ -129,6 +131,24 @@ pub struct UpstreamClient {
     pub pooled: HyperClient,
     /// Client without idle connections.
     pub fresh: HyperClient,
+    /// Idle connections per plain-HTTP `host:port`, shared by every server using it.
+    hosts: Mutex<HashMap<Authority, Weak<HostPool>>>,
+    max_idle_per_host: usize,
+}
+
+impl UpstreamClient {
+    /// The connection pool of plain-HTTP upstream `authority`, created on first use; every
+    /// pool (and the next generation) naming the same `host:port` gets the same one.
+    pub fn host_pool(&self, authority: &Authority) -> Arc<HostPool> {
+        let mut hosts = self.hosts.lock();
+        if let Some(p) = hosts.get(authority).and_then(Weak::upgrade) {
+            return p;
+        }
+        hosts.retain(|_, w| w.strong_count() > 0);
+        let p = HostPool::new(authority, self.max_idle_per_host);
+        hosts.insert(authority.clone(), Arc::downgrade(&p));
+        p
+    }
 }
 
 static CLIENTS: LazyLock<Mutex<HashMap<ClientSettings, Weak<UpstreamClient>>>> =
@@ -145,6 +165,8 @@ pub fn shared_client(settings: &ClientSettings) -> Result<Arc<UpstreamClient>, S
     let client = Arc::new(UpstreamClient {
         pooled: build_client(tls.clone(), settings.max_idle_per_host),
         fresh: build_client(tls, 0),
+        hosts: Mutex::new(HashMap::new()),
+        max_idle_per_host: settings.max_idle_per_host,
     });
     cache.insert(settings.clone(), Arc::downgrade(&client));
     Ok(client)
@@ -260,7 +282,16 @@ pub fn classify(err: &hyper_util::client::legacy::Error) -> SendFailure {
     if err.is_connect() {
         return SendFailure::Network;
     }
-    let mut src: Option<&(dyn StdError + 'static)> = err.source();
+    classify_sources(err.source())
+}
+
+/// Classifies an error of a [`HostPool`] connection.
+pub fn classify_hyper(err: &hyper::Error) -> SendFailure {
+    classify_sources(Some(err))
+}
+
+fn classify_sources(first: Option<&(dyn StdError + 'static)>) -> SendFailure {
+    let mut src = first;
     let mut stale = false;
     while let Some(e) = src {
         if e.downcast_ref::<BodyError>().is_some() {

@@ -14,6 +14,7 @@
 mod circuitbreaker;
 mod client;
 mod compression;
+mod h1pool;
 mod healthcheck;
 mod loadbalance;
 mod matcher;

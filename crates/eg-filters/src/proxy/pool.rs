@@ -17,9 +17,11 @@ use serde_json::{json, Value};
 
 use super::circuitbreaker::{CircuitBreaker, Permit};
 use super::client::{
-    classify, shared_client, ClientSettings, MtlsMaterial, SendFailure, UpstreamClient,
+    classify, classify_hyper, shared_client, ClientSettings, MtlsMaterial, SendFailure,
+    UpstreamClient,
 };
 use super::compression::{gzip_bytes, Compression, GzipBody};
+use super::h1pool::{self, HostPool};
 use super::healthcheck::{Checker, HealthCheck, PoolHealth, ProbeTarget};
 use super::loadbalance::{LoadBalancer, Policy};
 use super::matcher::RequestMatcher;
@@ -51,22 +53,56 @@ static HOP_BY_HOP: [HeaderName; 9] = [
     http::header::UPGRADE,
 ];
 
+/// The index of `name` in [`HOP_BY_HOP`], by its (lower-case) text.
+fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
+    Some(match name.as_str() {
+        "connection" => 0,
+        "proxy-connection" => 1,
+        "keep-alive" => 2,
+        "proxy-authenticate" => 3,
+        "proxy-authorization" => 4,
+        "te" => 5,
+        "trailer" => 6,
+        "transfer-encoding" => 7,
+        "upgrade" => 8,
+        _ => return None,
+    })
+}
+
 /// Removes hop-by-hop headers, including those named by `Connection`.
+///
+/// Most messages carry none or only `Connection`: one pass over the names finds out, so
+/// the map is only searched for the names that are there.
 pub fn remove_hop_by_hop(h: &mut HeaderMap) {
-    if h.contains_key(CONNECTION) {
+    // Bit i set: HOP_BY_HOP[i] is present.
+    let mut present = 0u16;
+    for k in h.keys() {
+        if let Some(i) = hop_by_hop_index(k) {
+            present |= 1 << i;
+        }
+    }
+    if present == 0 {
+        return;
+    }
+    if present & 1 != 0 {
         let listed: Vec<HeaderName> = h
             .get_all(CONNECTION)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+            .map(str::trim)
+            // The usual tokens name no header (or one removed below anyway).
+            .filter(|t| !t.eq_ignore_ascii_case("keep-alive") && !t.eq_ignore_ascii_case("close"))
+            .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
             .collect();
         for n in listed {
             h.remove(n);
         }
     }
-    for n in &HOP_BY_HOP {
-        h.remove(n);
+    for (i, n) in HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << i) != 0 {
+            h.remove(n);
+        }
     }
 }
 
@@ -84,6 +120,8 @@ pub struct Server {
     /// False for IP-literal servers (they get the client's `Host`).
     addr_is_hostname: bool,
     keep_host: bool,
+    /// The keep-alive connections of a plain-HTTP server (`None`: the generic client).
+    fast: Option<Arc<HostPool>>,
 }
 
 impl Server {
@@ -136,6 +174,7 @@ impl Server {
             host,
             addr_is_hostname,
             keep_host,
+            fast: None,
         })
     }
 }
@@ -315,6 +354,11 @@ impl Pool {
             max_idle_per_host: env.max_idle_per_host,
         };
         let client = shared_client(&settings).map_err(|e| SpecError::new(path, e))?;
+        for s in &mut servers {
+            if s.scheme == Scheme::HTTP {
+                s.fast = Some(client.host_pool(&s.authority));
+            }
+        }
         let hc_spec = spec
             .health_check
             .as_ref()
@@ -466,6 +510,7 @@ impl Pool {
         server: &Server,
         req: &HttpRequest,
         body: Body,
+        origin_form: bool,
     ) -> Result<Request<Body>, http::Error> {
         let pq = match req.uri().path_and_query() {
             Some(pq) if server.prefix.is_empty() => pq.clone(),
@@ -479,8 +524,12 @@ impl Pool {
             None => PathAndQuery::from_maybe_shared(server.prefix.clone())?,
         };
         let mut parts = uri::Parts::default();
-        parts.scheme = Some(server.scheme.clone());
-        parts.authority = Some(server.authority.clone());
+        // Absolute for the generic client (its pool key); origin-form on a HostPool
+        // connection, which is what goes on the wire.
+        if !origin_form {
+            parts.scheme = Some(server.scheme.clone());
+            parts.authority = Some(server.authority.clone());
+        }
         parts.path_and_query = Some(pq);
         let uri = Uri::from_parts(parts)?;
 
@@ -641,12 +690,28 @@ impl Pool {
             };
             let gzip_ok = compression
                 .is_some_and(|_| Compression::client_accepts(req.method(), req.headers()));
-            let upstream = self.upstream_request(server, req, body).map_err(internal)?;
+            let upstream = self
+                .upstream_request(server, req, body, server.fast.is_some())
+                .map_err(internal)?;
             (server, upstream, is_idempotent(req.method()), gzip_ok)
         };
-        let resp = match self.client.pooled.request(upstream).await {
+        let sent = match &server.fast {
+            Some(hp) => hp
+                .send(upstream)
+                .await
+                .map(|s| (s.response, Some((hp, s.tx))))
+                .map_err(UpstreamError::Fast),
+            None => self
+                .client
+                .pooled
+                .request(upstream)
+                .await
+                .map(|r| (r, None))
+                .map_err(UpstreamError::Generic),
+        };
+        let (resp, conn) = match sent {
             Ok(r) => r,
-            Err(e) => match classify(&e) {
+            Err(e) => match e.failure() {
                 SendFailure::ClientGone => {
                     return Err(Failure(STATUS_CLIENT_CLOSED_REQUEST, RESULT_CLIENT_ERROR))
                 }
@@ -656,12 +721,14 @@ impl Pool {
                             return Err(Failure(500, RESULT_INTERNAL_ERROR));
                         };
                         let b = replay.map(Body::full).unwrap_or_default();
-                        self.upstream_request(server, req, b).map_err(internal)?
+                        self.upstream_request(server, req, b, false)
+                            .map_err(internal)?
                     };
-                    self.client.fresh.request(again).await.map_err(|e| {
+                    let r = self.client.fresh.request(again).await.map_err(|e| {
                         tracing::debug!(pool = %self.name, error = ?e, "upstream request failed");
                         failure_of(classify(&e))
-                    })?
+                    })?;
+                    (r, None)
                 }
                 f => {
                     tracing::debug!(pool = %self.name, error = ?e, "upstream request failed");
@@ -688,6 +755,13 @@ impl Pool {
                     }
                 }
                 return Err(Failure(500, RESULT_INTERNAL_ERROR));
+            }
+        }
+        if let Some((hp, tx)) = conn {
+            if body.is_buffered() {
+                hp.put(tx);
+            } else {
+                hp.put_when_ready(tx);
             }
         }
         if let (true, Some(c)) = (gzip_ok, compression) {
@@ -719,7 +793,7 @@ impl Pool {
             Body::Full(b) => Body::Full(b.clone()),
             _ => Body::Empty,
         };
-        let Ok(upstream) = self.upstream_request(server, &req, body) else {
+        let Ok(upstream) = self.upstream_request(server, &req, body, false) else {
             return;
         };
         let work = async {
@@ -770,6 +844,23 @@ impl Drop for BreakerCall {
     fn drop(&mut self) {
         if let Some(p) = self.permit.take() {
             self.breaker.release(p);
+        }
+    }
+}
+
+/// A failed upstream call, from a [`HostPool`] connection or the generic client.
+#[derive(Debug)]
+enum UpstreamError {
+    Fast(h1pool::SendError),
+    Generic(hyper_util::client::legacy::Error),
+}
+
+impl UpstreamError {
+    fn failure(&self) -> SendFailure {
+        match self {
+            UpstreamError::Fast(h1pool::SendError::Connect(_)) => SendFailure::Network,
+            UpstreamError::Fast(h1pool::SendError::Http(e)) => classify_hyper(e),
+            UpstreamError::Generic(e) => classify(e),
         }
     }
 }
@@ -864,6 +955,14 @@ mod tests {
             let e = Server::parse(bad, false, "p.url").unwrap_err();
             assert_eq!(e.path, "p.url", "{bad}");
         }
+    }
+
+    #[test]
+    fn hop_by_hop_indexes_match_the_table() {
+        for (i, n) in HOP_BY_HOP.iter().enumerate() {
+            assert_eq!(hop_by_hop_index(n), Some(i), "{n}");
+        }
+        assert_eq!(hop_by_hop_index(&HOST), None);
     }
 
     #[test]
