@@ -33,9 +33,7 @@ impl KindRegistry {
     pub fn resolve(&self, name: &str) -> Option<&Arc<dyn ObjectKind>> {
         let lower = name.to_ascii_lowercase();
         self.kinds.values().find(|k| {
-            k.kind().eq_ignore_ascii_case(name)
-                || k.name() == lower
-                || k.aliases().contains(&lower)
+            k.kind().eq_ignore_ascii_case(name) || k.name() == lower || k.aliases().contains(&lower)
         })
     }
 
