@@ -186,11 +186,16 @@ impl Server {
         c
     }
 
-    /// Starts the process and waits for `/healthz`.
-    pub fn start(&mut self) {
+    /// Starts the process without waiting for it.
+    pub fn spawn_only(&mut self) {
         std::fs::create_dir_all(self.home()).expect("home dir");
         let child = self.command().spawn().expect("spawn easegress-server");
         self.child = Some(child);
+    }
+
+    /// Starts the process and waits for `/healthz`.
+    pub fn start(&mut self) {
+        self.spawn_only();
         let addr = self.api_addr();
         let auth = self.auth.clone();
         eventually(START_TIMEOUT, || {
