@@ -40,11 +40,13 @@ fn admin_api_serves_https_with_the_given_certificate() {
             .with_root_certificates(roots)
             .with_no_client_auth(),
     );
+    s.spawn_only();
+    let addr = s.api_addr();
     let get = |path: &str| -> std::io::Result<String> {
         let name = ServerName::try_from("127.0.0.1").unwrap().to_owned();
         let conn =
             rustls::ClientConnection::new(cfg.clone(), name).map_err(std::io::Error::other)?;
-        let tcp = TcpStream::connect(s.api_addr())?;
+        let tcp = TcpStream::connect(&addr)?;
         let mut tls = rustls::StreamOwned::new(conn, tcp);
         write!(
             tls,
@@ -54,7 +56,6 @@ fn admin_api_serves_https_with_the_given_certificate() {
         let _ = tls.read_to_string(&mut out);
         Ok(out)
     };
-    s.spawn_only();
     let answer = support::eventually(support::START_TIMEOUT, || {
         get("/apis/v2/healthz")
             .ok()
@@ -64,6 +65,6 @@ fn admin_api_serves_https_with_the_given_certificate() {
     let members = get("/apis/v2/status/members").unwrap();
     assert!(members.contains("\"TLS\":true"), "{members}");
     // Plain HTTP is not served on the TLS port.
-    let plain = http(&s.api_addr(), "GET", "/apis/v2/healthz", &[], "");
+    let plain = http(&addr, "GET", "/apis/v2/healthz", &[], "");
     assert!(plain.map(|a| a.status != 200).unwrap_or(true));
 }
