@@ -112,6 +112,10 @@ impl Body {
     }
 }
 
+/// Most bytes reserved up front for a body from its announced size: a peer cannot make
+/// us allocate more than this before sending the bytes.
+const MAX_RESERVE: u64 = 1 << 20;
+
 async fn collect_limited<B>(mut body: B, limit: Option<u64>) -> Result<Bytes, BodyError>
 where
     B: http_body::Body<Data = Bytes> + Unpin,
@@ -137,6 +141,13 @@ where
             match first.take() {
                 None if buf.is_empty() => first = Some(data),
                 Some(f) => {
+                    // One allocation of the announced size (capped by the limit), not a
+                    // series of doublings.
+                    let announced = body.size_hint().lower() + total as u64;
+                    let want = limit
+                        .map_or(announced, |l| announced.min(l))
+                        .min(MAX_RESERVE);
+                    buf.reserve(usize::try_from(want).unwrap_or(total));
                     buf.extend_from_slice(&f);
                     buf.extend_from_slice(&data);
                 }
