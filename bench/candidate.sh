@@ -12,6 +12,7 @@
 #   EG_SERVER_MAX_BODY  the Proxy's serverMaxBodySize                          (its default, 4 MiB)
 #   EG_CLIENT_MAX_BODY  the HTTPServer's clientMaxBodySize                     (its default, 4 MiB)
 #   EG_EXTRA_ARGS       more easegress-server flags
+#   EG_REQUEST_ADAPTOR  1 = put a RequestAdaptor (one header set) before the Proxy   0
 #
 # Everything lives in a fresh temp dir below EG_BENCH_TMP (the caller removes it); the
 # script execs the server, so the caller's process group and PID are the server's.
@@ -35,12 +36,25 @@ server_body=""
 client_body=""
 [[ -n ${EG_CLIENT_MAX_BODY:-} ]] && client_body="clientMaxBodySize: $EG_CLIENT_MAX_BODY"
 
+adaptor_flow=""
+adaptor_filter=""
+if [[ ${EG_REQUEST_ADAPTOR:-0} == 1 ]]; then
+  adaptor_flow="  - filter: adaptor"
+  adaptor_filter="  - name: adaptor
+    kind: RequestAdaptor
+    header:
+      set:
+        X-Bench: easegress-rs"
+fi
+
 cat >"$dir/pipeline.yaml" <<YAML
 name: bench-pipeline
 kind: Pipeline
 flow:
+$adaptor_flow
   - filter: proxy
 filters:
+$adaptor_filter
   - name: proxy
     kind: Proxy
 $server_body
