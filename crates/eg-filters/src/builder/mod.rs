@@ -46,7 +46,7 @@ pub const RESULT_BUILD_ERR: &str = "buildErr";
 pub const PROTOCOL_HTTP: &str = "http";
 
 /// Checks a builder's `protocol` (empty means `http`).
-pub(crate) fn check_protocol(protocol: &str, path: &str) -> Result<(), eg_spec::SpecError> {
+fn check_protocol(protocol: &str, path: &str) -> Result<(), eg_spec::SpecError> {
     if protocol.is_empty() || protocol == PROTOCOL_HTTP {
         Ok(())
     } else {
@@ -57,8 +57,51 @@ pub(crate) fn check_protocol(protocol: &str, path: &str) -> Result<(), eg_spec::
     }
 }
 
+/// The fields `RequestBuilder` and `ResponseBuilder` share: copy the message of another
+/// namespace, or render a template.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceOrTemplateSpec {
+    /// Copy the message of this namespace instead of rendering a template.
+    #[serde(default)]
+    pub source_namespace: String,
+    /// Only `http` (the default).
+    #[serde(default)]
+    pub protocol: String,
+    /// The template (exclusive with `sourceNamespace`).
+    #[serde(default)]
+    pub template: String,
+    /// Left action delimiter. Default `{{`.
+    #[serde(default)]
+    pub left_delim: String,
+    /// Right action delimiter. Default `}}`.
+    #[serde(default)]
+    pub right_delim: String,
+}
+
+impl SourceOrTemplateSpec {
+    /// Checks `protocol` and that exactly one of `sourceNamespace` and `template` is given,
+    /// and compiles the template (`None` when the filter copies a namespace). Errors name
+    /// the field under `spec.path`.
+    pub(crate) fn compile(
+        &self,
+        spec: &crate::filter::FilterSpec,
+    ) -> Result<Option<BuilderTemplate>, eg_spec::SpecError> {
+        check_protocol(
+            &self.protocol,
+            &eg_spec::error::join_path(&spec.path, "protocol"),
+        )?;
+        check_source_or_template(&self.source_namespace, &self.template, &spec.path)?;
+        if self.template.is_empty() {
+            return Ok(None);
+        }
+        BuilderTemplate::compile(spec, &self.template, &self.left_delim, &self.right_delim)
+            .map(Some)
+    }
+}
+
 /// Checks that exactly one of `sourceNamespace` and `template` is given.
-pub(crate) fn check_source_or_template(
+fn check_source_or_template(
     source: &str,
     template: &str,
     path: &str,

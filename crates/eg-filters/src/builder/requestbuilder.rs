@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use eg_protocols::{Body, Context, HttpRequest};
-use eg_spec::error::join_path;
 use eg_spec::SpecError;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::{HeaderName, HeaderValue, Method, Uri};
@@ -19,10 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::body::{buffer_within, BODY_BUFFER_LIMIT};
-use super::{
-    buffer_bodies, check_protocol, check_source_or_template, BuilderTemplate, BuiltRequest,
-    RESULT_BUILD_ERR,
-};
+use super::{buffer_bodies, BuilderTemplate, BuiltRequest, SourceOrTemplateSpec, RESULT_BUILD_ERR};
 use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
@@ -45,26 +41,8 @@ pub const METHODS: [&str; 9] = [
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE",
 ];
 
-/// `RequestBuilder` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RequestBuilderSpec {
-    /// Copy the request of this namespace instead of rendering a template.
-    #[serde(default)]
-    pub source_namespace: String,
-    /// Only `http` (the default).
-    #[serde(default)]
-    pub protocol: String,
-    /// The template (exclusive with `sourceNamespace`).
-    #[serde(default)]
-    pub template: String,
-    /// Left action delimiter. Default `{{`.
-    #[serde(default)]
-    pub left_delim: String,
-    /// Right action delimiter. Default `}}`.
-    #[serde(default)]
-    pub right_delim: String,
-}
+/// `RequestBuilder` fields: copy the request of another namespace, or render a template.
+pub type RequestBuilderSpec = SourceOrTemplateSpec;
 
 fn default_spec() -> Value {
     json!({"protocol": "http"})
@@ -72,18 +50,7 @@ fn default_spec() -> Value {
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
     let s: RequestBuilderSpec = decode_filter_spec(spec)?;
-    check_protocol(&s.protocol, &join_path(&spec.path, "protocol"))?;
-    check_source_or_template(&s.source_namespace, &s.template, &spec.path)?;
-    let template = if s.template.is_empty() {
-        None
-    } else {
-        Some(BuilderTemplate::compile(
-            spec,
-            &s.template,
-            &s.left_delim,
-            &s.right_delim,
-        )?)
-    };
+    let template = s.compile(spec)?;
     Ok(Box::new(RequestBuilder {
         name: spec.name.clone(),
         source: s.source_namespace,

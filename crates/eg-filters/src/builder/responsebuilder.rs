@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use eg_protocols::{Body, Context, HttpResponse};
-use eg_spec::error::join_path;
 use eg_spec::SpecError;
 use http::header::CONTENT_LENGTH;
 use http::{HeaderName, HeaderValue, StatusCode};
@@ -18,9 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::body::{buffer_within, BODY_BUFFER_LIMIT};
-use super::{
-    buffer_bodies, check_protocol, check_source_or_template, BuilderTemplate, RESULT_BUILD_ERR,
-};
+use super::{buffer_bodies, BuilderTemplate, SourceOrTemplateSpec, RESULT_BUILD_ERR};
 use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
@@ -38,26 +35,8 @@ pub const KIND: FilterKind = FilterKind {
     build,
 };
 
-/// `ResponseBuilder` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ResponseBuilderSpec {
-    /// Copy the response of this namespace instead of rendering a template.
-    #[serde(default)]
-    pub source_namespace: String,
-    /// Only `http` (the default).
-    #[serde(default)]
-    pub protocol: String,
-    /// The template (exclusive with `sourceNamespace`).
-    #[serde(default)]
-    pub template: String,
-    /// Left action delimiter. Default `{{`.
-    #[serde(default)]
-    pub left_delim: String,
-    /// Right action delimiter. Default `}}`.
-    #[serde(default)]
-    pub right_delim: String,
-}
+/// `ResponseBuilder` fields: copy the response of another namespace, or render a template.
+pub type ResponseBuilderSpec = SourceOrTemplateSpec;
 
 fn default_spec() -> Value {
     json!({"protocol": "http"})
@@ -65,18 +44,7 @@ fn default_spec() -> Value {
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
     let s: ResponseBuilderSpec = decode_filter_spec(spec)?;
-    check_protocol(&s.protocol, &join_path(&spec.path, "protocol"))?;
-    check_source_or_template(&s.source_namespace, &s.template, &spec.path)?;
-    let template = if s.template.is_empty() {
-        None
-    } else {
-        Some(BuilderTemplate::compile(
-            spec,
-            &s.template,
-            &s.left_delim,
-            &s.right_delim,
-        )?)
-    };
+    let template = s.compile(spec)?;
     Ok(Box::new(ResponseBuilder {
         name: spec.name.clone(),
         source: s.source_namespace,
