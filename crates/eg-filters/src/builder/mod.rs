@@ -92,11 +92,7 @@ impl SourceOrTemplateSpec {
             &eg_spec::error::join_path(&spec.path, "protocol"),
         )?;
         check_source_or_template(&self.source_namespace, &self.template, &spec.path)?;
-        if self.template.is_empty() {
-            return Ok(None);
-        }
-        BuilderTemplate::compile(spec, &self.template, &self.left_delim, &self.right_delim)
-            .map(Some)
+        BuilderTemplate::compile_optional(spec, &self.template, &self.left_delim, &self.right_delim)
     }
 }
 

@@ -51,6 +51,20 @@ impl BuilderTemplate {
         })
     }
 
+    /// Like [`BuilderTemplate::compile`], for a template field that may be left empty
+    /// (`None` when `text` is empty).
+    pub fn compile_optional(
+        spec: &FilterSpec,
+        text: &str,
+        left_delim: &str,
+        right_delim: &str,
+    ) -> Result<Option<BuilderTemplate>, SpecError> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        Self::compile(spec, text, left_delim, right_delim).map(Some)
+    }
+
     /// Whether the template may read a body (decided from its text when parsed).
     pub fn reads_body(&self) -> bool {
         self.reads_body

@@ -191,16 +191,8 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
         .as_ref()
         .map(|h| HeaderAdaptor::compile(h, &join_path(&spec.path, "header")))
         .transpose()?;
-    let template = if s.template.is_empty() {
-        None
-    } else {
-        Some(BuilderTemplate::compile(
-            spec,
-            &s.template,
-            &s.left_delim,
-            &s.right_delim,
-        )?)
-    };
+    let template =
+        BuilderTemplate::compile_optional(spec, &s.template, &s.left_delim, &s.right_delim)?;
     Ok(Box::new(RequestAdaptor {
         name: spec.name.clone(),
         method,
