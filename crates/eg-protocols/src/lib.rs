@@ -13,5 +13,5 @@ mod tag;
 
 pub use body::{Body, BodyError, BoxStream};
 pub use context::{Context, Namespace, DEFAULT_NAMESPACE};
-pub use message::{HttpRequest, HttpResponse};
+pub use message::{standard_method, HttpRequest, HttpResponse, STANDARD_METHODS};
 pub use tag::{LazyTag, Tag};

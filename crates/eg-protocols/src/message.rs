@@ -5,6 +5,27 @@ use http::{request, Method, StatusCode, Uri, Version};
 
 use crate::body::Body;
 
+/// The standard methods Easegress accepts in specs (Go's `net/http` method constants).
+pub const STANDARD_METHODS: [Method; 9] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::CONNECT,
+    Method::OPTIONS,
+    Method::TRACE,
+];
+
+/// The standard method spelled exactly `name` (upper case), if there is one.
+pub fn standard_method(name: &str) -> Option<Method> {
+    STANDARD_METHODS
+        .iter()
+        .find(|m| m.as_str() == name)
+        .cloned()
+}
+
 /// A request: hyper's head (method, URI, version, headers) plus a [`Body`].
 #[derive(Debug)]
 pub struct HttpRequest {

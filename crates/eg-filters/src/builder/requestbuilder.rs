@@ -36,11 +36,6 @@ pub const KIND: FilterKind = FilterKind {
     build,
 };
 
-/// The methods a built request may have (Go's `net/http` method constants).
-pub const METHODS: [&str; 9] = [
-    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE",
-];
-
 /// `RequestBuilder` fields: copy the request of another namespace, or render a template.
 pub type RequestBuilderSpec = SourceOrTemplateSpec;
 
@@ -166,7 +161,7 @@ impl RequestInfo {
             .filter(|m| !m.is_empty())
             .map(|m| m.to_ascii_uppercase())
             .unwrap_or_else(|| "GET".to_string());
-        if !METHODS.contains(&method.as_str()) {
+        if eg_protocols::standard_method(&method).is_none() {
             return Err(format!("invalid method: {method}"));
         }
         let url = self

@@ -207,20 +207,7 @@ fn hex(b: u8) -> Option<u8> {
 }
 
 /// The standard methods Easegress accepts in specs.
-pub fn parse_method(m: &str) -> Option<Method> {
-    const METHODS: [Method; 9] = [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::PATCH,
-        Method::DELETE,
-        Method::CONNECT,
-        Method::OPTIONS,
-        Method::TRACE,
-    ];
-    METHODS.into_iter().find(|x| x.as_str() == m)
-}
+pub use eg_protocols::standard_method as parse_method;
 
 #[cfg(test)]
 mod tests {

@@ -24,13 +24,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::builder::gzip::{gunzip, gunzip_stream, gzip, gzip_stream, GZIP};
-use crate::builder::requestbuilder::METHODS;
 use crate::builder::{
     buffer_bodies, BuilderTemplate, HeaderAdaptSpec, HeaderAdaptor, RESULT_BUILD_ERR,
 };
 use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
+use eg_protocols::{standard_method, STANDARD_METHODS};
 
 pub use path::{PathAdaptSpec, PathAdaptor, RegexpReplaceSpec};
 
@@ -159,7 +159,7 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
     }
     let method = if s.method.is_empty() {
         None
-    } else if METHODS.contains(&s.method.as_str()) {
+    } else if standard_method(&s.method).is_some() {
         Method::from_bytes(s.method.as_bytes()).ok()
     } else {
         return Err(SpecError::new(
@@ -167,7 +167,7 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
             format!(
                 "invalid HTTP method {:?}: want one of {}",
                 s.method,
-                METHODS.join(", ")
+                STANDARD_METHODS.map(|m| m.as_str().to_string()).join(", ")
             ),
         ));
     };

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use eg_protocols::STANDARD_METHODS as METHODS;
 use eg_spec::SpecError;
 use http::{HeaderMap, Method};
 use regex::Regex;
@@ -94,18 +95,6 @@ fn compile_host(h: &HostSpec, path: &str) -> Result<HostMatcher, SpecError> {
 /// Allowed methods as a bit set; `ALL` when the spec lists none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct MethodSet(u16);
-
-const METHODS: [Method; 9] = [
-    Method::GET,
-    Method::HEAD,
-    Method::POST,
-    Method::PUT,
-    Method::PATCH,
-    Method::DELETE,
-    Method::CONNECT,
-    Method::OPTIONS,
-    Method::TRACE,
-];
 
 fn method_bit(m: &Method) -> u16 {
     METHODS.iter().position(|x| x == m).map_or(0, |i| 1 << i)
