@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::convert::parse_yaml_json;
-use super::{buffer_bodies, BuilderTemplate, RESULT_BUILD_ERR};
+use super::{BuilderTemplate, RESULT_BUILD_ERR};
 use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
@@ -99,16 +99,8 @@ impl DataBuilder {
 
 impl Filter for DataBuilder {
     fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
-        if self.template.wants_buffering(ctx) {
-            return Handled::Pending(Box::pin(async move {
-                if let Err(e) = buffer_bodies(ctx).await {
-                    tracing::warn!("DataBuilder({}): reading a body: {e}", self.name);
-                    return RESULT_BUILD_ERR;
-                }
-                self.store(ctx)
-            }));
-        }
-        Handled::Done(self.store(ctx))
+        self.template
+            .run_after_bodies(ctx, KIND_NAME, &self.name, |ctx| self.store(ctx))
     }
 
     fn as_any(&self) -> &dyn Any {

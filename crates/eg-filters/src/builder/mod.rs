@@ -37,7 +37,6 @@ pub use header::{HeaderAdaptSpec, HeaderAdaptor};
 pub use template::BuilderTemplate;
 
 pub(crate) use data::BuiltRequest;
-pub(crate) use template::buffer_bodies;
 
 /// Returned when a template fails to render or renders something that cannot be built.
 pub const RESULT_BUILD_ERR: &str = "buildErr";

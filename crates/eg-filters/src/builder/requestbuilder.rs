@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::body::{buffer_within, BODY_BUFFER_LIMIT};
-use super::{buffer_bodies, BuilderTemplate, BuiltRequest, SourceOrTemplateSpec, RESULT_BUILD_ERR};
+use super::{BuilderTemplate, BuiltRequest, SourceOrTemplateSpec, RESULT_BUILD_ERR};
 use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
@@ -261,16 +261,9 @@ impl RequestBuilder {
 impl Filter for RequestBuilder {
     fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
         if let Some(t) = &self.template {
-            if t.wants_buffering(ctx) {
-                return Handled::Pending(Box::pin(async move {
-                    if let Err(e) = buffer_bodies(ctx).await {
-                        tracing::warn!("RequestBuilder({}): reading a body: {e}", self.name);
-                        return RESULT_BUILD_ERR;
-                    }
-                    self.build_from_template(t, ctx)
-                }));
-            }
-            return Handled::Done(self.build_from_template(t, ctx));
+            return t.run_after_bodies(ctx, KIND_NAME, &self.name, |ctx| {
+                self.build_from_template(t, ctx)
+            });
         }
         if ctx.namespace() == self.source {
             return Handled::Done("");

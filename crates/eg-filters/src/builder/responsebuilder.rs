@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::body::{buffer_within, BODY_BUFFER_LIMIT};
-use super::{buffer_bodies, BuilderTemplate, SourceOrTemplateSpec, RESULT_BUILD_ERR};
+use super::{BuilderTemplate, SourceOrTemplateSpec, RESULT_BUILD_ERR};
 use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
@@ -157,16 +157,9 @@ impl ResponseBuilder {
 impl Filter for ResponseBuilder {
     fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
         if let Some(t) = &self.template {
-            if t.wants_buffering(ctx) {
-                return Handled::Pending(Box::pin(async move {
-                    if let Err(e) = buffer_bodies(ctx).await {
-                        tracing::warn!("ResponseBuilder({}): reading a body: {e}", self.name);
-                        return RESULT_BUILD_ERR;
-                    }
-                    self.build_from_template(t, ctx)
-                }));
-            }
-            return Handled::Done(self.build_from_template(t, ctx));
+            return t.run_after_bodies(ctx, KIND_NAME, &self.name, |ctx| {
+                self.build_from_template(t, ctx)
+            });
         }
         if ctx.namespace() == self.source {
             return Handled::Done("");

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::convert::parse_yaml_json;
-use super::{buffer_bodies, BuilderTemplate, RESULT_BUILD_ERR};
+use super::{BuilderTemplate, RESULT_BUILD_ERR};
 use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
@@ -119,16 +119,8 @@ impl ResultBuilder {
 
 impl Filter for ResultBuilder {
     fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
-        if self.template.wants_buffering(ctx) {
-            return Handled::Pending(Box::pin(async move {
-                if let Err(e) = buffer_bodies(ctx).await {
-                    tracing::warn!("ResultBuilder({}): reading a body: {e}", self.name);
-                    return RESULT_BUILD_ERR;
-                }
-                self.decide(ctx)
-            }));
-        }
-        Handled::Done(self.decide(ctx))
+        self.template
+            .run_after_bodies(ctx, KIND_NAME, &self.name, |ctx| self.decide(ctx))
     }
 
     fn as_any(&self) -> &dyn Any {

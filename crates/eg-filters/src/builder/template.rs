@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use super::body::{buffer_within, BODY_BUFFER_LIMIT};
 use super::convert::decode_output;
 use super::data::render;
-use crate::filter::FilterSpec;
+use crate::filter::{FilterSpec, Handled};
 
 /// Names whose presence in a template means it may read a body (`Body`, `RawBody`,
 /// `JSONBody`, `YAMLBody`, and `FormValue`, which reads a form body).
@@ -78,6 +78,28 @@ impl BuilderTemplate {
                 n.request.as_ref().is_some_and(|r| !r.body.is_buffered())
                     || n.response.as_ref().is_some_and(|r| !r.body.is_buffered())
             })
+    }
+
+    /// Runs `step` on `ctx` — at once when the bodies the template may read are in memory,
+    /// otherwise after reading them (a future). A body that cannot be read gives `buildErr`,
+    /// logged as `<kind>(<name>): reading a body: ...`.
+    pub(crate) fn run_after_bodies<'a>(
+        &self,
+        ctx: &'a mut Context,
+        kind: &'static str,
+        name: &'a str,
+        step: impl FnOnce(&mut Context) -> &'static str + Send + 'a,
+    ) -> Handled<'a> {
+        if !self.wants_buffering(ctx) {
+            return Handled::Done(step(ctx));
+        }
+        Handled::Pending(Box::pin(async move {
+            if let Err(e) = buffer_bodies(ctx).await {
+                tracing::warn!("{kind}({name}): reading a body: {e}");
+                return super::RESULT_BUILD_ERR;
+            }
+            step(ctx)
+        }))
     }
 
     /// Renders over the context (see [`super::data`]); errors are Go's execution messages.

@@ -24,9 +24,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::builder::gzip::{gunzip, gunzip_stream, gzip, gzip_stream, GZIP};
-use crate::builder::{
-    buffer_bodies, BuilderTemplate, HeaderAdaptSpec, HeaderAdaptor, RESULT_BUILD_ERR,
-};
+use crate::builder::{BuilderTemplate, HeaderAdaptSpec, HeaderAdaptor, RESULT_BUILD_ERR};
 use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
@@ -398,18 +396,10 @@ fn set_path(req: &mut HttpRequest, path: &str) -> Result<(), String> {
 
 impl Filter for RequestAdaptor {
     fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
-        if let Some(t) = &self.template {
-            if t.wants_buffering(ctx) {
-                return Handled::Pending(Box::pin(async move {
-                    if let Err(e) = buffer_bodies(ctx).await {
-                        tracing::warn!("RequestAdaptor({}): reading a body: {e}", self.name);
-                        return RESULT_BUILD_ERR;
-                    }
-                    self.adapt(ctx)
-                }));
-            }
+        match &self.template {
+            Some(t) => t.run_after_bodies(ctx, KIND_NAME, &self.name, |ctx| self.adapt(ctx)),
+            None => Handled::Done(self.adapt(ctx)),
         }
-        Handled::Done(self.adapt(ctx))
     }
 
     fn as_any(&self) -> &dyn Any {

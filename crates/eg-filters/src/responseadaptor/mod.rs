@@ -25,9 +25,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::builder::gzip::GZIP;
-use crate::builder::{
-    buffer_bodies, BuilderTemplate, HeaderAdaptSpec, HeaderAdaptor, RESULT_BUILD_ERR,
-};
+use crate::builder::{BuilderTemplate, HeaderAdaptSpec, HeaderAdaptor, RESULT_BUILD_ERR};
 use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::requestadaptor::{
@@ -206,18 +204,12 @@ impl ResponseAdaptor {
 
 impl Filter for ResponseAdaptor {
     fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
-        if let Some(t) = &self.template {
-            if ctx.response().is_some() && t.wants_buffering(ctx) {
-                return Handled::Pending(Box::pin(async move {
-                    if let Err(e) = buffer_bodies(ctx).await {
-                        tracing::warn!("ResponseAdaptor({}): reading a body: {e}", self.name);
-                        return RESULT_BUILD_ERR;
-                    }
-                    self.adapt(ctx)
-                }));
+        match &self.template {
+            Some(t) if ctx.response().is_some() => {
+                t.run_after_bodies(ctx, KIND_NAME, &self.name, |ctx| self.adapt(ctx))
             }
+            _ => Handled::Done(self.adapt(ctx)),
         }
-        Handled::Done(self.adapt(ctx))
     }
 
     fn as_any(&self) -> &dyn Any {
