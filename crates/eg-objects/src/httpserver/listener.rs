@@ -6,16 +6,16 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use eg_supervisor::metrics::Cell;
+use http::HeaderValue;
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
 use tokio::net::{TcpListener, TcpStream};
@@ -32,8 +32,19 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Listen backlog.
 const BACKLOG: i32 = 1024;
-/// Pause after an accept error (e.g. too many open files).
-const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+/// First pause after an accept error (e.g. too many open files); it doubles with each
+/// further error up to [`ACCEPT_ERROR_PAUSE_MAX`].
+const ACCEPT_ERROR_PAUSE_MIN: Duration = Duration::from_millis(5);
+/// Longest pause between accept attempts while accepting fails.
+const ACCEPT_ERROR_PAUSE_MAX: Duration = Duration::from_secs(1);
+/// At most one accept-failure warning per this interval; the others are counted.
+const ACCEPT_WARNING_INTERVAL: Duration = Duration::from_secs(5);
+/// How long a stopped listener keeps idle keep-alive connections open, answering their
+/// requests with `Connection: close`, before closing them.
+const IDLE_GRACE: Duration = Duration::from_secs(5);
+/// Deadline for the first request of a connection when `keepAliveTimeout` is `0` (no idle
+/// limit): a connection that never sends a byte is still closed.
+const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Most concurrent HTTP/2 streams per connection.
 const H2_MAX_STREAMS: u32 = 256;
 /// Entries in the status's `topN`.
@@ -186,42 +197,116 @@ impl Shared {
     }
 }
 
+/// The process's soft limit of open files, from `/proc/self/limits` (`None` where that
+/// cannot be read, or when unlimited).
+pub(crate) fn open_files_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_files_limit(&text)
+}
+
+fn parse_open_files_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Warns when `maxConnections` cannot be reached because the process may not open that
+/// many files.
+pub(crate) fn check_connection_limit(server: &str, max_conns: usize) {
+    if let Some(limit) = open_files_limit() {
+        if max_conns as u64 > limit {
+            tracing::warn!(
+                server,
+                max_connections = max_conns,
+                open_files_limit = limit,
+                "maxConnections is above the open-files limit; connections past the limit will fail to be accepted"
+            );
+        }
+    }
+}
+
 /// A running listener task.
 pub(crate) struct Listener {
     /// The settings it runs with.
     pub config: ListenerConfig,
-    stop: watch::Sender<bool>,
+    stop: watch::Sender<Stop>,
     released: watch::Receiver<bool>,
+    /// The listening socket, left here by a stopped listener for its successor on the same
+    /// address and port.
+    handover: Arc<Mutex<Option<std::net::TcpListener>>>,
+}
+
+/// How a listener is asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Keep running.
+    No,
+    /// Stop and close the listening socket.
+    Close,
+    /// Stop and leave the listening socket to the next listener on the same address.
+    HandOver,
 }
 
 impl Listener {
-    /// Starts the listener task; when `after` is given, binding waits until that
-    /// listener has released its socket (a restart on the same port).
+    /// Starts the listener task. When `after` is given (a restart), the new listener takes
+    /// over the old one's socket if the address and port are unchanged — connections waiting
+    /// in the backlog are then accepted by the new listener and none is refused — and
+    /// otherwise binds once the old listener has let its socket go.
     pub fn start(
         shared: Arc<Shared>,
         config: ListenerConfig,
         after: Option<&Listener>,
     ) -> Listener {
-        let (stop, stop_rx) = watch::channel(false);
+        let (stop, stop_rx) = watch::channel(Stop::No);
         let (released_tx, released) = watch::channel(false);
-        let wait = after.map(|l| l.released.clone());
+        let handover = Arc::new(Mutex::new(None));
+        let inherit = after.map(|l| {
+            let same_socket = l.config.address == config.address && l.config.port == config.port;
+            l.stop_with(if same_socket {
+                Stop::HandOver
+            } else {
+                Stop::Close
+            });
+            (l.released.clone(), l.handover.clone(), same_socket)
+        });
         let cfg = config.clone();
+        let out = handover.clone();
         tokio::spawn(async move {
-            if let Some(mut w) = wait {
-                let _ = w.wait_for(|v| *v).await;
+            let mut socket = None;
+            if let Some((mut released, slot, same_socket)) = inherit {
+                let _ = released.wait_for(|v| *v).await;
+                let taken = slot.lock().take();
+                if same_socket {
+                    socket = taken;
+                }
             }
-            run(shared, cfg, stop_rx, released_tx).await;
+            run(shared, cfg, socket, stop_rx, released_tx, out).await;
         });
         Listener {
             config,
             stop,
             released,
+            handover,
         }
     }
 
-    /// Stops accepting, releases the socket and drains connections (in the background).
+    /// Stops accepting, closes the socket and drains connections (in the background).
     pub fn stop(&self) {
-        let _ = self.stop.send(true);
+        self.stop_with(Stop::Close);
+    }
+
+    fn stop_with(&self, how: Stop) {
+        self.stop.send_if_modified(|s| {
+            if *s == Stop::No {
+                *s = how;
+                true
+            } else {
+                false
+            }
+        });
     }
 }
 
@@ -261,19 +346,30 @@ fn bind(cfg: &ListenerConfig) -> std::io::Result<std::net::TcpListener> {
 async fn run(
     shared: Arc<Shared>,
     cfg: ListenerConfig,
-    mut stop: watch::Receiver<bool>,
+    mut inherited: Option<std::net::TcpListener>,
+    mut stop: watch::Receiver<Stop>,
     released: watch::Sender<bool>,
+    handover: Arc<Mutex<Option<std::net::TcpListener>>>,
 ) {
-    let graceful = GracefulShutdown::new();
+    let drain = Drain::new();
     loop {
-        if *stop.borrow() {
+        if *stop.borrow() != Stop::No {
             break;
         }
-        match bind(&cfg).and_then(TcpListener::from_std) {
+        let socket = match inherited.take() {
+            Some(s) => Ok(s),
+            None => bind(&cfg),
+        };
+        match socket.and_then(TcpListener::from_std) {
             Ok(listener) => {
                 tracing::info!(server = %shared.name, port = cfg.port, "listening");
                 shared.set_state(State::Running, String::new());
-                accept_loop(&shared, &cfg, listener, &mut stop, &graceful).await;
+                accept_loop(&shared, &cfg, &listener, &mut stop, &drain).await;
+                if *stop.borrow() == Stop::HandOver {
+                    if let Ok(s) = listener.into_std() {
+                        *handover.lock() = Some(s);
+                    }
+                }
                 break;
             }
             Err(e) => {
@@ -287,11 +383,77 @@ async fn run(
         }
     }
     let _ = released.send(true);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(server = %shared.name, "connections still open after the drain timeout");
+    drain.run(&shared.name).await;
+}
+
+/// The stages of a stopped listener's connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    /// Serving as usual.
+    Serving,
+    /// HTTP/1 answers carry `Connection: close` and the connection ends after them; HTTP/2
+    /// connections are sent GOAWAY. Idle HTTP/1 connections stay open, so a request a client
+    /// sends on one just now is still answered.
+    Draining,
+    /// The grace period is over: idle connections close; busy ones finish their request.
+    Closing,
+}
+
+/// Graceful hand-over of the connections of a listener that stopped.
+///
+/// Closing an idle keep-alive connection races with the client sending its next request on
+/// it, and that request is lost. So a stopped listener first answers every request with
+/// `Connection: close` for [`IDLE_GRACE`] — busy clients reconnect to the new listener
+/// without losing anything — and only then closes what is still idle.
+struct Drain {
+    /// Read on every HTTP/1 response: whether to add `Connection: close`.
+    closing: Arc<AtomicBool>,
+    phase: watch::Sender<Phase>,
+}
+
+impl Drain {
+    fn new() -> Drain {
+        Drain {
+            closing: Arc::new(AtomicBool::new(false)),
+            phase: watch::channel(Phase::Serving).0,
+        }
+    }
+
+    /// What a connection watches.
+    fn handle(&self) -> ConnDrain {
+        ConnDrain {
+            closing: self.closing.clone(),
+            phase: self.phase.subscribe(),
+        }
+    }
+
+    /// Drains the connections: `Connection: close` for the grace period, then closing idle
+    /// ones, then waiting (bounded) for the busy ones.
+    async fn run(&self, server: &str) {
+        self.closing.store(true, Ordering::Release);
+        let _ = self.phase.send(Phase::Draining);
+        let _ = tokio::time::timeout(IDLE_GRACE, self.phase.closed()).await;
+        let _ = self.phase.send(Phase::Closing);
+        if tokio::time::timeout(DRAIN_TIMEOUT, self.phase.closed())
+            .await
+            .is_err()
+        {
+            tracing::warn!(server = %server, "connections still open after the drain timeout");
+        }
+    }
+}
+
+/// A connection's view of its listener's [`Drain`]; dropping it tells the listener the
+/// connection is gone.
+struct ConnDrain {
+    closing: Arc<AtomicBool>,
+    phase: watch::Receiver<Phase>,
+}
+
+impl ConnDrain {
+    /// Resolves once the listener's drain reaches `phase`.
+    async fn reached(&mut self, phase: Phase) {
+        let _ = self.phase.wait_for(|p| *p >= phase).await;
     }
 }
 
@@ -324,34 +486,60 @@ impl Drop for ConnGuard {
     }
 }
 
-struct Builders {
-    h1: Builder<TokioExecutor>,
-    h2: Builder<TokioExecutor>,
+/// How connections of one listener are served.
+struct Protocols {
+    h1: http1::Builder,
+    h2: http2::Builder<TokioExecutor>,
+    /// Deadline for the TLS handshake.
+    tls_handshake: Duration,
+    /// Deadline for the first byte of a plain connection when hyper has no header timer
+    /// (`keepAliveTimeout: 0`).
+    first_byte: Option<Duration>,
 }
 
-fn builders(cfg: &ListenerConfig) -> Builders {
-    let mut h1 = Builder::new(TokioExecutor::new()).http1_only();
-    h1.http1()
-        .timer(TokioTimer::new())
+fn protocols(cfg: &ListenerConfig) -> Protocols {
+    let mut h1 = http1::Builder::new();
+    h1.timer(TokioTimer::new())
         .keep_alive(cfg.keep_alive)
+        // hyper starts this timer when it first waits for a request head — at accept for a
+        // new connection — so a socket that never sends a byte is closed too.
         .header_read_timeout(cfg.keep_alive_timeout);
-    let mut h2 = Builder::new(TokioExecutor::new()).http2_only();
-    h2.http2()
-        .timer(TokioTimer::new())
+    let mut h2 = http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new())
         .adaptive_window(true)
         .max_concurrent_streams(H2_MAX_STREAMS);
-    Builders { h1, h2 }
+    let header_deadline = cfg.keep_alive_timeout.unwrap_or(FIRST_REQUEST_TIMEOUT);
+    Protocols {
+        h1,
+        h2,
+        tls_handshake: TLS_HANDSHAKE_TIMEOUT.min(header_deadline),
+        first_byte: cfg
+            .keep_alive_timeout
+            .is_none()
+            .then_some(FIRST_REQUEST_TIMEOUT),
+    }
+}
+
+/// Pause after accept error number `n` (1-based): 5 ms doubling up to 1 s, as Go's HTTP
+/// server does.
+pub(crate) fn accept_backoff(n: u32) -> Duration {
+    ACCEPT_ERROR_PAUSE_MIN
+        .saturating_mul(1u32 << n.saturating_sub(1).min(16))
+        .min(ACCEPT_ERROR_PAUSE_MAX)
 }
 
 async fn accept_loop(
     shared: &Arc<Shared>,
     cfg: &ListenerConfig,
-    listener: TcpListener,
-    stop: &mut watch::Receiver<bool>,
-    graceful: &GracefulShutdown,
+    listener: &TcpListener,
+    stop: &mut watch::Receiver<Stop>,
+    drain: &Drain,
 ) {
-    let builders = Arc::new(builders(cfg));
+    let protocols = Arc::new(protocols(cfg));
     let tls = cfg.tls.clone().map(TlsAcceptor::from);
+    let mut errors = 0u32;
+    let mut last_warning: Option<std::time::Instant> = None;
+    let mut suppressed = 0u64;
     loop {
         // Wait for a free connection slot (maxConnections).
         loop {
@@ -371,21 +559,36 @@ async fn accept_loop(
             _ = stop.changed() => return,
         };
         let (stream, peer) = match accepted {
-            Ok(a) => a,
+            Ok(a) => {
+                errors = 0;
+                a
+            }
             Err(e) => {
-                tracing::debug!(server = %shared.name, error = %e, "accept failed");
-                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                errors = errors.saturating_add(1);
+                if last_warning.is_none_or(|t| t.elapsed() >= ACCEPT_WARNING_INTERVAL) {
+                    tracing::warn!(server = %shared.name, error = %e, suppressed, "accept failed; backing off");
+                    last_warning = Some(std::time::Instant::now());
+                    suppressed = 0;
+                } else {
+                    suppressed += 1;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(accept_backoff(errors)) => {}
+                    _ = stop.changed() => return,
+                }
                 continue;
             }
         };
         let _ = stream.set_nodelay(true);
         shared.active.fetch_add(1, Ordering::AcqRel);
         let guard = ConnGuard(shared.clone());
-        let watcher = graceful.watcher();
-        let builders = builders.clone();
-        let tls = tls.clone();
         tokio::spawn(serve_connection(
-            stream, peer, guard, watcher, builders, tls,
+            stream,
+            peer,
+            guard,
+            drain.handle(),
+            protocols.clone(),
+            tls.clone(),
         ));
     }
 }
@@ -394,55 +597,143 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     guard: ConnGuard,
-    watcher: Watcher,
-    builders: Arc<Builders>,
+    mut drain: ConnDrain,
+    protocols: Arc<Protocols>,
     tls: Option<TlsAcceptor>,
 ) {
     let shared = guard.0.clone();
-    let service = hyper::service::service_fn(move |req| {
-        let mux = shared.mux.load_full();
-        async move {
-            let handled = std::pin::pin!(mux.handle(req, peer));
-            Ok::<_, Infallible>(match (CatchUnwind { inner: handled }).await {
-                Ok(resp) => resp,
-                Err(_) => {
-                    tracing::error!(%peer, "a request handler panicked; answered 500");
-                    super::mux::internal_error()
-                }
-            })
-        }
-    });
-    let result = match tls {
-        None => {
-            let conn = builders
-                .h1
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .into_owned();
-            watcher.watch(conn).await
-        }
-        Some(acceptor) => {
-            let tls_stream =
-                match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(e)) => {
-                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
+    let closing = drain.closing.clone();
+    let service = move |h1: bool| {
+        let shared = shared.clone();
+        let closing = closing.clone();
+        hyper::service::service_fn(move |req| {
+            let mux = shared.mux.load_full();
+            let closing = h1 && closing.load(Ordering::Acquire);
+            async move {
+                let handled = std::pin::pin!(mux.handle(req, peer));
+                let mut resp = match (CatchUnwind { inner: handled }).await {
+                    Ok(resp) => resp,
                     Err(_) => {
-                        tracing::debug!(%peer, "TLS handshake timed out");
-                        return;
+                        tracing::error!(%peer, "a request handler panicked; answered 500");
+                        super::mux::internal_error()
                     }
                 };
-            let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2");
-            let builder = if h2 { &builders.h2 } else { &builders.h1 };
-            let conn = builder
-                .serve_connection_with_upgrades(TokioIo::new(tls_stream), service)
-                .into_owned();
-            watcher.watch(conn).await
-        }
+                if closing {
+                    resp.headers_mut()
+                        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                Ok::<_, Infallible>(resp)
+            }
+        })
     };
+    let result =
+        match tls {
+            None => {
+                if let Some(deadline) = protocols.first_byte {
+                    let mut byte = [0u8; 1];
+                    match tokio::time::timeout(deadline, stream.peek(&mut byte)).await {
+                        Ok(Ok(n)) if n > 0 => {}
+                        Ok(_) => return,
+                        Err(_) => {
+                            tracing::debug!(%peer, "no request within the deadline; closing");
+                            return;
+                        }
+                    }
+                }
+                let conn = protocols
+                    .h1
+                    .serve_connection(TokioIo::new(stream), service(true))
+                    .with_upgrades();
+                serve_h1(conn, &mut drain).await
+            }
+            Some(acceptor) => {
+                let tls_stream =
+                    match tokio::time::timeout(protocols.tls_handshake, acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                if tls_stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                    let conn = protocols
+                        .h2
+                        .serve_connection(TokioIo::new(tls_stream), service(false));
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        r = conn.as_mut() => r,
+                        _ = drain.reached(Phase::Draining) => {
+                            conn.as_mut().graceful_shutdown();
+                            conn.await
+                        }
+                    }
+                } else {
+                    let conn = protocols
+                        .h1
+                        .serve_connection(TokioIo::new(tls_stream), service(true))
+                        .with_upgrades();
+                    serve_h1(conn, &mut drain).await
+                }
+            }
+        };
     if let Err(e) = result {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
     drop(guard);
+}
+
+/// Serves an HTTP/1 connection until it ends, closing it gracefully (after the request in
+/// flight) once its listener's drain reaches [`Phase::Closing`].
+async fn serve_h1<I, S, B>(
+    conn: http1::UpgradeableConnection<I, S>,
+    drain: &mut ConnDrain,
+) -> hyper::Result<()>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => r,
+        _ = drain.reached(Phase::Closing) => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_backoff_doubles_up_to_a_second() {
+        assert_eq!(accept_backoff(1), Duration::from_millis(5));
+        assert_eq!(accept_backoff(2), Duration::from_millis(10));
+        assert_eq!(accept_backoff(8), Duration::from_millis(640));
+        assert_eq!(accept_backoff(9), Duration::from_secs(1));
+        assert_eq!(accept_backoff(u32::MAX), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn open_files_limit_is_read() {
+        let text = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                    Max cpu time              unlimited            unlimited            seconds   \n\
+                    Max open files            1024                 524288               files     \n";
+        assert_eq!(parse_open_files_limit(text), Some(1024));
+        assert_eq!(
+            parse_open_files_limit("Max open files unlimited unlimited files"),
+            None
+        );
+        assert!(open_files_limit().is_some());
+    }
 }

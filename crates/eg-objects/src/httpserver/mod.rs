@@ -181,6 +181,8 @@ impl ObjectKind for HttpServerKind {
             .max_connections
             .unwrap_or(spec::DEFAULT_MAX_CONNECTIONS) as usize;
 
+        listener::check_connection_limit(name, max_conns);
+
         // Everything compiled: from here on the previous generation may be touched.
         if let Some(prev) = prev {
             let mut prev_listener = prev.listener.lock();
@@ -195,13 +197,10 @@ impl ObjectKind for HttpServerKind {
                     }));
                 }
             }
-            // The listener changes: stop the old one; the new one binds once the old
-            // socket is released, and the old connections drain meanwhile.
+            // The listener changes: the new one stops the old one and takes over its
+            // socket (or binds once it is released); the old connections drain meanwhile.
             let old = prev_listener.take();
             drop(prev_listener);
-            if let Some(l) = &old {
-                l.stop();
-            }
             let shared = Arc::new(Shared::new(
                 name,
                 mux,

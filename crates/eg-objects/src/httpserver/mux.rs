@@ -37,7 +37,7 @@ struct RouteRuntime {
 /// Server-wide statistics kept across generations.
 pub(crate) struct SharedStats {
     /// All requests.
-    pub server: RequestStats,
+    pub server: Arc<RequestStats>,
     /// Per path pattern (the status's `topN`).
     pub paths: parking_lot::Mutex<std::collections::BTreeMap<String, Arc<RequestStats>>>,
 }
@@ -46,7 +46,7 @@ impl SharedStats {
     /// Empty statistics.
     pub fn new() -> SharedStats {
         SharedStats {
-            server: RequestStats::new(true),
+            server: RequestStats::ticked(true),
             paths: Default::default(),
         }
     }
@@ -55,7 +55,7 @@ impl SharedStats {
         self.paths
             .lock()
             .entry(pattern.to_string())
-            .or_insert_with(|| Arc::new(RequestStats::new(false)))
+            .or_insert_with(|| RequestStats::ticked(false))
             .clone()
     }
 }
@@ -245,12 +245,15 @@ impl Mux {
             });
         }
 
+        if let Err(why) = settle_host(&mut head) {
+            tracing::debug!(%peer, why, "bad Host; answered 400");
+            return finish.respond_status(StatusCode::BAD_REQUEST);
+        }
         let routed = {
             let host_with_port = head
                 .headers
                 .get(HOST)
                 .and_then(|v| v.to_str().ok())
-                .or_else(|| head.uri.authority().map(|a| a.as_str()))
                 .unwrap_or("");
             let rreq = RouteRequest {
                 host: strip_port(host_with_port),
@@ -309,6 +312,7 @@ impl Mux {
             body
         };
 
+        let is_head = head.method == http::Method::HEAD;
         let mut ctx = Context::new(HttpRequest::new(head, body), peer, real_ip);
         ctx.record_tags = finish.record.is_some();
         let global = self.global_filter.as_ref().and_then(|g| g.get(&self.sup));
@@ -318,9 +322,10 @@ impl Mux {
             r.tags = std::mem::take(&mut ctx.tags);
         }
         drop(ctx);
-        let Some(resp) = response else {
+        let Some(mut resp) = response else {
             return finish.respond_status(StatusCode::SERVICE_UNAVAILABLE);
         };
+        frame_response(&mut resp.headers, resp.status, is_head, &resp.body);
         finish.status = resp.status.as_u16();
         finish.resp_size = resp_meta_size(&resp.headers);
         if let Some(r) = finish.record.as_mut() {
@@ -466,6 +471,112 @@ fn strip_port(host: &str) -> &str {
     }
 }
 
+/// Makes the response's framing headers describe the body that is actually sent (RFC 9112
+/// §6): whatever a filter or an upstream left in the headers, `Content-Length` is the body's
+/// real length when it is known and absent otherwise (hyper then chunks), and
+/// `Transfer-Encoding` is hyper's to choose. Answers without content (1xx, 204) carry
+/// neither; answers to HEAD and 304 keep the length of the representation they describe.
+fn frame_response(headers: &mut HeaderMap, status: StatusCode, is_head: bool, body: &Body) {
+    headers.remove(http::header::TRANSFER_ENCODING);
+    if status.is_informational() || status == StatusCode::NO_CONTENT {
+        headers.remove(CONTENT_LENGTH);
+        return;
+    }
+    if is_head || status == StatusCode::NOT_MODIFIED {
+        return;
+    }
+    match http_body::Body::size_hint(body).exact() {
+        Some(n) => {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
+        }
+        None => {
+            headers.remove(CONTENT_LENGTH);
+        }
+    }
+}
+
+/// Checks the host a request is for and leaves it in the one `Host` header (RFC 9112 §3.2,
+/// RFC 9113 §8.3.1), as Go's server does: an HTTP/1.1 request needs exactly one valid
+/// `Host` (CONNECT excepted); the authority of an absolute-form target or of HTTP/2's
+/// `:authority` wins over the header and replaces it, so routing and the upstream see the
+/// same host. `Err` names what is wrong (answered 400).
+fn settle_host(head: &mut http::request::Parts) -> Result<(), &'static str> {
+    let mut hosts = head.headers.get_all(HOST).iter();
+    let header = hosts.next();
+    if hosts.next().is_some() {
+        return Err("more than one Host header");
+    }
+    if let Some(h) = header {
+        if !h.to_str().is_ok_and(valid_host) {
+            return Err("malformed Host header");
+        }
+    }
+    match head.uri.authority() {
+        Some(authority) => {
+            if !valid_host(authority.as_str()) {
+                return Err("malformed authority in the request target");
+            }
+            let h2 = head.version >= http::Version::HTTP_2;
+            if h2
+                && header.is_some_and(|h| {
+                    !h.as_bytes()
+                        .eq_ignore_ascii_case(authority.as_str().as_bytes())
+                })
+            {
+                return Err("Host header differs from :authority");
+            }
+            if header.is_none()
+                && head.version == http::Version::HTTP_11
+                && head.method != http::Method::CONNECT
+            {
+                return Err("missing Host header");
+            }
+            match HeaderValue::from_str(authority.as_str()) {
+                Ok(v) => {
+                    head.headers.insert(HOST, v);
+                }
+                Err(_) => return Err("malformed authority in the request target"),
+            }
+        }
+        None => {
+            if header.is_none()
+                && head.version == http::Version::HTTP_11
+                && head.method != http::Method::CONNECT
+            {
+                return Err("missing Host header");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `h` is a valid `host[:port]` (RFC 3986 §3.2.2): a bracketed IPv6 address or a
+/// non-empty reg-name/IPv4 of unreserved, percent and sub-delimiter characters, then an
+/// optional port of digits.
+fn valid_host(h: &str) -> bool {
+    let (host_ok, port) = if let Some(rest) = h.strip_prefix('[') {
+        match rest.find(']') {
+            Some(end) => (
+                rest[..end].parse::<std::net::Ipv6Addr>().is_ok(),
+                &rest[end + 1..],
+            ),
+            None => return false,
+        }
+    } else {
+        let (host, port) = match h.find(':') {
+            Some(i) => (&h[..i], &h[i..]),
+            None => (h, ""),
+        };
+        let reg_name = |b: u8| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b);
+        (!host.is_empty() && host.bytes().all(reg_name), port)
+    };
+    let port_ok = match port.strip_prefix(':') {
+        None => port.is_empty(),
+        Some(digits) => digits.len() <= 5 && digits.bytes().all(|b| b.is_ascii_digit()),
+    };
+    host_ok && port_ok
+}
+
 fn content_length(h: &HeaderMap) -> Option<u64> {
     h.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
@@ -527,6 +638,132 @@ mod tests {
         assert_eq!(strip_port("a.com:80"), "a.com");
         assert_eq!(strip_port("[::1]:80"), "::1");
         assert_eq!(strip_port("a.com"), "a.com");
+    }
+
+    #[test]
+    fn response_framing_follows_the_body() {
+        let h = |pairs: &[(&str, &str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.append(
+                    http::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    HeaderValue::from_str(v).unwrap(),
+                );
+            }
+            m
+        };
+        // A stale length next to a decoded chunked body: the real length wins.
+        let mut m = h(&[("content-length", "1"), ("transfer-encoding", "chunked")]);
+        frame_response(&mut m, StatusCode::OK, false, &Body::full("hello"));
+        assert_eq!(m["content-length"], "5");
+        assert!(!m.contains_key("transfer-encoding"));
+        // Unknown length: no Content-Length, hyper chunks.
+        let mut m = h(&[("content-length", "1")]);
+        struct UnknownLength;
+        impl http_body::Body for UnknownLength {
+            type Data = Bytes;
+            type Error = BodyError;
+            fn poll_frame(
+                self: Pin<&mut Self>,
+                _: &mut TaskContext<'_>,
+            ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+                Poll::Ready(None)
+            }
+        }
+        let stream = Body::Stream(http_body_util::combinators::UnsyncBoxBody::new(
+            UnknownLength,
+        ));
+        frame_response(&mut m, StatusCode::OK, false, &stream);
+        assert!(!m.contains_key("content-length"), "{m:?}");
+        // HEAD and 304 keep the representation's length; 204 carries none.
+        let mut m = h(&[("content-length", "42")]);
+        frame_response(&mut m, StatusCode::OK, true, &Body::Empty);
+        assert_eq!(m["content-length"], "42");
+        frame_response(&mut m, StatusCode::NOT_MODIFIED, false, &Body::Empty);
+        assert_eq!(m["content-length"], "42");
+        frame_response(&mut m, StatusCode::NO_CONTENT, false, &Body::Empty);
+        assert!(!m.contains_key("content-length"));
+    }
+
+    #[test]
+    fn hosts_are_checked() {
+        for good in [
+            "a.com",
+            "a.com:80",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "[::1]",
+            "[::1]:80",
+            "a-b_c.d~e",
+            "a.com:",
+        ] {
+            assert!(valid_host(good), "{good}");
+        }
+        for bad in [
+            "",
+            ":80",
+            "a.com:8x",
+            "a com",
+            "a.com:80:90",
+            "[::1",
+            "[zz]:80",
+            "u@a.com",
+            "a/b",
+            "a.com:123456",
+            "[::1]x",
+        ] {
+            assert!(!valid_host(bad), "{bad}");
+        }
+    }
+
+    fn head(version: http::Version, uri: &str, hosts: &[&str]) -> http::request::Parts {
+        let mut b = Request::builder().version(version).uri(uri);
+        for h in hosts {
+            b = b.header(HOST, *h);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn host_rules_of_http1() {
+        use http::Version;
+        assert!(settle_host(&mut head(Version::HTTP_11, "/x", &["a.com"])).is_ok());
+        assert_eq!(
+            settle_host(&mut head(Version::HTTP_11, "/x", &[])),
+            Err("missing Host header")
+        );
+        assert_eq!(
+            settle_host(&mut head(Version::HTTP_11, "/x", &["a.com", "b.com"])),
+            Err("more than one Host header")
+        );
+        assert_eq!(
+            settle_host(&mut head(Version::HTTP_11, "/x", &[""])),
+            Err("malformed Host header")
+        );
+        assert_eq!(
+            settle_host(&mut head(Version::HTTP_11, "/x", &["a b"])),
+            Err("malformed Host header")
+        );
+        // HTTP/1.0 needs no Host.
+        assert!(settle_host(&mut head(Version::HTTP_10, "/x", &[])).is_ok());
+        // Absolute form: the target's authority wins and replaces the header.
+        let mut h = head(Version::HTTP_11, "http://b.com:81/x", &["a.com"]);
+        assert!(settle_host(&mut h).is_ok());
+        assert_eq!(h.headers[HOST], "b.com:81");
+        assert_eq!(h.headers.get_all(HOST).iter().count(), 1);
+    }
+
+    #[test]
+    fn host_rules_of_http2() {
+        use http::Version;
+        let mut h = head(Version::HTTP_2, "https://b.com/x", &[]);
+        assert!(settle_host(&mut h).is_ok());
+        assert_eq!(h.headers[HOST], "b.com");
+        assert!(settle_host(&mut head(Version::HTTP_2, "https://b.com/x", &["B.com"])).is_ok());
+        assert_eq!(
+            settle_host(&mut head(Version::HTTP_2, "https://b.com/x", &["a.com"])),
+            Err("Host header differs from :authority")
+        );
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! Request statistics for the status object: counts, 1/5/15-minute rates, error rates,
 //! latency percentiles, sizes and status codes.
 //!
-//! The request path only adds to atomics; rates (EWMA, ticked every 5 s as go-metrics
-//! does) and percentiles (from a fixed log-scale histogram) are computed when the status is
-//! read.
+//! The request path only adds to atomics. Rates are EWMAs ticked every 5 s by one
+//! background thread for every live [`RequestStats`], as go-metrics' arbiter does for
+//! Easegress, so they follow the traffic whether or not anyone reads them; percentiles (from
+//! a fixed log-scale histogram) are computed when the status is read.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, LazyLock, Weak};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
@@ -49,9 +51,33 @@ impl Ewma {
 
 #[derive(Debug)]
 struct Rates {
-    last: Instant,
     all: [Ewma; 3],
     err: [Ewma; 3],
+}
+
+/// Every ticked statistics object; the ticker drops the ones that are gone.
+static TICKED: LazyLock<parking_lot::Mutex<Vec<Weak<RequestStats>>>> = LazyLock::new(|| {
+    let spawned = std::thread::Builder::new()
+        .name("eg-stats-tick".into())
+        .spawn(|| loop {
+            std::thread::sleep(TICK);
+            tick_all();
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the statistics ticker; rates stay 0");
+    }
+    parking_lot::Mutex::new(Vec::new())
+});
+
+fn tick_all() {
+    let live: Vec<Arc<RequestStats>> = {
+        let mut list = TICKED.lock();
+        list.retain(|w| w.strong_count() > 0);
+        list.iter().filter_map(Weak::upgrade).collect()
+    };
+    for s in live {
+        s.tick();
+    }
 }
 
 /// Statistics of a server or of one path.
@@ -84,8 +110,16 @@ fn bound_ms(i: usize) -> f64 {
 }
 
 impl RequestStats {
-    /// Statistics; `with_codes` also counts each status code.
-    pub fn new(with_codes: bool) -> RequestStats {
+    /// Statistics whose rates the background ticker keeps current; `with_codes` also
+    /// counts each status code.
+    pub fn ticked(with_codes: bool) -> Arc<RequestStats> {
+        let s = Arc::new(RequestStats::new(with_codes));
+        TICKED.lock().push(Arc::downgrade(&s));
+        s
+    }
+
+    /// Statistics nobody ticks (tests tick them by hand).
+    fn new(with_codes: bool) -> RequestStats {
         RequestStats {
             count: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -99,7 +133,6 @@ impl RequestStats {
             resp_size: AtomicU64::new(0),
             codes: with_codes.then(|| (0..CODES).map(|_| AtomicU64::new(0)).collect()),
             rates: Mutex::new(Rates {
-                last: Instant::now(),
                 all: [Ewma::new(1.0), Ewma::new(5.0), Ewma::new(15.0)],
                 err: [Ewma::new(1.0), Ewma::new(5.0), Ewma::new(15.0)],
             }),
@@ -133,24 +166,22 @@ impl RequestStats {
         self.count.load(Relaxed)
     }
 
-    fn tick(&self) -> ([f64; 3], [f64; 3]) {
+    /// One 5-second tick: the requests since the last tick feed the rates.
+    fn tick(&self) {
+        let all = self.uncounted.swap(0, Relaxed);
+        let err = self.err_uncounted.swap(0, Relaxed);
         let mut r = self.rates.lock();
-        let elapsed = r.last.elapsed();
-        let ticks = (elapsed.as_nanos() / TICK.as_nanos()) as u64;
-        if ticks > 0 {
-            let all = self.uncounted.swap(0, Relaxed);
-            let err = self.err_uncounted.swap(0, Relaxed);
-            for t in 0..ticks.min(1000) {
-                let (a, e) = if t == 0 { (all, err) } else { (0, 0) };
-                for m in &mut r.all {
-                    m.tick(a);
-                }
-                for m in &mut r.err {
-                    m.tick(e);
-                }
-            }
-            r.last += TICK * ticks as u32;
+        for m in &mut r.all {
+            m.tick(all);
         }
+        for m in &mut r.err {
+            m.tick(err);
+        }
+    }
+
+    /// The 1/5/15-minute rates of all requests and of errors, per second.
+    fn rates(&self) -> ([f64; 3], [f64; 3]) {
+        let r = self.rates.lock();
         (
             r.all.each_ref().map(|m| m.rate),
             r.err.each_ref().map(|m| m.rate),
@@ -175,7 +206,7 @@ impl RequestStats {
     /// The Easegress status fields: count, m1/m5/m15, errCount, m1Err..., m1ErrPercent...,
     /// min/max/mean (ms), p25...p999 (ms), reqSize, respSize, and `codes` when counted.
     pub fn to_json(&self) -> Map<String, Value> {
-        let (all, err) = self.tick();
+        let (all, err) = self.rates();
         let count = self.count.load(Relaxed);
         let errors = self.errors.load(Relaxed);
         let counts: Vec<u64> = self.hist.iter().map(|c| c.load(Relaxed)).collect();
@@ -237,6 +268,62 @@ fn round3(v: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_follow_ticks_not_reads() {
+        let s = RequestStats::new(false);
+        // 50 requests in a 5 s tick, 10 of them errors: 10/s and 2/s.
+        for i in 0..50 {
+            s.record(
+                if i < 10 { 503 } else { 200 },
+                Duration::from_millis(1),
+                0,
+                0,
+            );
+        }
+        assert_eq!(s.to_json()["m1"], 0.0, "no tick yet");
+        s.tick();
+        for _ in 0..5 {
+            // Reading does not move the rates, however often it happens.
+            let j = s.to_json();
+            assert_eq!(j["m1"], 10.0);
+            assert_eq!(j["m5"], 10.0);
+            assert_eq!(j["m15"], 10.0);
+            assert_eq!(j["m1Err"], 2.0);
+            assert_eq!(j["m1ErrPercent"], 20.0);
+        }
+        // A steady 10/s keeps the rate at 10/s.
+        for _ in 0..12 {
+            for _ in 0..50 {
+                s.record(200, Duration::from_millis(1), 0, 0);
+            }
+            s.tick();
+        }
+        assert_eq!(s.to_json()["m1"], 10.0);
+        // A silent tick decays m1 by exp(-5/60) and m15 by exp(-5/900).
+        s.tick();
+        let j = s.to_json();
+        let m1 = j["m1"].as_f64().unwrap();
+        let m15 = j["m15"].as_f64().unwrap();
+        assert!(
+            (m1 - 10.0 * (-5.0f64 / 60.0).exp()).abs() < 0.001,
+            "m1 {m1}"
+        );
+        assert!(
+            (m15 - 10.0 * (-5.0f64 / 900.0).exp()).abs() < 0.001,
+            "m15 {m15}"
+        );
+    }
+
+    #[test]
+    fn the_ticker_drops_statistics_that_are_gone() {
+        let s = RequestStats::ticked(false);
+        let weak = Arc::downgrade(&s);
+        drop(s);
+        tick_all();
+        assert!(weak.upgrade().is_none());
+        assert!(!TICKED.lock().iter().any(|w| w.ptr_eq(&weak)));
+    }
 
     #[test]
     fn counts_codes_and_percentiles() {

@@ -1,6 +1,7 @@
 //! End-to-end tests of the HTTPServer kind: a supervisor over a memory store running real
 //! pipelines with a test `Echo` filter, and HTTP clients on 127.0.0.1.
 
+mod hardening;
 mod lifecycle;
 mod routing;
 mod tls;

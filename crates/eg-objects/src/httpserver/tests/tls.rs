@@ -12,6 +12,17 @@ fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
+/// A self-signed certificate for `name` and its key, both as base64 of their PEM text (the
+/// form of `certBase64`/`keyBase64`).
+pub(super) fn self_signed(name: &str) -> (String, String) {
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec![name.to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    (b64(&cert.pem()), b64(&key.serialize_pem()))
+}
+
 /// A test CA issuing server and client certificates.
 struct Pki {
     issuer: Issuer<'static, KeyPair>,
