@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Applies 100 HTTPServer rule updates while wrk drives traffic through the server, and
 # fails unless every request succeeded (no non-2xx answers, no socket errors).
+# With RESTART_EVERY=N every Nth update also changes keepAliveTimeout, which restarts the
+# listener on the same port (the old one hands its socket over and drains its connections).
 #
 #   bash bench/reload-under-load.sh            # uses bin/easegress-server and bin/egctl
-#   UPDATES=100 CONNS=50 bash bench/reload-under-load.sh
+#   UPDATES=1000 CONNS=50 RESTART_EVERY=10 bash bench/reload-under-load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-$PWD/bin}
 UPDATES=${UPDATES:-100}
 CONNS=${CONNS:-50}
+RESTART_EVERY=${RESTART_EVERY:-0}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx >/dev/null; }
 
@@ -32,11 +35,14 @@ egctl() { "$BIN/egctl" --server 127.0.0.1:$api_port "$@"; }
 for _ in $(seq 100); do egctl health >/dev/null 2>&1 && break; sleep 0.1; done
 
 server_yaml() { # $1: a per-update path so that every update really changes the rules
+  local ka=60
+  if [ "$RESTART_EVERY" -gt 0 ]; then ka=$(( 60 + $1 / RESTART_EVERY )); fi
   cat <<Y
 name: reload-server
 kind: HTTPServer
 port: $gw_port
 keepAlive: true
+keepAliveTimeout: ${ka}s
 rules:
   - paths:
       - path: /update-$1
@@ -70,5 +76,6 @@ requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
 non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt"); non2xx=${non2xx:-0}
 errors=$(awk '/Socket errors/ {gsub(",",""); print $4+$6+$8+$10}' "$work/wrk.txt"); errors=${errors:-0}
 final=$(egctl get httpserver reload-server -o yaml | grep -c "update-$UPDATES" || true)
-echo "RESULT updates=$UPDATES apply_seconds=$(echo "$end - $start" | bc) requests=$requests non2xx=$non2xx socket_errors=$errors last_update_stored=$final"
+restarts=0; [ "$RESTART_EVERY" -gt 0 ] && restarts=$(( UPDATES / RESTART_EVERY ))
+echo "RESULT updates=$UPDATES listener_restarts=$restarts apply_seconds=$(echo "$end - $start" | bc) requests=$requests non2xx=$non2xx socket_errors=$errors last_update_stored=$final"
 [ "$non2xx" = 0 ] && [ "$errors" = 0 ] && [ "$final" -ge 1 ]

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Hostile-client probes of the data plane, against a running build of easegress-server.
+
+  python3 bench/edge-probes.py                 # uses bin/easegress-server and bin/egctl
+  IDLE=10000 SLOW=1000 python3 bench/edge-probes.py
+
+Starts the server on loopback with an HTTPServer whose pipeline answers by itself (Mock),
+then measures, one probe after the other:
+
+  idle      IDLE keep-alive connections that sent one request and then stay quiet:
+            the server's RSS with them open and after they close, and the latency of
+            another client meanwhile.
+  silent    IDLE connections that never send a byte: how long until the server has closed
+            them all (keepAliveTimeout of the probe server: KEEPALIVE, default 5s).
+  slowloris SLOW connections sending one header byte per second: how long until the
+            server cut them all off, and the latency of another client meanwhile.
+
+Prints one `RESULT` line per probe. Only loopback addresses are used; every loop is bounded.
+"""
+
+import asyncio
+import json
+import os
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("BIN", os.path.join(ROOT, "bin"))
+IDLE = int(os.environ.get("IDLE", "10000"))
+SLOW = int(os.environ.get("SLOW", "1000"))
+KEEPALIVE = os.environ.get("KEEPALIVE", "5s")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def latency_probe(port, n=300):
+    """Sequential keep-alive GETs from one client: p50/p99 in ms, and failures."""
+    import http.client
+
+    times, failed = [], 0
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for _ in range(n):
+        t = time.perf_counter()
+        try:
+            conn.request("GET", "/probe")
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                failed += 1
+        except Exception:
+            failed += 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        times.append((time.perf_counter() - t) * 1000)
+    conn.close()
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.99) - 1], failed
+
+
+async def open_idle(port, n, send_request):
+    conns = []
+    req = b"GET /idle HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    sem = asyncio.Semaphore(500)
+
+    async def one():
+        async with sem:
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+            if send_request:
+                w.write(req)
+                await w.drain()
+                # Read the whole small answer (headers + body).
+                await r.readuntil(b"ok")
+            conns.append((r, w))
+
+    await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
+    return conns
+
+
+async def wait_closed(conns, limit):
+    """Seconds until the server closed every connection (or `limit`)."""
+    start = time.monotonic()
+
+    async def one(r):
+        try:
+            while await asyncio.wait_for(r.read(1024), limit):
+                pass
+        except Exception:
+            pass
+
+    await asyncio.wait_for(asyncio.gather(*(one(r) for r, _ in conns)), limit + 5)
+    return time.monotonic() - start
+
+
+async def slowloris(port, n, limit):
+    start = time.monotonic()
+    closed_at = []
+
+    async def one(i):
+        try:
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return
+        head = b"GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 4000
+        try:
+            for b in head:
+                w.write(bytes([b]))
+                await w.drain()
+                try:
+                    if await asyncio.wait_for(r.read(1024), 1.0) == b"":
+                        break
+                except asyncio.TimeoutError:
+                    pass
+                if time.monotonic() - start > limit:
+                    return
+        except OSError:
+            pass
+        closed_at.append(time.monotonic() - start)
+        w.close()
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+    return closed_at
+
+
+def main():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    work = tempfile.mkdtemp(prefix="eg-edge-")
+    api, gw = free_port(), free_port()
+    srv = subprocess.Popen(
+        [f"{BIN}/easegress-server", "--name", "edge", "--api-addr", f"127.0.0.1:{api}",
+         "--home-dir", work, "--data-dir", f"{work}/data", "--log-dir", f"{work}/log",
+         "--disable-access"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{api}/apis/v2/healthz", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.1)
+        specs = [
+            {"name": "edge-pipeline", "kind": "Pipeline", "filters": [
+                {"name": "mock", "kind": "Mock", "rules": [
+                    {"match": {"pathPrefix": "/"}, "code": 200, "body": "ok"}]}]},
+            {"name": "edge-server", "kind": "HTTPServer", "port": gw, "address": "127.0.0.1",
+             "keepAliveTimeout": KEEPALIVE, "maxConnections": IDLE * 2 + SLOW + 100,
+             "rules": [{"paths": [{"pathPrefix": "/", "backend": "edge-pipeline"}]}]},
+        ]
+        for s in specs:
+            req = urllib.request.Request(f"http://127.0.0.1:{api}/apis/v2/objects",
+                                         data=json.dumps(s).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(req, timeout=10)
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{gw}/ready", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.1)
+
+        base_p50, base_p99, _ = latency_probe(gw)
+        base_rss = rss_mb(srv.pid)
+        print(f"baseline rss_mb={base_rss:.1f} p50_ms={base_p50:.3f} p99_ms={base_p99:.3f}")
+
+        # Idle keep-alive connections (KEEPALIVE is long enough to measure them open).
+        loop = asyncio.new_event_loop()
+        t = time.monotonic()
+        conns = loop.run_until_complete(open_idle(gw, IDLE, True))
+        opened = len(conns)
+        open_s = time.monotonic() - t
+        rss_open = rss_mb(srv.pid)
+        p50, p99, failed = latency_probe(gw)
+        for _, w in conns:
+            w.close()
+        loop.run_until_complete(asyncio.sleep(1))
+        rss_after = rss_mb(srv.pid)
+        print(f"RESULT idle connections={opened} open_s={open_s:.1f} rss_mb={rss_open:.1f} "
+              f"per_conn_kb={(rss_open - base_rss) * 1024 / max(opened, 1):.1f} "
+              f"rss_after_close_mb={rss_after:.1f} other_p50_ms={p50:.3f} other_p99_ms={p99:.3f} "
+              f"other_failed={failed}")
+
+        # Silent connections: closed by the header timer, counted from accept.
+        conns = loop.run_until_complete(open_idle(gw, IDLE, False))
+        fds_open = open_fds(srv.pid)
+        p50, p99, failed = latency_probe(gw)
+        took = loop.run_until_complete(wait_closed(conns, 120))
+        for _, w in conns:
+            w.close()
+        print(f"RESULT silent connections={len(conns)} server_fds_while_open={fds_open} "
+              f"all_closed_by_server_s={took:.1f} keepAliveTimeout={KEEPALIVE} "
+              f"other_p50_ms={p50:.3f} other_p99_ms={p99:.3f} other_failed={failed}")
+
+        # Slowloris: one header byte a second.
+        task = loop.create_task(slowloris(gw, SLOW, 120))
+        loop.run_until_complete(asyncio.sleep(2))
+        p50, p99, failed = latency_probe(gw)
+        closed = loop.run_until_complete(task)
+        closed.sort()
+        last = closed[-1] if closed else float("nan")
+        print(f"RESULT slowloris connections={SLOW} cut_off={len(closed)} "
+              f"last_cut_off_s={last:.1f} keepAliveTimeout={KEEPALIVE} "
+              f"other_p50_ms={p50:.3f} other_p99_ms={p99:.3f} other_failed={failed} "
+              f"rss_mb={rss_mb(srv.pid):.1f}")
+        loop.close()
+    finally:
+        srv.terminate()
+        try:
+            srv.wait(10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
