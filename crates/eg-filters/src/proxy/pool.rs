@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use eg_protocols::{Body, BodyError, Context, HttpRequest, HttpResponse};
+use eg_protocols::{fix_framing, Body, BodyError, Context, HttpRequest, HttpResponse, MessageKind};
 use eg_spec::SpecError;
 use eg_supervisor::Supervisor;
 use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
@@ -534,6 +534,9 @@ impl Pool {
         let uri = Uri::from_parts(parts)?;
 
         let mut headers = req.headers().clone();
+        // The length of the body sent, never one a filter left behind or one that came
+        // with Transfer-Encoding.
+        fix_framing(&mut headers, MessageKind::Request, body.known_len());
         remove_hop_by_hop(&mut headers);
         // keepHost wins; then setUpstreamHost; IP-literal servers get the client's Host.
         let use_client_host =
@@ -679,7 +682,7 @@ impl Pool {
         replay: Option<Bytes>,
         compression: Option<Compression>,
     ) -> Result<(Answer, u64), Failure> {
-        let (server, upstream, idempotent, gzip_ok) = {
+        let (server, upstream, idempotent, to_head, gzip_ok) = {
             let real_ip = ctx.real_ip;
             let Some(req) = ctx.request() else {
                 return Err(Failure(500, RESULT_INTERNAL_ERROR));
@@ -693,7 +696,14 @@ impl Pool {
             let upstream = self
                 .upstream_request(server, req, body, server.fast.is_some())
                 .map_err(internal)?;
-            (server, upstream, is_idempotent(req.method()), gzip_ok)
+            let to_head = req.method() == Method::HEAD;
+            (
+                server,
+                upstream,
+                is_idempotent(req.method()),
+                to_head,
+                gzip_ok,
+            )
         };
         let sent = match &server.fast {
             Some(hp) => hp
@@ -738,7 +748,6 @@ impl Pool {
         };
         let (head, incoming) = resp.into_parts();
         let mut headers = head.headers;
-        remove_hop_by_hop(&mut headers);
         let status = head.status;
         let mut body = Body::Incoming(incoming);
         let streaming = self.max_body.is_none() || is_event_stream(&headers);
@@ -757,6 +766,14 @@ impl Pool {
                 return Err(Failure(500, RESULT_INTERNAL_ERROR));
             }
         }
+        // Transfer-Encoding wins over Content-Length (RFC 9112 §6.1), and the length the
+        // client gets is that of the body it is sent.
+        fix_framing(
+            &mut headers,
+            MessageKind::Response { status, to_head },
+            body.known_len(),
+        );
+        remove_hop_by_hop(&mut headers);
         if let Some((hp, tx)) = conn {
             if body.is_buffered() {
                 hp.put(tx);
@@ -899,6 +916,9 @@ fn set_response(ctx: &mut Context, a: Answer) {
             body: a.body,
         }),
         Some(existing) => {
+            // The body is replaced: so is its framing.
+            existing.headers.remove(CONTENT_LENGTH);
+            existing.headers.remove(http::header::TRANSFER_ENCODING);
             let mut last: Option<HeaderName> = None;
             for (name, value) in a.headers {
                 let (name, first) = match name {
