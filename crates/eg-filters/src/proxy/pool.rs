@@ -746,6 +746,18 @@ impl Pool {
                 }
             },
         };
+        // Upgrade is never forwarded, so a 101 answers a request that did not ask for one
+        // (hyper hands on no other 1xx): passing it on would leave the client with a
+        // connection in an unknown protocol. Its connection is not reused.
+        if resp.status().is_informational() {
+            tracing::debug!(
+                pool = %self.name,
+                server = %server.url,
+                status = resp.status().as_u16(),
+                "upstream answered with an informational status to a request that did not ask for it"
+            );
+            return Err(Failure(502, RESULT_SERVER_ERROR));
+        }
         let (head, incoming) = resp.into_parts();
         let mut headers = head.headers;
         let status = head.status;

@@ -1,4 +1,5 @@
-//! Message framing: what is forwarded says the length of the body that is actually sent.
+//! Message framing: what is forwarded says the length of the body that is actually sent,
+//! and informational answers to requests that did not ask for them are refused.
 
 use super::*;
 
@@ -114,4 +115,24 @@ async fn a_streamed_request_body_with_both_framings_goes_chunked() {
     assert!(lengths(&seen.headers).is_empty(), "{:?}", seen.headers);
     assert_eq!(seen.headers["transfer-encoding"], "chunked");
     assert_eq!(seen.body, "hello");
+}
+
+#[tokio::test]
+async fn an_unasked_for_switching_protocols_is_a_bad_gateway() {
+    let up = RawUpstream::start(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n",
+    )
+    .await;
+    let p = simple(&[up.url()], json!({"timeout": "2s"}));
+    for (method, headers) in [
+        ("GET", &[][..]),
+        // Upgrade is hop-by-hop: the upstream never sees the client's wish.
+        ("GET", &[("connection", "upgrade"), ("upgrade", "x")][..]),
+    ] {
+        let mut c = ctx(method, "/", headers);
+        assert_eq!(run(&p, &mut c).await, "serverError");
+        let r = response(&c);
+        assert_eq!(r.status, 502);
+        assert!(!r.headers.contains_key("upgrade"));
+    }
 }
