@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::sync::{Arc, LazyLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use eg_protocols::{Body, BodyError};
@@ -457,6 +457,52 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The certificate error in the chain of an upstream call's error, if verifying the
+/// upstream's certificate is what failed.
+pub fn certificate_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a CertificateError> {
+    let mut src = Some(err);
+    while let Some(e) = src {
+        if let Some(rustls::Error::InvalidCertificate(c)) = e.downcast_ref::<rustls::Error>() {
+            return Some(c);
+        }
+        // `io::Error::source` skips the error it wraps (TLS errors come wrapped twice).
+        src = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
+    }
+    None
+}
+
+/// Lets through at most one log line per period, counting the ones it holds back (so a
+/// broken upstream under load does not flood the log).
+#[derive(Debug, Default)]
+pub struct LogLimiter {
+    /// When the last line went out, and how many were held back since.
+    state: Mutex<(Option<Instant>, u64)>,
+}
+
+impl LogLimiter {
+    /// Whether to log at `now`: `Some(n)` with the `n` lines held back since the last one,
+    /// `None` within `every` of the last one.
+    pub fn allow(&self, now: Instant, every: Duration) -> Option<u64> {
+        let mut s = self.state.lock();
+        match s.0 {
+            Some(last) if now.saturating_duration_since(last) < every => {
+                s.1 += 1;
+                None
+            }
+            _ => {
+                s.0 = Some(now);
+                Some(std::mem::take(&mut s.1))
+            }
+        }
+    }
+}
+
 /// Why an upstream call failed, as the pool maps it to a status and result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendFailure {
@@ -556,5 +602,18 @@ mod tests {
             Some((0x30, &b"ab"[..], &b"c"[..]))
         );
         assert_eq!(validity(b"\x30\x03\x30\x01\x00"), None);
+    }
+
+    #[test]
+    fn the_limiter_lets_one_line_through_per_period() {
+        let l = LogLimiter::default();
+        let t0 = Instant::now();
+        let every = Duration::from_secs(10);
+        assert_eq!(l.allow(t0, every), Some(0));
+        assert_eq!(l.allow(t0 + Duration::from_secs(1), every), None);
+        assert_eq!(l.allow(t0 + Duration::from_secs(9), every), None);
+        assert_eq!(l.allow(t0 + Duration::from_secs(10), every), Some(2));
+        assert_eq!(l.allow(t0 + Duration::from_secs(11), every), None);
+        assert_eq!(l.allow(t0 + Duration::from_secs(30), every), Some(1));
     }
 }

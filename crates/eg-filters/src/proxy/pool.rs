@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 
 use super::circuitbreaker::{CircuitBreaker, Permit};
 use super::client::{
-    classify, classify_hyper, shared_client, ClientSettings, MtlsMaterial, SendFailure,
-    UpstreamClient,
+    certificate_error, classify, classify_hyper, shared_client, ClientSettings, LogLimiter,
+    MtlsMaterial, SendFailure, UpstreamClient,
 };
 use super::compression::{gzip_bytes, Compression, GzipBody};
 use super::h1pool::{self, HostPool};
@@ -39,6 +39,8 @@ pub const DEFAULT_SERVER_MAX_BODY_SIZE: u64 = 4 << 20;
 pub const STATUS_CLIENT_CLOSED_REQUEST: u16 = 499;
 /// The maximum server weight.
 const MAX_WEIGHT: i64 = 100;
+/// At most one warning per server in this period about its TLS certificate.
+const TLS_WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// Headers that belong to one connection and are never forwarded.
 static HOP_BY_HOP: [HeaderName; 9] = [
@@ -122,6 +124,8 @@ pub struct Server {
     keep_host: bool,
     /// The keep-alive connections of a plain-HTTP server (`None`: the generic client).
     fast: Option<Arc<HostPool>>,
+    /// Paces the warnings about a certificate that fails verification.
+    tls_warnings: LogLimiter,
 }
 
 impl Server {
@@ -175,6 +179,7 @@ impl Server {
             addr_is_hostname,
             keep_host,
             fast: None,
+            tls_warnings: LogLimiter::default(),
         })
     }
 }
@@ -735,13 +740,13 @@ impl Pool {
                             .map_err(internal)?
                     };
                     let r = self.client.fresh.request(again).await.map_err(|e| {
-                        tracing::debug!(pool = %self.name, error = ?e, "upstream request failed");
+                        self.log_failure(server, &e);
                         failure_of(classify(&e))
                     })?;
                     (r, None)
                 }
                 f => {
-                    tracing::debug!(pool = %self.name, error = ?e, "upstream request failed");
+                    self.log_failure(server, e.as_error());
                     return Err(failure_of(f));
                 }
             },
@@ -811,6 +816,24 @@ impl Pool {
             },
             resp_size,
         ))
+    }
+
+    /// Logs a failed upstream call: at debug, and at warn (paced per server) when the
+    /// server's certificate failed verification, since that is a configuration problem.
+    fn log_failure(&self, server: &Server, e: &(dyn std::error::Error + 'static)) {
+        if let Some(cert) = certificate_error(e) {
+            let now = std::time::Instant::now();
+            if let Some(suppressed) = server.tls_warnings.allow(now, TLS_WARN_EVERY) {
+                tracing::warn!(
+                    pool = %self.name,
+                    server = %server.url,
+                    error = %cert,
+                    suppressed,
+                    "upstream TLS certificate verification failed"
+                );
+            }
+        }
+        tracing::debug!(pool = %self.name, server = %server.url, error = ?e, "upstream request failed");
     }
 
     /// Sends a copy of a request and discards the answer (mirror pools).
@@ -885,6 +908,14 @@ enum UpstreamError {
 }
 
 impl UpstreamError {
+    fn as_error(&self) -> &(dyn std::error::Error + 'static) {
+        match self {
+            UpstreamError::Fast(h1pool::SendError::Connect(e)) => e,
+            UpstreamError::Fast(h1pool::SendError::Http(e)) => e,
+            UpstreamError::Generic(e) => e,
+        }
+    }
+
     fn failure(&self) -> SendFailure {
         match self {
             UpstreamError::Fast(h1pool::SendError::Connect(_)) => SendFailure::Network,

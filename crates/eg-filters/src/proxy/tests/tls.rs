@@ -161,3 +161,70 @@ async fn a_self_signed_root_still_needs_the_right_name_and_dates() {
         assert_eq!(up.hits(), 0);
     }
 }
+
+/// Log lines written while the guard lives, on this thread.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+        let logs = Logs::default();
+        let w = logs.clone();
+        let sub = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || w.clone())
+            .finish();
+        (logs, tracing::subscriber::set_default(sub))
+    }
+
+    fn lines(&self, containing: &str) -> Vec<String> {
+        String::from_utf8_lossy(&self.0.lock())
+            .lines()
+            .filter(|l| l.contains(containing))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn certificate_failures_are_logged_once_per_period() {
+    let (logs, _guard) = Logs::capture();
+    let up = Upstream::start_with(Some(acceptor(false)), |_| Reply::text(200, "secure")).await;
+    let p = proxy(https_doc(&up, json!({})));
+    for _ in 0..3 {
+        let mut c = ctx("GET", "/", &[]);
+        assert_eq!(run(&p, &mut c).await, "serverError");
+    }
+    let lines = logs.lines("certificate verification failed");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let url = format!("https://{}", up.addr);
+    assert!(lines[0].contains("WARN"), "{}", lines[0]);
+    assert!(lines[0].contains(&url), "{}", lines[0]);
+    assert!(lines[0].contains("UnknownIssuer"), "{}", lines[0]);
+    assert!(lines[0].contains("proxy#proxy#main"), "{}", lines[0]);
+
+    // The name is checked too, and said.
+    let (cert, key) = self_signed(&["example.com"], false, None);
+    let up = Upstream::start_with(Some(acceptor_for(&cert, &key, false)), |_| {
+        Reply::text(200, "self")
+    })
+    .await;
+    let p = proxy(https_doc(&up, mtls_root(&cert)));
+    let mut c = ctx("GET", "/", &[]);
+    assert_eq!(run(&p, &mut c).await, "serverError");
+    let lines = logs.lines("certificate verification failed");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[1].contains("not valid for name"), "{}", lines[1]);
+}
