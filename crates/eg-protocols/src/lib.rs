@@ -8,10 +8,12 @@
 
 mod body;
 mod context;
+mod framing;
 mod message;
 mod tag;
 
 pub use body::{Body, BodyError, BoxStream};
 pub use context::{Context, Namespace, DEFAULT_NAMESPACE};
+pub use framing::{fix_framing, MessageKind};
 pub use message::{standard_method, HttpRequest, HttpResponse, STANDARD_METHODS};
 pub use tag::{LazyTag, Tag};

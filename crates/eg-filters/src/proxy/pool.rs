@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use eg_protocols::{Body, BodyError, Context, HttpRequest, HttpResponse};
+use eg_protocols::{fix_framing, Body, BodyError, Context, HttpRequest, HttpResponse, MessageKind};
 use eg_spec::SpecError;
 use eg_supervisor::Supervisor;
 use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 
 use super::circuitbreaker::{CircuitBreaker, Permit};
 use super::client::{
-    classify, classify_hyper, shared_client, ClientSettings, MtlsMaterial, SendFailure,
-    UpstreamClient,
+    certificate_error, classify, classify_hyper, shared_client, ClientSettings, LogLimiter,
+    MtlsMaterial, SendFailure, UpstreamClient,
 };
 use super::compression::{gzip_bytes, Compression, GzipBody};
 use super::h1pool::{self, HostPool};
@@ -39,6 +39,8 @@ pub const DEFAULT_SERVER_MAX_BODY_SIZE: u64 = 4 << 20;
 pub const STATUS_CLIENT_CLOSED_REQUEST: u16 = 499;
 /// The maximum server weight.
 const MAX_WEIGHT: i64 = 100;
+/// At most one warning per server in this period about its TLS certificate.
+const TLS_WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// Headers that belong to one connection and are never forwarded.
 static HOP_BY_HOP: [HeaderName; 9] = [
@@ -122,6 +124,8 @@ pub struct Server {
     keep_host: bool,
     /// The keep-alive connections of a plain-HTTP server (`None`: the generic client).
     fast: Option<Arc<HostPool>>,
+    /// Paces the warnings about a certificate that fails verification.
+    tls_warnings: LogLimiter,
 }
 
 impl Server {
@@ -175,6 +179,7 @@ impl Server {
             addr_is_hostname,
             keep_host,
             fast: None,
+            tls_warnings: LogLimiter::default(),
         })
     }
 }
@@ -534,6 +539,9 @@ impl Pool {
         let uri = Uri::from_parts(parts)?;
 
         let mut headers = req.headers().clone();
+        // The length of the body sent, never one a filter left behind or one that came
+        // with Transfer-Encoding.
+        fix_framing(&mut headers, MessageKind::Request, body.known_len());
         remove_hop_by_hop(&mut headers);
         // keepHost wins; then setUpstreamHost; IP-literal servers get the client's Host.
         let use_client_host =
@@ -679,7 +687,7 @@ impl Pool {
         replay: Option<Bytes>,
         compression: Option<Compression>,
     ) -> Result<(Answer, u64), Failure> {
-        let (server, upstream, idempotent, gzip_ok) = {
+        let (server, upstream, idempotent, to_head, gzip_ok) = {
             let real_ip = ctx.real_ip;
             let Some(req) = ctx.request() else {
                 return Err(Failure(500, RESULT_INTERNAL_ERROR));
@@ -693,7 +701,14 @@ impl Pool {
             let upstream = self
                 .upstream_request(server, req, body, server.fast.is_some())
                 .map_err(internal)?;
-            (server, upstream, is_idempotent(req.method()), gzip_ok)
+            let to_head = req.method() == Method::HEAD;
+            (
+                server,
+                upstream,
+                is_idempotent(req.method()),
+                to_head,
+                gzip_ok,
+            )
         };
         let sent = match &server.fast {
             Some(hp) => hp
@@ -725,20 +740,31 @@ impl Pool {
                             .map_err(internal)?
                     };
                     let r = self.client.fresh.request(again).await.map_err(|e| {
-                        tracing::debug!(pool = %self.name, error = ?e, "upstream request failed");
+                        self.log_failure(server, &e);
                         failure_of(classify(&e))
                     })?;
                     (r, None)
                 }
                 f => {
-                    tracing::debug!(pool = %self.name, error = ?e, "upstream request failed");
+                    self.log_failure(server, e.as_error());
                     return Err(failure_of(f));
                 }
             },
         };
+        // Upgrade is never forwarded, so a 101 answers a request that did not ask for one
+        // (hyper hands on no other 1xx): passing it on would leave the client with a
+        // connection in an unknown protocol. Its connection is not reused.
+        if resp.status().is_informational() {
+            tracing::debug!(
+                pool = %self.name,
+                server = %server.url,
+                status = resp.status().as_u16(),
+                "upstream answered with an informational status to a request that did not ask for it"
+            );
+            return Err(Failure(502, RESULT_SERVER_ERROR));
+        }
         let (head, incoming) = resp.into_parts();
         let mut headers = head.headers;
-        remove_hop_by_hop(&mut headers);
         let status = head.status;
         let mut body = Body::Incoming(incoming);
         let streaming = self.max_body.is_none() || is_event_stream(&headers);
@@ -757,6 +783,14 @@ impl Pool {
                 return Err(Failure(500, RESULT_INTERNAL_ERROR));
             }
         }
+        // Transfer-Encoding wins over Content-Length (RFC 9112 §6.1), and the length the
+        // client gets is that of the body it is sent.
+        fix_framing(
+            &mut headers,
+            MessageKind::Response { status, to_head },
+            body.known_len(),
+        );
+        remove_hop_by_hop(&mut headers);
         if let Some((hp, tx)) = conn {
             if body.is_buffered() {
                 hp.put(tx);
@@ -782,6 +816,24 @@ impl Pool {
             },
             resp_size,
         ))
+    }
+
+    /// Logs a failed upstream call: at debug, and at warn (paced per server) when the
+    /// server's certificate failed verification, since that is a configuration problem.
+    fn log_failure(&self, server: &Server, e: &(dyn std::error::Error + 'static)) {
+        if let Some(cert) = certificate_error(e) {
+            let now = std::time::Instant::now();
+            if let Some(suppressed) = server.tls_warnings.allow(now, TLS_WARN_EVERY) {
+                tracing::warn!(
+                    pool = %self.name,
+                    server = %server.url,
+                    error = %cert,
+                    suppressed,
+                    "upstream TLS certificate verification failed"
+                );
+            }
+        }
+        tracing::debug!(pool = %self.name, server = %server.url, error = ?e, "upstream request failed");
     }
 
     /// Sends a copy of a request and discards the answer (mirror pools).
@@ -856,6 +908,14 @@ enum UpstreamError {
 }
 
 impl UpstreamError {
+    fn as_error(&self) -> &(dyn std::error::Error + 'static) {
+        match self {
+            UpstreamError::Fast(h1pool::SendError::Connect(e)) => e,
+            UpstreamError::Fast(h1pool::SendError::Http(e)) => e,
+            UpstreamError::Generic(e) => e,
+        }
+    }
+
     fn failure(&self) -> SendFailure {
         match self {
             UpstreamError::Fast(h1pool::SendError::Connect(_)) => SendFailure::Network,
@@ -899,6 +959,9 @@ fn set_response(ctx: &mut Context, a: Answer) {
             body: a.body,
         }),
         Some(existing) => {
+            // The body is replaced: so is its framing.
+            existing.headers.remove(CONTENT_LENGTH);
+            existing.headers.remove(http::header::TRANSFER_ENCODING);
             let mut last: Option<HeaderName> = None;
             for (name, value) in a.headers {
                 let (name, first) = match name {

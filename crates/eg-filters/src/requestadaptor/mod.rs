@@ -235,8 +235,8 @@ pub(crate) fn replace_body(headers: &mut http::HeaderMap, body: &mut Body, new: 
 }
 
 /// Gzips (`compress`) or un-gzips a body in place: buffered bodies at once (with a new
-/// `Content-Length`), streams as they flow (without one). `Err` only for a buffered body
-/// that fails.
+/// `Content-Length` and no `Transfer-Encoding`), streams as they flow (without a
+/// `Content-Length`). `Err` only for a buffered body that fails.
 pub(crate) fn recode(
     headers: &mut http::HeaderMap,
     body: &mut Body,
@@ -249,6 +249,8 @@ pub(crate) fn recode(
         } else {
             gunzip(&data)?
         };
+        // A buffered body is sent with its length, whatever framed it when it arrived.
+        headers.remove(TRANSFER_ENCODING);
         headers.insert(CONTENT_LENGTH, HeaderValue::from(out.len()));
         *body = Body::full(out);
     } else {

@@ -236,6 +236,16 @@ async fn compress_and_decompress() {
     assert!(req_header(&c, "content-encoding").is_empty());
     assert_eq!(req_header(&c, "content-length"), ["8"]);
 
+    // A body that came chunked and was buffered is sent with its length only.
+    let mut c = ctx("POST", "/", &[("Transfer-Encoding", "chunked")]);
+    c.request_mut().unwrap().body = Body::full("plain text");
+    assert_eq!(adapt(json!({"compress": "gzip"}), &mut c).await, "");
+    assert!(req_header(&c, "transfer-encoding").is_empty());
+    assert_eq!(
+        req_header(&c, "content-length"),
+        [body_of(&c).len().to_string()]
+    );
+
     // Not gzip-encoded: left alone; corrupt gzip: decompressFailed.
     let mut c = ctx("POST", "/", &[]);
     c.request_mut().unwrap().body = Body::full("as is");

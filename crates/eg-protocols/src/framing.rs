@@ -1,0 +1,197 @@
+//! Message framing: making `Content-Length` and `Transfer-Encoding` agree with the body
+//! that is actually sent.
+//!
+//! A message that arrived with both headers was decoded by its `Transfer-Encoding` (RFC 9112
+//! §6.3: it overrides `Content-Length`), and a filter may have replaced a body without
+//! touching its headers. Forwarding such headers unchanged lets the next hop read a
+//! different body length than the one written, which desynchronises a kept-alive
+//! connection (request smuggling, response splitting). [`fix_framing`] rewrites the framing
+//! headers from the body itself; the HTTP/1 writer (hyper) then frames the body by its
+//! `Content-Length`, or chunked when there is none.
+
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+/// The message whose headers [`fix_framing`] rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// A request.
+    Request,
+    /// A response with `status`; `to_head` when it answers a `HEAD` request.
+    Response {
+        /// The response status.
+        status: StatusCode,
+        /// Whether the request was `HEAD`.
+        to_head: bool,
+    },
+}
+
+/// Rewrites the framing headers of a message that is about to be sent with a body of
+/// `body_len` bytes (`None`: a stream of unknown length).
+///
+/// - `Transfer-Encoding` is removed: it belongs to one connection, and the writer chooses
+///   the framing of the body it sends. When it was there, the message's `Content-Length`
+///   was not what framed the body and is dropped too (RFC 9112 §6.1).
+/// - A known length replaces every `Content-Length` value; a zero length adds none where
+///   there was none (a `GET` stays without one). An unknown length removes
+///   `Content-Length`, so the body goes chunked.
+/// - Responses that carry no body whatever their headers say keep their length
+///   information (RFC 9110 §8.6): the `Content-Length` of a `HEAD` answer or a `304` is
+///   the length of the representation, not of this message, and stays unless
+///   `Transfer-Encoding` came with it. `1xx` and `204` answers must not have one and lose
+///   it.
+///
+/// Returns whether a `Content-Length` or `Transfer-Encoding` header was changed.
+pub fn fix_framing(headers: &mut HeaderMap, kind: MessageKind, body_len: Option<u64>) -> bool {
+    let had_te = headers.remove(TRANSFER_ENCODING).is_some();
+    if let MessageKind::Response { status, to_head } = kind {
+        if status.is_informational() || status == StatusCode::NO_CONTENT {
+            return headers.remove(CONTENT_LENGTH).is_some() || had_te;
+        }
+        if to_head || status == StatusCode::NOT_MODIFIED {
+            if had_te {
+                headers.remove(CONTENT_LENGTH);
+            }
+            return had_te;
+        }
+    }
+    match body_len {
+        Some(0) if !headers.contains_key(CONTENT_LENGTH) => had_te,
+        Some(n) => {
+            let mut values = headers.get_all(CONTENT_LENGTH).iter();
+            let already = match (values.next(), values.next()) {
+                (Some(v), None) => parse_length(v.as_bytes()) == Some(n),
+                _ => false,
+            };
+            if !already {
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
+            }
+            had_te || !already
+        }
+        None => headers.remove(CONTENT_LENGTH).is_some() || had_te,
+    }
+}
+
+/// A `Content-Length` value: digits only (`str::parse` would also take a `+` sign).
+fn parse_length(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: MessageKind = MessageKind::Response {
+        status: StatusCode::OK,
+        to_head: false,
+    };
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    fn lengths(h: &HeaderMap) -> Vec<&str> {
+        h.get_all(CONTENT_LENGTH)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn transfer_encoding_wins_over_content_length() {
+        // Decoded chunked body, buffered: the real length.
+        let mut h = headers(&[("content-length", "1"), ("transfer-encoding", "chunked")]);
+        assert!(fix_framing(&mut h, OK, Some(5)));
+        assert_eq!(lengths(&h), ["5"]);
+        assert!(!h.contains_key(TRANSFER_ENCODING));
+        // Still streaming: no length at all.
+        let mut h = headers(&[("content-length", "1"), ("transfer-encoding", "chunked")]);
+        assert!(fix_framing(&mut h, OK, None));
+        assert!(h.is_empty());
+        // Same for requests.
+        let mut h = headers(&[("content-length", "3"), ("transfer-encoding", "chunked")]);
+        assert!(fix_framing(&mut h, MessageKind::Request, None));
+        assert!(h.is_empty());
+    }
+
+    #[test]
+    fn known_lengths_replace_stale_ones() {
+        let mut h = headers(&[("content-length", "1")]);
+        assert!(fix_framing(&mut h, MessageKind::Request, Some(5)));
+        assert_eq!(lengths(&h), ["5"]);
+        let mut h = headers(&[("content-length", "5"), ("content-length", "7")]);
+        assert!(fix_framing(&mut h, OK, Some(5)));
+        assert_eq!(lengths(&h), ["5"]);
+        let mut h = headers(&[("content-length", "5")]);
+        assert!(!fix_framing(&mut h, OK, Some(5)));
+        assert_eq!(lengths(&h), ["5"]);
+        let mut h = headers(&[("content-length", "+5")]);
+        assert!(fix_framing(&mut h, OK, Some(5)));
+        assert_eq!(lengths(&h), ["5"]);
+        let mut h = headers(&[]);
+        assert!(fix_framing(&mut h, OK, Some(2)));
+        assert_eq!(lengths(&h), ["2"]);
+        // An emptied body.
+        let mut h = headers(&[("content-length", "9")]);
+        assert!(fix_framing(&mut h, MessageKind::Request, Some(0)));
+        assert_eq!(lengths(&h), ["0"]);
+    }
+
+    #[test]
+    fn empty_bodies_gain_no_length() {
+        let mut h = headers(&[("x", "1")]);
+        assert!(!fix_framing(&mut h, MessageKind::Request, Some(0)));
+        assert!(!fix_framing(&mut h, OK, Some(0)));
+        assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn unknown_lengths_drop_content_length() {
+        let mut h = headers(&[("content-length", "10")]);
+        assert!(fix_framing(&mut h, OK, None));
+        assert!(!h.contains_key(CONTENT_LENGTH));
+        let mut h = headers(&[]);
+        assert!(!fix_framing(&mut h, OK, None));
+    }
+
+    #[test]
+    fn bodiless_responses_keep_the_representation_length() {
+        for kind in [
+            MessageKind::Response {
+                status: StatusCode::OK,
+                to_head: true,
+            },
+            MessageKind::Response {
+                status: StatusCode::NOT_MODIFIED,
+                to_head: false,
+            },
+        ] {
+            let mut h = headers(&[("content-length", "42")]);
+            assert!(!fix_framing(&mut h, kind, Some(0)), "{kind:?}");
+            assert_eq!(lengths(&h), ["42"], "{kind:?}");
+            let mut h = headers(&[("content-length", "42"), ("transfer-encoding", "chunked")]);
+            assert!(fix_framing(&mut h, kind, Some(0)), "{kind:?}");
+            assert!(h.is_empty(), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn no_content_and_informational_answers_have_no_length() {
+        for status in [StatusCode::NO_CONTENT, StatusCode::CONTINUE] {
+            let kind = MessageKind::Response {
+                status,
+                to_head: false,
+            };
+            let mut h = headers(&[("content-length", "0")]);
+            assert!(fix_framing(&mut h, kind, Some(0)));
+            assert!(h.is_empty());
+        }
+    }
+}
