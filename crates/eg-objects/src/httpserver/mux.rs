@@ -10,7 +10,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use eg_protocols::{Body, BodyError, Context, HttpRequest};
+use eg_protocols::{fix_framing, Body, BodyError, Context, HttpRequest, MessageKind};
 use eg_spec::{IpFilter, SpecError};
 use eg_supervisor::Supervisor;
 use http::header::{HeaderValue, CONTENT_LENGTH, HOST};
@@ -325,7 +325,16 @@ impl Mux {
         let Some(mut resp) = response else {
             return finish.respond_status(StatusCode::SERVICE_UNAVAILABLE);
         };
-        frame_response(&mut resp.headers, resp.status, is_head, &resp.body);
+        // Whatever a filter or an upstream left in the headers, the framing describes the
+        // body that is sent.
+        fix_framing(
+            &mut resp.headers,
+            MessageKind::Response {
+                status: resp.status,
+                to_head: is_head,
+            },
+            http_body::Body::size_hint(&resp.body).exact(),
+        );
         finish.status = resp.status.as_u16();
         finish.resp_size = resp_meta_size(&resp.headers);
         if let Some(r) = finish.record.as_mut() {
@@ -468,30 +477,6 @@ fn strip_port(host: &str) -> &str {
     match host.rfind(':') {
         Some(i) if host[i + 1..].bytes().all(|b| b.is_ascii_digit()) => &host[..i],
         _ => host,
-    }
-}
-
-/// Makes the response's framing headers describe the body that is actually sent (RFC 9112
-/// §6): whatever a filter or an upstream left in the headers, `Content-Length` is the body's
-/// real length when it is known and absent otherwise (hyper then chunks), and
-/// `Transfer-Encoding` is hyper's to choose. Answers without content (1xx, 204) carry
-/// neither; answers to HEAD and 304 keep the length of the representation they describe.
-fn frame_response(headers: &mut HeaderMap, status: StatusCode, is_head: bool, body: &Body) {
-    headers.remove(http::header::TRANSFER_ENCODING);
-    if status.is_informational() || status == StatusCode::NO_CONTENT {
-        headers.remove(CONTENT_LENGTH);
-        return;
-    }
-    if is_head || status == StatusCode::NOT_MODIFIED {
-        return;
-    }
-    match http_body::Body::size_hint(body).exact() {
-        Some(n) => {
-            headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
-        }
-        None => {
-            headers.remove(CONTENT_LENGTH);
-        }
     }
 }
 
@@ -638,51 +623,6 @@ mod tests {
         assert_eq!(strip_port("a.com:80"), "a.com");
         assert_eq!(strip_port("[::1]:80"), "::1");
         assert_eq!(strip_port("a.com"), "a.com");
-    }
-
-    #[test]
-    fn response_framing_follows_the_body() {
-        let h = |pairs: &[(&str, &str)]| {
-            let mut m = HeaderMap::new();
-            for (k, v) in pairs {
-                m.append(
-                    http::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                    HeaderValue::from_str(v).unwrap(),
-                );
-            }
-            m
-        };
-        // A stale length next to a decoded chunked body: the real length wins.
-        let mut m = h(&[("content-length", "1"), ("transfer-encoding", "chunked")]);
-        frame_response(&mut m, StatusCode::OK, false, &Body::full("hello"));
-        assert_eq!(m["content-length"], "5");
-        assert!(!m.contains_key("transfer-encoding"));
-        // Unknown length: no Content-Length, hyper chunks.
-        let mut m = h(&[("content-length", "1")]);
-        struct UnknownLength;
-        impl http_body::Body for UnknownLength {
-            type Data = Bytes;
-            type Error = BodyError;
-            fn poll_frame(
-                self: Pin<&mut Self>,
-                _: &mut TaskContext<'_>,
-            ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-                Poll::Ready(None)
-            }
-        }
-        let stream = Body::Stream(http_body_util::combinators::UnsyncBoxBody::new(
-            UnknownLength,
-        ));
-        frame_response(&mut m, StatusCode::OK, false, &stream);
-        assert!(!m.contains_key("content-length"), "{m:?}");
-        // HEAD and 304 keep the representation's length; 204 carries none.
-        let mut m = h(&[("content-length", "42")]);
-        frame_response(&mut m, StatusCode::OK, true, &Body::Empty);
-        assert_eq!(m["content-length"], "42");
-        frame_response(&mut m, StatusCode::NOT_MODIFIED, false, &Body::Empty);
-        assert_eq!(m["content-length"], "42");
-        frame_response(&mut m, StatusCode::NO_CONTENT, false, &Body::Empty);
-        assert!(!m.contains_key("content-length"));
     }
 
     #[test]

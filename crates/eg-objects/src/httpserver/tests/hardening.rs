@@ -160,6 +160,41 @@ async fn absolute_form_requests_route_by_their_authority() {
     assert_eq!(echo["headers"]["host"], "b.com");
 }
 
+#[tokio::test]
+async fn a_stale_content_length_never_frames_the_answer() {
+    let sup = supervisor(None);
+    apply(
+        &sup,
+        json!({
+            "name": "pl", "kind": "Pipeline",
+            "flow": [{"filter": "mock"}],
+            "filters": [{"name": "mock", "kind": "Mock", "rules": [{
+                "match": {"pathPrefix": "/"}, "code": 200, "body": "hello",
+                "headers": {"Content-Length": "1"},
+            }]}],
+        }),
+    );
+    let port = free_port();
+    start(&sup, server("hs", port, rules("/", "pl"))).await;
+    // Two requests on one connection: a desynchronised first answer would corrupt the
+    // second one.
+    let both = raw(
+        port,
+        "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let answers: Vec<&str> = both.split("HTTP/1.1 ").filter(|s| !s.is_empty()).collect();
+    assert_eq!(answers.len(), 2, "{both:?}");
+    for a in answers {
+        assert!(a.starts_with("200"), "{a:?}");
+        assert!(
+            a.to_ascii_lowercase().contains("content-length: 5\r\n"),
+            "{a:?}"
+        );
+        assert!(a.ends_with("\r\n\r\nhello"), "{a:?}");
+    }
+}
+
 /// A client like a load generator: keep-alive connections, reconnecting when the server
 /// says `Connection: close`; every failed request is counted.
 async fn busy_client(
