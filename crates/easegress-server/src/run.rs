@@ -53,6 +53,10 @@ pub fn main_with(registry: Registry) -> i32 {
             return 1;
         }
     };
+    match crate::rlimit::raise_nofile_limit() {
+        Ok((soft, hard)) => tracing::info!(soft, hard, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
+    }
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all().thread_name("eg-worker");
     if let Some(n) = opts.cli.worker_threads {
