@@ -122,6 +122,11 @@ async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result
             None
         },
         basic_auth: opts.basic_auth.clone(),
+        max_connections: opts.cli.api_max_connections,
+        read_header_timeout: opts.api_read_header_timeout,
+        read_timeout: opts.api_read_timeout,
+        idle_timeout: opts.api_idle_timeout,
+        max_object_size: usize::try_from(opts.cli.api_max_object_size).unwrap_or(usize::MAX),
     };
     let (l1, l2) = (logging.clone(), logging.clone());
     let logs = LogControl {

@@ -3,12 +3,24 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use eg_filters::FilterRegistry;
 use eg_supervisor::Supervisor;
 
+/// Default of [`ApiConfig::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default of [`ApiConfig::read_header_timeout`].
+pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of [`ApiConfig::read_timeout`].
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default of [`ApiConfig::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default of [`ApiConfig::max_object_size`]: 4 MiB.
+pub const DEFAULT_MAX_OBJECT_SIZE: usize = 4 << 20;
+
 /// How the admin API listens and who may call it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// Listen address, e.g. `localhost:2381`.
     pub addr: String,
@@ -20,6 +32,34 @@ pub struct ApiConfig {
     pub client_ca_file: Option<PathBuf>,
     /// HTTP basic-auth users (`basic-auth: {user: password}`); empty = no auth.
     pub basic_auth: BTreeMap<String, String>,
+    /// Most connections served at once; further clients wait in the listen queue.
+    pub max_connections: usize,
+    /// From accept to a complete first request head (TLS handshake included); also the time
+    /// allowed for any later HTTP/1 request head once its first byte arrived.
+    pub read_header_timeout: Duration,
+    /// Time allowed to read a request body.
+    pub read_timeout: Duration,
+    /// A connection with no request in progress and no traffic for this long is closed.
+    pub idle_timeout: Duration,
+    /// Largest object spec accepted by create and update, in bytes.
+    pub max_object_size: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            addr: "localhost:2381".to_string(),
+            cert_file: None,
+            key_file: None,
+            client_ca_file: None,
+            basic_auth: BTreeMap::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            read_header_timeout: DEFAULT_READ_HEADER_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_object_size: DEFAULT_MAX_OBJECT_SIZE,
+        }
+    }
 }
 
 /// Reads the current log level.

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod conn;
 mod customdata;
 mod logs;
 mod metadata;
@@ -15,7 +16,10 @@ mod routes;
 mod server;
 mod status;
 
-pub use api::{Api, ApiConfig, LogControl};
+pub use api::{
+    Api, ApiConfig, LogControl, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_OBJECT_SIZE, DEFAULT_READ_HEADER_TIMEOUT, DEFAULT_READ_TIMEOUT,
+};
 pub use objects::create_initial_object;
 pub use reply::{ApiError, Reply};
 pub use server::serve;
