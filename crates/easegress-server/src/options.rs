@@ -162,6 +162,22 @@ pub struct Cli {
         default_value_t = eg_api::DEFAULT_MAX_OBJECT_SIZE as u64
     )]
     pub api_max_object_size: u64,
+    /// Host names the admin API answers to without basic auth, besides IP addresses,
+    /// localhost, the host of --api-addr and this machine's name; comma-separated, * = any.
+    #[arg(
+        long = "api-allowed-hosts",
+        env = "EASEGRESS_API_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub api_allowed_hosts: Vec<String>,
+    /// Web origins (scheme://host[:port], comma-separated, * = any) allowed to call the admin
+    /// API from a browser.
+    #[arg(
+        long = "api-cors-allowed-origins",
+        env = "EASEGRESS_API_CORS_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub api_cors_allowed_origins: Vec<String>,
     /// Serve the admin API over HTTPS (needs --cert-file and --key-file).
     #[arg(long, env = "EASEGRESS_TLS")]
     pub tls: bool,
@@ -250,6 +266,8 @@ struct FileConfig {
     api_read_timeout: Option<String>,
     api_idle_timeout: Option<String>,
     api_max_object_size: Option<u64>,
+    api_allowed_hosts: Option<StringList>,
+    api_cors_allowed_origins: Option<StringList>,
     debug: Option<bool>,
     disable_access_log: Option<bool>,
     initial_object_config_files: Option<StringList>,
@@ -477,6 +495,7 @@ impl Options {
                 c.api_max_object_size
             ));
         }
+        eg_api::check_origins(&c.api_cors_allowed_origins)?;
         Ok(())
     }
 
@@ -619,6 +638,16 @@ fn merge_file(
         api_max_object_size,
         f.api_max_object_size
     );
+    take!(
+        "api_allowed_hosts",
+        api_allowed_hosts,
+        f.api_allowed_hosts.map(StringList::into_vec)
+    );
+    take!(
+        "api_cors_allowed_origins",
+        api_cors_allowed_origins,
+        f.api_cors_allowed_origins.map(StringList::into_vec)
+    );
     take!("debug", debug, f.debug);
     take!("disable_access", disable_access, f.disable_access_log);
     take!(
@@ -724,14 +753,22 @@ mod tests {
             o.cli.api_max_object_size,
             eg_api::DEFAULT_MAX_OBJECT_SIZE as u64
         );
-        let o = parse(&["--api-read-header-timeout", "1.5s"]).unwrap();
+        let o = parse(&[
+            "--api-read-header-timeout",
+            "1.5s",
+            "--api-allowed-hosts",
+            "a.lan,b.lan",
+        ])
+        .unwrap();
         assert_eq!(o.api_read_header_timeout, Duration::from_millis(1500));
+        assert_eq!(o.cli.api_allowed_hosts, vec!["a.lan", "b.lan"]);
         for (flag, value) in [
             ("--api-read-header-timeout", "0"),
             ("--api-read-timeout", "soon"),
             ("--api-idle-timeout", "1 fortnight"),
             ("--api-max-connections", "0"),
             ("--api-max-object-size", "0"),
+            ("--api-cors-allowed-origins", "evil.example"),
         ] {
             let e = parse(&[flag, value]).unwrap_err();
             assert!(e.contains(flag.trim_start_matches('-')), "{flag}: {e}");

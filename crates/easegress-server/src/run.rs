@@ -127,6 +127,8 @@ async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result
         read_timeout: opts.api_read_timeout,
         idle_timeout: opts.api_idle_timeout,
         max_object_size: usize::try_from(opts.cli.api_max_object_size).unwrap_or(usize::MAX),
+        allowed_hosts: opts.cli.api_allowed_hosts.clone(),
+        cors_allowed_origins: opts.cli.api_cors_allowed_origins.clone(),
     };
     let (l1, l2) = (logging.clone(), logging.clone());
     let logs = LogControl {

@@ -1,5 +1,5 @@
-//! The admin API under hostile or careless clients: descriptor exhaustion, silent, slow and
-//! idle connections, oversized specs.
+//! The admin API under hostile or careless clients: descriptor exhaustion, silent and slow
+//! connections, web pages (CSRF, DNS rebinding) and oversized specs.
 
 mod support;
 
@@ -208,6 +208,115 @@ fn a_silent_tls_client_is_closed_after_the_read_header_timeout() {
 
 fn mock_pipeline(name: &str) -> String {
     format!("name: {name}\nkind: Pipeline\nfilters:\n- name: mock\n  kind: Mock\n  rules:\n  - code: 200\n    body: ok\n")
+}
+
+#[test]
+fn web_pages_cannot_drive_the_api_without_the_cors_flag() {
+    let s = Server::start_new("no-cors");
+    let get = s.api_with("GET", "/objects", &[("Origin", "http://evil.example")], "");
+    assert_eq!(get.status, 200);
+    assert_eq!(get.header("Access-Control-Allow-Origin"), None);
+
+    let post = s.api_with(
+        "POST",
+        "/objects",
+        &[("Origin", "http://evil.example")],
+        &mock_pipeline("csrf"),
+    );
+    assert_eq!(post.status, 403, "{}", post.body);
+    assert!(
+        post.json()["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--api-cors-allowed-origins"),
+        "{}",
+        post.body
+    );
+    assert_eq!(s.api("GET", "/objects/csrf", "").status, 404);
+
+    // The same origin as the API (a page served by the API host itself) is not cross-origin;
+    // nor is a plain client that sends no Origin at all.
+    let same = format!("http://{}", s.api_addr());
+    let post = s.api_with(
+        "POST",
+        "/objects",
+        &[("Origin", same.as_str())],
+        &mock_pipeline("same"),
+    );
+    assert_eq!(post.status, 201, "{}", post.body);
+    assert_eq!(
+        s.api("PUT", "/objects/same", &mock_pipeline("same")).status,
+        200
+    );
+}
+
+#[test]
+fn the_cors_flag_opens_the_api_to_the_listed_origins() {
+    let mut s = Server::new("cors");
+    s.extra = vec![
+        "--api-cors-allowed-origins".into(),
+        "http://ui.example:8080".into(),
+    ];
+    s.start();
+    let origin = [("Origin", "http://ui.example:8080")];
+    let pre = s.api_with(
+        "OPTIONS",
+        "/objects",
+        &[
+            ("Origin", "http://ui.example:8080"),
+            ("Access-Control-Request-Method", "POST"),
+        ],
+        "",
+    );
+    assert_eq!(pre.status, 200);
+    assert_eq!(
+        pre.header("Access-Control-Allow-Origin"),
+        Some("http://ui.example:8080")
+    );
+    assert!(pre
+        .header("Access-Control-Allow-Methods")
+        .is_some_and(|m| m.contains("POST")));
+    let post = s.api_with("POST", "/objects", &origin, &mock_pipeline("from-ui"));
+    assert_eq!(post.status, 201, "{}", post.body);
+    assert_eq!(
+        post.header("Access-Control-Allow-Origin"),
+        Some("http://ui.example:8080")
+    );
+    let other = s.api_with(
+        "POST",
+        "/objects",
+        &[("Origin", "http://evil.example")],
+        &mock_pipeline("from-evil"),
+    );
+    assert_eq!(other.status, 403);
+    assert_eq!(other.header("Access-Control-Allow-Origin"), None);
+}
+
+#[test]
+fn a_rebound_host_name_is_refused_unless_allowed() {
+    let s = Server::start_new("rebinding");
+    let addr = s.api_addr();
+    let get = |host: &str| {
+        raw(
+            &addr,
+            &format!("GET /apis/v2/objects HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    let refused = get("evil.example:2381");
+    assert_eq!(status_of(&refused), 403, "{refused}");
+    assert!(refused.contains("--api-allowed-hosts"), "{refused}");
+    for ok in ["localhost:2381", "127.0.0.1", "[::1]:2381", "LOCALHOST"] {
+        assert_eq!(status_of(&get(ok)), 200, "{ok}");
+    }
+
+    let mut s = Server::new("rebinding-allowed");
+    s.extra = vec!["--api-allowed-hosts".into(), "admin.internal".into()];
+    s.start();
+    let answer = raw(
+        &s.api_addr(),
+        "GET /apis/v2/objects HTTP/1.1\r\nHost: admin.internal:2381\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status_of(&answer), 200, "{answer}");
 }
 
 #[test]

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eg_filters::FilterRegistry;
+
+use crate::access::{machine_hostname, WebPolicy};
 use eg_supervisor::Supervisor;
 
 /// Default of [`ApiConfig::max_connections`].
@@ -43,6 +45,11 @@ pub struct ApiConfig {
     pub idle_timeout: Duration,
     /// Largest object spec accepted by create and update, in bytes.
     pub max_object_size: usize,
+    /// Extra host names the API answers to when no basic auth is configured (`*` = any);
+    /// IP addresses, `localhost`, the host of `addr` and this machine's name always work.
+    pub allowed_hosts: Vec<String>,
+    /// Web origins (`scheme://host[:port]`, or `*`) allowed to call the API from a browser.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for ApiConfig {
@@ -58,6 +65,8 @@ impl Default for ApiConfig {
             read_timeout: DEFAULT_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_object_size: DEFAULT_MAX_OBJECT_SIZE,
+            allowed_hosts: Vec::new(),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -99,6 +108,8 @@ pub struct Api {
     pub logs: LogControl,
     /// Serialises object and custom-data writes (check-then-write must not interleave).
     pub(crate) write_lock: tokio::sync::Mutex<()>,
+    /// Host and origin rules of `config`.
+    pub(crate) web: WebPolicy,
 }
 
 impl Api {
@@ -109,12 +120,20 @@ impl Api {
         config: ApiConfig,
         logs: LogControl,
     ) -> Arc<Api> {
+        let web = WebPolicy::new(
+            &config.addr,
+            machine_hostname().as_deref(),
+            &config.allowed_hosts,
+            &config.cors_allowed_origins,
+            config.cert_file.is_some() && config.key_file.is_some(),
+        );
         Arc::new(Api {
             sup,
             filters,
             config,
             logs,
             write_lock: tokio::sync::Mutex::new(()),
+            web,
         })
     }
 }

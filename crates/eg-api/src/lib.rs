@@ -5,6 +5,7 @@
 //! answer carries `X-Config-Version`; errors are `{"code": <status>, "message": "..."}`.
 #![forbid(unsafe_code)]
 
+mod access;
 mod api;
 mod conn;
 mod customdata;
@@ -16,6 +17,7 @@ mod routes;
 mod server;
 mod status;
 
+pub use access::check_origins;
 pub use api::{
     Api, ApiConfig, LogControl, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_OBJECT_SIZE, DEFAULT_READ_HEADER_TIMEOUT, DEFAULT_READ_TIMEOUT,

@@ -18,6 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
+use crate::access::Refusal;
 use crate::api::{Api, ApiConfig};
 use crate::conn::{
     verdict, Activity, Backoff, LogLimiter, Timeouts, Tracked, TrackedBody, Verdict,
@@ -271,7 +272,34 @@ pub async fn handle(api: &Api, req: Request<Incoming>) -> Response<ApiBody> {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("yaml"));
-    let mut resp = if !authorized(&api.config, &req) {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
+    let refusal = api.web.check(
+        req.method(),
+        host.as_deref(),
+        origin.as_deref(),
+        !api.config.basic_auth.is_empty(),
+    );
+    let mut resp = if let Err(refusal) = refusal {
+        let (Refusal::Host(message) | Refusal::CrossOrigin(message)) = refusal;
+        encode(
+            Err(ApiError::new(StatusCode::FORBIDDEN, message)),
+            wants_yaml,
+        )
+    } else if !authorized(&api.config, &req) {
         let mut r = encode(
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -286,23 +314,29 @@ pub async fn handle(api: &Api, req: Request<Incoming>) -> Response<ApiBody> {
         r
     } else if req.method() == Method::OPTIONS {
         let mut r = encode(Ok(crate::reply::Reply::Empty(StatusCode::OK)), false);
-        r.headers_mut().insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
-        );
-        r.headers_mut().insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("*"),
-        );
+        if api.web.allow_origin_header(origin.as_deref()).is_some() {
+            r.headers_mut().insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
+            );
+            r.headers_mut().insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("*"),
+            );
+        }
         r
     } else {
         route(api, req, wants_yaml).await
     };
     let h = resp.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
+    if let Some(allow) = api.web.allow_origin_header(origin.as_deref()) {
+        if allow != "*" {
+            h.append(header::VARY, HeaderValue::from_static("Origin"));
+        }
+        if let Ok(v) = HeaderValue::from_str(&allow) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+    }
     if let Ok(v) = HeaderValue::from_str(&api.sup.store().revision().to_string()) {
         h.insert("X-Config-Version", v);
     }
