@@ -178,6 +178,15 @@ pub struct Cli {
         value_delimiter = ','
     )]
     pub api_cors_allowed_origins: Vec<String>,
+    /// Admin API basic-auth users, user:password pairs separated by commas (replaces the
+    /// config file's basic-auth map).
+    #[arg(
+        long = "basic-auth",
+        env = "EASEGRESS_BASIC_AUTH",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub basic_auth: Vec<String>,
     /// Serve the admin API over HTTPS (needs --cert-file and --key-file).
     #[arg(long, env = "EASEGRESS_TLS")]
     pub tls: bool,
@@ -346,7 +355,7 @@ pub struct Options {
     pub cli: Cli,
     /// Member labels.
     pub labels: BTreeMap<String, String>,
-    /// Admin API basic-auth users (config file only).
+    /// Admin API basic-auth users (`--basic-auth`, else the config file's map).
     pub basic_auth: BTreeMap<String, String>,
     /// `--api-read-header-timeout`.
     pub api_read_header_timeout: Duration,
@@ -414,6 +423,13 @@ impl Options {
                 &mut basic_auth,
                 &mut client_ca_file,
             );
+        }
+        if explicit(&matches, "basic_auth") {
+            let users = parse_basic_auth(&cli.basic_auth)?;
+            // An empty value (say, an unset secret in a template) must not turn auth off.
+            if !users.is_empty() {
+                basic_auth = users;
+            }
         }
         for l in &cli.labels {
             let (k, v) = l
@@ -552,6 +568,20 @@ fn positive_duration(flag: &str, value: &str) -> Result<Duration, String> {
         Ok(_) => Err(format!("invalid {flag} {value:?}: must be more than 0")),
         Err(e) => Err(format!("{flag}: {e}")),
     }
+}
+
+/// `--basic-auth user:password,...` as a map. A password may hold `:` but not `,`.
+fn parse_basic_auth(entries: &[String]) -> Result<BTreeMap<String, String>, String> {
+    let mut users = BTreeMap::new();
+    for (i, e) in entries.iter().enumerate().filter(|(_, e)| !e.is_empty()) {
+        // The entry is not echoed: it may be a password.
+        let (user, password) = e
+            .split_once(':')
+            .filter(|(u, _)| !u.trim().is_empty())
+            .ok_or_else(|| format!("basic-auth: entry {} is not user:password", i + 1))?;
+        users.insert(user.trim().to_string(), password.to_string());
+    }
+    Ok(users)
 }
 
 fn merge_file(
@@ -773,5 +803,30 @@ mod tests {
             let e = parse(&[flag, value]).unwrap_err();
             assert!(e.contains(flag.trim_start_matches('-')), "{flag}: {e}");
         }
+    }
+
+    #[test]
+    fn basic_auth_flag_wins_over_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("config.yaml");
+        std::fs::write(
+            &f,
+            "basic-auth:\n  admin: from-file\napi-max-connections: 7\n",
+        )
+        .unwrap();
+        let file = f.to_str().unwrap();
+        let o = parse(&["--config-file", file]).unwrap();
+        assert_eq!(
+            o.basic_auth.get("admin").map(String::as_str),
+            Some("from-file")
+        );
+        assert_eq!(o.cli.api_max_connections, 7);
+        let o = parse(&["--config-file", file, "--basic-auth", "ops:a:b,dev:c"]).unwrap();
+        assert_eq!(o.basic_auth.len(), 2);
+        assert_eq!(o.basic_auth.get("ops").map(String::as_str), Some("a:b"));
+        assert_eq!(o.basic_auth.get("dev").map(String::as_str), Some("c"));
+        let e = parse(&["--basic-auth", "s3cret-without-user"]).unwrap_err();
+        assert!(e.contains("basic-auth") && !e.contains("s3cret"), "{e}");
+        assert!(parse(&["--basic-auth", ":pw"]).is_err());
     }
 }

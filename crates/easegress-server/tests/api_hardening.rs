@@ -1,5 +1,5 @@
 //! The admin API under hostile or careless clients: descriptor exhaustion, silent and slow
-//! connections, web pages (CSRF, DNS rebinding) and oversized specs.
+//! connections, web pages (CSRF, DNS rebinding), oversized specs and credentials.
 
 mod support;
 
@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use support::{eventually, http, Server};
 
 /// Sends `request` as is and returns the raw answer (until the server closes or 10 s pass).
@@ -345,4 +346,42 @@ fn an_object_over_the_size_limit_gets_413() {
         "PUT /apis/v2/objects/small HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000000\r\n\r\n",
     );
     assert_eq!(status_of(&answer), 413, "{answer}");
+}
+
+#[test]
+fn the_basic_auth_flag_and_env_require_credentials() {
+    let ok = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("admin:s3cr:et")
+    );
+    let bad = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("admin:wrong")
+    );
+    let mut s = Server::new("auth-flag");
+    s.extra = vec!["--basic-auth".into(), "admin:s3cr:et".into()];
+    s.auth = Some(ok.clone());
+    s.start();
+    let addr = s.api_addr();
+    let none = http(&addr, "GET", "/apis/v2/objects", &[], "").unwrap();
+    assert_eq!(none.status, 401);
+    assert!(none.header("WWW-Authenticate").is_some());
+    let wrong = http(
+        &addr,
+        "GET",
+        "/apis/v2/objects",
+        &[("Authorization", &bad)],
+        "",
+    )
+    .unwrap();
+    assert_eq!(wrong.status, 401);
+    assert_eq!(s.api("GET", "/objects", "").status, 200);
+
+    let mut s = Server::new("auth-env");
+    s.env = vec![("EASEGRESS_BASIC_AUTH".into(), "admin:s3cr:et".into())];
+    s.auth = Some(ok);
+    s.start();
+    let none = http(&s.api_addr(), "GET", "/apis/v2/objects", &[], "").unwrap();
+    assert_eq!(none.status, 401);
+    assert_eq!(s.api("GET", "/objects", "").status, 200);
 }

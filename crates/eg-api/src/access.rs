@@ -1,7 +1,57 @@
-//! Who may drive the admin API from a browser: the `Host` allow-list that defeats DNS
-//! rebinding, and the origins a web page may call it from.
+//! Who may drive the admin API: basic-auth credentials (compared in constant time), the
+//! `Host` allow-list that defeats DNS rebinding, and the origins a browser may call it from.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
+
+use ring::digest::{digest, SHA256};
+
+/// SHA-256 of `data`.
+fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest(&SHA256, data).as_ref());
+    out
+}
+
+/// Compares two digests in time independent of where they differ.
+fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// The basic-auth users, kept as digests of names and passwords.
+///
+/// A check hashes what the client sent and compares it with every user, always all of them
+/// and always all 32 bytes, so that its time tells neither how much of a password was right
+/// nor whether the user exists.
+#[derive(Debug, Default)]
+pub(crate) struct Credentials(Vec<([u8; 32], [u8; 32])>);
+
+impl Credentials {
+    /// The users of a `user → password` map.
+    pub fn new(users: &BTreeMap<String, String>) -> Self {
+        Credentials(
+            users
+                .iter()
+                .map(|(u, p)| (sha256(u.as_bytes()), sha256(p.as_bytes())))
+                .collect(),
+        )
+    }
+
+    /// No user: the API is open.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `user` with `password` is one of the users.
+    pub fn check(&self, user: &str, password: &str) -> bool {
+        let (u, p) = (sha256(user.as_bytes()), sha256(password.as_bytes()));
+        self.0.iter().fold(false, |found, (cu, cp)| {
+            // `&` and `|`, not `&&` and `||`: no comparison is skipped.
+            found | (same_digest(&u, cu) & same_digest(&p, cp))
+        })
+    }
+}
 
 /// Splits `host[:port]` (IPv6 in brackets) into a lower-case host and the port.
 fn split_host_port(authority: &str) -> (String, Option<u16>) {
@@ -221,6 +271,39 @@ pub(crate) fn machine_hostname() -> Option<String> {
 mod tests {
     use super::*;
     use http::Method;
+
+    fn users() -> Credentials {
+        let mut m = BTreeMap::new();
+        m.insert("admin".to_string(), "s3cret".to_string());
+        m.insert("ops".to_string(), "p:w".to_string());
+        Credentials::new(&m)
+    }
+
+    #[test]
+    fn credentials_match_only_the_exact_user_and_password() {
+        let c = users();
+        assert!(c.check("admin", "s3cret"));
+        assert!(c.check("ops", "p:w"));
+        assert!(!c.check("admin", "p:w"), "another user's password");
+        assert!(!c.check("admin", "s3cre"));
+        assert!(!c.check("admin", "s3cret "));
+        assert!(!c.check("nobody", "s3cret"));
+        assert!(!c.check("", ""));
+        assert!(Credentials::default().is_empty());
+        assert!(!Credentials::default().check("admin", "s3cret"));
+    }
+
+    #[test]
+    fn digest_comparison_looks_at_every_byte() {
+        let a = sha256(b"x");
+        let mut b = a;
+        assert!(same_digest(&a, &b));
+        b[31] ^= 1;
+        assert!(!same_digest(&a, &b));
+        b = a;
+        b[0] ^= 0x80;
+        assert!(!same_digest(&a, &b));
+    }
 
     #[test]
     fn host_port_splitting() {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use eg_filters::FilterRegistry;
 
-use crate::access::{machine_hostname, WebPolicy};
+use crate::access::{machine_hostname, Credentials, WebPolicy};
 use eg_supervisor::Supervisor;
 
 /// Default of [`ApiConfig::max_connections`].
@@ -108,6 +108,8 @@ pub struct Api {
     pub logs: LogControl,
     /// Serialises object and custom-data writes (check-then-write must not interleave).
     pub(crate) write_lock: tokio::sync::Mutex<()>,
+    /// The basic-auth users of `config`.
+    pub(crate) credentials: Credentials,
     /// Host and origin rules of `config`.
     pub(crate) web: WebPolicy,
 }
@@ -120,6 +122,7 @@ impl Api {
         config: ApiConfig,
         logs: LogControl,
     ) -> Arc<Api> {
+        let credentials = Credentials::new(&config.basic_auth);
         let web = WebPolicy::new(
             &config.addr,
             machine_hostname().as_deref(),
@@ -133,6 +136,7 @@ impl Api {
             config,
             logs,
             write_lock: tokio::sync::Mutex::new(()),
+            credentials,
             web,
         })
     }

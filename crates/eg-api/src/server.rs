@@ -230,8 +230,8 @@ async fn drive<I>(
     }
 }
 
-fn authorized(cfg: &ApiConfig, req: &Request<Incoming>) -> bool {
-    if cfg.basic_auth.is_empty() {
+fn authorized(api: &Api, req: &Request<Incoming>) -> bool {
+    if api.credentials.is_empty() {
         return true;
     }
     let Some(value) = req
@@ -254,7 +254,7 @@ fn authorized(cfg: &ApiConfig, req: &Request<Incoming>) -> bool {
         return false;
     };
     match text.split_once(':') {
-        Some((user, pass)) => cfg.basic_auth.get(user).is_some_and(|p| p == pass),
+        Some((user, pass)) => api.credentials.check(user, pass),
         None => false,
     }
 }
@@ -291,7 +291,7 @@ pub async fn handle(api: &Api, req: Request<Incoming>) -> Response<ApiBody> {
         req.method(),
         host.as_deref(),
         origin.as_deref(),
-        !api.config.basic_auth.is_empty(),
+        !api.credentials.is_empty(),
     );
     let mut resp = if let Err(refusal) = refusal {
         let (Refusal::Host(message) | Refusal::CrossOrigin(message)) = refusal;
@@ -299,7 +299,7 @@ pub async fn handle(api: &Api, req: Request<Incoming>) -> Response<ApiBody> {
             Err(ApiError::new(StatusCode::FORBIDDEN, message)),
             wants_yaml,
         )
-    } else if !authorized(&api.config, &req) {
+    } else if !authorized(api, &req) {
         let mut r = encode(
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
