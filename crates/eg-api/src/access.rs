@@ -181,7 +181,7 @@ impl WebPolicy {
             return true;
         }
         let (name, _) = split_host_port(host);
-        name.parse::<IpAddr>().is_ok() || self.hosts.iter().any(|h| *h == name)
+        name.parse::<IpAddr>().is_ok() || self.hosts.contains(&name)
     }
 
     /// Whether `origin` may call the API from a browser (the CORS flag).
