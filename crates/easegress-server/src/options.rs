@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
@@ -125,6 +126,67 @@ pub struct Cli {
         default_value = "localhost:2381"
     )]
     pub api_addr: String,
+    /// Most admin API connections served at once; further clients wait until one closes.
+    #[arg(
+        long = "api-max-connections",
+        env = "EASEGRESS_API_MAX_CONNECTIONS",
+        default_value_t = eg_api::DEFAULT_MAX_CONNECTIONS
+    )]
+    pub api_max_connections: usize,
+    /// Time from accepting an admin API connection to a complete request header (TLS
+    /// handshake included); also bounds every later request header.
+    #[arg(
+        long = "api-read-header-timeout",
+        env = "EASEGRESS_API_READ_HEADER_TIMEOUT",
+        default_value = "10s"
+    )]
+    pub api_read_header_timeout: String,
+    /// Time allowed to read an admin API request body.
+    #[arg(
+        long = "api-read-timeout",
+        env = "EASEGRESS_API_READ_TIMEOUT",
+        default_value = "60s"
+    )]
+    pub api_read_timeout: String,
+    /// An admin API connection with no request in progress and no traffic for this long is closed.
+    #[arg(
+        long = "api-idle-timeout",
+        env = "EASEGRESS_API_IDLE_TIMEOUT",
+        default_value = "120s"
+    )]
+    pub api_idle_timeout: String,
+    /// Largest object spec, in bytes, that the admin API accepts (413 above).
+    #[arg(
+        long = "api-max-object-size",
+        env = "EASEGRESS_API_MAX_OBJECT_SIZE",
+        default_value_t = eg_api::DEFAULT_MAX_OBJECT_SIZE as u64
+    )]
+    pub api_max_object_size: u64,
+    /// Host names the admin API answers to without basic auth, besides IP addresses,
+    /// localhost, the host of --api-addr and this machine's name; comma-separated, * = any.
+    #[arg(
+        long = "api-allowed-hosts",
+        env = "EASEGRESS_API_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub api_allowed_hosts: Vec<String>,
+    /// Web origins (scheme://host[:port], comma-separated, * = any) allowed to call the admin
+    /// API from a browser.
+    #[arg(
+        long = "api-cors-allowed-origins",
+        env = "EASEGRESS_API_CORS_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub api_cors_allowed_origins: Vec<String>,
+    /// Admin API basic-auth users, user:password pairs separated by commas (replaces the
+    /// config file's basic-auth map).
+    #[arg(
+        long = "basic-auth",
+        env = "EASEGRESS_BASIC_AUTH",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub basic_auth: Vec<String>,
     /// Serve the admin API over HTTPS (needs --cert-file and --key-file).
     #[arg(long, env = "EASEGRESS_TLS")]
     pub tls: bool,
@@ -208,6 +270,13 @@ struct FileConfig {
     key_file: Option<PathBuf>,
     client_ca_file: Option<PathBuf>,
     basic_auth: Option<BTreeMap<String, String>>,
+    api_max_connections: Option<usize>,
+    api_read_header_timeout: Option<String>,
+    api_read_timeout: Option<String>,
+    api_idle_timeout: Option<String>,
+    api_max_object_size: Option<u64>,
+    api_allowed_hosts: Option<StringList>,
+    api_cors_allowed_origins: Option<StringList>,
     debug: Option<bool>,
     disable_access_log: Option<bool>,
     initial_object_config_files: Option<StringList>,
@@ -286,8 +355,14 @@ pub struct Options {
     pub cli: Cli,
     /// Member labels.
     pub labels: BTreeMap<String, String>,
-    /// Admin API basic-auth users (config file only).
+    /// Admin API basic-auth users (`--basic-auth`, else the config file's map).
     pub basic_auth: BTreeMap<String, String>,
+    /// `--api-read-header-timeout`.
+    pub api_read_header_timeout: Duration,
+    /// `--api-read-timeout`.
+    pub api_read_timeout: Duration,
+    /// `--api-idle-timeout`.
+    pub api_idle_timeout: Duration,
     /// Admin API client CA (config file only).
     pub client_ca_file: Option<PathBuf>,
     /// Absolute home directory.
@@ -349,6 +424,13 @@ impl Options {
                 &mut client_ca_file,
             );
         }
+        if explicit(&matches, "basic_auth") {
+            let users = parse_basic_auth(&cli.basic_auth)?;
+            // An empty value (say, an unset secret in a template) must not turn auth off.
+            if !users.is_empty() {
+                basic_auth = users;
+            }
+        }
         for l in &cli.labels {
             let (k, v) = l
                 .split_once('=')
@@ -366,10 +448,17 @@ impl Options {
         };
         let abs_log_dir = dir(&cli.log_dir);
         let abs_wal_dir = dir(&cli.wal_dir);
+        let api_read_header_timeout =
+            positive_duration("api-read-header-timeout", &cli.api_read_header_timeout)?;
+        let api_read_timeout = positive_duration("api-read-timeout", &cli.api_read_timeout)?;
+        let api_idle_timeout = positive_duration("api-idle-timeout", &cli.api_idle_timeout)?;
         let opts = Options {
             cli,
             labels,
             basic_auth,
+            api_read_header_timeout,
+            api_read_timeout,
+            api_idle_timeout,
             client_ca_file,
             abs_home_dir,
             abs_data_dir,
@@ -413,6 +502,16 @@ impl Options {
                 return Err(format!("initial-cluster: {s:?} is not name=peer-url"));
             }
         }
+        if c.api_max_connections == 0 {
+            return Err("api-max-connections must be at least 1".into());
+        }
+        if c.api_max_object_size == 0 || usize::try_from(c.api_max_object_size).is_err() {
+            return Err(format!(
+                "invalid api-max-object-size {}: must be a positive number of bytes",
+                c.api_max_object_size
+            ));
+        }
+        eg_api::check_origins(&c.api_cors_allowed_origins)?;
         Ok(())
     }
 
@@ -461,6 +560,28 @@ impl Options {
             "AbsLogDir": self.abs_log_dir.clone().unwrap_or_default(),
         })
     }
+}
+
+fn positive_duration(flag: &str, value: &str) -> Result<Duration, String> {
+    match eg_spec::GoDuration::parse(value) {
+        Ok(d) if !d.get().is_zero() => Ok(d.get()),
+        Ok(_) => Err(format!("invalid {flag} {value:?}: must be more than 0")),
+        Err(e) => Err(format!("{flag}: {e}")),
+    }
+}
+
+/// `--basic-auth user:password,...` as a map. A password may hold `:` but not `,`.
+fn parse_basic_auth(entries: &[String]) -> Result<BTreeMap<String, String>, String> {
+    let mut users = BTreeMap::new();
+    for (i, e) in entries.iter().enumerate().filter(|(_, e)| !e.is_empty()) {
+        // The entry is not echoed: it may be a password.
+        let (user, password) = e
+            .split_once(':')
+            .filter(|(u, _)| !u.trim().is_empty())
+            .ok_or_else(|| format!("basic-auth: entry {} is not user:password", i + 1))?;
+        users.insert(user.trim().to_string(), password.to_string());
+    }
+    Ok(users)
 }
 
 fn merge_file(
@@ -530,6 +651,33 @@ fn merge_file(
     take!("tls", tls, f.tls);
     take!("cert_file", cert_file, f.cert_file.map(Some));
     take!("key_file", key_file, f.key_file.map(Some));
+    take!(
+        "api_max_connections",
+        api_max_connections,
+        f.api_max_connections
+    );
+    take!(
+        "api_read_header_timeout",
+        api_read_header_timeout,
+        f.api_read_header_timeout
+    );
+    take!("api_read_timeout", api_read_timeout, f.api_read_timeout);
+    take!("api_idle_timeout", api_idle_timeout, f.api_idle_timeout);
+    take!(
+        "api_max_object_size",
+        api_max_object_size,
+        f.api_max_object_size
+    );
+    take!(
+        "api_allowed_hosts",
+        api_allowed_hosts,
+        f.api_allowed_hosts.map(StringList::into_vec)
+    );
+    take!(
+        "api_cors_allowed_origins",
+        api_cors_allowed_origins,
+        f.api_cors_allowed_origins.map(StringList::into_vec)
+    );
     take!("debug", debug, f.debug);
     take!("disable_access", disable_access, f.disable_access_log);
     take!(
@@ -619,5 +767,66 @@ mod tests {
         let member = o.to_member_json();
         assert_eq!(member["ClusterName"], "c1");
         assert_eq!(member["APIAddr"], "127.0.0.1:9");
+    }
+
+    #[test]
+    fn admin_api_limits_have_defaults_and_name_the_flag_when_bad() {
+        let o = parse(&[]).unwrap();
+        assert_eq!(o.cli.api_max_connections, eg_api::DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(
+            o.api_read_header_timeout,
+            eg_api::DEFAULT_READ_HEADER_TIMEOUT
+        );
+        assert_eq!(o.api_read_timeout, eg_api::DEFAULT_READ_TIMEOUT);
+        assert_eq!(o.api_idle_timeout, eg_api::DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(
+            o.cli.api_max_object_size,
+            eg_api::DEFAULT_MAX_OBJECT_SIZE as u64
+        );
+        let o = parse(&[
+            "--api-read-header-timeout",
+            "1.5s",
+            "--api-allowed-hosts",
+            "a.lan,b.lan",
+        ])
+        .unwrap();
+        assert_eq!(o.api_read_header_timeout, Duration::from_millis(1500));
+        assert_eq!(o.cli.api_allowed_hosts, vec!["a.lan", "b.lan"]);
+        for (flag, value) in [
+            ("--api-read-header-timeout", "0"),
+            ("--api-read-timeout", "soon"),
+            ("--api-idle-timeout", "1 fortnight"),
+            ("--api-max-connections", "0"),
+            ("--api-max-object-size", "0"),
+            ("--api-cors-allowed-origins", "evil.example"),
+        ] {
+            let e = parse(&[flag, value]).unwrap_err();
+            assert!(e.contains(flag.trim_start_matches('-')), "{flag}: {e}");
+        }
+    }
+
+    #[test]
+    fn basic_auth_flag_wins_over_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("config.yaml");
+        std::fs::write(
+            &f,
+            "basic-auth:\n  admin: from-file\napi-max-connections: 7\n",
+        )
+        .unwrap();
+        let file = f.to_str().unwrap();
+        let o = parse(&["--config-file", file]).unwrap();
+        assert_eq!(
+            o.basic_auth.get("admin").map(String::as_str),
+            Some("from-file")
+        );
+        assert_eq!(o.cli.api_max_connections, 7);
+        let o = parse(&["--config-file", file, "--basic-auth", "ops:a:b,dev:c"]).unwrap();
+        assert_eq!(o.basic_auth.len(), 2);
+        assert_eq!(o.basic_auth.get("ops").map(String::as_str), Some("a:b"));
+        assert_eq!(o.basic_auth.get("dev").map(String::as_str), Some("c"));
+        let e = parse(&["--basic-auth", "s3cret-without-user"]).unwrap_err();
+        assert!(e.contains("basic-auth") && !e.contains("s3cret"), "{e}");
+        assert!(parse(&["--basic-auth", ":pw"]).is_err());
     }
 }

@@ -53,6 +53,10 @@ pub fn main_with(registry: Registry) -> i32 {
             return 1;
         }
     };
+    match crate::rlimit::raise_nofile_limit() {
+        Ok((soft, hard)) => tracing::info!(soft, hard, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
+    }
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all().thread_name("eg-worker");
     if let Some(n) = opts.cli.worker_threads {
@@ -118,6 +122,13 @@ async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result
             None
         },
         basic_auth: opts.basic_auth.clone(),
+        max_connections: opts.cli.api_max_connections,
+        read_header_timeout: opts.api_read_header_timeout,
+        read_timeout: opts.api_read_timeout,
+        idle_timeout: opts.api_idle_timeout,
+        max_object_size: usize::try_from(opts.cli.api_max_object_size).unwrap_or(usize::MAX),
+        allowed_hosts: opts.cli.api_allowed_hosts.clone(),
+        cors_allowed_origins: opts.cli.api_cors_allowed_origins.clone(),
     };
     let (l1, l2) = (logging.clone(), logging.clone());
     let logs = LogControl {

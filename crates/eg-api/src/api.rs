@@ -3,12 +3,26 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use eg_filters::FilterRegistry;
+
+use crate::access::{machine_hostname, Credentials, WebPolicy};
 use eg_supervisor::Supervisor;
 
+/// Default of [`ApiConfig::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default of [`ApiConfig::read_header_timeout`].
+pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of [`ApiConfig::read_timeout`].
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default of [`ApiConfig::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default of [`ApiConfig::max_object_size`]: 4 MiB.
+pub const DEFAULT_MAX_OBJECT_SIZE: usize = 4 << 20;
+
 /// How the admin API listens and who may call it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// Listen address, e.g. `localhost:2381`.
     pub addr: String,
@@ -20,6 +34,41 @@ pub struct ApiConfig {
     pub client_ca_file: Option<PathBuf>,
     /// HTTP basic-auth users (`basic-auth: {user: password}`); empty = no auth.
     pub basic_auth: BTreeMap<String, String>,
+    /// Most connections served at once; further clients wait in the listen queue.
+    pub max_connections: usize,
+    /// From accept to a complete first request head (TLS handshake included); also the time
+    /// allowed for any later HTTP/1 request head once its first byte arrived.
+    pub read_header_timeout: Duration,
+    /// Time allowed to read a request body.
+    pub read_timeout: Duration,
+    /// A connection with no request in progress and no traffic for this long is closed.
+    pub idle_timeout: Duration,
+    /// Largest object spec accepted by create and update, in bytes.
+    pub max_object_size: usize,
+    /// Extra host names the API answers to when no basic auth is configured (`*` = any);
+    /// IP addresses, `localhost`, the host of `addr` and this machine's name always work.
+    pub allowed_hosts: Vec<String>,
+    /// Web origins (`scheme://host[:port]`, or `*`) allowed to call the API from a browser.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            addr: "localhost:2381".to_string(),
+            cert_file: None,
+            key_file: None,
+            client_ca_file: None,
+            basic_auth: BTreeMap::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            read_header_timeout: DEFAULT_READ_HEADER_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_object_size: DEFAULT_MAX_OBJECT_SIZE,
+            allowed_hosts: Vec::new(),
+            cors_allowed_origins: Vec::new(),
+        }
+    }
 }
 
 /// Reads the current log level.
@@ -59,6 +108,10 @@ pub struct Api {
     pub logs: LogControl,
     /// Serialises object and custom-data writes (check-then-write must not interleave).
     pub(crate) write_lock: tokio::sync::Mutex<()>,
+    /// The basic-auth users of `config`.
+    pub(crate) credentials: Credentials,
+    /// Host and origin rules of `config`.
+    pub(crate) web: WebPolicy,
 }
 
 impl Api {
@@ -69,12 +122,22 @@ impl Api {
         config: ApiConfig,
         logs: LogControl,
     ) -> Arc<Api> {
+        let credentials = Credentials::new(&config.basic_auth);
+        let web = WebPolicy::new(
+            &config.addr,
+            machine_hostname().as_deref(),
+            &config.allowed_hosts,
+            &config.cors_allowed_origins,
+            config.cert_file.is_some() && config.key_file.is_some(),
+        );
         Arc::new(Api {
             sup,
             filters,
             config,
             logs,
             write_lock: tokio::sync::Mutex::new(()),
+            credentials,
+            web,
         })
     }
 }

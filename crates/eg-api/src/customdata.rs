@@ -5,13 +5,14 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use eg_store::{keys, Op, Store};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::api::Api;
-use crate::objects::{blocking, parse_body};
+use crate::objects::{blocking, parse_body_off_thread};
 use crate::reply::{ok, ApiError, ApiResult, Reply};
 
 /// A custom data kind.
@@ -87,8 +88,8 @@ fn load_kind(store: &Arc<dyn Store>, name: &str) -> Result<DataKind, ApiError> {
         .map_err(|e| ApiError::internal(format!("stored custom data kind {name}: {e}")))
 }
 
-fn parse_kind(body: &[u8]) -> Result<DataKind, ApiError> {
-    let doc = parse_body(body)?;
+async fn parse_kind(body: Bytes) -> Result<DataKind, ApiError> {
+    let doc = parse_body_off_thread(body).await?;
     let kind: DataKind = serde_json::from_value(doc)
         .map_err(|e| ApiError::bad_request(format!("invalid custom data kind: {e}")))?;
     eg_spec::meta::validate_name(&kind.name, "name")?;
@@ -128,8 +129,8 @@ pub async fn get_kind(api: &Api, name: &str) -> ApiResult {
 }
 
 /// `POST /customdatakinds` (`update = false`) or `PUT /customdatakinds` (`update = true`).
-pub async fn put_kind(api: &Api, body: &[u8], update: bool) -> ApiResult {
-    let kind = parse_kind(body)?;
+pub async fn put_kind(api: &Api, body: Bytes, update: bool) -> ApiResult {
+    let kind = parse_kind(body).await?;
     let _guard = api.write_lock.lock().await;
     let store = api.sup.store().clone();
     let key = keys::custom_data_kind(&kind.name);
@@ -206,8 +207,8 @@ pub async fn get_item(api: &Api, kind: &str, id: &str) -> ApiResult {
 }
 
 /// `POST /customdata/{kind}` (create; 409 when the id exists) or `PUT` (create or replace).
-pub async fn put_item(api: &Api, kind: &str, body: &[u8], create: bool) -> ApiResult {
-    let item = parse_body(body)?;
+pub async fn put_item(api: &Api, kind: &str, body: Bytes, create: bool) -> ApiResult {
+    let item = parse_body_off_thread(body).await?;
     let _guard = api.write_lock.lock().await;
     let store = api.sup.store().clone();
     let k = load_kind(&store, kind)?;
@@ -270,8 +271,8 @@ struct ChangeRequest {
 }
 
 /// `POST /customdata/{kind}/items`: batch change, all or nothing.
-pub async fn batch(api: &Api, kind: &str, body: &[u8]) -> ApiResult {
-    let doc = parse_body(body)?;
+pub async fn batch(api: &Api, kind: &str, body: Bytes) -> ApiResult {
+    let doc = parse_body_off_thread(body).await?;
     let change: ChangeRequest = serde_json::from_value(doc)
         .map_err(|e| ApiError::bad_request(format!("invalid change request: {e}")))?;
     let _guard = api.write_lock.lock().await;

@@ -5,7 +5,9 @@
 //! answer carries `X-Config-Version`; errors are `{"code": <status>, "message": "..."}`.
 #![forbid(unsafe_code)]
 
+mod access;
 mod api;
+mod conn;
 mod customdata;
 mod logs;
 mod metadata;
@@ -15,7 +17,11 @@ mod routes;
 mod server;
 mod status;
 
-pub use api::{Api, ApiConfig, LogControl};
+pub use access::check_origins;
+pub use api::{
+    Api, ApiConfig, LogControl, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_OBJECT_SIZE, DEFAULT_READ_HEADER_TIMEOUT, DEFAULT_READ_TIMEOUT,
+};
 pub use objects::create_initial_object;
 pub use reply::{ApiError, Reply};
 pub use server::serve;

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use eg_spec::meta::now_rfc3339;
 use eg_spec::{Meta, OWNER_LABEL, OWNER_USER_API};
 use eg_store::{keys, Op, Store};
@@ -30,6 +31,22 @@ struct Checked {
     spec: Spec,
     owned: Vec<Spec>,
     warnings: Vec<String>,
+}
+
+/// Parses a request body on the blocking pool: a large spec takes long enough to parse that
+/// doing it on a runtime worker would stall the traffic that worker serves.
+pub(crate) async fn parse_body_off_thread(body: Bytes) -> Result<Value, ApiError> {
+    tokio::task::spawn_blocking(move || parse_body(&body))
+        .await
+        .map_err(|e| ApiError::internal(format!("parser task failed: {e}")))?
+}
+
+/// [`check`] on the blocking pool, for the same reason as [`parse_body_off_thread`].
+async fn check_off_thread(sup: &Supervisor, doc: Value) -> Result<Checked, ApiError> {
+    let sup = sup.clone();
+    tokio::task::spawn_blocking(move || check(&sup, doc))
+        .await
+        .map_err(|e| ApiError::internal(format!("validation task failed: {e}")))?
 }
 
 /// Checks meta, kind and the kind's rules; fills in meta defaults and `createdAt`.
@@ -121,10 +138,10 @@ fn warnings_reply(status: StatusCode, name: &str, warnings: Vec<String>) -> Repl
 }
 
 /// `POST /objects`.
-pub async fn create(api: &Api, body: &[u8]) -> ApiResult {
-    let doc = parse_body(body)?;
+pub async fn create(api: &Api, body: Bytes) -> ApiResult {
+    let doc = parse_body_off_thread(body).await?;
     let _guard = api.write_lock.lock().await;
-    let checked = check(&api.sup, doc)?;
+    let checked = check_off_thread(&api.sup, doc).await?;
     let name = checked.spec.name().to_string();
     if api.sup.kinds().category(checked.spec.kind()) == Some(Category::SystemController) {
         return Err(ApiError::conflict(format!(
@@ -174,8 +191,8 @@ fn location_response(name: &str) -> http::Response<crate::reply::ApiBody> {
 }
 
 /// `PUT /objects/{name}`.
-pub async fn update(api: &Api, name: &str, body: &[u8]) -> ApiResult {
-    let doc = parse_body(body)?;
+pub async fn update(api: &Api, name: &str, body: Bytes) -> ApiResult {
+    let doc = parse_body_off_thread(body).await?;
     let _guard = api.write_lock.lock().await;
     let store = api.sup.store().clone();
     let existing = stored(&store, name)?
@@ -192,7 +209,7 @@ pub async fn update(api: &Api, name: &str, body: &[u8]) -> ApiResult {
             existing.meta.owner()
         )));
     }
-    let checked = check(&api.sup, doc)?;
+    let checked = check_off_thread(&api.sup, doc).await?;
     if checked.spec.kind() != existing.kind() {
         return Err(ApiError::bad_request(format!(
             "kind: the kind of {name} cannot change from {} to {}",
@@ -338,8 +355,70 @@ pub async fn create_initial_object(api: &Api, text: &str) -> Result<bool, String
         return Ok(false);
     }
     let body = serde_json::to_vec(&doc).map_err(|e| e.to_string())?;
-    create(api, &body)
+    create(api, Bytes::from(body))
         .await
         .map(|_| true)
         .map_err(|e| e.message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::task::Poll;
+    use std::time::Instant;
+
+    fn test_api() -> Arc<Api> {
+        let sup = Supervisor::new(
+            eg_supervisor::KindRegistry::new(),
+            Arc::new(eg_store::MemStore::new()),
+            eg_supervisor::MemberInfo::standalone("t"),
+        );
+        Api::new(
+            sup,
+            Arc::new(eg_filters::FilterRegistry::new()),
+            crate::ApiConfig::default(),
+            crate::LogControl::default(),
+        )
+    }
+
+    /// A spec with `keys` keys, as JSON.
+    fn big_spec(keys: usize) -> Bytes {
+        let mut s = String::from(r#"{"name":"big","kind":"NoSuchKind","data":{"#);
+        for i in 0..keys {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!("\"k{i}\":{i}"));
+        }
+        s.push_str("}}");
+        Bytes::from(s)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_large_spec_is_parsed_off_the_runtime_workers() {
+        let api = test_api();
+        let body = big_spec(100_000);
+        let t = Instant::now();
+        parse_body(&body).expect("parses");
+        let parse_time = t.elapsed();
+
+        let fut = create(&api, body);
+        tokio::pin!(fut);
+        let t = Instant::now();
+        let first =
+            std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx).is_pending())).await;
+        let first_poll = t.elapsed();
+        assert!(
+            first,
+            "create finished inside its first poll: the worker parsed the spec"
+        );
+        assert!(
+            first_poll < parse_time / 4,
+            "first poll took {first_poll:?}; parsing takes {parse_time:?}"
+        );
+        let err = fut.await.unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert!(err.message.contains("NoSuchKind"), "{}", err.message);
+    }
 }

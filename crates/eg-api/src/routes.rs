@@ -98,7 +98,7 @@ pub async fn dispatch(
         ("GET", ["object-kinds"]) => metadata::object_kinds(api).await,
         ("GET", ["object-api-resources"]) => metadata::api_resources(api).await,
         ("GET", ["objects-yaml", kind, name]) => metadata::object_template(api, kind, name).await,
-        ("POST", ["objects"]) => objects::create(api, &body).await,
+        ("POST", ["objects"]) => objects::create(api, body).await,
         ("GET", ["objects"]) => {
             let all = q("all-namespaces").is_some_and(|v| v == "true");
             objects::list(api, q("namespace").filter(|n| !n.is_empty()), all).await
@@ -109,7 +109,7 @@ pub async fn dispatch(
         ("GET", ["objects", name]) => {
             objects::get(api, name, q("namespace").filter(|n| !n.is_empty())).await
         }
-        ("PUT", ["objects", name]) => objects::update(api, name, &body).await,
+        ("PUT", ["objects", name]) => objects::update(api, name, body).await,
         ("DELETE", ["objects", name]) => objects::delete(api, name).await,
         ("GET", ["status", "objects"]) => status::objects(api, None).await,
         ("GET", ["status", "objects", name]) => status::objects(api, Some(name)).await,
@@ -122,16 +122,16 @@ pub async fn dispatch(
             metadata::filter_meta(api, kind, what).await
         }
         ("GET", ["customdatakinds"]) => customdata::list_kinds(api).await,
-        ("POST", ["customdatakinds"]) => customdata::put_kind(api, &body, false).await,
-        ("PUT", ["customdatakinds"]) => customdata::put_kind(api, &body, true).await,
+        ("POST", ["customdatakinds"]) => customdata::put_kind(api, body, false).await,
+        ("PUT", ["customdatakinds"]) => customdata::put_kind(api, body, true).await,
         ("DELETE", ["customdatakinds"]) => customdata::delete_kind(api, None).await,
         ("GET", ["customdatakinds", name]) => customdata::get_kind(api, name).await,
         ("DELETE", ["customdatakinds", name]) => customdata::delete_kind(api, Some(name)).await,
         ("GET", ["customdata", kind]) => customdata::list_items(api, kind).await,
-        ("POST", ["customdata", kind]) => customdata::put_item(api, kind, &body, true).await,
-        ("PUT", ["customdata", kind]) => customdata::put_item(api, kind, &body, false).await,
+        ("POST", ["customdata", kind]) => customdata::put_item(api, kind, body, true).await,
+        ("PUT", ["customdata", kind]) => customdata::put_item(api, kind, body, false).await,
         ("DELETE", ["customdata", kind]) => customdata::delete_items(api, kind).await,
-        ("POST", ["customdata", kind, "items"]) => customdata::batch(api, kind, &body).await,
+        ("POST", ["customdata", kind, "items"]) => customdata::batch(api, kind, body).await,
         ("DELETE", ["customdata", kind, "items"]) => customdata::delete_items(api, kind).await,
         ("GET", ["customdata", kind, id]) => customdata::get_item(api, kind, id).await,
         ("DELETE", ["customdata", kind, id]) => customdata::delete_item(api, kind, id).await,

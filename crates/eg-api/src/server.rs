@@ -1,22 +1,28 @@
 //! The admin API listener: HTTP or HTTPS, basic auth, CORS, prefixes.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
+use crate::access::Refusal;
 use crate::api::{Api, ApiConfig};
+use crate::conn::{
+    verdict, Activity, Backoff, LogLimiter, Timeouts, Tracked, TrackedBody, Verdict,
+};
 use crate::reply::{encode, ApiBody, ApiError};
 use crate::routes::dispatch;
 use crate::{API_PREFIX, API_PREFIX_V1, MAX_BODY_BYTES};
@@ -76,13 +82,61 @@ pub async fn serve(
     let listener = TcpListener::bind(&api.config.addr)
         .await
         .map_err(|e| format!("cannot listen on api-addr {}: {e}", api.config.addr))?;
-    tracing::info!(addr = %api.config.addr, tls = tls.is_some(), "admin API listening");
+    let slots = Arc::new(Semaphore::new(api.config.max_connections.max(1)));
+    tracing::info!(
+        addr = %api.config.addr,
+        tls = tls.is_some(),
+        max_connections = api.config.max_connections,
+        "admin API listening"
+    );
     Ok(tokio::spawn(async move {
+        let mut backoff = Backoff::default();
+        let mut accept_warning = LogLimiter::new(Duration::from_secs(1));
+        let mut full_warning = LogLimiter::new(Duration::from_secs(60));
         loop {
+            // Take a slot first: while all are in use nothing is accepted, and new clients wait
+            // in the listen queue instead of holding descriptors.
+            let slot = match slots.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) => {
+                    if let Some(held_back) = full_warning.hit(Instant::now()) {
+                        tracing::warn!(
+                            max_connections = api.config.max_connections,
+                            held_back,
+                            "admin API connection limit reached; new clients wait for a free slot"
+                        );
+                    }
+                    tokio::select! {
+                        p = slots.clone().acquire_owned() => match p {
+                            Ok(p) => p,
+                            Err(_) => break,
+                        },
+                        _ = shutdown.changed() => break,
+                    }
+                }
+            };
             let (stream, peer) = tokio::select! {
                 r = listener.accept() => match r {
-                    Ok(x) => x,
-                    Err(e) => { tracing::warn!(error = %e, "admin API accept failed"); continue; }
+                    Ok(x) => {
+                        backoff.succeeded();
+                        x
+                    }
+                    Err(e) => {
+                        let pause = backoff.failed();
+                        if let Some(held_back) = accept_warning.hit(Instant::now()) {
+                            tracing::warn!(
+                                error = %e,
+                                retry_in_ms = pause.as_millis() as u64,
+                                held_back,
+                                "admin API accept failed"
+                            );
+                        }
+                        drop(slot);
+                        tokio::select! {
+                            _ = tokio::time::sleep(pause) => continue,
+                            _ = shutdown.changed() => break,
+                        }
+                    }
                 },
                 _ = shutdown.changed() => break,
             };
@@ -90,31 +144,94 @@ pub async fn serve(
             let api = api.clone();
             let tls = tls.clone();
             tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req| {
-                    let api = api.clone();
-                    async move { Ok::<_, std::convert::Infallible>(handle(&api, req).await) }
-                });
-                let builder = auto::Builder::new(TokioExecutor::new());
-                let res = match tls {
-                    Some(acceptor) => match acceptor.accept(stream).await {
-                        Ok(s) => builder.serve_connection(TokioIo::new(s), svc).await,
-                        Err(e) => {
-                            tracing::debug!(%peer, error = %e, "admin API TLS handshake failed");
-                            return;
-                        }
-                    },
-                    None => builder.serve_connection(TokioIo::new(stream), svc).await,
-                };
-                if let Err(e) = res {
-                    tracing::debug!(%peer, error = %e, "admin API connection ended with an error");
-                }
+                serve_connection(api, tls, stream, peer).await;
+                drop(slot);
             });
         }
     }))
 }
 
-fn authorized(cfg: &ApiConfig, req: &Request<Incoming>) -> bool {
-    if cfg.basic_auth.is_empty() {
+/// Serves one accepted connection until it ends or overstays (see [`verdict`]).
+async fn serve_connection(
+    api: Arc<Api>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    stream: TcpStream,
+    peer: SocketAddr,
+) {
+    let accepted = Instant::now();
+    let timeouts = Timeouts {
+        read_header: api.config.read_header_timeout,
+        idle: api.config.idle_timeout,
+    };
+    let activity = Activity::new(accepted);
+    let io = Tracked::new(stream, activity.clone());
+    match tls {
+        Some(acceptor) => {
+            let deadline = tokio::time::Instant::from_std(accepted + timeouts.read_header);
+            match tokio::time::timeout_at(deadline, acceptor.accept(io)).await {
+                Ok(Ok(s)) => drive(api, s, activity, timeouts, peer).await,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "admin API TLS handshake failed")
+                }
+                Err(_) => tracing::debug!(%peer, "admin API TLS handshake timed out"),
+            }
+        }
+        None => drive(api, io, activity, timeouts, peer).await,
+    }
+}
+
+/// Runs HTTP on `io`, watched by the connection's clock.
+async fn drive<I>(
+    api: Arc<Api>,
+    io: I,
+    activity: Arc<Activity>,
+    timeouts: Timeouts,
+    peer: SocketAddr,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let act = activity.clone();
+    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let api = api.clone();
+        let in_flight = act.begin(req.version() == http::Version::HTTP_2);
+        async move {
+            let resp = handle(&api, req).await;
+            let (parts, body) = resp.into_parts();
+            let body: ApiBody = TrackedBody::new(body, in_flight).boxed();
+            Ok::<_, std::convert::Infallible>(Response::from_parts(parts, body))
+        }
+    });
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    loop {
+        let wait = match verdict(activity.snapshot(), timeouts) {
+            Verdict::Keep(d) => d,
+            Verdict::HeaderTimeout => {
+                tracing::debug!(%peer, "admin API connection closed: no request head in time");
+                return;
+            }
+            Verdict::Idle => {
+                tracing::debug!(%peer, "admin API connection closed: idle");
+                conn.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(Duration::from_secs(1), conn.as_mut()).await;
+                return;
+            }
+        };
+        tokio::select! {
+            res = conn.as_mut() => {
+                if let Err(e) = res {
+                    tracing::debug!(%peer, error = %e, "admin API connection ended with an error");
+                }
+                return;
+            }
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+fn authorized(api: &Api, req: &Request<Incoming>) -> bool {
+    if api.credentials.is_empty() {
         return true;
     }
     let Some(value) = req
@@ -137,7 +254,7 @@ fn authorized(cfg: &ApiConfig, req: &Request<Incoming>) -> bool {
         return false;
     };
     match text.split_once(':') {
-        Some((user, pass)) => cfg.basic_auth.get(user).is_some_and(|p| p == pass),
+        Some((user, pass)) => api.credentials.check(user, pass),
         None => false,
     }
 }
@@ -155,7 +272,34 @@ pub async fn handle(api: &Api, req: Request<Incoming>) -> Response<ApiBody> {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("yaml"));
-    let mut resp = if !authorized(&api.config, &req) {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
+    let refusal = api.web.check(
+        req.method(),
+        host.as_deref(),
+        origin.as_deref(),
+        !api.credentials.is_empty(),
+    );
+    let mut resp = if let Err(refusal) = refusal {
+        let (Refusal::Host(message) | Refusal::CrossOrigin(message)) = refusal;
+        encode(
+            Err(ApiError::new(StatusCode::FORBIDDEN, message)),
+            wants_yaml,
+        )
+    } else if !authorized(api, &req) {
         let mut r = encode(
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -170,23 +314,29 @@ pub async fn handle(api: &Api, req: Request<Incoming>) -> Response<ApiBody> {
         r
     } else if req.method() == Method::OPTIONS {
         let mut r = encode(Ok(crate::reply::Reply::Empty(StatusCode::OK)), false);
-        r.headers_mut().insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
-        );
-        r.headers_mut().insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("*"),
-        );
+        if api.web.allow_origin_header(origin.as_deref()).is_some() {
+            r.headers_mut().insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
+            );
+            r.headers_mut().insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("*"),
+            );
+        }
         r
     } else {
         route(api, req, wants_yaml).await
     };
     let h = resp.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
+    if let Some(allow) = api.web.allow_origin_header(origin.as_deref()) {
+        if allow != "*" {
+            h.append(header::VARY, HeaderValue::from_static("Origin"));
+        }
+        if let Ok(v) = HeaderValue::from_str(&allow) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+    }
     if let Ok(v) = HeaderValue::from_str(&api.sup.store().revision().to_string()) {
         h.insert("X-Config-Version", v);
     }
@@ -208,20 +358,9 @@ async fn route(api: &Api, req: Request<Incoming>, yaml: bool) -> Response<ApiBod
     let sub = sub.trim_end_matches('/').to_string();
     let query = parse_query(req.uri().query());
     let method = req.method().clone();
-    let body: Bytes = match Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
-        Ok(c) => c.to_bytes(),
-        Err(e) => {
-            return encode(
-                Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("cannot read body: {e}"),
-                )),
-                yaml,
-            )
-        }
+    let body = match read_body(&api.config, &method, &sub, req.into_body()).await {
+        Ok(b) => b,
+        Err(e) => return encode(Err(e), yaml),
     };
     let reply = dispatch(api, &method, &sub, &query, body).await;
     if let Err(e) = &reply {
@@ -230,4 +369,130 @@ async fn route(api: &Api, req: Request<Incoming>, yaml: bool) -> Response<ApiBod
         }
     }
     encode(reply, yaml)
+}
+
+/// Whether `method` on `sub` (below the API prefix) writes an object spec.
+fn is_object_write(method: &Method, sub: &str) -> bool {
+    let segs: Vec<&str> = sub.split('/').filter(|s| !s.is_empty()).collect();
+    matches!(
+        (method.as_str(), segs.as_slice()),
+        ("POST", ["objects"]) | ("PUT", ["objects", _])
+    )
+}
+
+/// The largest body `method` on `sub` may carry, and how to name that limit.
+fn body_limit(cfg: &ApiConfig, method: &Method, sub: &str) -> (usize, &'static str) {
+    if is_object_write(method, sub) {
+        (
+            cfg.max_object_size,
+            "an object spec may have (--api-max-object-size)",
+        )
+    } else {
+        (MAX_BODY_BYTES, "a request body may have")
+    }
+}
+
+fn too_large(limit: usize, what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("request body too large: {limit} bytes is the most {what}"),
+    )
+}
+
+/// Reads a request body within the size limit of its route and `read_timeout`.
+async fn read_body<B>(
+    cfg: &ApiConfig,
+    method: &Method,
+    sub: &str,
+    body: B,
+) -> Result<Bytes, ApiError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (limit, what) = body_limit(cfg, method, sub);
+    // A declared length over the limit is refused before reading any of it.
+    if body.size_hint().lower() > limit as u64 {
+        return Err(too_large(limit, what));
+    }
+    match tokio::time::timeout(cfg.read_timeout, Limited::new(body, limit).collect()).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(too_large(limit, what)),
+        Ok(Err(e)) => Err(ApiError::bad_request(format!("cannot read body: {e}"))),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "request body not received within {:?} (--api-read-timeout)",
+                cfg.read_timeout
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::channel::Channel;
+    use http_body_util::Full;
+
+    fn cfg() -> ApiConfig {
+        ApiConfig {
+            max_object_size: 16,
+            read_timeout: Duration::from_millis(100),
+            ..ApiConfig::default()
+        }
+    }
+
+    #[test]
+    fn object_writes_are_the_routes_with_the_object_limit() {
+        assert!(is_object_write(&Method::POST, "/objects"));
+        assert!(is_object_write(&Method::PUT, "/objects/a"));
+        assert!(!is_object_write(&Method::PUT, "/objects"));
+        assert!(!is_object_write(&Method::POST, "/customdata/k"));
+        assert_eq!(
+            body_limit(&cfg(), &Method::POST, "/customdata/k").0,
+            MAX_BODY_BYTES
+        );
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_get_413_naming_it() {
+        let body = Full::new(Bytes::from(vec![b'x'; 17]));
+        let e = read_body(&cfg(), &Method::POST, "/objects", body)
+            .await
+            .unwrap_err();
+        assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(e.message.contains("16") && e.message.contains("--api-max-object-size"));
+        // Streamed (no declared length): stopped once the limit is passed.
+        let (mut tx, body) = Channel::<Bytes>::new(1);
+        tokio::spawn(async move {
+            for _ in 0..4 {
+                if tx.send_data(Bytes::from_static(b"12345678")).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let e = read_body(&cfg(), &Method::PUT, "/objects/a", body)
+            .await
+            .unwrap_err();
+        assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
+        let ok = read_body(
+            &cfg(),
+            &Method::POST,
+            "/objects",
+            Full::new(Bytes::from_static(b"name: a")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(&ok[..], b"name: a");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stalls_gets_408() {
+        let (_tx, body) = Channel::<Bytes>::new(1);
+        let e = read_body(&cfg(), &Method::POST, "/objects", body)
+            .await
+            .unwrap_err();
+        assert_eq!(e.status, StatusCode::REQUEST_TIMEOUT);
+    }
 }

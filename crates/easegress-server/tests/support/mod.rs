@@ -128,6 +128,8 @@ pub struct Server {
     pub extra: Vec<String>,
     pub env: Vec<(String, String)>,
     pub auth: Option<String>,
+    /// Soft and hard `RLIMIT_NOFILE` of the process, when set.
+    pub nofile: Option<u64>,
     child: Option<Child>,
 }
 
@@ -141,6 +143,7 @@ impl Server {
             extra: Vec::new(),
             env: Vec::new(),
             auth: None,
+            nofile: None,
             child: None,
         }
     }
@@ -183,7 +186,36 @@ impl Server {
         c.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        if let Some(n) = self.nofile {
+            use std::os::unix::process::CommandExt;
+            let lim = libc::rlimit {
+                rlim_cur: n as libc::rlim_t,
+                rlim_max: n as libc::rlim_t,
+            };
+            // SAFETY: the closure runs in the forked child before exec. It only calls
+            // setrlimit(2), which is async-signal-safe, on a value copied into the closure; it
+            // allocates nothing and touches no lock.
+            unsafe {
+                c.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
         c
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The system log (`<log-dir>/stdout.log`), empty when absent.
+    pub fn system_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log").join("stdout.log")).unwrap_or_default()
     }
 
     /// Starts the process without waiting for it.

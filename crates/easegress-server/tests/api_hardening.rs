@@ -1,0 +1,387 @@
+//! The admin API under hostile or careless clients: descriptor exhaustion, silent and slow
+//! connections, web pages (CSRF, DNS rebinding), oversized specs and credentials.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use support::{eventually, http, Server};
+
+/// Sends `request` as is and returns the raw answer (until the server closes or 10 s pass).
+fn raw(addr: &str, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request.as_bytes()).expect("write");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn status_of(answer: &str) -> u16 {
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits until the server closes `s` (read returns 0 or an error); returns how long it took,
+/// or `None` if it was still open after `limit`.
+fn closed_within(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => continue,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return None
+            }
+            Err(_) => return Some(start.elapsed()),
+        }
+    }
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name is in parentheses and may hold spaces; fields restart after it, at
+    // field 3 (state). utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    field(11) + field(12)
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+fn accept_failure_lines(log: &str) -> usize {
+    log.lines().filter(|l| l.contains("accept failed")).count()
+}
+
+#[test]
+fn accept_errors_back_off_and_are_logged_sparingly() {
+    const NOFILE: u64 = 96;
+    let mut s = Server::new("accept-emfile");
+    s.nofile = Some(NOFILE);
+    s.start();
+    let pid = s.pid().expect("pid");
+    let addr = s.api_addr();
+    // Connections the kernel completes but the server cannot accept once its table is full.
+    let mut conns = Vec::new();
+    for _ in 0..NOFILE + 32 {
+        conns.push(TcpStream::connect(&addr).expect("connect"));
+    }
+    eventually(Duration::from_secs(10), || {
+        (open_fds(pid) as u64 >= NOFILE - 1).then_some(())
+    });
+    let cpu_before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(2));
+    let cpu = cpu_ticks(pid) - cpu_before;
+    let lines = accept_failure_lines(&s.system_log());
+    assert!(lines >= 1, "the failure is reported");
+    assert!(
+        lines < 100,
+        "{lines} lines about accept failures in about 2 s"
+    );
+    // 100 ticks a second: a spinning accept loop burns about 200 in 2 s.
+    assert!(cpu < 50, "{cpu} clock ticks of CPU in 2 s");
+
+    drop(conns);
+    eventually(Duration::from_secs(15), || {
+        http(&addr, "GET", "/apis/v2/healthz", &[], "")
+            .ok()
+            .filter(|a| a.status == 200)
+    });
+}
+
+#[test]
+fn a_silent_connection_is_closed_after_the_read_header_timeout() {
+    let mut s = Server::new("silent-conn");
+    s.extra = vec!["--api-read-header-timeout".into(), "1s".into()];
+    s.start();
+    let mut c = TcpStream::connect(s.api_addr()).unwrap();
+    let took = closed_within(&mut c, Duration::from_secs(5));
+    assert!(
+        took.is_some_and(|t| t >= Duration::from_millis(800)),
+        "closed after {took:?}"
+    );
+    // A client that starts a request but never finishes its header is closed too.
+    let mut c = TcpStream::connect(s.api_addr()).unwrap();
+    c.write_all(b"GET /apis/v2/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    assert!(closed_within(&mut c, Duration::from_secs(5)).is_some());
+    assert_eq!(s.api("GET", "/healthz", "").status, 200);
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    let mut s = Server::new("idle-conn");
+    s.extra = vec!["--api-idle-timeout".into(), "1s".into()];
+    s.start();
+    let mut c = TcpStream::connect(s.api_addr()).unwrap();
+    c.write_all(b"GET /apis/v2/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = c.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let took = closed_within(&mut c, Duration::from_secs(5));
+    assert!(took.is_some(), "the idle connection stayed open");
+}
+
+#[test]
+fn a_body_that_never_arrives_gets_408() {
+    let mut s = Server::new("slow-body");
+    s.extra = vec!["--api-read-timeout".into(), "1s".into()];
+    s.start();
+    let start = Instant::now();
+    let answer = raw(
+        &s.api_addr(),
+        "POST /apis/v2/objects HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nname: x\n",
+    );
+    assert_eq!(status_of(&answer), 408, "{answer}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn with_the_connection_cap_reached_a_new_client_waits_for_a_free_slot() {
+    let mut s = Server::new("conn-cap");
+    s.extra = vec![
+        "--api-max-connections".into(),
+        "4".into(),
+        "--api-read-header-timeout".into(),
+        "1s".into(),
+    ];
+    s.start();
+    // Let the readiness poll's connection go.
+    std::thread::sleep(Duration::from_millis(300));
+    let silent: Vec<TcpStream> = (0..4)
+        .map(|_| TcpStream::connect(s.api_addr()).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let start = Instant::now();
+    let answer = s.api("GET", "/healthz", "");
+    let waited = start.elapsed();
+    assert_eq!(answer.status, 200);
+    assert!(
+        waited >= Duration::from_millis(400),
+        "served after {waited:?}: the cap did not hold"
+    );
+    assert!(waited < Duration::from_secs(5), "served after {waited:?}");
+    drop(silent);
+}
+
+#[test]
+fn a_silent_tls_client_is_closed_after_the_read_header_timeout() {
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let mut s = Server::new("silent-tls");
+    let (cert_file, key_file) = (s.path("api.crt"), s.path("api.key"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    s.extra = vec![
+        "--tls".into(),
+        "--cert-file".into(),
+        cert_file.display().to_string(),
+        "--key-file".into(),
+        key_file.display().to_string(),
+        "--api-read-header-timeout".into(),
+        "1s".into(),
+    ];
+    s.spawn_only();
+    let addr = s.api_addr();
+    let mut c = eventually(support::START_TIMEOUT, || TcpStream::connect(&addr).ok());
+    assert!(closed_within(&mut c, Duration::from_secs(5)).is_some());
+}
+
+fn mock_pipeline(name: &str) -> String {
+    format!("name: {name}\nkind: Pipeline\nfilters:\n- name: mock\n  kind: Mock\n  rules:\n  - code: 200\n    body: ok\n")
+}
+
+#[test]
+fn web_pages_cannot_drive_the_api_without_the_cors_flag() {
+    let s = Server::start_new("no-cors");
+    let get = s.api_with("GET", "/objects", &[("Origin", "http://evil.example")], "");
+    assert_eq!(get.status, 200);
+    assert_eq!(get.header("Access-Control-Allow-Origin"), None);
+
+    let post = s.api_with(
+        "POST",
+        "/objects",
+        &[("Origin", "http://evil.example")],
+        &mock_pipeline("csrf"),
+    );
+    assert_eq!(post.status, 403, "{}", post.body);
+    assert!(
+        post.json()["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--api-cors-allowed-origins"),
+        "{}",
+        post.body
+    );
+    assert_eq!(s.api("GET", "/objects/csrf", "").status, 404);
+
+    // The same origin as the API (a page served by the API host itself) is not cross-origin;
+    // nor is a plain client that sends no Origin at all.
+    let same = format!("http://{}", s.api_addr());
+    let post = s.api_with(
+        "POST",
+        "/objects",
+        &[("Origin", same.as_str())],
+        &mock_pipeline("same"),
+    );
+    assert_eq!(post.status, 201, "{}", post.body);
+    assert_eq!(
+        s.api("PUT", "/objects/same", &mock_pipeline("same")).status,
+        200
+    );
+}
+
+#[test]
+fn the_cors_flag_opens_the_api_to_the_listed_origins() {
+    let mut s = Server::new("cors");
+    s.extra = vec![
+        "--api-cors-allowed-origins".into(),
+        "http://ui.example:8080".into(),
+    ];
+    s.start();
+    let origin = [("Origin", "http://ui.example:8080")];
+    let pre = s.api_with(
+        "OPTIONS",
+        "/objects",
+        &[
+            ("Origin", "http://ui.example:8080"),
+            ("Access-Control-Request-Method", "POST"),
+        ],
+        "",
+    );
+    assert_eq!(pre.status, 200);
+    assert_eq!(
+        pre.header("Access-Control-Allow-Origin"),
+        Some("http://ui.example:8080")
+    );
+    assert!(pre
+        .header("Access-Control-Allow-Methods")
+        .is_some_and(|m| m.contains("POST")));
+    let post = s.api_with("POST", "/objects", &origin, &mock_pipeline("from-ui"));
+    assert_eq!(post.status, 201, "{}", post.body);
+    assert_eq!(
+        post.header("Access-Control-Allow-Origin"),
+        Some("http://ui.example:8080")
+    );
+    let other = s.api_with(
+        "POST",
+        "/objects",
+        &[("Origin", "http://evil.example")],
+        &mock_pipeline("from-evil"),
+    );
+    assert_eq!(other.status, 403);
+    assert_eq!(other.header("Access-Control-Allow-Origin"), None);
+}
+
+#[test]
+fn a_rebound_host_name_is_refused_unless_allowed() {
+    let s = Server::start_new("rebinding");
+    let addr = s.api_addr();
+    let get = |host: &str| {
+        raw(
+            &addr,
+            &format!("GET /apis/v2/objects HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    let refused = get("evil.example:2381");
+    assert_eq!(status_of(&refused), 403, "{refused}");
+    assert!(refused.contains("--api-allowed-hosts"), "{refused}");
+    for ok in ["localhost:2381", "127.0.0.1", "[::1]:2381", "LOCALHOST"] {
+        assert_eq!(status_of(&get(ok)), 200, "{ok}");
+    }
+
+    let mut s = Server::new("rebinding-allowed");
+    s.extra = vec!["--api-allowed-hosts".into(), "admin.internal".into()];
+    s.start();
+    let answer = raw(
+        &s.api_addr(),
+        "GET /apis/v2/objects HTTP/1.1\r\nHost: admin.internal:2381\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status_of(&answer), 200, "{answer}");
+}
+
+#[test]
+fn an_object_over_the_size_limit_gets_413() {
+    let mut s = Server::new("big-object");
+    s.extra = vec!["--api-max-object-size".into(), "2048".into()];
+    s.start();
+    let mut spec = mock_pipeline("big");
+    spec.push_str(&format!("# {}\n", "x".repeat(4096)));
+    let answer = s.api("POST", "/objects", &spec);
+    assert_eq!(answer.status, 413, "{}", answer.body);
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2048") && m.contains("--api-max-object-size")),
+        "{}",
+        answer.body
+    );
+    assert_eq!(
+        s.api("POST", "/objects", &mock_pipeline("small")).status,
+        201
+    );
+    // A declared length over the limit is refused before any of the body is read.
+    let answer = raw(
+        &s.api_addr(),
+        "PUT /apis/v2/objects/small HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000000\r\n\r\n",
+    );
+    assert_eq!(status_of(&answer), 413, "{answer}");
+}
+
+#[test]
+fn the_basic_auth_flag_and_env_require_credentials() {
+    let ok = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("admin:s3cr:et")
+    );
+    let bad = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("admin:wrong")
+    );
+    let mut s = Server::new("auth-flag");
+    s.extra = vec!["--basic-auth".into(), "admin:s3cr:et".into()];
+    s.auth = Some(ok.clone());
+    s.start();
+    let addr = s.api_addr();
+    let none = http(&addr, "GET", "/apis/v2/objects", &[], "").unwrap();
+    assert_eq!(none.status, 401);
+    assert!(none.header("WWW-Authenticate").is_some());
+    let wrong = http(
+        &addr,
+        "GET",
+        "/apis/v2/objects",
+        &[("Authorization", &bad)],
+        "",
+    )
+    .unwrap();
+    assert_eq!(wrong.status, 401);
+    assert_eq!(s.api("GET", "/objects", "").status, 200);
+
+    let mut s = Server::new("auth-env");
+    s.env = vec![("EASEGRESS_BASIC_AUTH".into(), "admin:s3cr:et".into())];
+    s.auth = Some(ok);
+    s.start();
+    let none = http(&s.api_addr(), "GET", "/apis/v2/objects", &[], "").unwrap();
+    assert_eq!(none.status, 401);
+    assert_eq!(s.api("GET", "/objects", "").status, 200);
+}
