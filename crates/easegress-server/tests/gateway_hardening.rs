@@ -1,0 +1,76 @@
+//! The data plane when the process runs out of file descriptors: an HTTPServer's accept
+//! loop backs off instead of spinning, logs sparingly, and serves again once descriptors
+//! are free.
+
+mod support;
+
+use std::net::TcpStream;
+use std::time::Duration;
+
+use support::{eventually, free_port, http, Server};
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    field(11) + field(12)
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn gateway_accept_errors_back_off_and_are_logged_sparingly() {
+    const NOFILE: u64 = 96;
+    let mut s = Server::new("gateway-emfile");
+    s.nofile = Some(NOFILE);
+    s.start();
+    let pid = s.pid().expect("pid");
+    let port = free_port();
+    let gateway = format!("127.0.0.1:{port}");
+    let pipeline = "name: pl\nkind: Pipeline\nfilters:\n- name: mock\n  kind: Mock\n  rules:\n  - code: 200\n    body: ok\n";
+    assert_eq!(s.api("POST", "/objects", pipeline).status, 201);
+    let server = format!(
+        "name: hs\nkind: HTTPServer\nport: {port}\naddress: 127.0.0.1\nrules:\n- paths:\n  - pathPrefix: /\n    backend: pl\n"
+    );
+    assert_eq!(s.api("POST", "/objects", &server).status, 201);
+    eventually(Duration::from_secs(15), || {
+        http(&gateway, "GET", "/", &[], "")
+            .ok()
+            .filter(|a| a.status == 200)
+    });
+
+    // More connections than descriptors: the kernel completes them, the server cannot
+    // accept them all.
+    let mut conns = Vec::new();
+    for _ in 0..NOFILE + 32 {
+        conns.push(TcpStream::connect(&gateway).expect("connect"));
+    }
+    eventually(Duration::from_secs(10), || {
+        (open_fds(pid) as u64 >= NOFILE - 1).then_some(())
+    });
+    let cpu_before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(2));
+    let cpu = cpu_ticks(pid) - cpu_before;
+    let log = s.system_log();
+    let lines = log.lines().filter(|l| l.contains("accept failed")).count();
+    assert!(lines >= 1, "the failure is reported:\n{log}");
+    assert!(
+        lines < 100,
+        "{lines} lines about accept failures in about 2 s"
+    );
+    // 100 ticks a second: a spinning accept loop burns about 200 in 2 s.
+    assert!(cpu < 50, "{cpu} clock ticks of CPU in 2 s");
+
+    drop(conns);
+    eventually(Duration::from_secs(15), || {
+        http(&gateway, "GET", "/", &[], "")
+            .ok()
+            .filter(|a| a.status == 200)
+    });
+}
