@@ -9,6 +9,7 @@
 
 mod filter;
 pub mod registry;
+pub mod resilience;
 pub mod spec;
 #[cfg(test)]
 mod testkit;
@@ -25,5 +26,5 @@ pub mod requestadaptor;
 pub mod responseadaptor;
 pub mod validator;
 
-pub use filter::{BuildContext, Filter, FilterFuture, FilterSpec, Handled, RESULT_OK};
-pub use registry::{object_schema, FilterKind, FilterRegistry};
+pub use filter::{BuildContext, Built, Filter, FilterFuture, FilterSpec, Handled, RESULT_OK};
+pub use registry::{object_schema, BuildFn, CheckFn, FilterKind, FilterRegistry};

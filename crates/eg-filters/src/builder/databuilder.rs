@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::convert::parse_yaml_json;
 use super::{BuilderTemplate, RESULT_BUILD_ERR};
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
@@ -26,6 +26,7 @@ pub const KIND: FilterKind = FilterKind {
     default_spec,
     schema: crate::registry::object_schema,
     build,
+    check: None,
 };
 
 /// `DataBuilder` fields.
@@ -50,8 +51,8 @@ fn default_spec() -> Value {
     json!({})
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: DataBuilderSpec = decode_filter_spec(spec)?;
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<DataBuilderSpec>(spec)?.into_parts();
     if s.data_key.is_empty() {
         return Err(SpecError::new(
             join_path(&spec.path, "dataKey"),
@@ -64,11 +65,11 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
             "template must be specified",
         ));
     }
-    Ok(Box::new(DataBuilder {
+    Ok(Built::new(DataBuilder {
         name: spec.name.clone(),
         key: s.data_key,
         template: BuilderTemplate::compile(spec, &s.template, &s.left_delim, &s.right_delim)?,
-    }))
+    }, warnings))
 }
 
 /// The running filter.

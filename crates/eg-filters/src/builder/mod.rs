@@ -21,7 +21,6 @@ mod body;
 mod convert;
 mod data;
 pub mod databuilder;
-pub mod gzip;
 pub mod header;
 mod objects;
 pub mod requestbuilder;

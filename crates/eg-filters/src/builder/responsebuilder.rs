@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::body::{buffer_within, BODY_BUFFER_LIMIT};
 use super::{BuilderTemplate, SourceOrTemplateSpec, RESULT_BUILD_ERR};
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
@@ -33,6 +33,7 @@ pub const KIND: FilterKind = FilterKind {
     default_spec,
     schema: crate::registry::object_schema,
     build,
+    check: None,
 };
 
 /// `ResponseBuilder` fields: copy the response of another namespace, or render a template.
@@ -42,14 +43,14 @@ fn default_spec() -> Value {
     json!({"protocol": "http"})
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: ResponseBuilderSpec = decode_filter_spec(spec)?;
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<ResponseBuilderSpec>(spec)?.into_parts();
     let template = s.compile(spec)?;
-    Ok(Box::new(ResponseBuilder {
+    Ok(Built::new(ResponseBuilder {
         name: spec.name.clone(),
         source: s.source_namespace,
         template,
-    }))
+    }, warnings))
 }
 
 /// What the template renders (Easegress's `responseInfo`).

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::convert::parse_yaml_json;
 use super::{BuilderTemplate, RESULT_BUILD_ERR};
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
@@ -46,6 +46,7 @@ pub const KIND: FilterKind = FilterKind {
     default_spec,
     schema: crate::registry::object_schema,
     build,
+    check: None,
 };
 
 /// `ResultBuilder` fields.
@@ -67,12 +68,12 @@ fn default_spec() -> Value {
     json!({})
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: ResultBuilderSpec = decode_filter_spec(spec)?;
-    Ok(Box::new(ResultBuilder {
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<ResultBuilderSpec>(spec)?.into_parts();
+    Ok(Built::new(ResultBuilder {
         name: spec.name.clone(),
         template: BuilderTemplate::compile(spec, &s.template, &s.left_delim, &s.right_delim)?,
-    }))
+    }, warnings))
 }
 
 /// The running filter.

@@ -17,7 +17,7 @@ use eg_spec::{SpecError, StringMatcher};
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
 
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
@@ -36,13 +36,14 @@ pub const KIND: FilterKind = FilterKind {
     default_spec: spec::default_spec,
     schema: crate::registry::object_schema,
     build,
+    check: None,
 };
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let decoded: MockSpec = decode_filter_spec(spec)?;
-    Ok(Box::new(Mock {
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (decoded, warnings) = decode_filter_spec::<MockSpec>(spec)?.into_parts();
+    Ok(Built::new(Mock {
         rules: decoded.compile(&spec.path)?,
-    }))
+    }, warnings))
 }
 
 /// A compiled rule.

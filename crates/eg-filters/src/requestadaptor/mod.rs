@@ -23,9 +23,9 @@ use http::{HeaderValue, Method};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::builder::gzip::{gunzip, gunzip_stream, gzip, gzip_stream, GZIP};
+use eg_protocols::gzip::{gunzip, gunzip_stream, gzip, gzip_stream, GZIP};
 use crate::builder::{BuilderTemplate, HeaderAdaptSpec, HeaderAdaptor, RESULT_BUILD_ERR};
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 use eg_protocols::{standard_method, STANDARD_METHODS};
@@ -47,6 +47,7 @@ pub const KIND: FilterKind = FilterKind {
     default_spec,
     schema: crate::registry::object_schema,
     build,
+    check: None,
 };
 
 /// `RequestAdaptor` fields.
@@ -146,8 +147,8 @@ pub(crate) fn check_coding(
     Ok(())
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: RequestAdaptorSpec = decode_filter_spec(spec)?;
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<RequestAdaptorSpec>(spec)?.into_parts();
     check_coding(&s.compress, &s.decompress, !s.body.is_empty(), &spec.path)?;
     if s.sign.is_some() {
         return Err(SpecError::new(
@@ -191,7 +192,7 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
         .transpose()?;
     let template =
         BuilderTemplate::compile_optional(spec, &s.template, &s.left_delim, &s.right_delim)?;
-    Ok(Box::new(RequestAdaptor {
+    Ok(Built::new(RequestAdaptor {
         name: spec.name.clone(),
         method,
         host,
@@ -201,7 +202,7 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
         compress: !s.compress.is_empty(),
         decompress: !s.decompress.is_empty(),
         template,
-    }))
+    }, warnings))
 }
 
 /// The running filter.

@@ -6,7 +6,7 @@ use http_body_util::BodyExt;
 use serde_json::json;
 
 use super::*;
-use crate::builder::gzip::{gunzip, gzip};
+use eg_protocols::gzip::{gunzip, gzip};
 use crate::testkit::{build, ctx, run};
 
 fn req_header(c: &Context, name: &str) -> Vec<String> {

@@ -6,7 +6,7 @@ use http::StatusCode;
 use serde_json::json;
 
 use super::*;
-use crate::builder::gzip::{gunzip, gzip};
+use eg_protocols::gzip::{gunzip, gzip};
 use crate::testkit::{body_text, build, ctx, run};
 
 fn header(c: &Context, name: &str) -> Vec<String> {

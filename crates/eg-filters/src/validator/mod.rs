@@ -24,7 +24,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
@@ -45,6 +45,7 @@ pub const KIND: FilterKind = FilterKind {
     default_spec,
     schema: crate::registry::object_schema,
     build,
+    check: None,
 };
 
 /// `Validator` fields. At least one method must be set.
@@ -75,8 +76,8 @@ fn default_spec() -> Value {
 /// Methods Easegress has that this build refuses, with their spec keys.
 const UNSUPPORTED: [&str; 2] = ["signature", "oauth2"];
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: ValidatorSpec = decode_filter_spec(spec)?;
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<ValidatorSpec>(spec)?.into_parts();
     let given = [&s.signature, &s.oauth2];
     if s.headers.is_none()
         && s.jwt.is_none()
@@ -118,11 +119,11 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
         )?),
         None => None,
     };
-    Ok(Box::new(Validator {
+    Ok(Built::new(Validator {
         headers,
         jwt,
         basic_auth,
-    }))
+    }, warnings))
 }
 
 /// The running filter.
