@@ -40,7 +40,11 @@ pub type CheckFn = fn(&FilterSpec, &BuildContext<'_>) -> Result<Vec<String>, Spe
 
 impl FilterKind {
     /// Checks `spec` as [`FilterKind::check`] says, returning its warnings.
-    pub fn validate(&self, spec: &FilterSpec, ctx: &BuildContext<'_>) -> Result<Vec<String>, SpecError> {
+    pub fn validate(
+        &self,
+        spec: &FilterSpec,
+        ctx: &BuildContext<'_>,
+    ) -> Result<Vec<String>, SpecError> {
         match self.check {
             Some(check) => check(spec, ctx),
             None => (self.build)(spec, ctx).map(|b| b.warnings),

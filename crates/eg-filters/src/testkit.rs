@@ -46,7 +46,11 @@ pub fn build(kind: &FilterKind, mut doc: Value) -> Result<Box<dyn Filter>, SpecE
     match (&built, &checked) {
         (Ok(b), Ok(w)) => assert_eq!(&b.warnings, w, "check and build warn alike"),
         (Err(b), Err(c)) => assert_eq!(b, c, "check and build fail alike"),
-        _ => panic!("check and build disagree: {:?} / {:?}", built.as_ref().err(), checked),
+        _ => panic!(
+            "check and build disagree: {:?} / {:?}",
+            built.as_ref().err(),
+            checked
+        ),
     }
     built.map(|b| b.filter)
 }

@@ -64,12 +64,15 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (s, warnings) = decode_filter_spec::<FallbackSpec>(spec)?.into_parts();
     let body = Bytes::from(s.mock_body.clone());
     let len = HeaderValue::from(body.len());
-    Ok(Built::new(Fallback {
-        code: status_code(s.mock_code, &join_path(&spec.path, "mockCode"))?,
-        headers: header_map(&s.mock_headers, &join_path(&spec.path, "mockHeaders"))?,
-        body,
-        content_length: len,
-    }, warnings))
+    Ok(Built::new(
+        Fallback {
+            code: status_code(s.mock_code, &join_path(&spec.path, "mockCode"))?,
+            headers: header_map(&s.mock_headers, &join_path(&spec.path, "mockHeaders"))?,
+            body,
+            content_length: len,
+        },
+        warnings,
+    ))
 }
 
 /// The running filter.

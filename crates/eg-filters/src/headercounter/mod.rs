@@ -66,9 +66,12 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
         }
         counters.push((name, AtomicU64::new(0)));
     }
-    Ok(Built::new(HeaderCounter {
-        counters: counters.into_boxed_slice(),
-    }, warnings))
+    Ok(Built::new(
+        HeaderCounter {
+            counters: counters.into_boxed_slice(),
+        },
+        warnings,
+    ))
 }
 
 /// The running filter.

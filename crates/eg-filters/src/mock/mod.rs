@@ -41,9 +41,12 @@ pub const KIND: FilterKind = FilterKind {
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (decoded, warnings) = decode_filter_spec::<MockSpec>(spec)?.into_parts();
-    Ok(Built::new(Mock {
-        rules: decoded.compile(&spec.path)?,
-    }, warnings))
+    Ok(Built::new(
+        Mock {
+            rules: decoded.compile(&spec.path)?,
+        },
+        warnings,
+    ))
 }
 
 /// A compiled rule.

@@ -30,7 +30,6 @@ use super::h1pool::{HostPool, CONNECT_TIMEOUT, POOL_IDLE_TIMEOUT, TCP_KEEPALIVE}
 use super::spec::MtlsSpec;
 use http::uri::Authority;
 
-
 /// The connector: plain TCP or TLS (rustls, ring), HTTP/1.1.
 pub type Connector = HttpsConnector<HttpConnector>;
 /// The hyper client type.

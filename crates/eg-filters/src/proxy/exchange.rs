@@ -63,13 +63,13 @@ impl Pool {
             let gzip_ok = compression
                 .is_some_and(|_| Compression::client_accepts(req.method(), req.headers()));
             let upstream = upstream_request(
-                    server,
-                    req,
-                    body,
-                    server.fast.is_some(),
-                    self.set_upstream_host,
-                )
-                .map_err(internal)?;
+                server,
+                req,
+                body,
+                server.fast.is_some(),
+                self.set_upstream_host,
+            )
+            .map_err(internal)?;
             let to_head = req.method() == Method::HEAD;
             (
                 server,

@@ -119,7 +119,9 @@ pub fn upstream_request(
     if use_client_host {
         if !headers.contains_key(HOST) {
             let h = match req.uri().authority() {
-                Some(a) => HeaderValue::from_str(a.as_str()).unwrap_or_else(|_| server.host.clone()),
+                Some(a) => {
+                    HeaderValue::from_str(a.as_str()).unwrap_or_else(|_| server.host.clone())
+                }
                 None => server.host.clone(),
             };
             headers.insert(HOST, h);
@@ -183,7 +185,6 @@ pub fn set_response(ctx: &mut Context, a: Answer) {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -19,7 +19,6 @@ use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 use tokio::net::TcpStream;
 
-
 /// Idle pooled connections are closed after this long: below the keep-alive timeout of
 /// common backends (Node.js: 5s), so we rarely write to a connection the server is closing.
 pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);

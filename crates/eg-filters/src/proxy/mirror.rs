@@ -50,7 +50,8 @@ impl Pool {
             Body::Full(b) => Body::Full(b.clone()),
             _ => Body::Empty,
         };
-        let Ok(upstream) = upstream_request(server, &req, body, false, self.set_upstream_host) else {
+        let Ok(upstream) = upstream_request(server, &req, body, false, self.set_upstream_host)
+        else {
             return;
         };
         let work = async {

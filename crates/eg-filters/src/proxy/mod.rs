@@ -91,7 +91,10 @@ fn check(spec: &FilterSpec, ctx: &BuildContext<'_>) -> Result<Vec<String>, SpecE
 fn build(spec: &FilterSpec, ctx: &BuildContext<'_>) -> Result<Built, SpecError> {
     let plan = ProxyPlan::check(&spec.doc, &spec.path, &spec.name, ctx.resilience)?;
     let warnings = plan.warnings.clone();
-    Ok(Built::new(Proxy::from_plan(plan, ctx.supervisor)?, warnings))
+    Ok(Built::new(
+        Proxy::from_plan(plan, ctx.supervisor)?,
+        warnings,
+    ))
 }
 
 /// A checked Proxy spec: its pools checked and compiled, nothing live yet.

@@ -145,7 +145,10 @@ mod tests {
     use serde_json::json;
 
     fn decode(list: Value) -> Result<(Policies, Vec<String>), SpecError> {
-        Policies::decode(list.as_array().map(Vec::as_slice).unwrap_or(&[]), "resilience")
+        Policies::decode(
+            list.as_array().map(Vec::as_slice).unwrap_or(&[]),
+            "resilience",
+        )
     }
 
     #[test]
@@ -199,12 +202,18 @@ mod tests {
     #[test]
     fn bad_fields_are_named_at_their_own_path() {
         let cases = [
-            (json!({"slidingWindowType": "SESSION_BASED"}), "slidingWindowType"),
+            (
+                json!({"slidingWindowType": "SESSION_BASED"}),
+                "slidingWindowType",
+            ),
             (json!({"failureRateThreshold": 0}), "failureRateThreshold"),
             (json!({"failureRateThreshold": 101}), "failureRateThreshold"),
             (json!({"failureRateThreshold": 300}), "failureRateThreshold"),
             (json!({"slowCallRateThreshold": 0}), "slowCallRateThreshold"),
-            (json!({"slowCallRateThreshold": 200}), "slowCallRateThreshold"),
+            (
+                json!({"slowCallRateThreshold": 200}),
+                "slowCallRateThreshold",
+            ),
             (json!({"slidingWindowSize": 0}), "slidingWindowSize"),
             (json!({"slidingWindowSize": 1_000_000}), "slidingWindowSize"),
             (
@@ -212,27 +221,50 @@ mod tests {
                 "permittedNumberOfCallsInHalfOpenState",
             ),
             (json!({"minimumNumberOfCalls": -1}), "minimumNumberOfCalls"),
-            (json!({"slowCallDurationThreshold": "0s"}), "slowCallDurationThreshold"),
-            (json!({"slowCallDurationThreshold": "soon"}), "slowCallDurationThreshold"),
+            (
+                json!({"slowCallDurationThreshold": "0s"}),
+                "slowCallDurationThreshold",
+            ),
+            (
+                json!({"slowCallDurationThreshold": "soon"}),
+                "slowCallDurationThreshold",
+            ),
             (
                 json!({"maxWaitDurationInHalfOpenState": "1 minute"}),
                 "maxWaitDurationInHalfOpenState",
             ),
-            (json!({"waitDurationInOpenState": "-1s"}), "waitDurationInOpenState"),
+            (
+                json!({"waitDurationInOpenState": "-1s"}),
+                "waitDurationInOpenState",
+            ),
         ];
         for (extra, field) in cases {
             let mut p = json!({"name": "cb", "kind": "CircuitBreaker"});
             if let (Some(p), Some(extra)) = (p.as_object_mut(), extra.as_object()) {
                 p.extend(extra.clone());
             }
-            let e = decode(json!([p])).err().unwrap_or_else(|| panic!("{extra} accepted"));
+            let e = decode(json!([p]))
+                .err()
+                .unwrap_or_else(|| panic!("{extra} accepted"));
             assert_eq!(e.path, format!("resilience[0].{field}"), "{extra}: {e}");
         }
         for (doc, path) in [
-            (json!({"name": "r", "kind": "Retry", "backOffPolicy": "linear"}), "backOffPolicy"),
-            (json!({"name": "r", "kind": "Retry", "randomizationFactor": 2}), "randomizationFactor"),
-            (json!({"name": "r", "kind": "Retry", "maxAttempts": -1}), "maxAttempts"),
-            (json!({"name": "r", "kind": "Retry", "waitDuration": ""}), "waitDuration"),
+            (
+                json!({"name": "r", "kind": "Retry", "backOffPolicy": "linear"}),
+                "backOffPolicy",
+            ),
+            (
+                json!({"name": "r", "kind": "Retry", "randomizationFactor": 2}),
+                "randomizationFactor",
+            ),
+            (
+                json!({"name": "r", "kind": "Retry", "maxAttempts": -1}),
+                "maxAttempts",
+            ),
+            (
+                json!({"name": "r", "kind": "Retry", "waitDuration": ""}),
+                "waitDuration",
+            ),
             (json!({"name": "r", "kind": "Limit"}), "kind"),
             (json!({"kind": "Retry"}), "name"),
         ] {

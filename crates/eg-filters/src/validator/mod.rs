@@ -119,11 +119,14 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
         )?),
         None => None,
     };
-    Ok(Built::new(Validator {
-        headers,
-        jwt,
-        basic_auth,
-    }, warnings))
+    Ok(Built::new(
+        Validator {
+            headers,
+            jwt,
+            basic_auth,
+        },
+        warnings,
+    ))
 }
 
 /// The running filter.
