@@ -14,6 +14,7 @@ pub mod spec;
 #[cfg(test)]
 mod testkit;
 
+pub mod adapt;
 pub mod builder;
 pub mod corsadaptor;
 pub mod fallback;
@@ -24,6 +25,7 @@ pub mod ratelimiter;
 pub mod redirector;
 pub mod requestadaptor;
 pub mod responseadaptor;
+pub mod template;
 pub mod validator;
 
 pub use filter::{BuildContext, Built, Filter, FilterFuture, FilterSpec, Handled, RESULT_OK};

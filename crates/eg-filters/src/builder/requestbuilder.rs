@@ -17,11 +17,12 @@ use http::{HeaderName, HeaderValue, Method, Uri};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::body::{buffer_within, BODY_BUFFER_LIMIT};
-use super::{BuilderTemplate, BuiltRequest, SourceOrTemplateSpec, RESULT_BUILD_ERR};
+use super::SourceOrTemplateSpec;
 use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
+use crate::template::{buffer_within, BODY_BUFFER_LIMIT};
+use crate::template::{BuilderTemplate, BuiltRequest, RESULT_BUILD_ERR};
 
 /// The kind name.
 pub const KIND_NAME: &str = "RequestBuilder";
@@ -47,11 +48,14 @@ fn default_spec() -> Value {
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (s, warnings) = decode_filter_spec::<RequestBuilderSpec>(spec)?.into_parts();
     let template = s.compile(spec)?;
-    Ok(Built::new(RequestBuilder {
-        name: spec.name.clone(),
-        source: s.source_namespace,
-        template,
-    }, warnings))
+    Ok(Built::new(
+        RequestBuilder {
+            name: spec.name.clone(),
+            source: s.source_namespace,
+            template,
+        },
+        warnings,
+    ))
 }
 
 /// What the template renders (Easegress's `requestInfo`).

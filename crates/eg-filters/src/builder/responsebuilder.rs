@@ -16,11 +16,12 @@ use http::{HeaderName, HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::body::{buffer_within, BODY_BUFFER_LIMIT};
-use super::{BuilderTemplate, SourceOrTemplateSpec, RESULT_BUILD_ERR};
+use super::SourceOrTemplateSpec;
 use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
+use crate::template::{buffer_within, BODY_BUFFER_LIMIT};
+use crate::template::{BuilderTemplate, RESULT_BUILD_ERR};
 
 /// The kind name.
 pub const KIND_NAME: &str = "ResponseBuilder";
@@ -46,11 +47,14 @@ fn default_spec() -> Value {
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (s, warnings) = decode_filter_spec::<ResponseBuilderSpec>(spec)?.into_parts();
     let template = s.compile(spec)?;
-    Ok(Built::new(ResponseBuilder {
-        name: spec.name.clone(),
-        source: s.source_namespace,
-        template,
-    }, warnings))
+    Ok(Built::new(
+        ResponseBuilder {
+            name: spec.name.clone(),
+            source: s.source_namespace,
+            template,
+        },
+        warnings,
+    ))
 }
 
 /// What the template renders (Easegress's `responseInfo`).

@@ -10,11 +10,11 @@ use eg_spec::SpecError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::convert::parse_yaml_json;
-use super::{BuilderTemplate, RESULT_BUILD_ERR};
 use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
+use crate::template::parse_yaml_json;
+use crate::template::{BuilderTemplate, RESULT_BUILD_ERR};
 
 /// The kind name.
 pub const KIND_NAME: &str = "ResultBuilder";
@@ -70,10 +70,13 @@ fn default_spec() -> Value {
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (s, warnings) = decode_filter_spec::<ResultBuilderSpec>(spec)?.into_parts();
-    Ok(Built::new(ResultBuilder {
-        name: spec.name.clone(),
-        template: BuilderTemplate::compile(spec, &s.template, &s.left_delim, &s.right_delim)?,
-    }, warnings))
+    Ok(Built::new(
+        ResultBuilder {
+            name: spec.name.clone(),
+            template: BuilderTemplate::compile(spec, &s.template, &s.left_delim, &s.right_delim)?,
+        },
+        warnings,
+    ))
 }
 
 /// The running filter.

@@ -25,13 +25,15 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use eg_protocols::gzip::GZIP;
-use crate::builder::{BuilderTemplate, HeaderAdaptSpec, HeaderAdaptor, RESULT_BUILD_ERR};
+
+use crate::adapt::{
+    check_coding, recode, replace_body, HeaderAdaptSpec, HeaderAdaptor, RESULT_COMPRESS_FAILED,
+    RESULT_DECOMPRESS_FAILED,
+};
 use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
-use crate::requestadaptor::{
-    check_coding, recode, replace_body, RESULT_COMPRESS_FAILED, RESULT_DECOMPRESS_FAILED,
-};
 use crate::spec::decode_filter_spec;
+use crate::template::{BuilderTemplate, RESULT_BUILD_ERR};
 
 /// The kind name.
 pub const KIND_NAME: &str = "ResponseAdaptor";
@@ -106,14 +108,17 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
         .transpose()?;
     let template =
         BuilderTemplate::compile_optional(spec, &s.template, &s.left_delim, &s.right_delim)?;
-    Ok(Built::new(ResponseAdaptor {
-        name: spec.name.clone(),
-        header,
-        body: (!s.body.is_empty()).then(|| Bytes::from(s.body)),
-        compress: !s.compress.is_empty(),
-        decompress: !s.decompress.is_empty(),
-        template,
-    }, warnings))
+    Ok(Built::new(
+        ResponseAdaptor {
+            name: spec.name.clone(),
+            header,
+            body: (!s.body.is_empty()).then(|| Bytes::from(s.body)),
+            compress: !s.compress.is_empty(),
+            decompress: !s.decompress.is_empty(),
+            template,
+        },
+        warnings,
+    ))
 }
 
 /// The running filter.

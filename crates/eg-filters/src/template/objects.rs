@@ -725,4 +725,3 @@ pub(crate) fn percent_decode(s: &str, plus_space: bool) -> String {
     }
     unescape(s, plus_space).unwrap_or_else(|| s.to_string())
 }
-
