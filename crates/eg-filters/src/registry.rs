@@ -39,6 +39,35 @@ pub type BuildFn = fn(&FilterSpec, &BuildContext<'_>) -> Result<Built, SpecError
 pub type CheckFn = fn(&FilterSpec, &BuildContext<'_>) -> Result<Vec<String>, SpecError>;
 
 impl FilterKind {
+    /// A kind with the usual defaults: the schema says only "an object"
+    /// ([`object_schema`]) and the check builds the filter and drops it (`check: None`).
+    /// Kinds whose build holds live resources add a check with [`FilterKind::with_check`].
+    pub const fn new(
+        kind: &'static str,
+        description: &'static str,
+        results: &'static [&'static str],
+        default_spec: fn() -> Value,
+        build: BuildFn,
+    ) -> FilterKind {
+        FilterKind {
+            kind,
+            description,
+            results,
+            default_spec,
+            schema: object_schema,
+            build,
+            check: None,
+        }
+    }
+
+    /// This kind with `check` as its check-only validation.
+    pub const fn with_check(self, check: CheckFn) -> FilterKind {
+        FilterKind {
+            check: Some(check),
+            ..self
+        }
+    }
+
     /// Checks `spec` as [`FilterKind::check`] says, returning its warnings.
     pub fn validate(
         &self,

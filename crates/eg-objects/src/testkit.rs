@@ -54,14 +54,17 @@ fn build_step(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecErro
             .result(r)
             .ok_or_else(|| SpecError::new(format!("{}.result", spec.path), "bad result"))?,
     };
-    Ok(Built::new(Step {
-        name: s.name,
-        result,
-        pending: s.pending,
-        count: AtomicU64::new(0),
-        inherited: AtomicU64::new(0),
-        closed: AtomicBool::new(false),
-    }, warnings))
+    Ok(Built::new(
+        Step {
+            name: s.name,
+            result,
+            pending: s.pending,
+            count: AtomicU64::new(0),
+            inherited: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+        },
+        warnings,
+    ))
 }
 
 impl Filter for Step {

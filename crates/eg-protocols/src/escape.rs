@@ -63,7 +63,11 @@ fn decode(s: &str, plus_space: bool, strict: bool) -> Option<Vec<u8>> {
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
-                let pair = bytes.get(i + 1).copied().and_then(hex).zip(bytes.get(i + 2).copied().and_then(hex));
+                let pair = bytes
+                    .get(i + 1)
+                    .copied()
+                    .and_then(hex)
+                    .zip(bytes.get(i + 2).copied().and_then(hex));
                 match pair {
                     Some((h, l)) => {
                         out.push(h << 4 | l);

@@ -15,7 +15,13 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 /// The `Content-Length` a message's headers announce (the first value, surrounding spaces
 /// allowed); `None` when absent or not a number.
 pub fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+    headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The message whose headers [`fix_framing`] rewrites.

@@ -19,15 +19,13 @@ use crate::template::{BuilderTemplate, RESULT_BUILD_ERR};
 pub const KIND_NAME: &str = "DataBuilder";
 
 /// The `DataBuilder` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "DataBuilder builds and stores data",
-    results: &[RESULT_BUILD_ERR],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "DataBuilder builds and stores data",
+    &[RESULT_BUILD_ERR],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-    check: None,
-};
+);
 
 /// `DataBuilder` fields.
 #[derive(Debug, Clone, Default, Deserialize)]

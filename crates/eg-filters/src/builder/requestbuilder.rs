@@ -28,15 +28,13 @@ use crate::template::{BuilderTemplate, BuiltRequest, RESULT_BUILD_ERR};
 pub const KIND_NAME: &str = "RequestBuilder";
 
 /// The `RequestBuilder` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "RequestBuilder builds a request",
-    results: &[RESULT_BUILD_ERR],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "RequestBuilder builds a request",
+    &[RESULT_BUILD_ERR],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-    check: None,
-};
+);
 
 /// `RequestBuilder` fields: copy the request of another namespace, or render a template.
 pub type RequestBuilderSpec = SourceOrTemplateSpec;

@@ -27,15 +27,13 @@ use crate::template::{BuilderTemplate, RESULT_BUILD_ERR};
 pub const KIND_NAME: &str = "ResponseBuilder";
 
 /// The `ResponseBuilder` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "ResponseBuilder builds a response",
-    results: &[RESULT_BUILD_ERR],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "ResponseBuilder builds a response",
+    &[RESULT_BUILD_ERR],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-    check: None,
-};
+);
 
 /// `ResponseBuilder` fields: copy the response of another namespace, or render a template.
 pub type ResponseBuilderSpec = SourceOrTemplateSpec;

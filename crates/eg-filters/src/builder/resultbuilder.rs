@@ -39,15 +39,13 @@ pub const RESULTS: [&str; 12] = [
 const MAX_RESULTS: usize = 10;
 
 /// The `ResultBuilder` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "ResultBuilder generates a string as the filter result",
-    results: &RESULTS,
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "ResultBuilder generates a string as the filter result",
+    &RESULTS,
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-    check: None,
-};
+);
 
 /// `ResultBuilder` fields.
 #[derive(Debug, Clone, Default, Deserialize)]

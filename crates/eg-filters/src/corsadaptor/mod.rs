@@ -57,15 +57,13 @@ const PREFLIGHT_VARY: &str =
 const ACTUAL_VARY: &str = "Origin";
 
 /// The `CORSAdaptor` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "CORSAdaptor adapts CORS stuff.",
-    results: &[RESULT_PREFLIGHTED, RESULT_REJECTED],
-    default_spec: spec::default_spec,
-    schema: crate::registry::object_schema,
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "CORSAdaptor adapts CORS stuff.",
+    &[RESULT_PREFLIGHTED, RESULT_REJECTED],
+    spec::default_spec,
     build,
-    check: None,
-};
+);
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (s, warnings) = decode_filter_spec::<CorsSpec>(spec)?.into_parts();

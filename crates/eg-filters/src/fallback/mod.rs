@@ -31,15 +31,13 @@ pub const RESULT_FALLBACK: &str = "fallback";
 pub const RESULT_RESPONSE_NOT_FOUND: &str = "responseNotFound";
 
 /// The `Fallback` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "Fallback do the fallback.",
-    results: &[RESULT_FALLBACK, RESULT_RESPONSE_NOT_FOUND],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "Fallback do the fallback.",
+    &[RESULT_FALLBACK, RESULT_RESPONSE_NOT_FOUND],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-    check: None,
-};
+);
 
 /// `Fallback` fields.
 #[derive(Debug, Clone, Default, Deserialize)]

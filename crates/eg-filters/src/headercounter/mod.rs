@@ -28,15 +28,13 @@ pub const KIND_NAME: &str = "HeaderCounter";
 pub const RESULT_INVALID_HEADER: &str = "invalidHeader";
 
 /// The `HeaderCounter` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "HeaderCounter counts the number of requests which contain the specified header.",
-    results: &[RESULT_INVALID_HEADER],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "HeaderCounter counts the number of requests which contain the specified header.",
+    &[RESULT_INVALID_HEADER],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-    check: None,
-};
+);
 
 /// `HeaderCounter` fields.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -29,15 +29,13 @@ pub const KIND_NAME: &str = "Mock";
 pub const RESULT_MOCKED: &str = "mocked";
 
 /// The `Mock` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "Mock mocks the response.",
-    results: &[RESULT_MOCKED],
-    default_spec: spec::default_spec,
-    schema: crate::registry::object_schema,
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "Mock mocks the response.",
+    &[RESULT_MOCKED],
+    spec::default_spec,
     build,
-    check: None,
-};
+);
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (decoded, warnings) = decode_filter_spec::<MockSpec>(spec)?.into_parts();

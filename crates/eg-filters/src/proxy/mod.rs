@@ -67,10 +67,10 @@ pub const RESULT_SHORT_CIRCUITED: &str = "shortCircuited";
 const RESULT_OK: &str = crate::RESULT_OK;
 
 /// The `Proxy` kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "Proxy sets the proxy of proxy servers",
-    results: &[
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "Proxy sets the proxy of proxy servers",
+    &[
         RESULT_INTERNAL_ERROR,
         RESULT_CLIENT_ERROR,
         RESULT_SERVER_ERROR,
@@ -78,11 +78,10 @@ pub const KIND: FilterKind = FilterKind {
         RESULT_TIMEOUT,
         RESULT_SHORT_CIRCUITED,
     ],
-    default_spec: spec::default_spec,
-    schema: crate::registry::object_schema,
+    spec::default_spec,
     build,
-    check: Some(check),
-};
+)
+.with_check(check);
 
 fn check(spec: &FilterSpec, ctx: &BuildContext<'_>) -> Result<Vec<String>, SpecError> {
     ProxyPlan::check(&spec.doc, &spec.path, &spec.name, ctx.resilience).map(|p| p.warnings)

@@ -43,15 +43,13 @@ pub const HEADER_RATE_LIMITER: HeaderName = HeaderName::from_static("x-eg-rate-l
 pub const TOO_MANY_REQUESTS: &str = "too-many-requests";
 
 /// The `RateLimiter` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "RateLimiter implements a rate limiter for http request.",
-    results: &[RESULT_RATE_LIMITED],
-    default_spec: spec::default_spec,
-    schema: crate::registry::object_schema,
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "RateLimiter implements a rate limiter for http request.",
+    &[RESULT_RATE_LIMITED],
+    spec::default_spec,
     build,
-    check: None,
-};
+);
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (s, warnings) = decode_filter_spec::<RateLimiterSpec>(spec)?.into_parts();

@@ -38,15 +38,13 @@ pub const DEFAULT_STATUS_CODE: u16 = 301;
 const REDIRECT_STATUSES: [u16; 6] = [301, 302, 303, 304, 307, 308];
 
 /// The `Redirector` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "Redirector redirect HTTP requests.",
-    results: &[RESULT_REDIRECTED],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "Redirector redirect HTTP requests.",
+    &[RESULT_REDIRECTED],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-    check: None,
-};
+);
 
 /// `Redirector` fields.
 #[derive(Debug, Clone, Default, Deserialize)]

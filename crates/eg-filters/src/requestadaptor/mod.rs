@@ -39,15 +39,13 @@ pub use path::{PathAdaptSpec, PathAdaptor, RegexpReplaceSpec};
 pub const KIND_NAME: &str = "RequestAdaptor";
 
 /// The `RequestAdaptor` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "RequestAdaptor adapts request.",
-    results: &[RESULT_DECOMPRESS_FAILED, RESULT_COMPRESS_FAILED],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "RequestAdaptor adapts request.",
+    &[RESULT_DECOMPRESS_FAILED, RESULT_COMPRESS_FAILED],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-    check: None,
-};
+);
 
 /// `RequestAdaptor` fields.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -41,19 +41,17 @@ pub const KIND_NAME: &str = "ResponseAdaptor";
 pub const RESULT_RESPONSE_NOT_FOUND: &str = "responseNotFound";
 
 /// The `ResponseAdaptor` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "ResponseAdaptor adapts response.",
-    results: &[
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "ResponseAdaptor adapts response.",
+    &[
         RESULT_RESPONSE_NOT_FOUND,
         RESULT_COMPRESS_FAILED,
         RESULT_DECOMPRESS_FAILED,
     ],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-    check: None,
-};
+);
 
 /// `ResponseAdaptor` fields.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -38,15 +38,13 @@ pub const KIND_NAME: &str = "Validator";
 pub const RESULT_INVALID: &str = "invalid";
 
 /// The `Validator` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "Validator validates HTTP request.",
-    results: &[RESULT_INVALID],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "Validator validates HTTP request.",
+    &[RESULT_INVALID],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-    check: None,
-};
+);
 
 /// `Validator` fields. At least one method must be set.
 #[derive(Debug, Clone, Default, Deserialize)]

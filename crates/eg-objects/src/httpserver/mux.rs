@@ -470,7 +470,6 @@ impl http_body::Body for LoggedBody {
     }
 }
 
-
 /// Checks the host a request is for and leaves it in the one `Host` header (RFC 9112 §3.2,
 /// RFC 9113 §8.3.1), as Go's server does: an HTTP/1.1 request needs exactly one valid
 /// `Host` (CONNECT excepted); the authority of an absolute-form target or of HTTP/2's
@@ -552,7 +551,6 @@ fn valid_host(h: &str) -> bool {
     };
     host_ok && port_ok
 }
-
 
 /// Approximate size of the request line and headers.
 fn meta_size(head: &http::request::Parts) -> u64 {

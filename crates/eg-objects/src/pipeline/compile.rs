@@ -87,9 +87,14 @@ pub(crate) fn compile(
     registry: &FilterRegistry,
     sup: &Supervisor,
 ) -> Result<Compiled, SpecError> {
-    let parts = compile_parts(pipeline, spec, prefix, registry, sup, |kind, fspec, bctx| {
-        (kind.build)(fspec, bctx).map(|b| (b.filter, b.warnings))
-    })?;
+    let parts = compile_parts(
+        pipeline,
+        spec,
+        prefix,
+        registry,
+        sup,
+        |kind, fspec, bctx| (kind.build)(fspec, bctx).map(|b| (b.filter, b.warnings)),
+    )?;
     Ok(Compiled {
         flow: Flow {
             filters: parts
@@ -118,9 +123,14 @@ pub(crate) fn check(
     registry: &FilterRegistry,
     sup: &Supervisor,
 ) -> Result<Vec<String>, SpecError> {
-    let parts = compile_parts(pipeline, spec, prefix, registry, sup, |kind, fspec, bctx| {
-        kind.validate(fspec, bctx).map(|w| ((), w))
-    })?;
+    let parts = compile_parts(
+        pipeline,
+        spec,
+        prefix,
+        registry,
+        sup,
+        |kind, fspec, bctx| kind.validate(fspec, bctx).map(|w| ((), w)),
+    )?;
     Ok(parts.warnings)
 }
 

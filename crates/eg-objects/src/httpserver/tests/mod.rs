@@ -63,11 +63,14 @@ struct Echo {
 
 fn build_echo(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (s, warnings) = eg_filters::spec::decode_filter_spec::<EchoSpec>(spec)?.into_parts();
-    Ok(Built::new(Echo {
-        label: s.label,
-        sse: s.sse,
-        panic: s.panic,
-    }, warnings))
+    Ok(Built::new(
+        Echo {
+            label: s.label,
+            sse: s.sse,
+            panic: s.panic,
+        },
+        warnings,
+    ))
 }
 
 /// A body fed by a channel.

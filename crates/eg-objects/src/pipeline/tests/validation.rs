@@ -242,10 +242,12 @@ fn a_proxys_unknown_keys_are_warnings() {
     let sup = supervisor();
     let w = validate(
         &sup,
-        pl(json!({"filters": [{"name": "px", "kind": "Proxy", "timeout": "1s", "pools": [{
+        pl(
+            json!({"filters": [{"name": "px", "kind": "Proxy", "timeout": "1s", "pools": [{
             "servers": [{"url": "http://127.0.0.1:9", "wieght": 1}], "maxConnection": 3,
             "circuitBreakerPolicy": "cb"}]}],
-            "resilience": [{"name": "cb", "kind": "CircuitBreaker", "failureRateThreshold": 60}]})),
+            "resilience": [{"name": "cb", "kind": "CircuitBreaker", "failureRateThreshold": 60}]}),
+        ),
     )
     .unwrap();
     let mut w = w;
@@ -260,8 +262,10 @@ fn a_proxys_unknown_keys_are_warnings() {
     );
     let err = validate(
         &sup,
-        pl(json!({"filters": [{"name": "px", "kind": "Proxy", "pools": [{
-            "servers": [{"url": "http://127.0.0.1:9"}], "circuitBreakerPolicy": "nope"}]}]})),
+        pl(
+            json!({"filters": [{"name": "px", "kind": "Proxy", "pools": [{
+            "servers": [{"url": "http://127.0.0.1:9"}], "circuitBreakerPolicy": "nope"}]}]}),
+        ),
     )
     .unwrap_err();
     assert_eq!(err.path, "filters[0].pools[0].circuitBreakerPolicy");
