@@ -36,7 +36,7 @@ fn filter(kind: &FilterKind, doc: serde_json::Value) -> Box<dyn Filter> {
         pipeline: "p".into(),
         path: "filters[0]".into(),
     };
-    let res = serde_json::Map::new();
+    let res = eg_filters::resilience::Policies::new();
     (kind.build)(
         &spec,
         &BuildContext {
@@ -45,6 +45,7 @@ fn filter(kind: &FilterKind, doc: serde_json::Value) -> Box<dyn Filter> {
         },
     )
     .expect("builds")
+    .filter
 }
 
 fn context() -> Context {

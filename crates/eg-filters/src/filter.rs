@@ -8,6 +8,8 @@ use eg_protocols::Context;
 use eg_supervisor::Supervisor;
 use serde_json::Value;
 
+use crate::resilience::Policies;
+
 /// The result that means "continue with the next filter".
 pub const RESULT_OK: &str = "";
 
@@ -79,11 +81,30 @@ pub struct FilterSpec {
     pub path: String,
 }
 
-/// What a filter kind may use while building: the supervisor (member, metrics, other
-/// objects) and the pipeline's `resilience` policies by name.
+/// What a filter kind may use while checking or building: the supervisor (member, metrics,
+/// other objects) and the pipeline's `resilience` policies, already decoded and checked.
 pub struct BuildContext<'a> {
     /// The running system.
     pub supervisor: &'a Supervisor,
-    /// The pipeline's `resilience` list (Retry / CircuitBreaker specs), by name.
-    pub resilience: &'a serde_json::Map<String, Value>,
+    /// The pipeline's `resilience` policies (Retry / CircuitBreaker), by name.
+    pub resilience: &'a Policies,
+}
+
+/// A built filter and the warnings its spec raised (unknown keys, ignored fields), which
+/// the pipeline hands on to the admin API's answer.
+pub struct Built {
+    /// The filter.
+    pub filter: Box<dyn Filter>,
+    /// `<path>: ...` lines.
+    pub warnings: Vec<String>,
+}
+
+impl Built {
+    /// `filter` with the `warnings` found while decoding its spec.
+    pub fn new(filter: impl Filter, warnings: Vec<String>) -> Built {
+        Built {
+            filter: Box::new(filter),
+            warnings,
+        }
+    }
 }

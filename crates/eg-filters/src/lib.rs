@@ -9,10 +9,12 @@
 
 mod filter;
 pub mod registry;
+pub mod resilience;
 pub mod spec;
 #[cfg(test)]
 mod testkit;
 
+pub mod adapt;
 pub mod builder;
 pub mod corsadaptor;
 pub mod fallback;
@@ -23,7 +25,8 @@ pub mod ratelimiter;
 pub mod redirector;
 pub mod requestadaptor;
 pub mod responseadaptor;
+pub mod template;
 pub mod validator;
 
-pub use filter::{BuildContext, Filter, FilterFuture, FilterSpec, Handled, RESULT_OK};
-pub use registry::{object_schema, FilterKind, FilterRegistry};
+pub use filter::{BuildContext, Built, Filter, FilterFuture, FilterSpec, Handled, RESULT_OK};
+pub use registry::{object_schema, BuildFn, CheckFn, FilterKind, FilterRegistry};

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use eg_spec::SpecError;
 use serde_json::Value;
 
-use crate::filter::{BuildContext, Filter, FilterSpec};
+use crate::filter::{BuildContext, Built, FilterSpec};
 
 /// A registered filter kind: its name, the results it may return, its defaults, and how to
-/// validate and build it.
+/// check and build it.
 #[derive(Clone, Copy)]
 pub struct FilterKind {
     /// Kind name as written in specs, e.g. `Proxy`.
@@ -21,15 +21,65 @@ pub struct FilterKind {
     pub default_spec: fn() -> Value,
     /// A JSON schema of the spec, served by the metadata API.
     pub schema: fn() -> Value,
-    /// Decodes and checks the spec and builds the filter. Must not start background work
-    /// (that happens in [`Filter::init`]); errors name the field path.
+    /// Decodes and checks the spec and builds the filter, returning it with the spec's
+    /// warnings. Must not start background work (that happens in [`crate::Filter::init`]);
+    /// errors name the field path.
     pub build: BuildFn,
+    /// Decodes and checks the spec without building anything live (no clients, pools or
+    /// tasks), for the admin API's validation; returns the same errors and warnings as
+    /// `build`. `None` (the default for kinds whose build holds nothing live): the check
+    /// builds the filter and drops it.
+    pub check: Option<CheckFn>,
 }
 
 /// How a kind builds a filter from its spec.
-pub type BuildFn = fn(&FilterSpec, &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError>;
+pub type BuildFn = fn(&FilterSpec, &BuildContext<'_>) -> Result<Built, SpecError>;
+
+/// How a kind checks a spec without building the filter; returns the warnings.
+pub type CheckFn = fn(&FilterSpec, &BuildContext<'_>) -> Result<Vec<String>, SpecError>;
 
 impl FilterKind {
+    /// A kind with the usual defaults: the schema says only "an object"
+    /// ([`object_schema`]) and the check builds the filter and drops it (`check: None`).
+    /// Kinds whose build holds live resources add a check with [`FilterKind::with_check`].
+    pub const fn new(
+        kind: &'static str,
+        description: &'static str,
+        results: &'static [&'static str],
+        default_spec: fn() -> Value,
+        build: BuildFn,
+    ) -> FilterKind {
+        FilterKind {
+            kind,
+            description,
+            results,
+            default_spec,
+            schema: object_schema,
+            build,
+            check: None,
+        }
+    }
+
+    /// This kind with `check` as its check-only validation.
+    pub const fn with_check(self, check: CheckFn) -> FilterKind {
+        FilterKind {
+            check: Some(check),
+            ..self
+        }
+    }
+
+    /// Checks `spec` as [`FilterKind::check`] says, returning its warnings.
+    pub fn validate(
+        &self,
+        spec: &FilterSpec,
+        ctx: &BuildContext<'_>,
+    ) -> Result<Vec<String>, SpecError> {
+        match self.check {
+            Some(check) => check(spec, ctx),
+            None => (self.build)(spec, ctx).map(|b| b.warnings),
+        }
+    }
+
     /// The registered result equal to `s`, as the static string the filter returns.
     pub fn result(&self, s: &str) -> Option<&'static str> {
         self.results.iter().copied().find(|r| *r == s)

@@ -1,58 +1,21 @@
-//! Decoding a filter's kind fields, with unknown keys reported as warnings.
+//! Decoding a filter's kind fields, and the field rules several kinds share.
 //!
-//! [`crate::FilterKind::build`] returns only the filter, so the warnings a build finds
-//! (unknown keys, ignored fields) go to a collector that the pipeline opens around its
-//! builds with [`collect_warnings`]. Outside a collector, warnings are dropped.
-
-use std::cell::RefCell;
+//! A filter's spec is decoded with [`decode_filter_spec`]; the unknown keys it finds come
+//! back as warnings with the spec, and the kind returns them with what it built
+//! ([`crate::Built`]) or checked, so they reach the pipeline's answer.
 
 use eg_spec::error::join_path;
-use eg_spec::SpecError;
+use eg_spec::{Decoded, SpecError};
 use serde::de::DeserializeOwned;
 
 use crate::filter::FilterSpec;
 
-thread_local! {
-    static WARNINGS: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
-}
-
-/// Decodes the kind fields of `spec` (its whole document; `name` and `kind` are not
-/// reported as unknown). Errors name the field path under [`FilterSpec::path`]
-/// (`filters[2].rules[0].code: ...`); unknown keys become warnings.
-pub fn decode_filter_spec<T: DeserializeOwned>(spec: &FilterSpec) -> Result<T, SpecError> {
-    let decoded = eg_spec::decode::<T>(&spec.doc, &spec.path)?;
-    let meta = [join_path(&spec.path, "name"), join_path(&spec.path, "kind")];
-    for key in decoded.unknown {
-        if !meta.contains(&key) {
-            warn(format!("{key}: unknown field, ignored"));
-        }
-    }
-    Ok(decoded.spec)
-}
-
-/// Records a warning for the spec being built (kept only inside [`collect_warnings`]).
-pub fn warn(message: impl Into<String>) {
-    WARNINGS.with(|w| {
-        if let Some(list) = w.borrow_mut().as_mut() {
-            list.push(message.into());
-        }
-    });
-}
-
-/// Runs `f` and returns what it returned plus the warnings recorded meanwhile on this
-/// thread. Collectors nest: an inner one takes only the warnings recorded inside it, and
-/// they are handed to the outer one as well.
-pub fn collect_warnings<R>(f: impl FnOnce() -> R) -> (R, Vec<String>) {
-    let outer = WARNINGS.with(|w| w.borrow_mut().replace(Vec::new()));
-    let result = f();
-    let mine = WARNINGS.with(|w| w.borrow_mut().take()).unwrap_or_default();
-    WARNINGS.with(|w| {
-        *w.borrow_mut() = outer.map(|mut o| {
-            o.extend(mine.iter().cloned());
-            o
-        })
-    });
-    (result, mine)
+/// Decodes the kind fields of `spec` (its whole document; the meta keys `name`, `kind`, ...
+/// are not reported as unknown). Errors name the field path under [`FilterSpec::path`]
+/// (`filters[2].rules[0].code: ...`); [`Decoded::into_parts`] gives the spec and the
+/// warnings for the unknown keys.
+pub fn decode_filter_spec<T: DeserializeOwned>(spec: &FilterSpec) -> Result<Decoded<T>, SpecError> {
+    eg_spec::decode_kind::<T>(&spec.doc, &spec.path)
 }
 
 /// Checks an HTTP status code written in a spec (Easegress's `httpcode` format: 100-599).
@@ -116,15 +79,10 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_collected_but_not_meta() {
+    fn unknown_keys_are_warnings_but_not_meta() {
         let spec = fspec(json!({"name": "f", "kind": "K", "code": 200, "extra": 1}));
-        let (r, w) = collect_warnings(|| decode_filter_spec::<S>(&spec));
-        assert!(r.is_ok());
+        let (_, w) = decode_filter_spec::<S>(&spec).unwrap().into_parts();
         assert_eq!(w, vec!["filters[1].extra: unknown field, ignored"]);
-        // Outside a collector nothing is kept.
-        warn("dropped");
-        let ((), w) = collect_warnings(|| ());
-        assert!(w.is_empty());
     }
 
     #[test]
@@ -151,15 +109,5 @@ mod tests {
         let mut h = std::collections::BTreeMap::new();
         h.insert("X-B".to_string(), "a\nb".to_string());
         assert_eq!(header_map(&h, "h").unwrap_err().path, "h.X-B");
-    }
-
-    #[test]
-    fn collectors_nest() {
-        let ((), outer) = collect_warnings(|| {
-            warn("a");
-            let ((), inner) = collect_warnings(|| warn("b"));
-            assert_eq!(inner, vec!["b"]);
-        });
-        assert_eq!(outer, vec!["a", "b"]);
     }
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::filter::{BuildContext, Filter, FilterSpec};
 use crate::registry::FilterKind;
+use crate::resilience::Policies;
 
 /// A supervisor over an empty in-memory store.
 pub fn supervisor() -> Supervisor {
@@ -34,14 +35,24 @@ pub fn build(kind: &FilterKind, mut doc: Value) -> Result<Box<dyn Filter>, SpecE
         path: "filters[0]".into(),
     };
     let sup = supervisor();
-    let res = serde_json::Map::new();
-    (kind.build)(
-        &spec,
-        &BuildContext {
-            supervisor: &sup,
-            resilience: &res,
-        },
-    )
+    let res = Policies::new();
+    let ctx = BuildContext {
+        supervisor: &sup,
+        resilience: &res,
+    };
+    let built = (kind.build)(&spec, &ctx);
+    // The admin API's check answers as the build does.
+    let checked = kind.validate(&spec, &ctx);
+    match (&built, &checked) {
+        (Ok(b), Ok(w)) => assert_eq!(&b.warnings, w, "check and build warn alike"),
+        (Err(b), Err(c)) => assert_eq!(b, c, "check and build fail alike"),
+        _ => panic!(
+            "check and build disagree: {:?} / {:?}",
+            built.as_ref().err(),
+            checked
+        ),
+    }
+    built.map(|b| b.filter)
 }
 
 /// A context for `method path` with `headers`.

@@ -5,7 +5,7 @@ use std::any::Any;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use eg_filters::{BuildContext, Filter, FilterKind, FilterRegistry, FilterSpec, Handled};
+use eg_filters::{BuildContext, Built, Filter, FilterKind, FilterRegistry, FilterSpec, Handled};
 use eg_protocols::{Context, HttpRequest};
 use eg_spec::SpecError;
 use eg_supervisor::{KindRegistry, MemberInfo, Object, Spec, Supervisor};
@@ -24,6 +24,7 @@ pub const STEP: FilterKind = FilterKind {
     default_spec: || json!({}),
     schema: eg_filters::object_schema,
     build: build_step,
+    check: None,
 };
 
 #[derive(Deserialize)]
@@ -45,22 +46,25 @@ pub struct Step {
     closed: AtomicBool,
 }
 
-fn build_step(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: StepSpec = eg_filters::spec::decode_filter_spec(spec)?;
+fn build_step(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = eg_filters::spec::decode_filter_spec::<StepSpec>(spec)?.into_parts();
     let result = match s.result.as_str() {
         "" => "",
         r => STEP
             .result(r)
             .ok_or_else(|| SpecError::new(format!("{}.result", spec.path), "bad result"))?,
     };
-    Ok(Box::new(Step {
-        name: s.name,
-        result,
-        pending: s.pending,
-        count: AtomicU64::new(0),
-        inherited: AtomicU64::new(0),
-        closed: AtomicBool::new(false),
-    }))
+    Ok(Built::new(
+        Step {
+            name: s.name,
+            result,
+            pending: s.pending,
+            count: AtomicU64::new(0),
+            inherited: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+        },
+        warnings,
+    ))
 }
 
 impl Filter for Step {
@@ -116,7 +120,8 @@ pub fn filters() -> Arc<FilterRegistry> {
         .register(eg_filters::mock::KIND)
         .register(eg_filters::fallback::KIND)
         .register(eg_filters::validator::KIND)
-        .register(eg_filters::headercounter::KIND);
+        .register(eg_filters::headercounter::KIND)
+        .register(eg_filters::proxy::KIND);
     Arc::new(r)
 }
 

@@ -12,6 +12,18 @@
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
+/// The `Content-Length` a message's headers announce (the first value, surrounding spaces
+/// allowed); `None` when absent or not a number.
+pub fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// The message whose headers [`fix_framing`] rewrites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
@@ -102,6 +114,16 @@ mod tests {
             .iter()
             .map(|v| v.to_str().unwrap())
             .collect()
+    }
+
+    #[test]
+    fn content_length_is_read_from_the_first_value() {
+        let mut h = HeaderMap::new();
+        assert_eq!(content_length(&h), None);
+        h.insert(CONTENT_LENGTH, HeaderValue::from_static("12"));
+        assert_eq!(content_length(&h), Some(12));
+        h.insert(CONTENT_LENGTH, HeaderValue::from_static("-1"));
+        assert_eq!(content_length(&h), None);
     }
 
     #[test]

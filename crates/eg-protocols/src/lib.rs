@@ -4,16 +4,24 @@
 //! *namespaces* ([`Namespace`]), each with at most one request and one response; the incoming
 //! request lives in `DEFAULT`. Filters read the request of the active namespace and write its
 //! response. Bodies ([`Body`]) stay streams until a filter needs them buffered.
+//!
+//! It is also the one home of the HTTP helpers every layer shares: host/port splitting
+//! ([`host`]), percent-encoding ([`escape`]), gzip of bodies ([`gzip`]) and message framing
+//! ([`fix_framing`], [`content_length`]).
 #![forbid(unsafe_code)]
 
 mod body;
 mod context;
+pub mod escape;
 mod framing;
+pub mod gzip;
+pub mod host;
 mod message;
 mod tag;
 
 pub use body::{Body, BodyError, BoxStream};
 pub use context::{Context, Namespace, DEFAULT_NAMESPACE};
-pub use framing::{fix_framing, MessageKind};
+pub use framing::{content_length, fix_framing, MessageKind};
+pub use host::{split_host_port, strip_port, unbracket};
 pub use message::{standard_method, HttpRequest, HttpResponse, STANDARD_METHODS};
 pub use tag::{LazyTag, Tag};

@@ -4,6 +4,7 @@ use http::header::{HeaderMap, HeaderValue};
 use http::{request, Method, StatusCode, Uri, Version};
 
 use crate::body::Body;
+use crate::host::strip_port;
 
 /// The standard methods Easegress accepts in specs (Go's `net/http` method constants).
 pub const STANDARD_METHODS: [Method; 9] = [
@@ -122,20 +123,6 @@ impl HttpRequest {
     }
 }
 
-/// Removes a `:port` suffix from a host (keeping IPv6 brackets).
-pub fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return match host.find(']') {
-            Some(i) => &host[..=i],
-            None => host,
-        };
-    }
-    match host.rfind(':') {
-        Some(i) if host[i + 1..].bytes().all(|b| b.is_ascii_digit()) => &host[..i],
-        _ => host,
-    }
-}
-
 /// A response: status, headers and a [`Body`].
 #[derive(Debug)]
 pub struct HttpResponse {
@@ -180,10 +167,10 @@ mod tests {
 
     #[test]
     fn host_without_port() {
-        assert_eq!(strip_port("a.com:8080"), "a.com");
-        assert_eq!(strip_port("a.com"), "a.com");
-        assert_eq!(strip_port("[::1]:80"), "[::1]");
-        assert_eq!(strip_port("127.0.0.1:1"), "127.0.0.1");
+        let mut r = HttpRequest::simple(Method::GET, "/").unwrap();
+        r.headers_mut()
+            .insert(http::header::HOST, HeaderValue::from_static("[::1]:80"));
+        assert_eq!((r.host_with_port(), r.host()), ("[::1]:80", "[::1]"));
     }
 
     #[test]

@@ -1,9 +1,15 @@
 //! Typed decoding of a JSON tree with field paths and unknown-key warnings.
+//!
+//! [`decode_kind`] is how every spec is read — an object's document, a filter of a pipeline,
+//! a resilience policy: its meta keys ([`META_KEYS`]) are known to every kind, any other
+//! key the type does not know becomes a warning, formatted by [`unknown_field_warning`].
+//! [`decode`] reads a bare tree (no meta keys) the same way.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{join_path, SpecError};
+use crate::meta::META_KEYS;
 
 /// A decoded spec plus the unknown keys found in it.
 #[derive(Debug)]
@@ -13,6 +19,40 @@ pub struct Decoded<T> {
     /// Paths of keys that no field knows. Easegress ignores them; easegress-rs ignores them
     /// too and reports them back to the caller as warnings.
     pub unknown: Vec<String>,
+}
+
+impl<T> Decoded<T> {
+    /// The unknown keys as warnings (`<path>: unknown field, ignored`).
+    pub fn warnings(&self) -> Vec<String> {
+        self.unknown
+            .iter()
+            .map(|k| unknown_field_warning(k))
+            .collect()
+    }
+
+    /// The spec and the warnings, for callers that hand the warnings on.
+    pub fn into_parts(self) -> (T, Vec<String>) {
+        let warnings = self.warnings();
+        (self.spec, warnings)
+    }
+}
+
+/// The warning for a key no field knows, as the admin API reports it.
+pub fn unknown_field_warning(path: &str) -> String {
+    format!("{path}: unknown field, ignored")
+}
+
+/// Decodes a spec found at `prefix` of a document into `T`: like [`decode`], but the meta
+/// keys directly under `prefix` ([`META_KEYS`]: `name`, `kind`, ...) are not reported as
+/// unknown, so `T` lists only the kind's own fields.
+pub fn decode_kind<T: DeserializeOwned>(
+    doc: &Value,
+    prefix: &str,
+) -> Result<Decoded<T>, SpecError> {
+    let mut decoded = decode::<T>(doc, prefix)?;
+    let meta: Vec<String> = META_KEYS.iter().map(|k| join_path(prefix, k)).collect();
+    decoded.unknown.retain(|k| !meta.contains(k));
+    Ok(decoded)
 }
 
 /// Decodes `value` into `T`.
@@ -113,6 +153,19 @@ mod tests {
         let err = decode::<Pool>(&v, "").unwrap_err();
         assert_eq!(err.path, "servers[0]");
         assert!(err.message.contains("missing field `url`"), "{err}");
+    }
+
+    #[test]
+    fn kind_specs_skip_the_meta_keys_at_their_top_only() {
+        let v: Value = serde_json::json!({"name": "p", "kind": "K", "labels": {}, "version": "v",
+            "createdAt": "t", "servers": [{"url": "http://a", "name": "s"}]});
+        let d = decode_kind::<Pool>(&v, "filters[0]").unwrap();
+        assert_eq!(
+            d.warnings(),
+            vec!["filters[0].servers[0].name: unknown field, ignored"]
+        );
+        let d = decode_kind::<Pool>(&v, "").unwrap();
+        assert_eq!(d.unknown, vec!["servers[0].name"]);
     }
 
     #[test]

@@ -11,6 +11,10 @@ pub const DEFAULT_VERSION: &str = "easegress.megaease.com/v2";
 pub const OWNER_LABEL: &str = "easegress/owner";
 /// Owner label value of objects created by users through the admin API or egctl.
 pub const OWNER_USER_API: &str = "user-api";
+/// The meta keys of a spec: every object document carries them, and so may a filter or a
+/// resilience policy inside a pipeline (Easegress embeds the same meta in their specs). A
+/// kind's own fields never use these names.
+pub const META_KEYS: [&str; 5] = ["name", "kind", "version", "labels", "createdAt"];
 /// Longest object name accepted.
 pub const MAX_NAME_LEN: usize = 253;
 

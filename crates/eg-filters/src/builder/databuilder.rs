@@ -9,24 +9,23 @@ use eg_spec::SpecError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::convert::parse_yaml_json;
-use super::{BuilderTemplate, RESULT_BUILD_ERR};
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
+use crate::template::parse_yaml_json;
+use crate::template::{BuilderTemplate, RESULT_BUILD_ERR};
 
 /// The kind name.
 pub const KIND_NAME: &str = "DataBuilder";
 
 /// The `DataBuilder` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "DataBuilder builds and stores data",
-    results: &[RESULT_BUILD_ERR],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "DataBuilder builds and stores data",
+    &[RESULT_BUILD_ERR],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-};
+);
 
 /// `DataBuilder` fields.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -50,8 +49,8 @@ fn default_spec() -> Value {
     json!({})
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: DataBuilderSpec = decode_filter_spec(spec)?;
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<DataBuilderSpec>(spec)?.into_parts();
     if s.data_key.is_empty() {
         return Err(SpecError::new(
             join_path(&spec.path, "dataKey"),
@@ -64,11 +63,14 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
             "template must be specified",
         ));
     }
-    Ok(Box::new(DataBuilder {
-        name: spec.name.clone(),
-        key: s.data_key,
-        template: BuilderTemplate::compile(spec, &s.template, &s.left_delim, &s.right_delim)?,
-    }))
+    Ok(Built::new(
+        DataBuilder {
+            name: spec.name.clone(),
+            key: s.data_key,
+            template: BuilderTemplate::compile(spec, &s.template, &s.left_delim, &s.right_delim)?,
+        },
+        warnings,
+    ))
 }
 
 /// The running filter.

@@ -17,24 +17,24 @@ use http::{HeaderName, HeaderValue, Method, Uri};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::body::{buffer_within, BODY_BUFFER_LIMIT};
-use super::{BuilderTemplate, BuiltRequest, SourceOrTemplateSpec, RESULT_BUILD_ERR};
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use super::SourceOrTemplateSpec;
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
+use crate::template::{buffer_within, BODY_BUFFER_LIMIT};
+use crate::template::{BuilderTemplate, BuiltRequest, RESULT_BUILD_ERR};
 
 /// The kind name.
 pub const KIND_NAME: &str = "RequestBuilder";
 
 /// The `RequestBuilder` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "RequestBuilder builds a request",
-    results: &[RESULT_BUILD_ERR],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "RequestBuilder builds a request",
+    &[RESULT_BUILD_ERR],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-};
+);
 
 /// `RequestBuilder` fields: copy the request of another namespace, or render a template.
 pub type RequestBuilderSpec = SourceOrTemplateSpec;
@@ -43,14 +43,17 @@ fn default_spec() -> Value {
     json!({"protocol": "http"})
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: RequestBuilderSpec = decode_filter_spec(spec)?;
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<RequestBuilderSpec>(spec)?.into_parts();
     let template = s.compile(spec)?;
-    Ok(Box::new(RequestBuilder {
-        name: spec.name.clone(),
-        source: s.source_namespace,
-        template,
-    }))
+    Ok(Built::new(
+        RequestBuilder {
+            name: spec.name.clone(),
+            source: s.source_namespace,
+            template,
+        },
+        warnings,
+    ))
 }
 
 /// What the template renders (Easegress's `requestInfo`).

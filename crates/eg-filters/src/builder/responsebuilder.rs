@@ -16,24 +16,24 @@ use http::{HeaderName, HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::body::{buffer_within, BODY_BUFFER_LIMIT};
-use super::{BuilderTemplate, SourceOrTemplateSpec, RESULT_BUILD_ERR};
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use super::SourceOrTemplateSpec;
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
+use crate::template::{buffer_within, BODY_BUFFER_LIMIT};
+use crate::template::{BuilderTemplate, RESULT_BUILD_ERR};
 
 /// The kind name.
 pub const KIND_NAME: &str = "ResponseBuilder";
 
 /// The `ResponseBuilder` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "ResponseBuilder builds a response",
-    results: &[RESULT_BUILD_ERR],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "ResponseBuilder builds a response",
+    &[RESULT_BUILD_ERR],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-};
+);
 
 /// `ResponseBuilder` fields: copy the response of another namespace, or render a template.
 pub type ResponseBuilderSpec = SourceOrTemplateSpec;
@@ -42,14 +42,17 @@ fn default_spec() -> Value {
     json!({"protocol": "http"})
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: ResponseBuilderSpec = decode_filter_spec(spec)?;
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<ResponseBuilderSpec>(spec)?.into_parts();
     let template = s.compile(spec)?;
-    Ok(Box::new(ResponseBuilder {
-        name: spec.name.clone(),
-        source: s.source_namespace,
-        template,
-    }))
+    Ok(Built::new(
+        ResponseBuilder {
+            name: spec.name.clone(),
+            source: s.source_namespace,
+            template,
+        },
+        warnings,
+    ))
 }
 
 /// What the template renders (Easegress's `responseInfo`).

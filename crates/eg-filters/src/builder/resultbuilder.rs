@@ -10,11 +10,11 @@ use eg_spec::SpecError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::convert::parse_yaml_json;
-use super::{BuilderTemplate, RESULT_BUILD_ERR};
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
+use crate::template::parse_yaml_json;
+use crate::template::{BuilderTemplate, RESULT_BUILD_ERR};
 
 /// The kind name.
 pub const KIND_NAME: &str = "ResultBuilder";
@@ -39,14 +39,13 @@ pub const RESULTS: [&str; 12] = [
 const MAX_RESULTS: usize = 10;
 
 /// The `ResultBuilder` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "ResultBuilder generates a string as the filter result",
-    results: &RESULTS,
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "ResultBuilder generates a string as the filter result",
+    &RESULTS,
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-};
+);
 
 /// `ResultBuilder` fields.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -67,12 +66,15 @@ fn default_spec() -> Value {
     json!({})
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: ResultBuilderSpec = decode_filter_spec(spec)?;
-    Ok(Box::new(ResultBuilder {
-        name: spec.name.clone(),
-        template: BuilderTemplate::compile(spec, &s.template, &s.left_delim, &s.right_delim)?,
-    }))
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<ResultBuilderSpec>(spec)?.into_parts();
+    Ok(Built::new(
+        ResultBuilder {
+            name: spec.name.clone(),
+            template: BuilderTemplate::compile(spec, &s.template, &s.left_delim, &s.right_delim)?,
+        },
+        warnings,
+    ))
 }
 
 /// The running filter.

@@ -35,7 +35,7 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
@@ -57,18 +57,17 @@ const PREFLIGHT_VARY: &str =
 const ACTUAL_VARY: &str = "Origin";
 
 /// The `CORSAdaptor` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "CORSAdaptor adapts CORS stuff.",
-    results: &[RESULT_PREFLIGHTED, RESULT_REJECTED],
-    default_spec: spec::default_spec,
-    schema: crate::registry::object_schema,
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "CORSAdaptor adapts CORS stuff.",
+    &[RESULT_PREFLIGHTED, RESULT_REJECTED],
+    spec::default_spec,
     build,
-};
+);
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: CorsSpec = decode_filter_spec(spec)?;
-    Ok(Box::new(s.compile(&spec.path)?))
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<CorsSpec>(spec)?.into_parts();
+    Ok(Built::new(s.compile(&spec.path)?, warnings))
 }
 
 /// An allowed origin with one `*`: a prefix and a suffix.

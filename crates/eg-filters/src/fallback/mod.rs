@@ -19,7 +19,7 @@ use http::{HeaderName, HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::{decode_filter_spec, header_map, status_code};
 
@@ -31,14 +31,13 @@ pub const RESULT_FALLBACK: &str = "fallback";
 pub const RESULT_RESPONSE_NOT_FOUND: &str = "responseNotFound";
 
 /// The `Fallback` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "Fallback do the fallback.",
-    results: &[RESULT_FALLBACK, RESULT_RESPONSE_NOT_FOUND],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "Fallback do the fallback.",
+    &[RESULT_FALLBACK, RESULT_RESPONSE_NOT_FOUND],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-};
+);
 
 /// `Fallback` fields.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -59,16 +58,19 @@ fn default_spec() -> Value {
     json!({"mockCode": 0})
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: FallbackSpec = decode_filter_spec(spec)?;
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<FallbackSpec>(spec)?.into_parts();
     let body = Bytes::from(s.mock_body.clone());
     let len = HeaderValue::from(body.len());
-    Ok(Box::new(Fallback {
-        code: status_code(s.mock_code, &join_path(&spec.path, "mockCode"))?,
-        headers: header_map(&s.mock_headers, &join_path(&spec.path, "mockHeaders"))?,
-        body,
-        content_length: len,
-    }))
+    Ok(Built::new(
+        Fallback {
+            code: status_code(s.mock_code, &join_path(&spec.path, "mockCode"))?,
+            headers: header_map(&s.mock_headers, &join_path(&spec.path, "mockHeaders"))?,
+            body,
+            content_length: len,
+        },
+        warnings,
+    ))
 }
 
 /// The running filter.

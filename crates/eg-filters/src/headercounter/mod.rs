@@ -18,7 +18,7 @@ use http::HeaderName;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::{decode_filter_spec, header_name};
 
@@ -28,14 +28,13 @@ pub const KIND_NAME: &str = "HeaderCounter";
 pub const RESULT_INVALID_HEADER: &str = "invalidHeader";
 
 /// The `HeaderCounter` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "HeaderCounter counts the number of requests which contain the specified header.",
-    results: &[RESULT_INVALID_HEADER],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "HeaderCounter counts the number of requests which contain the specified header.",
+    &[RESULT_INVALID_HEADER],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-};
+);
 
 /// `HeaderCounter` fields.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -49,8 +48,8 @@ fn default_spec() -> Value {
     json!({"headers": []})
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: HeaderCounterSpec = decode_filter_spec(spec)?;
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<HeaderCounterSpec>(spec)?.into_parts();
     let mut counters = Vec::with_capacity(s.headers.len());
     for (i, h) in s.headers.iter().enumerate() {
         let name = header_name(h, &format!("{}.headers[{i}]", spec.path))?;
@@ -65,9 +64,12 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
         }
         counters.push((name, AtomicU64::new(0)));
     }
-    Ok(Box::new(HeaderCounter {
-        counters: counters.into_boxed_slice(),
-    }))
+    Ok(Built::new(
+        HeaderCounter {
+            counters: counters.into_boxed_slice(),
+        },
+        warnings,
+    ))
 }
 
 /// The running filter.

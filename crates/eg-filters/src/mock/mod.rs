@@ -17,7 +17,7 @@ use eg_spec::{SpecError, StringMatcher};
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
 
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
@@ -29,20 +29,22 @@ pub const KIND_NAME: &str = "Mock";
 pub const RESULT_MOCKED: &str = "mocked";
 
 /// The `Mock` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "Mock mocks the response.",
-    results: &[RESULT_MOCKED],
-    default_spec: spec::default_spec,
-    schema: crate::registry::object_schema,
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "Mock mocks the response.",
+    &[RESULT_MOCKED],
+    spec::default_spec,
     build,
-};
+);
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let decoded: MockSpec = decode_filter_spec(spec)?;
-    Ok(Box::new(Mock {
-        rules: decoded.compile(&spec.path)?,
-    }))
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (decoded, warnings) = decode_filter_spec::<MockSpec>(spec)?.into_parts();
+    Ok(Built::new(
+        Mock {
+            rules: decoded.compile(&spec.path)?,
+        },
+        warnings,
+    ))
 }
 
 /// A compiled rule.

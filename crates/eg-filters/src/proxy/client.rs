@@ -26,21 +26,9 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
-use super::h1pool::HostPool;
+use super::h1pool::{HostPool, CONNECT_TIMEOUT, POOL_IDLE_TIMEOUT, TCP_KEEPALIVE};
 use super::spec::MtlsSpec;
 use http::uri::Authority;
-
-/// Easegress's default `maxIdleConns` (accepted; the pool bounds idle connections per host).
-pub const DEFAULT_MAX_IDLE_CONNS: i64 = 10240;
-/// Default idle connections kept per upstream host.
-pub const DEFAULT_MAX_IDLE_CONNS_PER_HOST: i64 = 1024;
-/// Idle pooled connections are closed after this long: below the keep-alive timeout of
-/// common backends (Node.js: 5s), so we rarely write to a connection the server is closing.
-pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
-/// TCP connect deadline (Go's dialer default in Easegress).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// TCP keep-alive probe time of upstream connections.
-pub const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// The connector: plain TCP or TLS (rustls, ring), HTTP/1.1.
 pub type Connector = HttpsConnector<HttpConnector>;
@@ -178,6 +166,16 @@ pub fn shared_client(settings: &ClientSettings) -> Result<Arc<UpstreamClient>, S
     });
     cache.insert(settings.clone(), Arc::downgrade(&client));
     Ok(client)
+}
+
+/// Checks that a client could be built for `settings` (the client certificate and key go
+/// together, the CAs are usable) without building one: only the TLS configuration is made,
+/// and only when `mtls` gives material to check.
+pub fn check_settings(settings: &ClientSettings) -> Result<(), String> {
+    match settings.mtls {
+        Some(_) => tls_config(settings).map(drop),
+        None => Ok(()),
+    }
 }
 
 fn build_client(tls: ClientConfig, max_idle_per_host: usize) -> HyperClient {

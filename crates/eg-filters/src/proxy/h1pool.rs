@@ -2,7 +2,7 @@
 //!
 //! The request path of a proxied request with the generic pooled client hashes the pool key,
 //! locks the shared pool map, builds a lazy connect future and spawns a task per request to
-//! hand the connection back. Here every [`Server`](super::pool::Server) holds its
+//! hand the connection back. Here every [`Server`](super::server::Server) holds its
 //! [`HostPool`] directly: a checkout pops an idle sender under a short lock, and the sender
 //! goes back once its response is read. Connections are HTTP/1.1, `TCP_NODELAY` on, closed
 //! after [`POOL_IDLE_TIMEOUT`] idle. `https` servers keep using the generic client.
@@ -19,7 +19,13 @@ use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 use tokio::net::TcpStream;
 
-use super::client::{CONNECT_TIMEOUT, POOL_IDLE_TIMEOUT, TCP_KEEPALIVE};
+/// Idle pooled connections are closed after this long: below the keep-alive timeout of
+/// common backends (Node.js: 5s), so we rarely write to a connection the server is closing.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+/// TCP connect deadline (Go's dialer default in Easegress).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// TCP keep-alive probe time of upstream connections.
+pub const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// An idle connection.
 struct Idle {

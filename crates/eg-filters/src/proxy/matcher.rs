@@ -1,8 +1,8 @@
 //! Request matchers: which requests a candidate or mirror pool takes.
 
-use std::borrow::Cow;
 use std::net::IpAddr;
 
+use eg_protocols::escape::decode_path;
 use eg_protocols::HttpRequest;
 use eg_spec::{SpecError, StringMatcher};
 use http::header::HeaderName;
@@ -171,56 +171,12 @@ impl UrlRule {
     }
 }
 
-/// The path with percent escapes decoded (Easegress matches the decoded path); borrowed when
-/// there is nothing to decode.
-pub fn decode_path(path: &str) -> Cow<'_, str> {
-    if !path.contains('%') {
-        return Cow::Borrowed(path);
-    }
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    match String::from_utf8(out) {
-        Ok(s) => Cow::Owned(s),
-        Err(_) => Cow::Borrowed(path),
-    }
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 /// The standard methods Easegress accepts in specs.
 pub use eg_protocols::standard_method as parse_method;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_are_decoded_for_matching() {
-        assert!(matches!(decode_path("/plain"), Cow::Borrowed("/plain")));
-        assert_eq!(decode_path("/%E4%B8%AD%E6%96%87"), "/中文");
-        assert_eq!(decode_path("/a%2Fb%zz%4"), "/a/b%zz%4");
-        // Not UTF-8 once decoded: matched as received.
-        assert_eq!(decode_path("/%FF"), "/%FF");
-    }
 
     #[test]
     fn url_rules_match_the_decoded_path() {

@@ -1,9 +1,11 @@
 //! Mirror pool: an asynchronous copy of matching requests; the answers are discarded.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use eg_protocols::{Body, Context, HttpRequest};
 
+use super::forward::upstream_request;
 use super::pool::Pool;
 
 /// Body sent to the mirror when the original body is a stream (it can be read only once).
@@ -36,4 +38,33 @@ pub fn mirror_if_matching(pool: &Arc<Pool>, ctx: &Context) {
     let copy = HttpRequest::new(head, body);
     let (pool, ip) = (pool.clone(), ctx.real_ip);
     rt.spawn(async move { pool.mirror(copy, ip).await });
+}
+
+impl Pool {
+    /// Sends a copy of a request and discards the answer (mirror pools).
+    async fn mirror(&self, req: HttpRequest, real_ip: IpAddr) {
+        let Some(server) = self.choose(&req, real_ip) else {
+            return;
+        };
+        let body = match &req.body {
+            Body::Full(b) => Body::Full(b.clone()),
+            _ => Body::Empty,
+        };
+        let Ok(upstream) = upstream_request(server, &req, body, false, self.set_upstream_host)
+        else {
+            return;
+        };
+        let work = async {
+            if let Ok(resp) = self.client.pooled.request(upstream).await {
+                let mut body = Body::Incoming(resp.into_body());
+                let _ = body.buffer(None).await;
+            }
+        };
+        match self.timeout {
+            Some(t) => {
+                let _ = tokio::time::timeout(t, work).await;
+            }
+            None => work.await,
+        }
+    }
 }

@@ -11,9 +11,11 @@
 //! wraps the call (retries included): an open breaker answers 503 `shortCircuited`
 //! without calling the upstream.
 
-mod circuitbreaker;
 mod client;
 mod compression;
+mod exchange;
+mod failure;
+mod forward;
 mod h1pool;
 mod healthcheck;
 mod loadbalance;
@@ -21,7 +23,7 @@ mod matcher;
 mod metrics;
 mod mirror;
 mod pool;
-mod resilience;
+mod server;
 pub mod spec;
 
 #[cfg(test)]
@@ -33,18 +35,19 @@ use std::sync::Arc;
 use eg_protocols::Context;
 use eg_spec::SpecError;
 use eg_supervisor::Supervisor;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
+use crate::resilience::Policies;
 
-use self::client::{MtlsMaterial, DEFAULT_MAX_IDLE_CONNS_PER_HOST};
+use self::client::MtlsMaterial;
 use self::compression::Compression;
-use self::pool::{Pool, PoolEnv};
-use self::spec::ProxySpec;
+use self::pool::{Pool, PoolEnv, PoolPlan};
+use self::spec::{ProxySpec, DEFAULT_MAX_IDLE_CONNS_PER_HOST};
 
-pub(crate) use self::matcher::decode_path;
-pub use self::pool::{DEFAULT_SERVER_MAX_BODY_SIZE, STATUS_CLIENT_CLOSED_REQUEST};
+pub use self::failure::STATUS_CLIENT_CLOSED_REQUEST;
+pub use self::pool::DEFAULT_SERVER_MAX_BODY_SIZE;
 
 /// The kind name.
 pub const KIND_NAME: &str = "Proxy";
@@ -64,10 +67,10 @@ pub const RESULT_SHORT_CIRCUITED: &str = "shortCircuited";
 const RESULT_OK: &str = crate::RESULT_OK;
 
 /// The `Proxy` kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "Proxy sets the proxy of proxy servers",
-    results: &[
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "Proxy sets the proxy of proxy servers",
+    &[
         RESULT_INTERNAL_ERROR,
         RESULT_CLIENT_ERROR,
         RESULT_SERVER_ERROR,
@@ -75,46 +78,46 @@ pub const KIND: FilterKind = FilterKind {
         RESULT_TIMEOUT,
         RESULT_SHORT_CIRCUITED,
     ],
-    default_spec: spec::default_spec,
-    schema: crate::registry::object_schema,
+    spec::default_spec,
     build,
-};
+)
+.with_check(check);
 
-fn build(spec: &FilterSpec, ctx: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let proxy = Proxy::build(
-        &spec.doc,
-        &spec.path,
-        &spec.name,
-        ctx.supervisor,
-        ctx.resilience,
-    )?;
-    Ok(Box::new(proxy))
+fn check(spec: &FilterSpec, ctx: &BuildContext<'_>) -> Result<Vec<String>, SpecError> {
+    ProxyPlan::check(&spec.doc, &spec.path, &spec.name, ctx.resilience).map(|p| p.warnings)
 }
 
-/// A built `Proxy` filter.
-pub struct Proxy {
+fn build(spec: &FilterSpec, ctx: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let plan = ProxyPlan::check(&spec.doc, &spec.path, &spec.name, ctx.resilience)?;
+    let warnings = plan.warnings.clone();
+    Ok(Built::new(
+        Proxy::from_plan(plan, ctx.supervisor)?,
+        warnings,
+    ))
+}
+
+/// A checked Proxy spec: its pools checked and compiled, nothing live yet.
+struct ProxyPlan {
     name: String,
-    main: Pool,
-    candidates: Box<[Pool]>,
-    mirror: Option<Arc<Pool>>,
+    main: PoolPlan,
+    candidates: Vec<PoolPlan>,
+    mirror: Option<PoolPlan>,
     compression: Option<Compression>,
+    max_redirection: i64,
+    /// Unknown keys found in the spec.
+    warnings: Vec<String>,
 }
 
-impl Proxy {
-    /// Decodes, checks and builds a Proxy from its filter document. `path` prefixes error
-    /// paths (e.g. `filters[0]`). Starts nothing: health checks start in [`Filter::init`].
-    pub fn build(
+impl ProxyPlan {
+    /// Decodes and checks a Proxy's filter document; `path` prefixes error paths (e.g.
+    /// `filters[0]`). Builds nothing: no client, connection pool or task.
+    fn check(
         doc: &Value,
         path: &str,
         name: &str,
-        supervisor: &Supervisor,
-        resilience: &Map<String, Value>,
-    ) -> Result<Proxy, SpecError> {
-        let decoded = eg_spec::decode::<ProxySpec>(doc, path)?;
-        for key in &decoded.unknown {
-            tracing::warn!(field = %key, "unknown field ignored");
-        }
-        let spec = decoded.spec;
+        resilience: &Policies,
+    ) -> Result<ProxyPlan, SpecError> {
+        let (spec, warnings) = eg_spec::decode_kind::<ProxySpec>(doc, path)?.into_parts();
         let field = |f: &str| eg_spec::error::join_path(path, f);
         let Some(pools) = &spec.pools else {
             return Err(SpecError::new(field("pools"), "pools is required"));
@@ -156,9 +159,6 @@ impl Proxy {
                 "must not be negative",
             ));
         }
-        if spec.max_redirection > 0 {
-            tracing::warn!(filter = %name, "maxRedirection > 0 is not supported: redirects are returned as they are");
-        }
         let mtls = match &spec.mtls {
             Some(m) => Some(MtlsMaterial::from_spec(m, &field("mtls"))?),
             None => None,
@@ -170,7 +170,6 @@ impl Proxy {
             Some(n) => n,
         } as usize;
         let env = PoolEnv {
-            supervisor,
             resilience,
             server_max_body_size: spec.server_max_body_size,
             insecure,
@@ -183,32 +182,80 @@ impl Proxy {
             let ppath = format!("{}[{j}]", field("pools"));
             if p.filter.is_none() {
                 let pname = format!("proxy#{name}#main");
-                main = Some(Pool::build(p, &ppath, pname, &env)?);
+                main = Some(PoolPlan::check(p, &ppath, pname, &env)?);
             } else {
                 let pname = format!("proxy#{name}#candidate#{}", candidates.len());
-                candidates.push(Pool::build(p, &ppath, pname, &env)?);
+                candidates.push(PoolPlan::check(p, &ppath, pname, &env)?);
             }
         }
         let Some(main) = main else {
             return Err(SpecError::new(field("pools"), "a main pool is required"));
         };
         let mirror = match &spec.mirror_pool {
-            Some(m) => Some(Arc::new(Pool::build(
+            Some(m) => Some(PoolPlan::check(
                 m,
                 &field("mirrorPool"),
                 format!("proxy#{name}#mirror"),
                 &env,
-            )?)),
+            )?),
             None => None,
         };
-        Ok(Proxy {
+        Ok(ProxyPlan {
             name: name.to_string(),
             main,
-            candidates: candidates.into(),
+            candidates,
             mirror,
             compression: spec.compression.map(|c| Compression {
                 min_length: u64::from(c.min_length),
             }),
+            max_redirection: spec.max_redirection,
+            warnings,
+        })
+    }
+}
+
+/// A built `Proxy` filter.
+pub struct Proxy {
+    name: String,
+    main: Pool,
+    candidates: Box<[Pool]>,
+    mirror: Option<Arc<Pool>>,
+    compression: Option<Compression>,
+}
+
+impl Proxy {
+    /// Decodes, checks and builds a Proxy from its filter document. `path` prefixes error
+    /// paths (e.g. `filters[0]`). Starts nothing: health checks start in [`Filter::init`].
+    pub fn build(
+        doc: &Value,
+        path: &str,
+        name: &str,
+        supervisor: &Supervisor,
+        resilience: &Policies,
+    ) -> Result<Proxy, SpecError> {
+        Proxy::from_plan(ProxyPlan::check(doc, path, name, resilience)?, supervisor)
+    }
+
+    fn from_plan(plan: ProxyPlan, supervisor: &Supervisor) -> Result<Proxy, SpecError> {
+        if plan.max_redirection > 0 {
+            tracing::warn!(filter = %plan.name, "maxRedirection > 0 is not supported: redirects are returned as they are");
+        }
+        let main = Pool::build(plan.main, supervisor)?;
+        let candidates = plan
+            .candidates
+            .into_iter()
+            .map(|p| Pool::build(p, supervisor))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mirror = match plan.mirror {
+            Some(m) => Some(Arc::new(Pool::build(m, supervisor)?)),
+            None => None,
+        };
+        Ok(Proxy {
+            name: plan.name,
+            main,
+            candidates: candidates.into(),
+            mirror,
+            compression: plan.compression,
         })
     }
 

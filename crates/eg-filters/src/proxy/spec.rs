@@ -1,7 +1,7 @@
 //! The YAML form of the `Proxy` filter, as Easegress writes it.
 //!
 //! These types only describe the document; checking values and compiling them into the
-//! runtime structures happens in the modules that use them ([`super::pool`],
+//! runtime structures happens in the modules that use them ([`super::pool`], [`super::server`],
 //! [`super::matcher`], [`super::healthcheck`], [`super::client`]), each naming the field at
 //! fault.
 
@@ -12,16 +12,15 @@ use eg_spec::{GoDuration, StringMatcherSpec};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+/// Easegress's default `maxIdleConns` (accepted; the pool bounds idle connections per host).
+pub const DEFAULT_MAX_IDLE_CONNS: i64 = 10240;
+/// Default idle connections kept per upstream host.
+pub const DEFAULT_MAX_IDLE_CONNS_PER_HOST: i64 = 1024;
+
 /// The `Proxy` filter spec.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProxySpec {
-    /// Filter name (checked by the pipeline).
-    #[serde(default, rename = "name")]
-    pub _name: Option<Value>,
-    /// Filter kind (checked by the pipeline).
-    #[serde(default, rename = "kind")]
-    pub _kind: Option<Value>,
     /// Server pools: exactly one without `filter` (the main pool), the others are candidates
     /// tried in order. Required.
     pub pools: Option<Vec<PoolSpec>>,
@@ -304,7 +303,7 @@ fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::
 /// The defaults served by the metadata API.
 pub fn default_spec() -> Value {
     serde_json::json!({
-        "maxIdleConns": super::client::DEFAULT_MAX_IDLE_CONNS,
-        "maxIdleConnsPerHost": super::client::DEFAULT_MAX_IDLE_CONNS_PER_HOST,
+        "maxIdleConns": DEFAULT_MAX_IDLE_CONNS,
+        "maxIdleConnsPerHost": DEFAULT_MAX_IDLE_CONNS_PER_HOST,
     })
 }

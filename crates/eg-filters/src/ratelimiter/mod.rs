@@ -26,7 +26,7 @@ use eg_spec::error::join_path;
 use eg_spec::{SpecError, StringMatcher};
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
@@ -43,18 +43,17 @@ pub const HEADER_RATE_LIMITER: HeaderName = HeaderName::from_static("x-eg-rate-l
 pub const TOO_MANY_REQUESTS: &str = "too-many-requests";
 
 /// The `RateLimiter` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "RateLimiter implements a rate limiter for http request.",
-    results: &[RESULT_RATE_LIMITED],
-    default_spec: spec::default_spec,
-    schema: crate::registry::object_schema,
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "RateLimiter implements a rate limiter for http request.",
+    &[RESULT_RATE_LIMITED],
+    spec::default_spec,
     build,
-};
+);
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: RateLimiterSpec = decode_filter_spec(spec)?;
-    Ok(Box::new(RateLimiter::compile(&s, &spec.path)?))
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<RateLimiterSpec>(spec)?.into_parts();
+    Ok(Built::new(RateLimiter::compile(&s, &spec.path)?, warnings))
 }
 
 /// A compiled `urls` rule and its limiter.
@@ -166,7 +165,7 @@ impl Filter for RateLimiter {
         let Some(req) = ctx.request() else {
             return Handled::Done("");
         };
-        let path = crate::proxy::decode_path(req.path());
+        let path = eg_protocols::escape::decode_path(req.path());
         let Some(rule) = self.rules.iter().find(|r| r.matches(req.method(), &path)) else {
             return Handled::Done("");
         };

@@ -24,7 +24,7 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
@@ -38,14 +38,13 @@ pub const DEFAULT_STATUS_CODE: u16 = 301;
 const REDIRECT_STATUSES: [u16; 6] = [301, 302, 303, 304, 307, 308];
 
 /// The `Redirector` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "Redirector redirect HTTP requests.",
-    results: &[RESULT_REDIRECTED],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "Redirector redirect HTTP requests.",
+    &[RESULT_REDIRECTED],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-};
+);
 
 /// `Redirector` fields.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -88,9 +87,9 @@ pub struct Redirector {
     body: Bytes,
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: RedirectorSpec = decode_filter_spec(spec)?;
-    Ok(Box::new(Redirector::compile(&s, &spec.path)?))
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<RedirectorSpec>(spec)?.into_parts();
+    Ok(Built::new(Redirector::compile(&s, &spec.path)?, warnings))
 }
 
 impl Redirector {
@@ -156,7 +155,7 @@ impl Filter for Redirector {
                 .map(|p| p.as_str())
                 .unwrap_or("/")
                 .into(),
-            MatchPart::Path => crate::proxy::decode_path(req.path()),
+            MatchPart::Path => eg_protocols::escape::decode_path(req.path()),
             MatchPart::Full => uri.to_string().into(),
         };
         let location = self.re.replace_all(&input, self.replacement.as_str());

@@ -15,39 +15,37 @@ mod tests;
 use std::any::Any;
 
 use bytes::Bytes;
-use eg_protocols::{Body, Context, HttpRequest};
+use eg_protocols::gzip::GZIP;
+use eg_protocols::{Context, HttpRequest};
 use eg_spec::error::join_path;
 use eg_spec::SpecError;
-use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::header::{CONTENT_ENCODING, HOST};
 use http::{HeaderValue, Method};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::builder::gzip::{gunzip, gunzip_stream, gzip, gzip_stream, GZIP};
-use crate::builder::{BuilderTemplate, HeaderAdaptSpec, HeaderAdaptor, RESULT_BUILD_ERR};
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+pub use crate::adapt::{RESULT_COMPRESS_FAILED, RESULT_DECOMPRESS_FAILED};
+
+use crate::adapt::{check_coding, recode, replace_body, HeaderAdaptSpec, HeaderAdaptor};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
+use crate::template::{BuilderTemplate, RESULT_BUILD_ERR};
 use eg_protocols::{standard_method, STANDARD_METHODS};
 
 pub use path::{PathAdaptSpec, PathAdaptor, RegexpReplaceSpec};
 
 /// The kind name.
 pub const KIND_NAME: &str = "RequestAdaptor";
-/// Returned when un-gzipping the body fails.
-pub const RESULT_DECOMPRESS_FAILED: &str = "decompressFailed";
-/// Returned when gzipping the body fails.
-pub const RESULT_COMPRESS_FAILED: &str = "compressFailed";
 
 /// The `RequestAdaptor` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "RequestAdaptor adapts request.",
-    results: &[RESULT_DECOMPRESS_FAILED, RESULT_COMPRESS_FAILED],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "RequestAdaptor adapts request.",
+    &[RESULT_DECOMPRESS_FAILED, RESULT_COMPRESS_FAILED],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-};
+);
 
 /// `RequestAdaptor` fields.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -115,39 +113,8 @@ fn default_spec() -> Value {
     json!({})
 }
 
-/// Checks `compress`/`decompress` and that they are not combined (shared with
-/// `ResponseAdaptor`); `body_set` forbids decompressing a replaced body.
-pub(crate) fn check_coding(
-    compress: &str,
-    decompress: &str,
-    body_set: bool,
-    path: &str,
-) -> Result<(), SpecError> {
-    for (field, v) in [("compress", compress), ("decompress", decompress)] {
-        if !v.is_empty() && v != GZIP {
-            return Err(SpecError::new(
-                join_path(path, field),
-                format!("{v:?} is not supported: only gzip"),
-            ));
-        }
-    }
-    if !compress.is_empty() && !decompress.is_empty() {
-        return Err(SpecError::new(
-            path,
-            "compress and decompress cannot both be set",
-        ));
-    }
-    if body_set && !decompress.is_empty() {
-        return Err(SpecError::new(
-            join_path(path, "decompress"),
-            "no need to decompress when body is specified",
-        ));
-    }
-    Ok(())
-}
-
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: RequestAdaptorSpec = decode_filter_spec(spec)?;
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<RequestAdaptorSpec>(spec)?.into_parts();
     check_coding(&s.compress, &s.decompress, !s.body.is_empty(), &spec.path)?;
     if s.sign.is_some() {
         return Err(SpecError::new(
@@ -191,17 +158,20 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
         .transpose()?;
     let template =
         BuilderTemplate::compile_optional(spec, &s.template, &s.left_delim, &s.right_delim)?;
-    Ok(Box::new(RequestAdaptor {
-        name: spec.name.clone(),
-        method,
-        host,
-        path,
-        header,
-        body: (!s.body.is_empty()).then(|| Bytes::from(s.body)),
-        compress: !s.compress.is_empty(),
-        decompress: !s.decompress.is_empty(),
-        template,
-    }))
+    Ok(Built::new(
+        RequestAdaptor {
+            name: spec.name.clone(),
+            method,
+            host,
+            path,
+            header,
+            body: (!s.body.is_empty()).then(|| Bytes::from(s.body)),
+            compress: !s.compress.is_empty(),
+            decompress: !s.decompress.is_empty(),
+            template,
+        },
+        warnings,
+    ))
 }
 
 /// The running filter.
@@ -224,50 +194,6 @@ struct Changes<'a> {
     path: Option<std::borrow::Cow<'a, PathAdaptor>>,
     header: Option<std::borrow::Cow<'a, HeaderAdaptor>>,
     body: Option<Bytes>,
-}
-
-/// Sets a new body with a matching `Content-Length`; the old encoding no longer applies.
-pub(crate) fn replace_body(headers: &mut http::HeaderMap, body: &mut Body, new: Bytes) {
-    headers.remove(CONTENT_ENCODING);
-    headers.remove(TRANSFER_ENCODING);
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(new.len()));
-    *body = Body::full(new);
-}
-
-/// Gzips (`compress`) or un-gzips a body in place: buffered bodies at once (with a new
-/// `Content-Length` and no `Transfer-Encoding`), streams as they flow (without a
-/// `Content-Length`). `Err` only for a buffered body that fails.
-pub(crate) fn recode(
-    headers: &mut http::HeaderMap,
-    body: &mut Body,
-    compress: bool,
-) -> std::io::Result<()> {
-    if body.is_buffered() {
-        let data = body.bytes().cloned().unwrap_or_default();
-        let out = if compress {
-            gzip(&data)?
-        } else {
-            gunzip(&data)?
-        };
-        // A buffered body is sent with its length, whatever framed it when it arrived.
-        headers.remove(TRANSFER_ENCODING);
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(out.len()));
-        *body = Body::full(out);
-    } else {
-        let inner = std::mem::take(body);
-        *body = if compress {
-            gzip_stream(inner)
-        } else {
-            gunzip_stream(inner)
-        };
-        headers.remove(CONTENT_LENGTH);
-    }
-    if compress {
-        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(GZIP));
-    } else {
-        headers.remove(CONTENT_ENCODING);
-    }
-    Ok(())
 }
 
 impl RequestAdaptor {

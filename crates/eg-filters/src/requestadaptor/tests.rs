@@ -6,8 +6,8 @@ use http_body_util::BodyExt;
 use serde_json::json;
 
 use super::*;
-use crate::builder::gzip::{gunzip, gzip};
 use crate::testkit::{build, ctx, run};
+use eg_protocols::gzip::{gunzip, gzip};
 
 fn req_header(c: &Context, name: &str) -> Vec<String> {
     c.request()

@@ -24,14 +24,16 @@ use http::header::CONTENT_ENCODING;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::builder::gzip::GZIP;
-use crate::builder::{BuilderTemplate, HeaderAdaptSpec, HeaderAdaptor, RESULT_BUILD_ERR};
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
-use crate::registry::FilterKind;
-use crate::requestadaptor::{
-    check_coding, recode, replace_body, RESULT_COMPRESS_FAILED, RESULT_DECOMPRESS_FAILED,
+use eg_protocols::gzip::GZIP;
+
+use crate::adapt::{
+    check_coding, recode, replace_body, HeaderAdaptSpec, HeaderAdaptor, RESULT_COMPRESS_FAILED,
+    RESULT_DECOMPRESS_FAILED,
 };
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
+use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
+use crate::template::{BuilderTemplate, RESULT_BUILD_ERR};
 
 /// The kind name.
 pub const KIND_NAME: &str = "ResponseAdaptor";
@@ -39,18 +41,17 @@ pub const KIND_NAME: &str = "ResponseAdaptor";
 pub const RESULT_RESPONSE_NOT_FOUND: &str = "responseNotFound";
 
 /// The `ResponseAdaptor` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "ResponseAdaptor adapts response.",
-    results: &[
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "ResponseAdaptor adapts response.",
+    &[
         RESULT_RESPONSE_NOT_FOUND,
         RESULT_COMPRESS_FAILED,
         RESULT_DECOMPRESS_FAILED,
     ],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-};
+);
 
 /// `ResponseAdaptor` fields.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -95,8 +96,8 @@ fn default_spec() -> Value {
     json!({})
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: ResponseAdaptorSpec = decode_filter_spec(spec)?;
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<ResponseAdaptorSpec>(spec)?.into_parts();
     check_coding(&s.compress, &s.decompress, !s.body.is_empty(), &spec.path)?;
     let header = s
         .header
@@ -105,14 +106,17 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
         .transpose()?;
     let template =
         BuilderTemplate::compile_optional(spec, &s.template, &s.left_delim, &s.right_delim)?;
-    Ok(Box::new(ResponseAdaptor {
-        name: spec.name.clone(),
-        header,
-        body: (!s.body.is_empty()).then(|| Bytes::from(s.body)),
-        compress: !s.compress.is_empty(),
-        decompress: !s.decompress.is_empty(),
-        template,
-    }))
+    Ok(Built::new(
+        ResponseAdaptor {
+            name: spec.name.clone(),
+            header,
+            body: (!s.body.is_empty()).then(|| Bytes::from(s.body)),
+            compress: !s.compress.is_empty(),
+            decompress: !s.decompress.is_empty(),
+            template,
+        },
+        warnings,
+    ))
 }
 
 /// The running filter.

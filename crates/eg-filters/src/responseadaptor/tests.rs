@@ -6,8 +6,8 @@ use http::StatusCode;
 use serde_json::json;
 
 use super::*;
-use crate::builder::gzip::{gunzip, gzip};
 use crate::testkit::{body_text, build, ctx, run};
+use eg_protocols::gzip::{gunzip, gzip};
 
 fn header(c: &Context, name: &str) -> Vec<String> {
     c.response()

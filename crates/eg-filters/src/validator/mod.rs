@@ -24,7 +24,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::filter::{BuildContext, Filter, FilterSpec, Handled};
+use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
@@ -38,14 +38,13 @@ pub const KIND_NAME: &str = "Validator";
 pub const RESULT_INVALID: &str = "invalid";
 
 /// The `Validator` filter kind.
-pub const KIND: FilterKind = FilterKind {
-    kind: KIND_NAME,
-    description: "Validator validates HTTP request.",
-    results: &[RESULT_INVALID],
+pub const KIND: FilterKind = FilterKind::new(
+    KIND_NAME,
+    "Validator validates HTTP request.",
+    &[RESULT_INVALID],
     default_spec,
-    schema: crate::registry::object_schema,
     build,
-};
+);
 
 /// `Validator` fields. At least one method must be set.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -75,8 +74,8 @@ fn default_spec() -> Value {
 /// Methods Easegress has that this build refuses, with their spec keys.
 const UNSUPPORTED: [&str; 2] = ["signature", "oauth2"];
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: ValidatorSpec = decode_filter_spec(spec)?;
+fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = decode_filter_spec::<ValidatorSpec>(spec)?.into_parts();
     let given = [&s.signature, &s.oauth2];
     if s.headers.is_none()
         && s.jwt.is_none()
@@ -118,11 +117,14 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, Spe
         )?),
         None => None,
     };
-    Ok(Box::new(Validator {
-        headers,
-        jwt,
-        basic_auth,
-    }))
+    Ok(Built::new(
+        Validator {
+            headers,
+            jwt,
+            basic_auth,
+        },
+        warnings,
+    ))
 }
 
 /// The running filter.

@@ -10,10 +10,13 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use eg_protocols::{fix_framing, Body, BodyError, Context, HttpRequest, MessageKind};
+use eg_protocols::{
+    content_length, fix_framing, strip_port, unbracket, Body, BodyError, Context, HttpRequest,
+    MessageKind,
+};
 use eg_spec::{IpFilter, SpecError};
 use eg_supervisor::Supervisor;
-use http::header::{HeaderValue, CONTENT_LENGTH, HOST};
+use http::header::{HeaderValue, HOST};
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::{Frame, SizeHint};
 
@@ -256,7 +259,7 @@ impl Mux {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
             let rreq = RouteRequest {
-                host: strip_port(host_with_port),
+                host: unbracket(strip_port(host_with_port)),
                 path: head.uri.path(),
                 method: &head.method,
                 headers: &head.headers,
@@ -467,19 +470,6 @@ impl http_body::Body for LoggedBody {
     }
 }
 
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return match host.find(']') {
-            Some(i) => &host[1..i],
-            None => host,
-        };
-    }
-    match host.rfind(':') {
-        Some(i) if host[i + 1..].bytes().all(|b| b.is_ascii_digit()) => &host[..i],
-        _ => host,
-    }
-}
-
 /// Checks the host a request is for and leaves it in the one `Host` header (RFC 9112 §3.2,
 /// RFC 9113 §8.3.1), as Go's server does: an HTTP/1.1 request needs exactly one valid
 /// `Host` (CONNECT excepted); the authority of an absolute-form target or of HTTP/2's
@@ -562,10 +552,6 @@ fn valid_host(h: &str) -> bool {
     host_ok && port_ok
 }
 
-fn content_length(h: &HeaderMap) -> Option<u64> {
-    h.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
-}
-
 /// Approximate size of the request line and headers.
 fn meta_size(head: &http::request::Parts) -> u64 {
     let line =
@@ -620,9 +606,10 @@ mod tests {
 
     #[test]
     fn ports_are_stripped() {
-        assert_eq!(strip_port("a.com:80"), "a.com");
-        assert_eq!(strip_port("[::1]:80"), "::1");
-        assert_eq!(strip_port("a.com"), "a.com");
+        assert_eq!(unbracket(strip_port("a.com:80")), "a.com");
+        assert_eq!(unbracket(strip_port("[::1]:80")), "::1");
+        assert_eq!(unbracket(strip_port("[::1]")), "::1");
+        assert_eq!(unbracket(strip_port("a.com")), "a.com");
     }
 
     #[test]

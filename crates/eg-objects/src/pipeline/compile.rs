@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use eg_filters::{BuildContext, Filter, FilterRegistry, FilterSpec};
+use eg_filters::resilience::Policies;
+use eg_filters::{BuildContext, Filter, FilterKind, FilterRegistry, FilterSpec};
 use eg_protocols::DEFAULT_NAMESPACE;
 use eg_spec::error::join_path;
 use eg_spec::meta::validate_name;
@@ -16,7 +17,6 @@ use eg_supervisor::Supervisor;
 use serde_json::Value;
 use smallvec::SmallVec;
 
-use super::resilience;
 use super::spec::{FlowNodeSpec, PipelineSpec, END};
 
 /// A built filter and what the pipeline knows about it.
@@ -87,22 +87,89 @@ pub(crate) fn compile(
     registry: &FilterRegistry,
     sup: &Supervisor,
 ) -> Result<Compiled, SpecError> {
-    let mut warnings = Vec::new();
+    let parts = compile_parts(
+        pipeline,
+        spec,
+        prefix,
+        registry,
+        sup,
+        |kind, fspec, bctx| (kind.build)(fspec, bctx).map(|b| (b.filter, b.warnings)),
+    )?;
+    Ok(Compiled {
+        flow: Flow {
+            filters: parts
+                .filters
+                .into_iter()
+                .map(|(name, kind, filter)| FilterSlot { name, kind, filter })
+                .collect(),
+            nodes: parts.nodes,
+        },
+        data: spec
+            .data
+            .as_ref()
+            .filter(|d| !d.is_empty())
+            .map(|d| Value::Object(d.clone())),
+        warnings: parts.warnings,
+    })
+}
+
+/// Checks `spec` (found at `prefix` of its document) as [`compile`] does, with every filter
+/// checked by its kind's check ([`eg_filters::FilterKind::validate`]) instead of built, and
+/// returns the warnings found.
+pub(crate) fn check(
+    pipeline: &str,
+    spec: &PipelineSpec,
+    prefix: &str,
+    registry: &FilterRegistry,
+    sup: &Supervisor,
+) -> Result<Vec<String>, SpecError> {
+    let parts = compile_parts(
+        pipeline,
+        spec,
+        prefix,
+        registry,
+        sup,
+        |kind, fspec, bctx| kind.validate(fspec, bctx).map(|w| ((), w)),
+    )?;
+    Ok(parts.warnings)
+}
+
+/// The filters of a spec (name, kind, and what `make` made of each) and its flow.
+struct Parts<T> {
+    filters: Vec<(Arc<str>, &'static str, T)>,
+    nodes: Box<[Node]>,
+    warnings: Vec<String>,
+}
+
+/// Checks the policies, the filters' meta and the flow of `spec`; each filter spec goes
+/// through `make` (check or build), which returns its warnings with what it made.
+fn compile_parts<T>(
+    pipeline: &str,
+    spec: &PipelineSpec,
+    prefix: &str,
+    registry: &FilterRegistry,
+    sup: &Supervisor,
+    mut make: impl FnMut(
+        &FilterKind,
+        &FilterSpec,
+        &BuildContext<'_>,
+    ) -> Result<(T, Vec<String>), SpecError>,
+) -> Result<Parts<T>, SpecError> {
     let filters_path = join_path(prefix, "filters");
     let Some(filter_docs) = &spec.filters else {
         return Err(SpecError::new(filters_path, "required"));
     };
-    let (policies, w) = resilience::check(&spec.resilience, &join_path(prefix, "resilience"))?;
-    warnings.extend(w);
+    let (policies, mut warnings) =
+        Policies::decode(&spec.resilience, &join_path(prefix, "resilience"))?;
     let bctx = BuildContext {
         supervisor: sup,
         resilience: &policies,
     };
-    let mut filters: Vec<FilterSlot> = Vec::with_capacity(filter_docs.len());
+    let mut filters: Vec<(Arc<str>, &'static str, T)> = Vec::with_capacity(filter_docs.len());
     for (i, doc) in filter_docs.iter().enumerate() {
         let at = format!("{filters_path}[{i}]");
         let (name, kind) = filter_meta(doc, &at, registry)?;
-        if filters.iter().any(|f| *f.name == name) {
+        if filters.iter().any(|f| *f.0 == name) {
             return Err(SpecError::new(
                 join_path(&at, "name"),
                 format!("duplicated filter name {name:?}"),
@@ -115,29 +182,18 @@ pub(crate) fn compile(
             pipeline: pipeline.to_string(),
             path: at,
         };
-        let (built, w) = eg_filters::spec::collect_warnings(|| (kind.build)(&fspec, &bctx));
+        let (made, w) = make(kind, &fspec, &bctx)?;
         warnings.extend(w);
-        filters.push(FilterSlot {
-            name: name.into(),
-            kind: kind.kind,
-            filter: built?,
-        });
+        filters.push((name.into(), kind.kind, made));
     }
     let nodes = if spec.flow.is_empty() {
         default_nodes(&filters)
     } else {
         compile_flow(&spec.flow, &filters, registry, &join_path(prefix, "flow"))?
     };
-    Ok(Compiled {
-        flow: Flow {
-            filters: filters.into_boxed_slice(),
-            nodes,
-        },
-        data: spec
-            .data
-            .as_ref()
-            .filter(|d| !d.is_empty())
-            .map(|d| Value::Object(d.clone())),
+    Ok(Parts {
+        filters,
+        nodes,
         warnings,
     })
 }
@@ -147,7 +203,7 @@ fn filter_meta<'r>(
     doc: &Value,
     at: &str,
     registry: &'r FilterRegistry,
-) -> Result<(String, &'r eg_filters::FilterKind), SpecError> {
+) -> Result<(String, &'r FilterKind), SpecError> {
     let obj = doc
         .as_object()
         .ok_or_else(|| SpecError::new(at, "must be a mapping with name and kind"))?;
@@ -187,14 +243,14 @@ fn filter_meta<'r>(
 }
 
 /// One step per filter, in definition order, on `DEFAULT`.
-fn default_nodes(filters: &[FilterSlot]) -> Box<[Node]> {
+fn default_nodes<T>(filters: &[(Arc<str>, &'static str, T)]) -> Box<[Node]> {
     let ns: Arc<str> = Arc::from(DEFAULT_NAMESPACE);
     filters
         .iter()
         .enumerate()
         .map(|(i, f)| Node {
             filter: Some(i),
-            alias: f.name.clone(),
+            alias: f.0.clone(),
             namespace: ns.clone(),
             on_ok: Next::Continue,
             jumps: SmallVec::new(),
@@ -204,9 +260,9 @@ fn default_nodes(filters: &[FilterSlot]) -> Box<[Node]> {
 
 /// Checks the flow (walking it backwards, as Easegress does, so that a target must appear
 /// later) and resolves every jump to a node index.
-fn compile_flow(
+fn compile_flow<T>(
     flow: &[FlowNodeSpec],
-    filters: &[FilterSlot],
+    filters: &[(Arc<str>, &'static str, T)],
     registry: &FilterRegistry,
     path: &str,
 ) -> Result<Box<[Node]>, SpecError> {
@@ -240,14 +296,14 @@ fn compile_flow(
             continue;
         }
         validate_name(&node.filter, &filter_path)?;
-        let Some(index) = filters.iter().position(|f| *f.name == node.filter) else {
+        let Some(index) = filters.iter().position(|f| *f.0 == node.filter) else {
             return Err(SpecError::new(
                 filter_path,
                 format!("filter {:?} not found", node.filter),
             ));
         };
         let kind = registry
-            .get(filters[index].kind)
+            .get(filters[index].1)
             .ok_or_else(|| SpecError::new(&filter_path, "filter kind vanished"))?;
         let mut on_ok = Next::Continue;
         let mut jumps = SmallVec::new();

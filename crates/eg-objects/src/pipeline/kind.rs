@@ -7,7 +7,7 @@ use eg_spec::SpecError;
 use eg_supervisor::{Category, Object, ObjectKind, Spec, Supervisor};
 use serde_json::{json, Value};
 
-use super::compile::compile;
+use super::compile::{check, compile};
 use super::spec::decode_spec;
 use super::Pipeline;
 
@@ -54,9 +54,8 @@ impl ObjectKind for PipelineKind {
 
     fn validate(&self, spec: &Spec, sup: &Supervisor) -> Result<Vec<String>, SpecError> {
         let decoded = decode_spec(&spec.doc, "", true)?;
-        let compiled = compile(spec.name(), &decoded.spec, "", &self.filters, sup)?;
         let mut warnings = decoded.warnings;
-        warnings.extend(compiled.warnings);
+        warnings.extend(check(spec.name(), &decoded.spec, "", &self.filters, sup)?);
         Ok(warnings)
     }
 

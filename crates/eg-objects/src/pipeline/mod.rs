@@ -7,7 +7,6 @@
 
 pub(crate) mod compile;
 mod kind;
-mod resilience;
 mod run;
 mod spec;
 #[cfg(test)]

@@ -9,9 +9,6 @@ use serde_json::{Map, Value};
 /// The built-in filter name that ends the flow.
 pub const END: &str = "END";
 
-/// Meta keys of an object document, which the kind's own fields do not list.
-const META_KEYS: [&str; 5] = ["name", "kind", "version", "labels", "createdAt"];
-
 /// `Pipeline` fields (also the `beforePipeline`/`afterPipeline` of a GlobalFilter).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,7 +19,8 @@ pub struct PipelineSpec {
     /// The order filters run in. Default: the filters in definition order.
     #[serde(default)]
     pub flow: Vec<FlowNodeSpec>,
-    /// Retry and CircuitBreaker policies filters refer to by name. Default: none.
+    /// Retry and CircuitBreaker policies filters refer to by name, decoded with
+    /// [`eg_filters::resilience::Policies::decode`]. Default: none.
     #[serde(default)]
     pub resilience: Vec<Value>,
     /// Static data, exposed to filters as `ctx.data["PIPELINE"]`. Default: none.
@@ -71,23 +69,11 @@ pub struct DecodedSpec {
 /// Decodes a pipeline spec found at `prefix` of a document. With `skip_meta`, the object
 /// meta keys at its top level are not reported as unknown.
 pub fn decode_spec(doc: &Value, prefix: &str, skip_meta: bool) -> Result<DecodedSpec, SpecError> {
-    let decoded = eg_spec::decode::<PipelineSpec>(doc, prefix)?;
-    let meta: Vec<String> = if skip_meta {
-        META_KEYS
-            .iter()
-            .map(|k| eg_spec::error::join_path(prefix, k))
-            .collect()
+    let decoded = if skip_meta {
+        eg_spec::decode_kind::<PipelineSpec>(doc, prefix)?
     } else {
-        Vec::new()
+        eg_spec::decode::<PipelineSpec>(doc, prefix)?
     };
-    let warnings = decoded
-        .unknown
-        .into_iter()
-        .filter(|k| !meta.contains(k))
-        .map(|k| format!("{k}: unknown field, ignored"))
-        .collect();
-    Ok(DecodedSpec {
-        spec: decoded.spec,
-        warnings,
-    })
+    let (spec, warnings) = decoded.into_parts();
+    Ok(DecodedSpec { spec, warnings })
 }

@@ -35,6 +35,7 @@ use tokio::sync::mpsc;
 
 use super::Proxy;
 use crate::filter::Filter;
+use crate::resilience::Policies;
 
 /// What a mock upstream saw of one request.
 #[derive(Debug, Clone)]
@@ -287,7 +288,9 @@ pub fn try_build_with(
         m.insert("name".into(), "proxy".into());
         m.insert("kind".into(), "Proxy".into());
     }
-    Proxy::build(&doc, "filters[0]", "proxy", sup, resilience)
+    let list: Vec<Value> = resilience.values().cloned().collect();
+    let (policies, _) = Policies::decode(&list, "resilience")?;
+    Proxy::build(&doc, "filters[0]", "proxy", sup, &policies)
 }
 
 /// Builds and initialises a Proxy.

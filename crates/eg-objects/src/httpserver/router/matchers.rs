@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use eg_protocols::escape::decode_query_component;
 use eg_protocols::STANDARD_METHODS as METHODS;
 use eg_spec::SpecError;
 use http::{HeaderMap, Method};
@@ -223,53 +224,11 @@ pub(crate) fn query_value<'q>(query: &'q str, key: &str) -> Option<Cow<'q, str>>
             continue;
         }
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        if decode_component(k) == key {
-            return Some(decode_component(v));
+        if decode_query_component(k) == key {
+            return Some(decode_query_component(v));
         }
     }
     None
-}
-
-/// Decodes `+` and `%XX` in a query component (invalid escapes are kept as written).
-fn decode_component(s: &str) -> Cow<'_, str> {
-    if !s.bytes().any(|b| b == b'+' || b == b'%') {
-        return Cow::Borrowed(s);
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi << 4 | lo);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use eg_filters::{BuildContext, Filter, FilterKind, FilterSpec, Handled};
+use eg_filters::{BuildContext, Built, Filter, FilterKind, FilterSpec, Handled};
 use eg_protocols::{Body, BodyError, Context, HttpResponse};
 use eg_spec::SpecError;
 use eg_supervisor::{KindRegistry, MemberInfo, Spec, Supervisor};
@@ -39,6 +39,7 @@ pub const ECHO: FilterKind = FilterKind {
     default_spec: || json!({}),
     schema: eg_filters::object_schema,
     build: build_echo,
+    check: None,
 };
 
 /// Released by the SSE test once the first event arrived.
@@ -60,13 +61,16 @@ struct Echo {
     panic: bool,
 }
 
-fn build_echo(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Box<dyn Filter>, SpecError> {
-    let s: EchoSpec = eg_filters::spec::decode_filter_spec(spec)?;
-    Ok(Box::new(Echo {
-        label: s.label,
-        sse: s.sse,
-        panic: s.panic,
-    }))
+fn build_echo(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+    let (s, warnings) = eg_filters::spec::decode_filter_spec::<EchoSpec>(spec)?.into_parts();
+    Ok(Built::new(
+        Echo {
+            label: s.label,
+            sse: s.sse,
+            panic: s.panic,
+        },
+        warnings,
+    ))
 }
 
 /// A body fed by a channel.

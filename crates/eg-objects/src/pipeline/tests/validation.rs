@@ -216,6 +216,61 @@ fn repeated_filters_without_jumps_to_them_are_fine() {
     .unwrap();
 }
 
+/// Easegress's schema makes the rates 1-100: an explicit 0 is refused by the pipeline's
+/// check, the same whether or not a Proxy uses the policy.
+#[test]
+fn a_zero_failure_rate_threshold_is_refused_at_its_own_path() {
+    let cb = json!({"name": "cb", "kind": "CircuitBreaker", "failureRateThreshold": 0});
+    refused(
+        json!({"filters": [step("a", "")], "resilience": [cb.clone()]}),
+        "resilience[0].failureRateThreshold",
+        "not a percentage in 1-100",
+    );
+    let proxy = json!({"name": "px", "kind": "Proxy", "pools": [{
+        "servers": [{"url": "http://127.0.0.1:9"}], "circuitBreakerPolicy": "cb"}]});
+    refused(
+        json!({"filters": [proxy], "resilience": [cb]}),
+        "resilience[0].failureRateThreshold",
+        "not a percentage in 1-100",
+    );
+}
+
+/// The Proxy's unknown keys reach the answer like every other filter's, and checking it
+/// needs no runtime (nothing live is built).
+#[test]
+fn a_proxys_unknown_keys_are_warnings() {
+    let sup = supervisor();
+    let w = validate(
+        &sup,
+        pl(
+            json!({"filters": [{"name": "px", "kind": "Proxy", "timeout": "1s", "pools": [{
+            "servers": [{"url": "http://127.0.0.1:9", "wieght": 1}], "maxConnection": 3,
+            "circuitBreakerPolicy": "cb"}]}],
+            "resilience": [{"name": "cb", "kind": "CircuitBreaker", "failureRateThreshold": 60}]}),
+        ),
+    )
+    .unwrap();
+    let mut w = w;
+    w.sort();
+    assert_eq!(
+        w,
+        vec![
+            "filters[0].pools[0].maxConnection: unknown field, ignored",
+            "filters[0].pools[0].servers[0].wieght: unknown field, ignored",
+            "filters[0].timeout: unknown field, ignored",
+        ]
+    );
+    let err = validate(
+        &sup,
+        pl(
+            json!({"filters": [{"name": "px", "kind": "Proxy", "pools": [{
+            "servers": [{"url": "http://127.0.0.1:9"}], "circuitBreakerPolicy": "nope"}]}]}),
+        ),
+    )
+    .unwrap_err();
+    assert_eq!(err.path, "filters[0].pools[0].circuitBreakerPolicy");
+}
+
 #[test]
 fn resilience_policies_are_checked() {
     let f = json!([step("a", "")]);

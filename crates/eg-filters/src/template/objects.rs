@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
+use eg_protocols::escape::{query_escape, unescape};
 use eg_template::{parse_json, ElemType, TemplateObject, Value};
 use http::header::{AUTHORIZATION, COOKIE, HOST, REFERER, USER_AGENT};
 use http::{request, HeaderMap, StatusCode, Uri, Version};
@@ -87,12 +88,8 @@ fn proto(v: Version) -> (&'static str, i64, i64) {
 }
 
 fn content_length(headers: &HeaderMap, body: &BodyView, no_body: i64) -> i64 {
-    if let Some(n) = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-    {
-        return n;
+    if let Some(n) = eg_protocols::content_length(headers) {
+        return i64::try_from(n).unwrap_or(i64::MAX);
     }
     match body {
         BodyView::Bytes(b) if b.is_empty() => no_body,
@@ -713,7 +710,7 @@ pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
             continue;
         }
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        match (try_decode(k, true), try_decode(v, true)) {
+        match (unescape(k, true), unescape(v, true)) {
             (Some(k), Some(v)) => out.push((k, v)),
             _ => continue,
         }
@@ -721,49 +718,10 @@ pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
     out
 }
 
-fn try_decode(s: &str, plus_space: bool) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = b.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' if plus_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    Some(String::from_utf8_lossy(&out).into_owned())
-}
-
 /// Percent-decodes a path; text with a bad escape is returned as it is.
 pub(crate) fn percent_decode(s: &str, plus_space: bool) -> String {
     if !(s.contains('%') || plus_space && s.contains('+')) {
         return s.to_string();
     }
-    try_decode(s, plus_space).unwrap_or_else(|| s.to_string())
-}
-
-fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    unescape(s, plus_space).unwrap_or_else(|| s.to_string())
 }

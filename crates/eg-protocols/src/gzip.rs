@@ -1,17 +1,17 @@
-//! Gzip compression and decompression of bodies for the adaptors' `compress` and
-//! `decompress`: buffered bodies at once, streamed bodies chunk by chunk.
+//! Gzip of bodies: buffered bodies at once, streamed bodies chunk by chunk.
 
 use std::io::Write as _;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
-use eg_protocols::{Body, BodyError, BoxStream};
 use flate2::write::{GzDecoder, GzEncoder};
 use flate2::Compression;
 use http_body::{Frame, SizeHint};
 
-/// The only `compress`/`decompress` value supported (as in Easegress).
+use crate::body::{Body, BodyError, BoxStream};
+
+/// The `gzip` content coding.
 pub const GZIP: &str = "gzip";
 
 /// Gzips `data` (default level).
@@ -31,6 +31,38 @@ pub fn gunzip(data: &[u8]) -> std::io::Result<Bytes> {
     Ok(Bytes::from(dec.finish()?))
 }
 
+/// Wraps a streamed body so that it is gzipped as it flows; the encoder sends what it has
+/// when it has enough.
+pub fn gzip_stream(inner: Body) -> Body {
+    stream(inner, Coder::Encode(encoder()), false)
+}
+
+/// Wraps a streamed body so that it is gzipped as it flows, with a sync flush after each
+/// chunk: every chunk is sent as soon as it comes (streamed events still arrive as they are
+/// sent).
+pub fn gzip_stream_flushed(inner: Body) -> Body {
+    stream(inner, Coder::Encode(encoder()), true)
+}
+
+/// Wraps a streamed gzip body so that it is decompressed as it flows (a corrupt stream
+/// breaks the body off with an error).
+pub fn gunzip_stream(inner: Body) -> Body {
+    stream(inner, Coder::Decode(GzDecoder::new(Vec::new())), false)
+}
+
+fn encoder() -> GzEncoder<Vec<u8>> {
+    GzEncoder::new(Vec::new(), Compression::default())
+}
+
+fn stream(inner: Body, coder: Coder, flush: bool) -> Body {
+    Body::Stream(BoxStream::new(GzipStream {
+        inner,
+        coder,
+        flush,
+        done: false,
+    }))
+}
+
 /// Which way a streamed body is transformed.
 enum Coder {
     Encode(GzEncoder<Vec<u8>>),
@@ -38,10 +70,13 @@ enum Coder {
 }
 
 impl Coder {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    fn write(&mut self, data: &[u8], flush: bool) -> std::io::Result<Vec<u8>> {
         match self {
             Coder::Encode(e) => {
                 e.write_all(data)?;
+                if flush {
+                    e.flush()?;
+                }
                 Ok(std::mem::take(e.get_mut()))
             }
             Coder::Decode(d) => {
@@ -69,6 +104,7 @@ impl Coder {
 struct GzipStream {
     inner: Body,
     coder: Coder,
+    flush: bool,
     done: bool,
 }
 
@@ -91,9 +127,9 @@ impl http_body::Body for GzipStream {
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
                 Poll::Ready(Some(Ok(frame))) => {
                     let Ok(data) = frame.into_data() else {
-                        continue;
+                        continue; // trailers are dropped
                     };
-                    match this.coder.write(&data) {
+                    match this.coder.write(&data, this.flush) {
                         Ok(out) if out.is_empty() => continue,
                         Ok(out) => return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out))))),
                         Err(e) => return Poll::Ready(Some(Err(io(e)))),
@@ -111,28 +147,13 @@ impl http_body::Body for GzipStream {
         }
     }
 
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+
     fn size_hint(&self) -> SizeHint {
         SizeHint::new()
     }
-}
-
-/// Wraps a streamed body so that it is gzipped as it flows.
-pub fn gzip_stream(inner: Body) -> Body {
-    Body::Stream(BoxStream::new(GzipStream {
-        inner,
-        coder: Coder::Encode(GzEncoder::new(Vec::new(), Compression::default())),
-        done: false,
-    }))
-}
-
-/// Wraps a streamed gzip body so that it is decompressed as it flows (a corrupt stream
-/// breaks the body off with an error).
-pub fn gunzip_stream(inner: Body) -> Body {
-    Body::Stream(BoxStream::new(GzipStream {
-        inner,
-        coder: Coder::Decode(GzDecoder::new(Vec::new())),
-        done: false,
-    }))
 }
 
 #[cfg(test)]
@@ -149,22 +170,23 @@ mod tests {
         assert!(gunzip(&z[..z.len() - 4]).is_err());
     }
 
+    fn streamed(b: Bytes) -> Body {
+        Body::Stream(BoxStream::new(
+            http_body_util::Full::new(b).map_err(|never| match never {}),
+        ))
+    }
+
     #[tokio::test]
     async fn streams_round_trip() {
-        let src = Body::Stream(BoxStream::new(
-            http_body_util::Full::new(Bytes::from_static(b"streamed text, streamed text"))
-                .map_err(|never| match never {}),
-        ));
-        let mut z = gzip_stream(src);
-        let zipped = z.buffer(None).await.unwrap();
-        assert_eq!(gunzip(&zipped).unwrap(), "streamed text, streamed text");
-        let back = Body::Stream(BoxStream::new(
-            http_body_util::Full::new(zipped).map_err(|never| match never {}),
-        ));
-        let mut plain = gunzip_stream(back);
-        assert_eq!(
-            plain.buffer(None).await.unwrap(),
-            "streamed text, streamed text"
-        );
+        let text = Bytes::from_static(b"streamed text, streamed text");
+        for mut z in [
+            gzip_stream(streamed(text.clone())),
+            gzip_stream_flushed(streamed(text.clone())),
+        ] {
+            let zipped = z.buffer(None).await.unwrap();
+            assert_eq!(gunzip(&zipped).unwrap(), text);
+            let mut plain = gunzip_stream(streamed(zipped));
+            assert_eq!(plain.buffer(None).await.unwrap(), text);
+        }
     }
 }

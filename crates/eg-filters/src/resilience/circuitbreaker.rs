@@ -19,6 +19,7 @@
 //!
 //! Time is passed in (`now`) so that the state machine is tested without sleeping.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -26,7 +27,7 @@ use parking_lot::Mutex;
 /// One second, the bucket width of a time-based window.
 const SECOND: Duration = Duration::from_secs(1);
 
-/// A compiled `CircuitBreaker` policy (see `resilience.rs` for defaults and checks).
+/// A compiled `CircuitBreaker` policy (see `policy.rs` for defaults and checks).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BreakerPolicy {
     /// Failure rate (percent) at or above which the breaker opens.
@@ -390,6 +391,39 @@ fn closed_window(p: &BreakerPolicy, now: Instant) -> Window {
         Window::Time(TimeWindow::new(p.sliding_window_size, now))
     } else {
         Window::Count(CountWindow::new(p.sliding_window_size))
+    }
+}
+
+/// A call let through by a circuit breaker. Recording consumes it; dropping it unrecorded
+/// (client gone, request cancelled) gives its half-open slot back.
+pub struct BreakerCall {
+    breaker: Arc<CircuitBreaker>,
+    permit: Option<Permit>,
+}
+
+impl BreakerCall {
+    /// Asks `breaker` for a call now: `None` when it rejects it.
+    pub fn acquire(breaker: Arc<CircuitBreaker>) -> Option<BreakerCall> {
+        let permit = breaker.acquire(std::time::Instant::now())?;
+        Some(BreakerCall {
+            breaker,
+            permit: Some(permit),
+        })
+    }
+
+    /// Records the call's outcome.
+    pub fn record(mut self, failed: bool) {
+        if let Some(p) = self.permit.take() {
+            self.breaker.record(p, failed, std::time::Instant::now());
+        }
+    }
+}
+
+impl Drop for BreakerCall {
+    fn drop(&mut self) {
+        if let Some(p) = self.permit.take() {
+            self.breaker.release(p);
+        }
     }
 }
 

@@ -1,0 +1,214 @@
+//! One upstream exchange: a server chosen, the request sent (over the server's keep-alive
+//! connections, or the generic client for `https`), a stale pooled connection retried once
+//! for a replayable idempotent request, and the answer read: buffered up to
+//! `serverMaxBodySize` (or streamed), framed, stripped of hop-by-hop headers and gzipped
+//! when `compression` asks for it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use eg_protocols::gzip::{gzip, gzip_stream_flushed};
+use eg_protocols::{fix_framing, Body, BodyError, Context, MessageKind};
+use http::Method;
+
+use super::client::{certificate_error, classify, SendFailure};
+use super::compression::Compression;
+use super::failure::{failure_of, internal, Failure, UpstreamError, STATUS_CLIENT_CLOSED_REQUEST};
+use super::forward::{is_event_stream, remove_hop_by_hop, upstream_request, Answer};
+use super::pool::Pool;
+use super::server::Server;
+use super::{RESULT_CLIENT_ERROR, RESULT_INTERNAL_ERROR, RESULT_SERVER_ERROR, RESULT_TIMEOUT};
+
+/// At most one warning per server in this period about its TLS certificate.
+const TLS_WARN_EVERY: Duration = Duration::from_secs(10);
+
+impl Pool {
+    /// One upstream attempt, bounded by the pool `timeout`.
+    ///
+    /// Only `&mut Context` is held across awaits (shared borrows of the request are kept
+    /// inside blocks), so the future stays `Send` while bodies are not `Sync`.
+    pub(super) async fn attempt(
+        &self,
+        ctx: &mut Context,
+        body: Body,
+        replay: Option<Bytes>,
+        compression: Option<Compression>,
+    ) -> Result<(Answer, u64), Failure> {
+        let work = self.exchange(ctx, body, replay, compression);
+        match self.timeout {
+            Some(t) => match tokio::time::timeout(t, work).await {
+                Ok(r) => r,
+                Err(_) => Err(Failure(408, RESULT_TIMEOUT)),
+            },
+            None => work.await,
+        }
+    }
+
+    async fn exchange(
+        &self,
+        ctx: &mut Context,
+        body: Body,
+        replay: Option<Bytes>,
+        compression: Option<Compression>,
+    ) -> Result<(Answer, u64), Failure> {
+        let (server, upstream, idempotent, to_head, gzip_ok) = {
+            let real_ip = ctx.real_ip;
+            let Some(req) = ctx.request() else {
+                return Err(Failure(500, RESULT_INTERNAL_ERROR));
+            };
+            let Some(server) = self.choose(req, real_ip) else {
+                tracing::debug!(pool = %self.name, "no available server");
+                return Err(Failure(503, RESULT_INTERNAL_ERROR));
+            };
+            let gzip_ok = compression
+                .is_some_and(|_| Compression::client_accepts(req.method(), req.headers()));
+            let upstream = upstream_request(
+                server,
+                req,
+                body,
+                server.fast.is_some(),
+                self.set_upstream_host,
+            )
+            .map_err(internal)?;
+            let to_head = req.method() == Method::HEAD;
+            (
+                server,
+                upstream,
+                is_idempotent(req.method()),
+                to_head,
+                gzip_ok,
+            )
+        };
+        let sent = match &server.fast {
+            Some(hp) => hp
+                .send(upstream)
+                .await
+                .map(|s| (s.response, Some((hp, s.tx))))
+                .map_err(UpstreamError::Fast),
+            None => self
+                .client
+                .pooled
+                .request(upstream)
+                .await
+                .map(|r| (r, None))
+                .map_err(UpstreamError::Generic),
+        };
+        let (resp, conn) = match sent {
+            Ok(r) => r,
+            Err(e) => match e.failure() {
+                SendFailure::ClientGone => {
+                    return Err(Failure(STATUS_CLIENT_CLOSED_REQUEST, RESULT_CLIENT_ERROR))
+                }
+                SendFailure::StaleConnection if replay.is_some() && idempotent => {
+                    let again = {
+                        let Some(req) = ctx.request() else {
+                            return Err(Failure(500, RESULT_INTERNAL_ERROR));
+                        };
+                        let b = replay.map(Body::full).unwrap_or_default();
+                        upstream_request(server, req, b, false, self.set_upstream_host)
+                            .map_err(internal)?
+                    };
+                    let r = self.client.fresh.request(again).await.map_err(|e| {
+                        self.log_failure(server, &e);
+                        failure_of(classify(&e))
+                    })?;
+                    (r, None)
+                }
+                f => {
+                    self.log_failure(server, e.as_error());
+                    return Err(failure_of(f));
+                }
+            },
+        };
+        // Upgrade is never forwarded, so a 101 answers a request that did not ask for one
+        // (hyper hands on no other 1xx): passing it on would leave the client with a
+        // connection in an unknown protocol. Its connection is not reused.
+        if resp.status().is_informational() {
+            tracing::debug!(
+                pool = %self.name,
+                server = %server.url,
+                status = resp.status().as_u16(),
+                "upstream answered with an informational status to a request that did not ask for it"
+            );
+            return Err(Failure(502, RESULT_SERVER_ERROR));
+        }
+        let (head, incoming) = resp.into_parts();
+        let mut headers = head.headers;
+        let status = head.status;
+        let mut body = Body::Incoming(incoming);
+        let streaming = self.max_body.is_none() || is_event_stream(&headers);
+        if !streaming {
+            if let Err(e) = body.buffer(self.max_body).await {
+                match e {
+                    BodyError::TooLarge { limit } => tracing::warn!(
+                        pool = %self.name,
+                        limit,
+                        "response body larger than serverMaxBodySize; set it to -1 to stream"
+                    ),
+                    BodyError::Io(e) => {
+                        tracing::debug!(pool = %self.name, error = %e, "response body read failed")
+                    }
+                }
+                return Err(Failure(500, RESULT_INTERNAL_ERROR));
+            }
+        }
+        // Transfer-Encoding wins over Content-Length (RFC 9112 §6.1), and the length the
+        // client gets is that of the body it is sent.
+        fix_framing(
+            &mut headers,
+            MessageKind::Response { status, to_head },
+            body.known_len(),
+        );
+        remove_hop_by_hop(&mut headers);
+        if let Some((hp, tx)) = conn {
+            if body.is_buffered() {
+                hp.put(tx);
+            } else {
+                hp.put_when_ready(tx);
+            }
+        }
+        if let (true, Some(c)) = (gzip_ok, compression) {
+            if c.response_wanted(status, &headers, body.known_len()) {
+                Compression::mark(&mut headers);
+                body = match body {
+                    Body::Full(b) => Body::Full(gzip(&b).map_err(internal)?),
+                    other => gzip_stream_flushed(other),
+                };
+            }
+        }
+        let resp_size = body.known_len().unwrap_or(0);
+        Ok((
+            Answer {
+                status,
+                headers,
+                body,
+            },
+            resp_size,
+        ))
+    }
+
+    /// Logs a failed upstream call: at debug, and at warn (paced per server) when the
+    /// server's certificate failed verification, since that is a configuration problem.
+    fn log_failure(&self, server: &Server, e: &(dyn std::error::Error + 'static)) {
+        if let Some(cert) = certificate_error(e) {
+            let now = std::time::Instant::now();
+            if let Some(suppressed) = server.tls_warnings.allow(now, TLS_WARN_EVERY) {
+                tracing::warn!(
+                    pool = %self.name,
+                    server = %server.url,
+                    error = %cert,
+                    suppressed,
+                    "upstream TLS certificate verification failed"
+                );
+            }
+        }
+        tracing::debug!(pool = %self.name, server = %server.url, error = ?e, "upstream request failed");
+    }
+}
+
+fn is_idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+    )
+}
