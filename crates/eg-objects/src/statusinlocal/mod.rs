@@ -225,4 +225,28 @@ mod tests {
         assert_eq!(doc["default/local-status/m1"]["path"], json!(file));
         s.remove("local-status");
     }
+
+    #[tokio::test]
+    async fn an_update_stops_the_replaced_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sup(dir.path());
+        let doc = |path: &str| spec(json!({"name": "ls", "kind": KIND, "path": path}));
+        let running = |s: &Supervisor| {
+            s.get("ls")
+                .unwrap()
+                .object
+                .into_any()
+                .downcast::<StatusInLocal>()
+                .unwrap()
+        };
+        s.apply_spec(doc("a.yaml"));
+        let first = running(&s);
+        assert!(first.writer.lock().is_some());
+        s.apply_spec(doc("b.yaml"));
+        let second = running(&s);
+        assert!(first.writer.lock().is_none(), "the replaced writer stopped");
+        assert!(second.writer.lock().is_some());
+        s.remove("ls");
+        assert!(second.writer.lock().is_none());
+    }
 }
