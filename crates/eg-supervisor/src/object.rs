@@ -24,7 +24,8 @@ use serde_json::Value;
 ///    its successor is published, and once on a deleted object. A generation releases only
 ///    what it still owns: what its successor took over in `start` is no longer its to stop.
 ///
-/// A change of kind is a delete (close) followed by a create (build, start without `prev`).
+/// A change of kind is a delete followed by a create: once the new spec has built, the old
+/// object is closed and the new generation starts without `prev`.
 /// `start` and `close` run while the supervisor applies a change: they must not change the
 /// running set themselves.
 pub trait Object: Send + Sync + 'static {
