@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
+use eg_supervisor::{ClusterOptions, ClusterRole, MemberOptions};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 /// Command-line flags. Every flag can also be set as `EASEGRESS_<FLAG_UPPER_SNAKE>`.
 #[derive(Parser, Debug, Clone)]
@@ -353,6 +353,8 @@ impl InitialCluster {
 pub struct Options {
     /// The parsed flags (after merging).
     pub cli: Cli,
+    /// `--cluster-role`, checked.
+    pub cluster_role: ClusterRole,
     /// Member labels.
     pub labels: BTreeMap<String, String>,
     /// Admin API basic-auth users (`--basic-auth`, else the config file's map).
@@ -452,8 +454,10 @@ impl Options {
             positive_duration("api-read-header-timeout", &cli.api_read_header_timeout)?;
         let api_read_timeout = positive_duration("api-read-timeout", &cli.api_read_timeout)?;
         let api_idle_timeout = positive_duration("api-idle-timeout", &cli.api_idle_timeout)?;
+        let cluster_role = cli.cluster_role.parse::<ClusterRole>()?;
         let opts = Options {
             cli,
+            cluster_role,
             labels,
             basic_auth,
             api_read_header_timeout,
@@ -472,14 +476,6 @@ impl Options {
     fn validate(&self) -> Result<(), String> {
         let c = &self.cli;
         eg_spec::meta::validate_name(&c.name, "name").map_err(|e| format!("invalid name: {e}"))?;
-        match c.cluster_role.as_str() {
-            "primary" | "secondary" => {}
-            other => {
-                return Err(format!(
-                    "invalid cluster-role {other:?}: supported roles are primary/secondary"
-                ))
-            }
-        }
         match c.state_flag.as_str() {
             "new" | "existing" => {}
             other => {
@@ -515,10 +511,11 @@ impl Options {
         Ok(())
     }
 
-    /// The options as Easegress reports them (Go field names), for `/status/members`.
-    pub fn to_member_json(&self) -> Value {
+    /// The options as Easegress reports them under `/status/members` (and prints with
+    /// `--print-config`).
+    pub fn member_options(&self) -> MemberOptions {
         let c = &self.cli;
-        let initial: BTreeMap<String, String> = c
+        let initial_cluster: BTreeMap<String, String> = c
             .initial_cluster
             .iter()
             .filter_map(|s| {
@@ -526,39 +523,39 @@ impl Options {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
             })
             .collect();
-        json!({
-            "Name": c.name,
-            "Labels": self.labels,
-            "ClusterName": c.cluster_name,
-            "ClusterRole": c.cluster_role,
-            "ClusterRequestTimeout": c.cluster_request_timeout,
-            "Cluster": {
-                "ListenPeerURLs": c.listen_peer_urls,
-                "ListenClientURLs": c.listen_client_urls,
-                "AdvertiseClientURLs": c.advertise_client_urls,
-                "InitialAdvertisePeerURLs": c.initial_advertise_peer_urls,
-                "InitialCluster": initial,
-                "StateFlag": c.state_flag,
-                "PrimaryListenPeerURLs": c.primary_listen_peer_urls,
-                "MaxCallSendMsgSize": c.max_call_send_msg_size,
+        MemberOptions {
+            name: c.name.clone(),
+            labels: self.labels.clone(),
+            cluster_name: c.cluster_name.clone(),
+            cluster_role: self.cluster_role,
+            cluster_request_timeout: c.cluster_request_timeout.clone(),
+            cluster: ClusterOptions {
+                listen_peer_urls: c.listen_peer_urls.clone(),
+                listen_client_urls: c.listen_client_urls.clone(),
+                advertise_client_urls: c.advertise_client_urls.clone(),
+                initial_advertise_peer_urls: c.initial_advertise_peer_urls.clone(),
+                initial_cluster,
+                state_flag: c.state_flag.clone(),
+                primary_listen_peer_urls: c.primary_listen_peer_urls.clone(),
+                max_call_send_msg_size: c.max_call_send_msg_size,
             },
-            "ForceNewCluster": c.force_new_cluster,
-            "UseStandaloneEtcd": c.use_standalone_etcd,
-            "APIAddr": c.api_addr,
-            "TLS": c.tls,
-            "Debug": c.debug,
-            "DisableAccessLog": c.disable_access,
-            "InitialObjectConfigFiles": c.initial_object_config_files,
-            "ObjectsDumpInterval": c.objects_dump_interval,
-            "HomeDir": c.home_dir,
-            "DataDir": c.data_dir,
-            "WALDir": c.wal_dir.clone().unwrap_or_default(),
-            "LogDir": c.log_dir.clone().unwrap_or_default(),
-            "StatusUpdateMaxBatchSize": c.status_update_max_batch_size,
-            "AbsHomeDir": self.abs_home_dir,
-            "AbsDataDir": self.abs_data_dir,
-            "AbsLogDir": self.abs_log_dir.clone().unwrap_or_default(),
-        })
+            force_new_cluster: c.force_new_cluster,
+            use_standalone_etcd: c.use_standalone_etcd,
+            api_addr: c.api_addr.clone(),
+            tls: c.tls,
+            debug: c.debug,
+            disable_access_log: c.disable_access,
+            initial_object_config_files: c.initial_object_config_files.clone(),
+            objects_dump_interval: c.objects_dump_interval.clone(),
+            home_dir: c.home_dir.clone(),
+            data_dir: c.data_dir.clone(),
+            wal_dir: c.wal_dir.clone().unwrap_or_default(),
+            log_dir: c.log_dir.clone().unwrap_or_default(),
+            status_update_max_batch_size: c.status_update_max_batch_size,
+            abs_home_dir: self.abs_home_dir.clone(),
+            abs_data_dir: self.abs_data_dir.clone(),
+            abs_log_dir: self.abs_log_dir.clone().unwrap_or_default(),
+        }
     }
 }
 
@@ -764,9 +761,92 @@ mod tests {
         assert_eq!(o.cli.initial_cluster, vec!["from-file=http://127.0.0.1:2"]);
         assert_eq!(o.basic_auth.get("admin").map(String::as_str), Some("pw"));
         assert_eq!(o.labels.get("zone").map(String::as_str), Some("a"));
-        let member = o.to_member_json();
-        assert_eq!(member["ClusterName"], "c1");
-        assert_eq!(member["APIAddr"], "127.0.0.1:9");
+        let member = o.member_options();
+        assert_eq!(member.cluster_name, "c1");
+        assert_eq!(member.api_addr, "127.0.0.1:9");
+    }
+
+    /// The options as `/status/members` reported them when they were built as loose JSON:
+    /// the reference the typed options must reproduce byte for byte.
+    fn reported_before(o: &Options) -> serde_json::Value {
+        let c = &o.cli;
+        let initial: BTreeMap<String, String> = c
+            .initial_cluster
+            .iter()
+            .filter_map(|s| {
+                s.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
+        serde_json::json!({
+            "Name": c.name,
+            "Labels": o.labels,
+            "ClusterName": c.cluster_name,
+            "ClusterRole": c.cluster_role,
+            "ClusterRequestTimeout": c.cluster_request_timeout,
+            "Cluster": {
+                "ListenPeerURLs": c.listen_peer_urls,
+                "ListenClientURLs": c.listen_client_urls,
+                "AdvertiseClientURLs": c.advertise_client_urls,
+                "InitialAdvertisePeerURLs": c.initial_advertise_peer_urls,
+                "InitialCluster": initial,
+                "StateFlag": c.state_flag,
+                "PrimaryListenPeerURLs": c.primary_listen_peer_urls,
+                "MaxCallSendMsgSize": c.max_call_send_msg_size,
+            },
+            "ForceNewCluster": c.force_new_cluster,
+            "UseStandaloneEtcd": c.use_standalone_etcd,
+            "APIAddr": c.api_addr,
+            "TLS": c.tls,
+            "Debug": c.debug,
+            "DisableAccessLog": c.disable_access,
+            "InitialObjectConfigFiles": c.initial_object_config_files,
+            "ObjectsDumpInterval": c.objects_dump_interval,
+            "HomeDir": c.home_dir,
+            "DataDir": c.data_dir,
+            "WALDir": c.wal_dir.clone().unwrap_or_default(),
+            "LogDir": c.log_dir.clone().unwrap_or_default(),
+            "StatusUpdateMaxBatchSize": c.status_update_max_batch_size,
+            "AbsHomeDir": o.abs_home_dir,
+            "AbsDataDir": o.abs_data_dir,
+            "AbsLogDir": o.abs_log_dir.clone().unwrap_or_default(),
+        })
+    }
+
+    #[test]
+    fn member_options_report_exactly_what_easegress_reports() {
+        let runs: [&[&str]; 3] = [
+            &[],
+            &[
+                "--name",
+                "m2",
+                "--labels",
+                "zone=a,rack=b",
+                "--cluster-role",
+                "secondary",
+                "--initial-cluster",
+                "m1=http://127.0.0.1:2380,m2=http://127.0.0.1:2480",
+                "--disable-access",
+                "--debug",
+                "--initial-object-config-files",
+                "a.yaml,b.yaml",
+                "--log-dir",
+                "logs",
+                "--wal-dir",
+                "wal",
+            ],
+            &["--tls", "--cert-file", "c.pem", "--key-file", "k.pem"],
+        ];
+        for args in runs {
+            let o = parse(args).unwrap();
+            let typed = serde_json::to_string(&o.member_options()).unwrap();
+            let before = serde_json::to_string(&reported_before(&o)).unwrap();
+            assert_eq!(typed, before, "{args:?}");
+        }
+        let o = parse(&["--disable-access", "--cluster-role", "secondary"]).unwrap();
+        let m = o.member_options();
+        assert!(m.disable_access_log);
+        assert_eq!(m.cluster_role, ClusterRole::Secondary);
     }
 
     #[test]

@@ -39,8 +39,16 @@ pub fn main_with(registry: Registry) -> i32 {
         }
     };
     if opts.cli.print_config {
-        print!("{}", eg_spec::to_yaml(&opts.to_member_json()));
-        return 0;
+        return match serde_json::to_value(opts.member_options()) {
+            Ok(v) => {
+                print!("{}", eg_spec::to_yaml(&v));
+                0
+            }
+            Err(e) => {
+                eprintln!("easegress-server: cannot print the options: {e}");
+                1
+            }
+        };
     }
     if opts.cli.signal_upgrade {
         eprintln!("easegress-server: graceful binary upgrade is not supported yet; restart the server instead");
@@ -92,15 +100,7 @@ async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result
     let pidfile = write_pidfile(&opts.abs_home_dir)?;
     let store = RedbStore::open(&opts.abs_data_dir).map_err(|e| e.to_string())?;
     let (filters, kinds) = registry.finish();
-    let member = MemberInfo {
-        name: opts.cli.name.clone(),
-        cluster_name: opts.cli.cluster_name.clone(),
-        cluster_role: opts.cli.cluster_role.clone(),
-        home_dir: opts.abs_home_dir.clone(),
-        data_dir: opts.abs_data_dir.clone(),
-        log_dir: opts.abs_log_dir.clone(),
-        options: opts.to_member_json(),
-    };
+    let member = MemberInfo::new(opts.member_options());
     let sup = Supervisor::new(kinds, Arc::new(store), member);
     let watcher = sup.start();
 

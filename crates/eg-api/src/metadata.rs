@@ -8,7 +8,7 @@ use crate::reply::{ok, ApiError, ApiResult, Reply};
 
 /// `GET /object-kinds`.
 pub async fn object_kinds(api: &Api) -> ApiResult {
-    let mut kinds: Vec<&str> = api.sup.kinds().iter().map(|k| k.kind()).collect();
+    let mut kinds: Vec<&str> = api.sup.kinds().iter().map(|k| k.info().kind).collect();
     kinds.sort_unstable();
     ok(json!(kinds))
 }
@@ -19,7 +19,8 @@ pub async fn api_resources(api: &Api) -> ApiResult {
         .sup
         .kinds()
         .iter()
-        .map(|k| json!({"kind": k.kind(), "name": k.name(), "aliases": k.aliases(), "category": k.category().as_str()}))
+        .map(|k| k.info())
+        .map(|k| json!({"kind": k.kind, "name": k.name, "aliases": k.aliases, "category": k.category.as_str()}))
         .collect();
     ok(Value::Array(list))
 }
@@ -30,11 +31,12 @@ pub async fn object_template(api: &Api, kind: &str, name: &str) -> ApiResult {
         .sup
         .kinds()
         .resolve(kind)
-        .ok_or_else(|| ApiError::not_found(format!("kind {kind} not found")))?;
+        .ok_or_else(|| ApiError::not_found(format!("kind {kind} not found")))?
+        .info();
     let mut doc = Map::new();
     doc.insert("name".into(), json!(name));
-    doc.insert("kind".into(), json!(k.kind()));
-    if let Value::Object(defaults) = k.default_spec() {
+    doc.insert("kind".into(), json!(k.kind));
+    if let Value::Object(defaults) = (k.default_spec)() {
         for (key, v) in defaults {
             doc.entry(key).or_insert(v);
         }

@@ -1,5 +1,6 @@
 //! `/status/objects` and `/status/members`.
 
+use eg_supervisor::ClusterRole;
 use serde_json::{json, Map, Value};
 
 use crate::api::Api;
@@ -26,7 +27,7 @@ pub async fn members(api: &Api) -> ApiResult {
         .sup
         .started_at()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let state = if m.cluster_role == "primary" {
+    let state = if m.cluster_role == ClusterRole::Primary {
         "Leader"
     } else {
         "Follower"

@@ -1,21 +1,32 @@
 //! The supervisor layer: kinds, objects and the loop that runs them.
 //!
-//! An *object kind* ([`ObjectKind`]) knows how to validate a spec and how to build a running
-//! *object* ([`Object`]) from it. The [`Supervisor`] watches the store's
-//! `/config/objects/` keys and reconciles: a new spec builds an object, a changed spec builds
-//! the next generation from the previous one (which it inherits from), a removed spec closes
-//! the object. A spec that fails to build never replaces the running generation.
+//! An *object kind* ([`ObjectKind`]) is described by a static [`KindInfo`] and knows how to
+//! validate a spec and build a generation of its *object* ([`Object`]) from it. The
+//! [`Supervisor`] watches the store's `/config/objects/` keys and reconciles: for a new or
+//! changed spec it builds a generation, starts it with the generation it replaces (which it
+//! takes over from), publishes it and closes the replaced one; a removed spec closes the
+//! object. A spec that fails to build never touches the running generation.
+//!
+//! Modules depend downwards only: `category`, `spec`, `member`, `metrics` and `object` stand
+//! alone; `kind` adds the kind trait (naming the [`Supervisor`] handle its methods receive);
+//! `running` and `registry` build on `kind`; `supervisor` uses them all.
 #![forbid(unsafe_code)]
 
 mod category;
 mod kind;
+mod member;
 pub mod metrics;
 mod object;
 mod registry;
+mod running;
+mod spec;
 mod supervisor;
 
 pub use category::Category;
-pub use kind::ObjectKind;
-pub use object::{Object, Running, Spec};
+pub use kind::{no_defaults, object_schema, KindInfo, ObjectKind};
+pub use member::{ClusterOptions, ClusterRole, MemberInfo, MemberOptions, DEFAULT_CLUSTER_NAME};
+pub use object::Object;
 pub use registry::KindRegistry;
-pub use supervisor::{parse_stored, MemberInfo, Supervisor};
+pub use running::Running;
+pub use spec::{parse_stored, Spec};
+pub use supervisor::Supervisor;

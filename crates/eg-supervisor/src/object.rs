@@ -1,70 +1,58 @@
-//! Specs and running objects.
+//! Running objects and the generation contract.
 
 use std::any::Any;
 use std::sync::Arc;
 
-use eg_spec::Meta;
 use serde_json::Value;
 
-use crate::kind::ObjectKind;
-
-/// A stored spec: its meta and the whole document (meta fields included).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Spec {
-    /// `name`, `kind`, `version`, `labels`, `createdAt`.
-    pub meta: Meta,
-    /// The document as stored (JSON), meta fields included.
-    pub doc: Value,
-}
-
-impl Spec {
-    /// Reads a spec from a document, checking its meta fields.
-    pub fn from_doc(doc: Value) -> Result<Spec, eg_spec::SpecError> {
-        let meta = Meta::from_value(&doc)?;
-        Ok(Spec { meta, doc })
-    }
-
-    /// The object name.
-    pub fn name(&self) -> &str {
-        &self.meta.name
-    }
-
-    /// The kind name.
-    pub fn kind(&self) -> &str {
-        &self.meta.kind
-    }
-}
-
-/// One running generation of an object.
+/// One generation of an object: what one spec of it built.
 ///
-/// Built by [`ObjectKind::create`]; when the spec changes, the next generation is built with
-/// this one as `prev` and takes over whatever it reuses (listeners, pools, limiter windows).
-/// The supervisor calls [`Object::close`] only on objects that are deleted or whose
-/// successor was built without inheriting.
+/// The supervisor drives every generation through the same steps, for built-in and user
+/// kinds alike:
+///
+/// 1. **build** — [`crate::ObjectKind::build`] decodes and checks the spec and prepares the
+///    generation. Nothing runs yet: no socket is bound, no task spawned, no file opened.
+///    A build error leaves the running generation untouched; the error is reported in its
+///    status (`buildError`).
+/// 2. **start** — [`Object::start`] is called once, with the generation it replaces
+///    (`prev`, same kind, still running and still published) or `None`. Here the generation
+///    starts its work and takes over from `prev` whatever it continues (a listening socket,
+///    statistics, filter state).
+/// 3. **publish** — the supervisor puts the generation in its running map; lookups
+///    ([`crate::Supervisor::get`]) and statuses now see it.
+/// 4. **close** — [`Object::close`] is called once on the replaced generation, right after
+///    its successor is published, and once on a deleted object. A generation releases only
+///    what it still owns: what its successor took over in `start` is no longer its to stop.
+///
+/// A change of kind is a delete followed by a create: once the new spec has built, the old
+/// object is closed and the new generation starts without `prev`.
+/// `start` and `close` run while the supervisor applies a change: they must not change the
+/// running set themselves.
 pub trait Object: Send + Sync + 'static {
+    /// Starts this generation, taking over from `prev` (the generation it replaces, of the
+    /// same kind) what it continues. Called exactly once, before the generation is published.
+    ///
+    /// Start cannot fail: whatever can be rejected is rejected by `build`, before anything of
+    /// `prev` is touched. Failures at run time (a port that cannot be bound yet) are the
+    /// object's to report in its status and to retry.
+    fn start(&self, prev: Option<&dyn Object>) {
+        let _ = prev;
+    }
+
     /// The status reported under `/status/objects` (counts, rates, health, ...).
     fn status(&self) -> Value {
         Value::Object(Default::default())
     }
 
-    /// Releases everything the object holds (listeners, background tasks).
+    /// Releases what this generation still owns (listeners, background tasks, filters).
+    /// Called exactly once: when the generation is replaced (after its successor started and
+    /// was published) or when the object is deleted.
     fn close(&self) {}
 
-    /// For downcasting to the concrete type by kinds that cooperate (an HTTPServer finding
-    /// its Pipeline).
+    /// For downcasting to the concrete type: in `start`, to read `prev`; and for kinds that
+    /// cooperate (an HTTPServer finding its pipelines).
     fn as_any(&self) -> &dyn Any;
 
     /// For downcasting an `Arc` to the concrete type.
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
-}
-
-/// A running object together with the spec it was built from and its kind.
-#[derive(Clone)]
-pub struct Running {
-    /// The spec of this generation.
-    pub spec: Arc<Spec>,
-    /// The running instance.
-    pub object: Arc<dyn Object>,
-    /// The kind that built it.
-    pub kind: Arc<dyn ObjectKind>,
 }

@@ -20,7 +20,7 @@ impl KindRegistry {
 
     /// Registers `kind`, replacing an earlier kind of the same name.
     pub fn register(&mut self, kind: Arc<dyn ObjectKind>) -> &mut Self {
-        self.kinds.insert(kind.kind(), kind);
+        self.kinds.insert(kind.info().kind, kind);
         self
     }
 
@@ -33,7 +33,10 @@ impl KindRegistry {
     pub fn resolve(&self, name: &str) -> Option<&Arc<dyn ObjectKind>> {
         let lower = name.to_ascii_lowercase();
         self.kinds.values().find(|k| {
-            k.kind().eq_ignore_ascii_case(name) || k.name() == lower || k.aliases().contains(&lower)
+            let info = k.info();
+            info.kind.eq_ignore_ascii_case(name)
+                || info.name == lower
+                || info.aliases.contains(&lower.as_str())
         })
     }
 
@@ -44,6 +47,6 @@ impl KindRegistry {
 
     /// The category of `kind`, if registered.
     pub fn category(&self, kind: &str) -> Option<Category> {
-        self.get(kind).map(|k| k.category())
+        self.get(kind).map(|k| k.info().category)
     }
 }

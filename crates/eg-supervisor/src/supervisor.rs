@@ -1,7 +1,6 @@
 //! The supervisor: reconciles the stored specs into running objects.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -11,49 +10,20 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
+use crate::member::MemberInfo;
 use crate::metrics::MetricsRegistry;
-use crate::object::{Running, Spec};
 use crate::registry::KindRegistry;
-
-/// Who this process is in the cluster, and where it keeps its files.
-#[derive(Debug, Clone)]
-pub struct MemberInfo {
-    /// Member name (`--name`).
-    pub name: String,
-    /// Cluster name (`--cluster-name`).
-    pub cluster_name: String,
-    /// `primary` or `secondary`.
-    pub cluster_role: String,
-    /// Home directory (`--home-dir`).
-    pub home_dir: PathBuf,
-    /// Data directory (`--data-dir`).
-    pub data_dir: PathBuf,
-    /// Log directory (`--log-dir`); `None` logs to stdout.
-    pub log_dir: Option<PathBuf>,
-    /// The server options as Easegress reports them under `/status/members` (Go field names).
-    pub options: Value,
-}
-
-impl MemberInfo {
-    /// A member for tests and embedded use.
-    pub fn standalone(name: &str) -> MemberInfo {
-        MemberInfo {
-            name: name.to_string(),
-            cluster_name: "eg-cluster-default-name".to_string(),
-            cluster_role: "primary".to_string(),
-            home_dir: PathBuf::from("."),
-            data_dir: PathBuf::from("data"),
-            log_dir: None,
-            options: json!({"Name": name}),
-        }
-    }
-}
+use crate::running::Running;
+use crate::spec::{parse_stored, Spec};
 
 struct Inner {
     kinds: KindRegistry,
     store: Arc<dyn Store>,
     member: MemberInfo,
     running: ArcSwap<HashMap<String, Running>>,
+    /// Held while a change is applied, so that changes to the running set (and the start and
+    /// close calls they make) happen one at a time.
+    changing: Mutex<()>,
     /// Bumped whenever an object is created, replaced or removed.
     generation: AtomicU64,
     /// The last build error of each object whose newest spec did not build.
@@ -80,6 +50,7 @@ impl Supervisor {
                 store,
                 member,
                 running: ArcSwap::from_pointee(HashMap::new()),
+                changing: Mutex::new(()),
                 generation: AtomicU64::new(0),
                 build_errors: Mutex::new(HashMap::new()),
                 metrics: MetricsRegistry::default(),
@@ -176,9 +147,14 @@ impl Supervisor {
         }
     }
 
-    /// Builds (or rebuilds) the object of `spec`. On failure the previous generation keeps
-    /// running and the error is reported in its status.
+    /// Applies `spec`: builds the next generation of its object, starts it with the running
+    /// generation as `prev`, publishes it, then closes `prev` (see [`crate::Object`]).
+    ///
+    /// A spec that does not build changes nothing: the running generation keeps running and
+    /// the error is reported in its status. A spec of another kind than the running object's
+    /// deletes that object (closing it) and creates the new one without `prev`.
     pub fn apply_spec(&self, spec: Spec) {
+        let _changing = self.inner.changing.lock();
         let name = spec.name().to_string();
         let Some(kind) = self.inner.kinds.get(spec.kind()).cloned() else {
             tracing::error!(%name, kind = %spec.kind(), "unknown kind; object not created");
@@ -188,45 +164,51 @@ impl Supervisor {
                 .insert(name, format!("unknown kind {}", spec.kind()));
             return;
         };
-        let prev = self.get(&name);
-        if let Some(p) = &prev {
-            if *p.spec == spec {
-                return;
-            }
+        let mut prev = self.get(&name);
+        if prev.as_ref().is_some_and(|p| *p.spec == spec) {
+            return;
         }
-        let (prev_obj, kind_changed) = match &prev {
-            Some(p) if p.kind.kind() == kind.kind() => (Some(p.object.clone()), false),
-            Some(_) => (None, true),
-            None => (None, false),
-        };
-        if kind_changed {
-            self.remove(&name);
-        }
-        match kind.create(&spec, self, prev_obj) {
-            Ok(object) => {
-                let running = Running {
-                    spec: Arc::new(spec),
-                    object,
-                    kind,
-                };
-                self.inner.running.rcu(|m| {
-                    let mut m = HashMap::clone(m);
-                    m.insert(name.clone(), running.clone());
-                    m
-                });
-                self.inner.build_errors.lock().remove(&name);
-                self.inner.generation.fetch_add(1, Ordering::AcqRel);
-                tracing::info!(%name, kind = %running.kind.kind(), "object running");
-            }
+        let object = match kind.build(&spec, self) {
+            Ok(object) => object,
             Err(e) => {
                 tracing::error!(%name, error = %e, "spec did not build; previous generation kept");
                 self.inner.build_errors.lock().insert(name, e.to_string());
+                return;
             }
+        };
+        if prev
+            .as_ref()
+            .is_some_and(|p| p.kind.info().kind != kind.info().kind)
+        {
+            self.remove_locked(&name);
+            prev = None;
+        }
+        object.start(prev.as_ref().map(|p| &*p.object));
+        let running = Running {
+            spec: Arc::new(spec),
+            object,
+            kind,
+        };
+        self.inner.running.rcu(|m| {
+            let mut m = HashMap::clone(m);
+            m.insert(name.clone(), running.clone());
+            m
+        });
+        self.inner.build_errors.lock().remove(&name);
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        tracing::info!(%name, kind = %running.kind.info().kind, "object running");
+        if let Some(p) = prev {
+            p.object.close();
         }
     }
 
     /// Closes and forgets the object called `name`.
     pub fn remove(&self, name: &str) {
+        let _changing = self.inner.changing.lock();
+        self.remove_locked(name);
+    }
+
+    fn remove_locked(&self, name: &str) {
         let mut removed = None;
         self.inner.running.rcu(|m| {
             let mut m = HashMap::clone(m);
@@ -244,7 +226,7 @@ impl Supervisor {
     /// Closes every object, traffic gates first.
     pub fn shutdown(&self) {
         let mut all: Vec<Running> = self.running().values().cloned().collect();
-        all.sort_by_key(|r| std::cmp::Reverse(r.kind.category()));
+        all.sort_by_key(|r| std::cmp::Reverse(r.kind.info().category));
         for r in all {
             self.remove(r.spec.name());
         }
@@ -253,7 +235,7 @@ impl Supervisor {
     /// Status key of an object, as Easegress lays it out: `<ns>/<name>/<member>` with
     /// `eg-traffic-default` for traffic objects and `default` for controllers.
     pub fn status_key(&self, running: &Running) -> String {
-        let ns = if running.kind.category().is_traffic() {
+        let ns = if running.kind.info().category.is_traffic() {
             "eg-traffic-default"
         } else {
             "default"
@@ -286,11 +268,4 @@ impl Supervisor {
             .map(|r| (self.status_key(r), self.status_of(r)))
             .collect()
     }
-}
-
-/// Decodes a stored spec (JSON).
-pub fn parse_stored(value: &[u8]) -> Result<Spec, eg_spec::SpecError> {
-    let doc: Value = serde_json::from_slice(value)
-        .map_err(|e| eg_spec::SpecError::doc(format!("stored spec is not JSON: {e}")))?;
-    Spec::from_doc(doc)
 }

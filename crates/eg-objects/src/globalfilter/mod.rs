@@ -16,7 +16,7 @@ use std::sync::Arc;
 use eg_filters::FilterRegistry;
 use eg_protocols::Context;
 use eg_spec::SpecError;
-use eg_supervisor::{Category, Object, ObjectKind, Spec, Supervisor};
+use eg_supervisor::{object_schema, Category, KindInfo, Object, ObjectKind, Spec, Supervisor};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -25,6 +25,17 @@ use crate::pipeline::{decode_spec, Fallthrough, Pipeline};
 
 /// The kind name.
 pub const KIND: &str = "GlobalFilter";
+
+/// The `GlobalFilter` kind's description (category `BusinessController`; egctl
+/// `globalfilter`, `globalfilters`).
+pub const INFO: KindInfo = KindInfo {
+    kind: KIND,
+    category: Category::BusinessController,
+    name: "globalfilter",
+    aliases: &["globalfilters"],
+    default_spec: || json!({"fallthrough": {"beforePipeline": false, "pipeline": false}}),
+    schema: object_schema,
+};
 
 /// `GlobalFilter` fields.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -77,6 +88,18 @@ impl GlobalFilter {
 }
 
 impl Object for GlobalFilter {
+    /// Starts each stage from the same stage of `prev` (its filters inherit state). A stage
+    /// `prev` had and this generation dropped is closed with `prev`.
+    fn start(&self, prev: Option<&dyn Object>) {
+        let prev = prev.and_then(|p| p.as_any().downcast_ref::<GlobalFilter>());
+        if let Some(b) = &self.before {
+            b.start_from(prev.and_then(|p| p.before.as_ref()));
+        }
+        if let Some(a) = &self.after {
+            a.start_from(prev.and_then(|p| p.after.as_ref()));
+        }
+    }
+
     fn status(&self) -> Value {
         let stage = |p: &Option<Pipeline>| {
             p.as_ref()
@@ -166,63 +189,22 @@ impl GlobalFilterKind {
 }
 
 impl ObjectKind for GlobalFilterKind {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-
-    fn category(&self) -> Category {
-        Category::BusinessController
-    }
-
-    fn name(&self) -> String {
-        "globalfilter".to_string()
-    }
-
-    fn aliases(&self) -> Vec<String> {
-        vec!["globalfilters".to_string()]
-    }
-
-    fn default_spec(&self) -> Value {
-        json!({"fallthrough": {"beforePipeline": false, "pipeline": false}})
+    fn info(&self) -> &'static KindInfo {
+        &INFO
     }
 
     fn validate(&self, spec: &Spec, sup: &Supervisor) -> Result<Vec<String>, SpecError> {
         Ok(self.compile(spec, sup)?.warnings)
     }
 
-    fn create(
-        &self,
-        spec: &Spec,
-        sup: &Supervisor,
-        prev: Option<Arc<dyn Object>>,
-    ) -> Result<Arc<dyn Object>, SpecError> {
+    fn build(&self, spec: &Spec, sup: &Supervisor) -> Result<Arc<dyn Object>, SpecError> {
         let stages = self.compile(spec, sup)?;
-        let prev = prev.and_then(|p| p.into_any().downcast::<GlobalFilter>().ok());
-        let start = |c: Option<Compiled>, old: Option<&Pipeline>, field: &str| {
-            match c {
-                Some(c) => Some(Pipeline::start(&format!("{}-{field}", spec.name()), c, old)),
-                None => {
-                    // The stage is gone: close what the previous generation ran.
-                    if let Some(old) = old {
-                        Object::close(old);
-                    }
-                    None
-                }
-            }
+        let stage = |c: Option<Compiled>, field: &str| {
+            c.map(|c| Pipeline::new(&format!("{}-{field}", spec.name()), c))
         };
-        let before = start(
-            stages.before,
-            prev.as_ref().and_then(|p| p.before.as_ref()),
-            "beforePipeline",
-        );
-        let after = start(
-            stages.after,
-            prev.as_ref().and_then(|p| p.after.as_ref()),
-            "afterPipeline",
-        );
         Ok(Arc::new(GlobalFilter {
-            before,
-            after,
+            before: stage(stages.before, "beforePipeline"),
+            after: stage(stages.after, "afterPipeline"),
             fallthrough: stages.fallthrough,
         }))
     }

@@ -191,10 +191,8 @@ async fn update_inherits_stage_filters_and_closes_removed_stages() {
 #[test]
 fn kind_names() {
     let k = GlobalFilterKind::new(crate::testkit::filters());
-    assert_eq!(
-        (k.kind(), k.name()),
-        ("GlobalFilter", "globalfilter".to_string())
-    );
-    assert_eq!(k.aliases(), ["globalfilters"]);
-    assert_eq!(k.category(), Category::BusinessController);
+    let info = k.info();
+    assert_eq!((info.kind, info.name), ("GlobalFilter", "globalfilter"));
+    assert_eq!(info.aliases, ["globalfilters"]);
+    assert_eq!(info.category, Category::BusinessController);
 }

@@ -71,7 +71,7 @@ impl ServerLabels {
         let m = sup.member();
         ServerLabels {
             cluster_name: m.cluster_name.clone(),
-            cluster_role: m.cluster_role.clone(),
+            cluster_role: m.cluster_role.to_string(),
             instance: m.name.clone(),
             name: name.to_string(),
         }

@@ -6,8 +6,13 @@
 //! Easegress does: 403 (IP), 400 (header/query), 405 (method), 404 (nothing), 503 (no such
 //! pipeline, or no response), 413 (body over `clientMaxBodySize`).
 //!
-//! Rule changes swap the compiled routing table in place; listener changes (port,
-//! address, TLS, keep-alive) restart the listener, draining the old connections.
+//! Generations hand over in [`Object::start`]: when the listener settings (port, address,
+//! TLS, keep-alive) are unchanged, the new generation takes over the running listener and
+//! the state it shares with its connections, and swaps its compiled routing table in — the
+//! connections stay open. Otherwise it starts a new listener that takes over the old one's
+//! socket (same address and port) or binds once the old one let go, while the old
+//! connections drain. Statistics and the health gauge carry over either way. The replaced
+//! generation's [`Object::close`] then releases only what it still holds.
 
 mod accesslog;
 mod backend;
@@ -25,10 +30,11 @@ mod tls;
 mod tests;
 
 use std::any::Any;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use eg_spec::SpecError;
-use eg_supervisor::{Category, Object, ObjectKind, Spec, Supervisor};
+use eg_supervisor::{object_schema, Category, KindInfo, Object, ObjectKind, Spec, Supervisor};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
@@ -40,8 +46,25 @@ pub use spec::{generated_pipeline_name, HttpServerSpec};
 /// The kind name.
 pub const KIND: &str = "HTTPServer";
 
-/// The `HTTPServer` object kind (category `TrafficGate`; egctl `httpserver`, `httpservers`,
-/// `hs`).
+/// The `HTTPServer` kind's description (category `TrafficGate`; egctl `httpserver`,
+/// `httpservers`, `hs`).
+pub const INFO: KindInfo = KindInfo {
+    kind: KIND,
+    category: Category::TrafficGate,
+    name: "httpserver",
+    aliases: &["httpservers", "hs"],
+    default_spec: || {
+        json!({
+            "https": false,
+            "keepAlive": true,
+            "keepAliveTimeout": "60s",
+            "maxConnections": spec::DEFAULT_MAX_CONNECTIONS,
+        })
+    },
+    schema: object_schema,
+};
+
+/// The `HTTPServer` object kind.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HttpServerKind;
 
@@ -52,10 +75,11 @@ impl HttpServerKind {
     }
 }
 
-/// A spec that passed every check, with what creating it needs.
+/// A spec that passed every check, with what starting it needs.
 struct Checked {
     spec: HttpServerSpec,
     warnings: Vec<String>,
+    parts: mux::Parts,
     listener: ListenerConfig,
 }
 
@@ -83,7 +107,7 @@ fn check(doc: &Spec) -> Result<Checked, SpecError> {
         return Err(SpecError::new("maxConnections", "must be at least 1"));
     }
     let tls = tls::server_config(&s)?;
-    mux::validate(doc.name(), &s)?;
+    let parts = mux::compile_parts(doc.name(), &s)?;
     let keep_alive_timeout = match s.keep_alive_timeout {
         None => Some(spec::DEFAULT_KEEP_ALIVE_TIMEOUT),
         Some(d) if d.get().is_zero() => None,
@@ -114,34 +138,14 @@ fn check(doc: &Spec) -> Result<Checked, SpecError> {
     Ok(Checked {
         spec: s,
         warnings: decoded.unknown,
+        parts,
         listener,
     })
 }
 
 impl ObjectKind for HttpServerKind {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-
-    fn category(&self) -> Category {
-        Category::TrafficGate
-    }
-
-    fn name(&self) -> String {
-        "httpserver".to_string()
-    }
-
-    fn aliases(&self) -> Vec<String> {
-        vec!["httpservers".to_string(), "hs".to_string()]
-    }
-
-    fn default_spec(&self) -> Value {
-        json!({
-            "https": false,
-            "keepAlive": true,
-            "keepAliveTimeout": "60s",
-            "maxConnections": spec::DEFAULT_MAX_CONNECTIONS,
-        })
+    fn info(&self) -> &'static KindInfo {
+        &INFO
     }
 
     fn owned_objects(&self, spec: &Spec) -> Vec<Value> {
@@ -157,101 +161,139 @@ impl ObjectKind for HttpServerKind {
         })
     }
 
-    fn create(
-        &self,
-        spec: &Spec,
-        sup: &Supervisor,
-        prev: Option<Arc<dyn Object>>,
-    ) -> Result<Arc<dyn Object>, SpecError> {
+    fn build(&self, spec: &Spec, sup: &Supervisor) -> Result<Arc<dyn Object>, SpecError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(SpecError::doc(
                 "an HTTPServer can only be created inside the server's runtime",
             ));
         }
         let checked = check(spec)?;
-        let name = spec.name();
-        let prev = prev.and_then(|p| p.into_any().downcast::<HttpServer>().ok());
-        let stats = prev
-            .as_ref()
-            .map(|p| p.shared.stats.clone())
-            .unwrap_or_else(|| Arc::new(SharedStats::new()));
-        let mux = Mux::build(name, &checked.spec, sup, stats.clone())?;
         let max_conns = checked
             .spec
             .max_connections
             .unwrap_or(spec::DEFAULT_MAX_CONNECTIONS) as usize;
-
-        listener::check_connection_limit(name, max_conns);
-
-        // Everything compiled: from here on the previous generation may be touched.
-        if let Some(prev) = prev {
-            let mut prev_listener = prev.listener.lock();
-            if let Some(l) = prev_listener.as_ref() {
-                if l.config.same_listener(&checked.listener) {
-                    prev.shared.mux.store(Arc::new(mux));
-                    prev.shared.set_max_connections(max_conns);
-                    let listener = prev_listener.take();
-                    return Ok(Arc::new(HttpServer {
-                        shared: prev.shared.clone(),
-                        listener: Mutex::new(listener),
-                    }));
-                }
-            }
-            // The listener changes: the new one stops the old one and takes over its
-            // socket (or binds once it is released); the old connections drain meanwhile.
-            let old = prev_listener.take();
-            drop(prev_listener);
-            let shared = Arc::new(Shared::new(
-                name,
-                mux,
-                max_conns,
-                prev.shared.health(),
-                stats,
-            ));
-            let listener = Listener::start(shared.clone(), checked.listener, old.as_ref());
-            return Ok(Arc::new(HttpServer {
-                shared,
-                listener: Mutex::new(Some(listener)),
-            }));
-        }
-        let health = metrics::health(sup, &metrics::ServerLabels::new(sup, name));
-        let shared = Arc::new(Shared::new(name, mux, max_conns, health, stats));
-        let listener = Listener::start(shared.clone(), checked.listener, None);
+        listener::check_connection_limit(spec.name(), max_conns);
         Ok(Arc::new(HttpServer {
-            shared,
-            listener: Mutex::new(Some(listener)),
+            name: spec.name().to_string(),
+            pending: Mutex::new(Some(Pending {
+                sup: sup.clone(),
+                spec: checked.spec,
+                parts: checked.parts,
+                listener: checked.listener,
+                max_conns,
+            })),
+            shared: OnceLock::new(),
+            listener: Mutex::new(None),
+            superseded: AtomicBool::new(false),
         }))
     }
 }
 
-/// A running HTTPServer generation.
+/// What a built generation starts with.
+struct Pending {
+    sup: Supervisor,
+    spec: HttpServerSpec,
+    parts: mux::Parts,
+    listener: ListenerConfig,
+    max_conns: usize,
+}
+
+/// An HTTPServer generation.
+///
+/// The listener and the state it shares with its connections ([`Shared`]) pass from
+/// generation to generation; a generation owns its listener until a successor takes it,
+/// and marks the server closed only if no successor took over serving it.
 pub struct HttpServer {
-    shared: Arc<Shared>,
+    name: String,
+    /// What `build` prepared, taken by `start`.
+    pending: Mutex<Option<Pending>>,
+    /// The state shared with the listener and its connections, set by `start`. A successor
+    /// on the same listener shares it too.
+    shared: OnceLock<Arc<Shared>>,
+    /// The listener, while this generation holds it.
     listener: Mutex<Option<Listener>>,
+    /// Set when a successor took over serving this server (its listener or its place).
+    superseded: AtomicBool,
 }
 
 impl HttpServer {
     /// `running`, `failed`, `closed` or `nil` (not started yet).
     pub fn state(&self) -> &'static str {
-        match self.shared.state() {
+        match self.shared.get().map_or(State::Nil, |s| s.state()) {
             State::Nil => "nil",
             State::Running => "running",
             State::Failed => "failed",
             State::Closed => "closed",
         }
     }
+
+    /// Starts with `pending`, taking over from `prev`.
+    fn start_with(&self, p: Pending, prev: Option<&HttpServer>) {
+        let prev_shared = prev.and_then(|prev| prev.shared.get());
+        let stats = prev_shared
+            .map(|s| s.stats.clone())
+            .unwrap_or_else(|| Arc::new(SharedStats::new()));
+        let mux = Mux::new(&self.name, p.parts, &p.spec, &p.sup, stats.clone());
+        let mut old_listener = None;
+        if let (Some(prev), Some(prev_shared)) = (prev, prev_shared) {
+            prev.superseded.store(true, Ordering::Release);
+            let mut prev_listener = prev.listener.lock();
+            if prev_listener
+                .as_ref()
+                .is_some_and(|l| l.config.same_listener(&p.listener))
+            {
+                // Same listener: keep it and its connections; only the configuration changes.
+                prev_shared.mux.store(Arc::new(mux));
+                prev_shared.set_max_connections(p.max_conns);
+                *self.listener.lock() = prev_listener.take();
+                let _ = self.shared.set(prev_shared.clone());
+                return;
+            }
+            // The listener changes: the new one stops the old one and takes over its socket
+            // (or binds once it is released); the old connections drain meanwhile.
+            old_listener = prev_listener.take();
+        }
+        let health = match prev_shared {
+            Some(s) => s.health(),
+            None => metrics::health(&p.sup, &metrics::ServerLabels::new(&p.sup, &self.name)),
+        };
+        let shared = Arc::new(Shared::new(&self.name, mux, p.max_conns, health, stats));
+        let listener = Listener::start(shared.clone(), p.listener, old_listener.as_ref());
+        *self.listener.lock() = Some(listener);
+        let _ = self.shared.set(shared);
+    }
 }
 
 impl Object for HttpServer {
-    fn status(&self) -> Value {
-        self.shared.status()
+    fn start(&self, prev: Option<&dyn Object>) {
+        let Some(pending) = self.pending.lock().take() else {
+            return;
+        };
+        self.start_with(
+            pending,
+            prev.and_then(|p| p.as_any().downcast_ref::<HttpServer>()),
+        );
     }
 
+    fn status(&self) -> Value {
+        match self.shared.get() {
+            Some(s) => s.status(),
+            None => json!({"name": self.name, "state": "nil"}),
+        }
+    }
+
+    /// Stops the listener if this generation still holds it, and marks the server closed
+    /// (health 0) unless a successor took over serving it: a replaced generation whose
+    /// listener and shared state live on in its successor leaves them alone.
     fn close(&self) {
         if let Some(l) = self.listener.lock().take() {
             l.stop();
         }
-        self.shared.close();
+        if !self.superseded.load(Ordering::Acquire) {
+            if let Some(s) = self.shared.get() {
+                s.close();
+            }
+        }
     }
 
     fn as_any(&self) -> &dyn Any {

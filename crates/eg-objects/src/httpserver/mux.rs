@@ -78,19 +78,16 @@ pub(crate) struct Mux {
     stats: Arc<SharedStats>,
 }
 
-/// Checks the routing part of a spec (everything a [`Mux`] needs) without building one.
-pub(crate) fn validate(name: &str, spec: &HttpServerSpec) -> Result<(), SpecError> {
-    compile_parts(name, spec).map(|_| ())
-}
-
-struct Parts {
+/// The parts of a [`Mux`] compiled from a spec (everything that can reject it).
+pub(crate) struct Parts {
     ip_filter: Option<IpFilter>,
     router: Router,
     trusted: TrustedProxies,
     format: Format,
 }
 
-fn compile_parts(name: &str, spec: &HttpServerSpec) -> Result<Parts, SpecError> {
+/// Compiles and checks the routing part of `spec`, without resolving metrics or statistics.
+pub(crate) fn compile_parts(name: &str, spec: &HttpServerSpec) -> Result<Parts, SpecError> {
     let router_kind = match spec.router_kind.as_str() {
         "" => super::spec::ROUTER_ORDERED,
         k @ (super::spec::ROUTER_ORDERED | super::spec::ROUTER_RADIX_TREE) => k,
@@ -119,22 +116,16 @@ fn compile_parts(name: &str, spec: &HttpServerSpec) -> Result<Parts, SpecError> 
     })
 }
 
-fn access_log_disabled(sup: &Supervisor) -> bool {
-    let o = &sup.member().options;
-    ["DisableAccessLog", "disable-access-log", "disable-access"]
-        .iter()
-        .any(|k| o.get(*k).and_then(|v| v.as_bool()).unwrap_or(false))
-}
-
 impl Mux {
-    /// Compiles `spec` for server `name`, resolving metric handles and sharing `stats`.
-    pub fn build(
+    /// The configuration of server `name` from the compiled `parts` of `spec`, resolving
+    /// metric handles and sharing `stats` (kept across generations).
+    pub fn new(
         name: &str,
+        parts: Parts,
         spec: &HttpServerSpec,
         sup: &Supervisor,
         stats: Arc<SharedStats>,
-    ) -> Result<Mux, SpecError> {
-        let parts = compile_parts(name, spec)?;
+    ) -> Mux {
         let labels = ServerLabels::new(sup, name);
         let routes = parts
             .router
@@ -146,9 +137,9 @@ impl Mux {
                 stats: stats.path(&r.pattern),
             })
             .collect();
-        let access_log = (!access_log_disabled(sup))
+        let access_log = (!sup.member().options.disable_access_log)
             .then(|| AccessLog::new(parts.format, sup.member().log_dir.clone()));
-        Ok(Mux {
+        Mux {
             sup: sup.clone(),
             ip_filter: parts.ip_filter,
             router: parts.router,
@@ -165,7 +156,7 @@ impl Mux {
                 .then(|| ObjectSlot::new(&spec.global_filter)),
             access_log,
             stats,
-        })
+        }
     }
 
     /// Finds the route of a request: `Ok(route index, rewritten path)` or the failure

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use eg_filters::FilterRegistry;
 use eg_spec::SpecError;
-use eg_supervisor::{Category, Object, ObjectKind, Spec, Supervisor};
-use serde_json::{json, Value};
+use eg_supervisor::{object_schema, Category, KindInfo, Object, ObjectKind, Spec, Supervisor};
+use serde_json::json;
 
 use super::compile::{check, compile};
 use super::spec::decode_spec;
@@ -13,6 +13,17 @@ use super::Pipeline;
 
 /// The kind name.
 pub const KIND: &str = "Pipeline";
+
+/// The `Pipeline` kind's description (category `Pipeline`; egctl `pipeline`, `pipelines`,
+/// `pl`).
+pub const INFO: KindInfo = KindInfo {
+    kind: KIND,
+    category: Category::Pipeline,
+    name: "pipeline",
+    aliases: &["pipelines", "pl"],
+    default_spec: || json!({"filters": []}),
+    schema: object_schema,
+};
 
 /// Builds `Pipeline` objects with the filter kinds of a registry.
 pub struct PipelineKind {
@@ -32,24 +43,8 @@ impl PipelineKind {
 }
 
 impl ObjectKind for PipelineKind {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-
-    fn category(&self) -> Category {
-        Category::Pipeline
-    }
-
-    fn name(&self) -> String {
-        "pipeline".to_string()
-    }
-
-    fn aliases(&self) -> Vec<String> {
-        vec!["pipelines".to_string(), "pl".to_string()]
-    }
-
-    fn default_spec(&self) -> Value {
-        json!({"filters": []})
+    fn info(&self) -> &'static KindInfo {
+        &INFO
     }
 
     fn validate(&self, spec: &Spec, sup: &Supervisor) -> Result<Vec<String>, SpecError> {
@@ -59,19 +54,9 @@ impl ObjectKind for PipelineKind {
         Ok(warnings)
     }
 
-    fn create(
-        &self,
-        spec: &Spec,
-        sup: &Supervisor,
-        prev: Option<Arc<dyn Object>>,
-    ) -> Result<Arc<dyn Object>, SpecError> {
+    fn build(&self, spec: &Spec, sup: &Supervisor) -> Result<Arc<dyn Object>, SpecError> {
         let decoded = decode_spec(&spec.doc, "", true)?;
         let compiled = compile(spec.name(), &decoded.spec, "", &self.filters, sup)?;
-        let prev = prev.and_then(|p| p.into_any().downcast::<Pipeline>().ok());
-        Ok(Arc::new(Pipeline::start(
-            spec.name(),
-            compiled,
-            prev.as_deref(),
-        )))
+        Ok(Arc::new(Pipeline::new(spec.name(), compiled)))
     }
 }

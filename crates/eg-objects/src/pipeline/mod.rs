@@ -2,7 +2,8 @@
 //!
 //! A spec is compiled once per generation ([`compile`]): filters built through the
 //! [`eg_filters::FilterRegistry`], flow nodes resolved to indexes, jumps to forward-only
-//! node indexes. A request runs the flow as an index loop ([`run`]) and leaves a lazily
+//! node indexes. Starting the generation initialises each filter with its namesake of the
+//! same kind in the replaced generation; the supervisor then closes the replaced one. A request runs the flow as an index loop ([`run`]) and leaves a lazily
 //! formatted stats tag in the access log.
 
 pub(crate) mod compile;
@@ -23,7 +24,7 @@ use serde_json::{json, Map, Value};
 use compile::{Compiled, Flow};
 use run::{run_flow, Stage, Stats, StatsTag};
 
-pub use kind::{PipelineKind, KIND};
+pub use kind::{PipelineKind, INFO, KIND};
 pub use spec::{decode_spec, DecodedSpec, FlowNodeSpec, PipelineSpec, END};
 
 /// The key of the pipeline's `data` in `ctx.data`.
@@ -49,25 +50,28 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Starts a compiled generation: every filter is initialised with the filter of the same
-    /// name and kind of `prev` (so it inherits its state), then `prev`'s filters are closed.
-    pub(crate) fn start(name: &str, compiled: Compiled, prev: Option<&Pipeline>) -> Pipeline {
-        for slot in compiled.flow.filters.iter() {
-            let old = prev
-                .and_then(|p| p.flow.filter(&slot.name))
-                .filter(|old| old.kind == slot.kind)
-                .map(|old| &*old.filter);
-            slot.filter.init(old);
-        }
-        if let Some(prev) = prev {
-            prev.close_filters();
-        }
+    /// A generation of a compiled pipeline, not started: its filters are built but not
+    /// initialised.
+    pub(crate) fn new(name: &str, compiled: Compiled) -> Pipeline {
         Pipeline {
             name: Arc::from(name),
             flow: Arc::new(compiled.flow),
             data: compiled.data,
             requests: AtomicU64::new(0),
             closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Starts this generation: every filter is initialised with the filter of the same name
+    /// and kind of `prev` (so it inherits its state: health, limiter windows, pools).
+    /// `prev`'s filters keep running until `prev` is closed.
+    pub(crate) fn start_from(&self, prev: Option<&Pipeline>) {
+        for slot in self.flow.filters.iter() {
+            let old = prev
+                .and_then(|p| p.flow.filter(&slot.name))
+                .filter(|old| old.kind == slot.kind)
+                .map(|old| &*old.filter);
+            slot.filter.init(old);
         }
     }
 
@@ -142,8 +146,7 @@ impl Pipeline {
             .collect()
     }
 
-    /// Closes the filters once (a replaced generation is closed by its successor; a deleted
-    /// one by the supervisor).
+    /// Closes the filters (once, however often it is called).
     fn close_filters(&self) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
@@ -155,6 +158,10 @@ impl Pipeline {
 }
 
 impl Object for Pipeline {
+    fn start(&self, prev: Option<&dyn Object>) {
+        self.start_from(prev.and_then(|p| p.as_any().downcast_ref::<Pipeline>()));
+    }
+
     /// `{"health": "ready", "filters": {<name>: <status>}, "requests": <count>}`.
     fn status(&self) -> Value {
         json!({
@@ -164,6 +171,8 @@ impl Object for Pipeline {
         })
     }
 
+    /// Closes every filter: a replaced generation's successor initialised its own filters
+    /// from them in `start`, so nothing of theirs is still needed.
     fn close(&self) {
         self.close_filters();
     }

@@ -2,8 +2,10 @@
 //! YAML file every few seconds.
 //!
 //! It is the example controller of the developer guide (`docs/developer-guide.md`): one
-//! module implementing [`ObjectKind`] and [`Object`], plus one line in the server's
-//! registry.
+//! module with a [`KindInfo`], an [`ObjectKind`] that builds generations and an [`Object`]
+//! that starts and closes them, plus one line in the server's registry. Nothing carries over
+//! between generations: a new one starts its own writer, and the supervisor closes the
+//! replaced one, which stops its writer.
 
 use std::any::Any;
 use std::path::{Path, PathBuf};
@@ -11,13 +13,30 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eg_spec::SpecError;
-use eg_supervisor::{Category, Object, ObjectKind, Spec, Supervisor};
+use eg_supervisor::{Category, KindInfo, Object, ObjectKind, Spec, Supervisor};
+use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
 /// Kind name.
 pub const KIND: &str = "StatusInLocalController";
+/// The kind's description (category `BusinessController`; egctl `statusinlocalcontroller`,
+/// `statusinlocalcontrollers`, `statusinlocal`).
+pub const INFO: KindInfo = KindInfo {
+    kind: KIND,
+    category: Category::BusinessController,
+    name: "statusinlocalcontroller",
+    aliases: &["statusinlocalcontrollers", "statusinlocal"],
+    default_spec: || json!({"path": "status.yaml"}),
+    schema: || {
+        json!({
+            "type": "object",
+            "required": ["path"],
+            "properties": {"path": {"type": "string", "minLength": 1}},
+        })
+    },
+};
 /// How often the status file is rewritten.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -53,40 +72,20 @@ fn decode(spec: &Spec) -> Result<(StatusInLocalSpec, Vec<String>), SpecError> {
 pub struct StatusInLocalKind;
 
 impl ObjectKind for StatusInLocalKind {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-
-    fn category(&self) -> Category {
-        Category::BusinessController
-    }
-
-    fn aliases(&self) -> Vec<String> {
-        vec!["statusinlocalcontrollers".into(), "statusinlocal".into()]
-    }
-
-    fn default_spec(&self) -> Value {
-        json!({"path": "status.yaml"})
-    }
-
-    fn schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "required": ["path"],
-            "properties": {"path": {"type": "string", "minLength": 1}},
-        })
+    fn info(&self) -> &'static KindInfo {
+        &INFO
     }
 
     fn validate(&self, spec: &Spec, _sup: &Supervisor) -> Result<Vec<String>, SpecError> {
         decode(spec).map(|(_, w)| w)
     }
 
-    fn create(
-        &self,
-        spec: &Spec,
-        sup: &Supervisor,
-        prev: Option<Arc<dyn Object>>,
-    ) -> Result<Arc<dyn Object>, SpecError> {
+    fn build(&self, spec: &Spec, sup: &Supervisor) -> Result<Arc<dyn Object>, SpecError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(SpecError::doc(
+                "a StatusInLocalController can only be created inside the server's runtime",
+            ));
+        }
         let (s, _) = decode(spec)?;
         let path = Path::new(&s.path);
         let path = if path.is_absolute() {
@@ -94,21 +93,21 @@ impl ObjectKind for StatusInLocalKind {
         } else {
             sup.member().home_dir.join(path)
         };
-        // Nothing to inherit: the previous generation's writer simply stops.
-        if let Some(p) = prev {
-            p.close();
-        }
-        let task = tokio::spawn(write_loop(sup.clone(), path.clone()));
-        Ok(Arc::new(StatusInLocal { path, task }))
+        Ok(Arc::new(StatusInLocal {
+            path,
+            sup: sup.clone(),
+            writer: Mutex::new(None),
+        }))
     }
 }
 
-/// A running `StatusInLocalController`.
+/// A `StatusInLocalController` generation.
 pub struct StatusInLocal {
     path: PathBuf,
-    task: JoinHandle<()>,
+    sup: Supervisor,
+    /// The writer task, from `start` until `close`.
+    writer: Mutex<Option<JoinHandle<()>>>,
 }
-
 async fn write_loop(sup: Supervisor, path: PathBuf) {
     let mut tick = tokio::time::interval(SYNC_INTERVAL);
     loop {
@@ -136,12 +135,21 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 impl Object for StatusInLocal {
+    /// Starts the writer. Nothing is taken from `prev`: its writer stops when the supervisor
+    /// closes it, right after this generation is published.
+    fn start(&self, _prev: Option<&dyn Object>) {
+        let task = tokio::spawn(write_loop(self.sup.clone(), self.path.clone()));
+        *self.writer.lock() = Some(task);
+    }
+
     fn status(&self) -> Value {
         json!({"path": self.path})
     }
 
     fn close(&self) {
-        self.task.abort();
+        if let Some(task) = self.writer.lock().take() {
+            task.abort();
+        }
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -216,5 +224,29 @@ mod tests {
         let doc = eg_spec::parse_document(&text).unwrap();
         assert_eq!(doc["default/local-status/m1"]["path"], json!(file));
         s.remove("local-status");
+    }
+
+    #[tokio::test]
+    async fn an_update_stops_the_replaced_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sup(dir.path());
+        let doc = |path: &str| spec(json!({"name": "ls", "kind": KIND, "path": path}));
+        let running = |s: &Supervisor| {
+            s.get("ls")
+                .unwrap()
+                .object
+                .into_any()
+                .downcast::<StatusInLocal>()
+                .unwrap()
+        };
+        s.apply_spec(doc("a.yaml"));
+        let first = running(&s);
+        assert!(first.writer.lock().is_some());
+        s.apply_spec(doc("b.yaml"));
+        let second = running(&s);
+        assert!(first.writer.lock().is_none(), "the replaced writer stopped");
+        assert!(second.writer.lock().is_some());
+        s.remove("ls");
+        assert!(second.writer.lock().is_none());
     }
 }

@@ -414,3 +414,54 @@ async fn access_log_is_reopened_after_rotation() {
         .unwrap()
         .contains("/x?after"));
 }
+
+/// The `httpserver_health` value of server `name`.
+fn health(sup: &Supervisor, name: &str) -> Option<String> {
+    let prefix = format!(
+        "httpserver_health{{clusterName=\"eg-cluster-default-name\",clusterRole=\"primary\",instanceName=\"test-member\",name=\"{name}\",kind=\"HTTPServer\"}} "
+    );
+    sup.metrics()
+        .encode()
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+}
+
+#[tokio::test]
+async fn closing_a_replaced_generation_leaves_its_successor_serving() {
+    let sup = supervisor(None);
+    apply(&sup, echo("pl", "pl"));
+    let (port, other_port) = (free_port(), free_port());
+    let first = start(&sup, server("hs", port, rules("/x", "pl"))).await;
+    get(port, "/x").await;
+
+    // Rule-only update: the successor shares the listener and its state; the supervisor
+    // closed `first`, and that did not close what `second` now runs.
+    apply(&sup, server("hs", port, rules("/y", "pl")));
+    let second = running(&sup, "hs");
+    assert!(!Arc::ptr_eq(&first, &second));
+    assert_eq!(second.state(), "running");
+    assert_eq!(health(&sup, "hs").as_deref(), Some("1"));
+    assert_eq!(get(port, "/y").await.server(), "pl");
+    assert_eq!(second.status()["count"], 2, "statistics carried over");
+
+    // Same port, new listener: the old one hands its socket over.
+    let mut fields = rules("/y", "pl");
+    fields["keepAlive"] = json!(false);
+    let third = start(&sup, server("hs", port, fields)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(third.state(), "running");
+    assert_eq!(health(&sup, "hs").as_deref(), Some("1"));
+    assert_eq!(get(port, "/y").await.server(), "pl");
+
+    // Another port.
+    let fourth = start(&sup, server("hs", other_port, rules("/y", "pl"))).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(fourth.state(), "running");
+    assert_eq!(health(&sup, "hs").as_deref(), Some("1"));
+    assert_eq!(get(other_port, "/y").await.server(), "pl");
+    assert_eq!(fourth.status()["count"], 4, "statistics carried over");
+
+    sup.remove("hs");
+    assert_eq!(fourth.state(), "closed");
+    assert_eq!(health(&sup, "hs").as_deref(), Some("0"));
+}

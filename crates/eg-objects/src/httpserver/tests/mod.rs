@@ -156,7 +156,7 @@ pub fn supervisor(log_dir: Option<std::path::PathBuf>) -> Supervisor {
     let mut member = MemberInfo::standalone("test-member");
     match log_dir {
         Some(d) => member.log_dir = Some(d),
-        None => member.options = json!({"Name": "test-member", "DisableAccessLog": true}),
+        None => member.options.disable_access_log = true,
     }
     Supervisor::new(kinds, Arc::new(eg_store::MemStore::new()), member)
 }

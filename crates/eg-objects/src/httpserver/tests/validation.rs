@@ -180,14 +180,14 @@ fn unknown_keys_are_warnings_and_defaults_apply() {
             "maxConnection: unknown field, ignored"
         ]
     );
-    let kind = sup.kinds().resolve("hs").unwrap();
-    assert_eq!(kind.kind(), "HTTPServer");
-    assert_eq!(kind.category(), eg_supervisor::Category::TrafficGate);
+    let kind = sup.kinds().resolve("hs").unwrap().info();
+    assert_eq!(kind.kind, "HTTPServer");
+    assert_eq!(kind.category, eg_supervisor::Category::TrafficGate);
     assert_eq!(
-        sup.kinds().resolve("httpservers").unwrap().kind(),
+        sup.kinds().resolve("httpservers").unwrap().info().kind,
         "HTTPServer"
     );
-    assert_eq!(kind.default_spec()["keepAlive"], true);
+    assert_eq!((kind.default_spec)()["keepAlive"], true);
 }
 
 #[test]

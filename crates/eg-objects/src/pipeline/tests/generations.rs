@@ -77,7 +77,8 @@ async fn delete_closes_the_filters() {
 fn kind_names() {
     use eg_supervisor::ObjectKind;
     let k = crate::pipeline::PipelineKind::new(crate::testkit::filters());
-    assert_eq!((k.kind(), k.name()), ("Pipeline", "pipeline".to_string()));
-    assert_eq!(k.aliases(), ["pipelines", "pl"]);
-    assert_eq!(k.category(), eg_supervisor::Category::Pipeline);
+    let info = k.info();
+    assert_eq!((info.kind, info.name), ("Pipeline", "pipeline"));
+    assert_eq!(info.aliases, ["pipelines", "pl"]);
+    assert_eq!(info.category, eg_supervisor::Category::Pipeline);
 }
