@@ -149,15 +149,8 @@ struct Stages {
 
 impl GlobalFilterKind {
     fn compile(&self, spec: &Spec, sup: &Supervisor) -> Result<Stages, SpecError> {
-        let decoded = eg_spec::decode::<GlobalFilterSpec>(&spec.doc, "")?;
-        let meta = ["name", "kind", "version", "labels", "createdAt"];
-        let mut warnings: Vec<String> = decoded
-            .unknown
-            .into_iter()
-            .filter(|k| !meta.contains(&k.as_str()))
-            .map(|k| format!("{k}: unknown field, ignored"))
-            .collect();
-        let gf = decoded.spec;
+        let (gf, mut warnings) =
+            eg_spec::decode_kind::<GlobalFilterSpec>(&spec.doc, "")?.into_parts();
         if gf.before_pipeline.is_none() && gf.after_pipeline.is_none() {
             return Err(SpecError::doc(
                 "both beforePipeline and afterPipeline are empty: set at least one",

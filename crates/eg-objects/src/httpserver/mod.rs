@@ -84,8 +84,7 @@ struct Checked {
 }
 
 fn check(doc: &Spec) -> Result<Checked, SpecError> {
-    let decoded = spec::decode_spec(&doc.doc)?;
-    let s = decoded.spec;
+    let (s, warnings) = spec::decode_spec(&doc.doc)?.into_parts();
     let port = match s.port {
         None => return Err(SpecError::new("port", "port is required")),
         Some(p) if (1..=65535).contains(&p) => p as u16,
@@ -137,7 +136,7 @@ fn check(doc: &Spec) -> Result<Checked, SpecError> {
     };
     Ok(Checked {
         spec: s,
-        warnings: decoded.unknown,
+        warnings,
         parts,
         listener,
     })
@@ -153,12 +152,7 @@ impl ObjectKind for HttpServerKind {
     }
 
     fn validate(&self, spec: &Spec, _sup: &Supervisor) -> Result<Vec<String>, SpecError> {
-        check(spec).map(|c| {
-            c.warnings
-                .into_iter()
-                .map(|k| format!("{k}: unknown field, ignored"))
-                .collect()
-        })
+        check(spec).map(|c| c.warnings)
     }
 
     fn build(&self, spec: &Spec, sup: &Supervisor) -> Result<Arc<dyn Object>, SpecError> {

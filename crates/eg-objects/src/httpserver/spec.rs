@@ -191,18 +191,9 @@ pub struct ValueMatchSpec {
     pub regexp: String,
 }
 
-/// Meta keys present in every stored document; not part of the kind's fields.
-const META_KEYS: [&str; 5] = ["name", "kind", "version", "labels", "createdAt"];
-
-/// Decodes the kind fields of a stored document (meta keys dropped first).
+/// Decodes the kind fields of a stored document (meta keys are not reported as unknown).
 pub fn decode_spec(doc: &Value) -> Result<eg_spec::Decoded<HttpServerSpec>, eg_spec::SpecError> {
-    let mut fields = doc.clone();
-    if let Some(obj) = fields.as_object_mut() {
-        for k in META_KEYS {
-            obj.remove(k);
-        }
-    }
-    eg_spec::decode::<HttpServerSpec>(&fields, "")
+    eg_spec::decode_kind::<HttpServerSpec>(doc, "")
 }
 
 /// The name of the pipeline generated for `rules[rule].paths[path].backendPool`.

@@ -50,22 +50,11 @@ pub struct StatusInLocalSpec {
 }
 
 fn decode(spec: &Spec) -> Result<(StatusInLocalSpec, Vec<String>), SpecError> {
-    let mut fields = spec.doc.clone();
-    if let Some(o) = fields.as_object_mut() {
-        for meta in ["name", "kind", "version", "labels", "createdAt"] {
-            o.remove(meta);
-        }
-    }
-    let d = eg_spec::decode::<StatusInLocalSpec>(&fields, "")?;
-    if d.spec.path.trim().is_empty() {
+    let (s, warnings) = eg_spec::decode_kind::<StatusInLocalSpec>(&spec.doc, "")?.into_parts();
+    if s.path.trim().is_empty() {
         return Err(SpecError::new("path", "path must not be empty"));
     }
-    let warnings = d
-        .unknown
-        .into_iter()
-        .map(|k| format!("{k}: unknown field, ignored"))
-        .collect();
-    Ok((d.spec, warnings))
+    Ok((s, warnings))
 }
 
 /// The `StatusInLocalController` kind.

@@ -175,9 +175,10 @@ fn unknown_keys_are_warnings_and_defaults_apply() {
     let warnings = validate(&sup, doc).unwrap();
     assert_eq!(
         warnings,
+        // In the document's order.
         vec![
-            "rules[0].paths[0].setHeaderz: unknown field, ignored",
-            "maxConnection: unknown field, ignored"
+            "maxConnection: unknown field, ignored",
+            "rules[0].paths[0].setHeaderz: unknown field, ignored"
         ]
     );
     let kind = sup.kinds().resolve("hs").unwrap().info();
