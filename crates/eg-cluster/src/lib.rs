@@ -11,4 +11,4 @@ pub mod etcd;
 pub mod process;
 mod store;
 
-// pub use store::{EtcdStore, EtcdStoreOptions};
+pub use store::{EtcdStore, EtcdStoreOptions};

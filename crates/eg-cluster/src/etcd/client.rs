@@ -166,7 +166,7 @@ impl Client {
         self.call_within(path, req, self.inner.timeout).await
     }
 
-    pub(crate) async fn call_within<Q: Serialize, R: DeserializeOwned>(
+    pub async fn call_within<Q: Serialize, R: DeserializeOwned>(
         &self,
         path: &str,
         req: &Q,
