@@ -77,6 +77,9 @@ struct Shared {
     watchers: Watchers,
     resyncs: AtomicU64,
     resync_now: Notify,
+    /// Batches with an [`Op::Increment`] queue here, so this member's writers do not race
+    /// each other on the counter; the etcd compare still guards against other members.
+    counter_writes: tokio::sync::Mutex<()>,
 }
 
 enum Cmd {
@@ -137,6 +140,7 @@ impl EtcdStore {
             watchers: Watchers::default(),
             resyncs: AtomicU64::new(0),
             resync_now: Notify::new(),
+            counter_writes: tokio::sync::Mutex::new(()),
         });
         shared.reload(false).await?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -460,6 +464,19 @@ type Counters = HashMap<String, (u64, i64)>;
 
 async fn run_txn(s: &Shared, ops: Vec<Op>, conds: Vec<Cond>) -> StoreResult<u64> {
     let timeout = s.client.request_timeout();
+    let _queued = if ops.iter().any(|o| matches!(o, Op::Increment(_))) {
+        Some(
+            tokio::time::timeout(timeout, s.counter_writes.lock())
+                .await
+                .map_err(|_| {
+                    StoreError::Unavailable(format!(
+                        "too many writes queued on this member: none finished within {timeout:?}"
+                    ))
+                })?,
+        )
+    } else {
+        None
+    };
     let deadline = Instant::now() + timeout;
     let mut counters: Counters = HashMap::new();
     {
@@ -542,7 +559,7 @@ async fn run_txn(s: &Shared, ops: Vec<Op>, conds: Vec<Cond>) -> StoreResult<u64>
             failure: failure.clone(),
         };
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if attempt > 0 && left < timeout / 4 {
             return Err(StoreError::Unavailable(format!(
                 "etcd: the batch kept conflicting with concurrent writers for {timeout:?}"
             )));
