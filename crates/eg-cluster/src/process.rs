@@ -143,7 +143,10 @@ impl EtcdProcessOptions {
             flag("wal-dir", w.display().to_string());
         }
         flag("listen-client-urls", self.listen_client_urls.join(","));
-        flag("advertise-client-urls", self.advertise_client_urls.join(","));
+        flag(
+            "advertise-client-urls",
+            self.advertise_client_urls.join(","),
+        );
         flag("listen-peer-urls", self.listen_peer_urls.join(","));
         flag(
             "initial-advertise-peer-urls",
@@ -248,9 +251,8 @@ impl EtcdProcess {
             ));
         }
         for d in [&opts.data_dir, &opts.log_dir] {
-            std::fs::create_dir_all(d).map_err(|e| {
-                ProcessError::Spawn(format!("cannot create {}: {e}", d.display()))
-            })?;
+            std::fs::create_dir_all(d)
+                .map_err(|e| ProcessError::Spawn(format!("cannot create {}: {e}", d.display())))?;
         }
         let child = spawn(&binary, &opts)?;
         let shared = Arc::new(Shared {

@@ -254,7 +254,11 @@ impl Shared {
         self.advanced.notify_all();
         if is_resync {
             self.resyncs.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(revision = rev, changes = events.len(), "cluster view resynchronised");
+            tracing::info!(
+                revision = rev,
+                changes = events.len(),
+                "cluster view resynchronised"
+            );
         }
         Ok(())
     }
@@ -407,7 +411,11 @@ async fn lease_loop(s: Arc<Shared>) {
                 // Gone (revoked by a purge, or expired): take a new one, as Easegress does.
                 match init_lease(&s.client, &s.member, s.lease_ttl).await {
                     Ok(id) => {
-                        tracing::warn!(old = format!("{lease:x}"), new = format!("{id:x}"), "member lease replaced");
+                        tracing::warn!(
+                            old = format!("{lease:x}"),
+                            new = format!("{id:x}"),
+                            "member lease replaced"
+                        );
                         s.lease.store(id, Ordering::Relaxed);
                     }
                     Err(e) => tracing::warn!(error = %e, "cannot replace the member lease"),

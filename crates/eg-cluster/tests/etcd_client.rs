@@ -5,8 +5,8 @@ mod common;
 use std::time::Duration;
 
 use eg_cluster::etcd::{
-    discover_client_urls, Compare, CompareResult, DeleteRangeRequest, Error, EventType,
-    PutRequest, RangeRequest, RequestOp, ResponseOp, TxnRequest, WatchCreateRequest,
+    discover_client_urls, Compare, CompareResult, DeleteRangeRequest, Error, EventType, PutRequest,
+    RangeRequest, RequestOp, ResponseOp, TxnRequest, WatchCreateRequest,
 };
 
 const T: Duration = Duration::from_secs(3);
@@ -30,7 +30,11 @@ async fn kv_txn_lease_lock_round_trips() {
     let keys: Vec<_> = r.kvs.iter().map(|kv| kv.key.clone()).collect();
     assert_eq!(keys, vec![b"/t/a".to_vec(), b"/t/b".to_vec()]);
     let old = cl
-        .range(&RangeRequest::key("/t/a").at_revision(p.header.revision).serializable())
+        .range(
+            &RangeRequest::key("/t/a")
+                .at_revision(p.header.revision)
+                .serializable(),
+        )
         .await
         .unwrap();
     assert_eq!(old.kvs[0].value, b"1");
@@ -83,7 +87,10 @@ async fn kv_txn_lease_lock_round_trips() {
     assert!(cl.get("/leased").await.unwrap().is_none());
     assert_eq!(cl.lease_keep_alive_once(l.id).await.unwrap().ttl, 0);
     assert_eq!(cl.lease_time_to_live(l.id, false).await.unwrap().ttl, -1);
-    assert!(matches!(cl.put("/x", "v", l.id).await, Err(Error::Rejected { .. })));
+    assert!(matches!(
+        cl.put("/x", "v", l.id).await,
+        Err(Error::Rejected { .. })
+    ));
 
     // Lock: the key layout of Go's concurrency.Mutex; a second holder waits.
     let l1 = cl.lease_grant(60).await.unwrap().id;
@@ -91,7 +98,9 @@ async fn kv_txn_lease_lock_round_trips() {
     let held = cl.lock("/config/lock", l1, T).await.unwrap();
     assert_eq!(held.key, format!("/config/lock/{l1:x}").into_bytes());
     let t = std::time::Instant::now();
-    let second = cl.lock("/config/lock", l2, Duration::from_millis(500)).await;
+    let second = cl
+        .lock("/config/lock", l2, Duration::from_millis(500))
+        .await;
     assert!(matches!(second, Err(Error::Unavailable(_))), "{second:?}");
     assert!(t.elapsed() < Duration::from_secs(2));
     // The withdrawn request left no key behind.
@@ -134,25 +143,42 @@ async fn watch_sees_puts_and_deletes_in_order_and_reports_compaction() {
     cl.put("/other", "x", 0).await.unwrap();
     let mut seen = Vec::new();
     while seen.len() < 11 {
-        let m = tokio::time::timeout(T, w.message()).await.unwrap().unwrap().unwrap();
+        let m = tokio::time::timeout(T, w.message())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         for e in m.events {
-            seen.push((e.kind, String::from_utf8(e.kv.key).unwrap(), e.kv.mod_revision));
+            seen.push((
+                e.kind,
+                String::from_utf8(e.kv.key).unwrap(),
+                e.kv.mod_revision,
+            ));
         }
     }
     let puts: Vec<_> = seen[..5].iter().map(|s| (s.0, s.1.as_str())).collect();
     assert_eq!(
         puts,
         (1..=5)
-            .map(|i| (EventType::Put, ["/w/1", "/w/2", "/w/3", "/w/4", "/w/5"][i - 1]))
+            .map(|i| (
+                EventType::Put,
+                ["/w/1", "/w/2", "/w/3", "/w/4", "/w/5"][i - 1]
+            ))
             .collect::<Vec<_>>()
     );
     assert!(seen[5..].iter().all(|s| s.0 == EventType::Delete));
-    assert!(seen.windows(2).all(|p| p[0].2 <= p[1].2), "revision order: {seen:?}");
+    assert!(
+        seen.windows(2).all(|p| p[0].2 <= p[1].2),
+        "revision order: {seen:?}"
+    );
 
     // After a compaction, watching from an older revision is reported as such.
     let now = cl.put("/w/x", "y", 0).await.unwrap().header.revision;
     cl.compact(now, true).await.unwrap();
-    let mut old = cl.watch(&WatchCreateRequest::prefix("/w/", start)).await.unwrap();
+    let mut old = cl
+        .watch(&WatchCreateRequest::prefix("/w/", start))
+        .await
+        .unwrap();
     let mut got = None;
     for _ in 0..3 {
         match tokio::time::timeout(T, old.message()).await.unwrap() {
@@ -168,7 +194,8 @@ async fn watch_sees_puts_and_deletes_in_order_and_reports_compaction() {
         "{got:?}"
     );
     assert!(matches!(
-        cl.range(&RangeRequest::prefix("/w/").at_revision(start)).await,
+        cl.range(&RangeRequest::prefix("/w/").at_revision(start))
+            .await,
         Err(Error::Compacted { .. })
     ));
 }

@@ -13,11 +13,18 @@ const T: Duration = Duration::from_secs(2);
 
 async fn store(c: &common::Cluster, endpoints: &[usize], name: &str) -> Arc<EtcdStore> {
     let mut o = eg_cluster::etcd::ClientOptions::new(
-        endpoints.iter().map(|&i| c.members[i].client_url.clone()).collect(),
+        endpoints
+            .iter()
+            .map(|&i| c.members[i].client_url.clone())
+            .collect(),
     );
     o.request_timeout = T;
     let client = eg_cluster::etcd::Client::new(o).unwrap();
-    Arc::new(EtcdStore::connect(client, EtcdStoreOptions::new(name)).await.unwrap())
+    Arc::new(
+        EtcdStore::connect(client, EtcdStoreOptions::new(name))
+            .await
+            .unwrap(),
+    )
 }
 
 /// A put that waits out a leader election (the election timeout is 2.5 s in tests).
@@ -70,7 +77,10 @@ async fn read_your_writes_conditions_lease_and_lock() {
         let k2 = key.clone();
         let rev = blocking(move || {
             s2.apply(
-                vec![Op::Put(k2, format!("{i}").into_bytes()), Op::Increment(keys::CONFIG_VERSION.into())],
+                vec![
+                    Op::Put(k2, format!("{i}").into_bytes()),
+                    Op::Increment(keys::CONFIG_VERSION.into()),
+                ],
                 None,
             )
         })
@@ -92,10 +102,18 @@ async fn read_your_writes_conditions_lease_and_lock() {
 
     // Conditions.
     let s2 = Arc::clone(&s);
-    let err = blocking(move || s2.apply(vec![Op::Put(keys::object("o1"), vec![])], Some(&keys::object("o1"))))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(ref k) if *k == keys::object("o1")), "{err}");
+    let err = blocking(move || {
+        s2.apply(
+            vec![Op::Put(keys::object("o1"), vec![])],
+            Some(&keys::object("o1")),
+        )
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(ref k) if *k == keys::object("o1")),
+        "{err}"
+    );
     let v = s.get_versioned(&keys::object("o1")).unwrap().unwrap();
     assert!(v.mod_revision > 0);
     let (s2, mr) = (Arc::clone(&s), v.mod_revision);
@@ -113,7 +131,10 @@ async fn read_your_writes_conditions_lease_and_lock() {
     .unwrap();
     let s2 = Arc::clone(&s);
     let err = blocking(move || {
-        s2.apply_if(vec![Op::Delete(keys::object("o1"))], vec![Cond::ModRevision(keys::object("o1"), mr)])
+        s2.apply_if(
+            vec![Op::Delete(keys::object("o1"))],
+            vec![Cond::ModRevision(keys::object("o1"), mr)],
+        )
     })
     .await
     .unwrap_err();
@@ -122,10 +143,20 @@ async fn read_your_writes_conditions_lease_and_lock() {
 
     // Ephemeral puts are bound to the member lease, recorded at /leases/<member>.
     let s2 = Arc::clone(&s);
-    blocking(move || s2.apply(vec![Op::PutEphemeral(keys::member_status("m1"), b"{}".to_vec())], None))
+    blocking(move || {
+        s2.apply(
+            vec![Op::PutEphemeral(keys::member_status("m1"), b"{}".to_vec())],
+            None,
+        )
+    })
+    .await
+    .unwrap();
+    let kv = s
+        .client()
+        .get(keys::member_status("m1"))
         .await
+        .unwrap()
         .unwrap();
-    let kv = s.client().get(keys::member_status("m1")).await.unwrap().unwrap();
     assert_eq!(kv.lease, s.lease_id());
     assert_eq!(
         s.get(&keys::lease("m1")).unwrap(),
@@ -141,7 +172,9 @@ async fn read_your_writes_conditions_lease_and_lock() {
     let g = blocking(move || s2.write_lock(T)).await.unwrap();
     let o2 = Arc::clone(&other);
     let t = Instant::now();
-    assert!(blocking(move || o2.write_lock(Duration::from_millis(500))).await.is_err());
+    assert!(blocking(move || o2.write_lock(Duration::from_millis(500)))
+        .await
+        .is_err());
     assert!(t.elapsed() < Duration::from_secs(3));
     drop(g);
     let o2 = Arc::clone(&other);
@@ -170,7 +203,10 @@ async fn two_members_concurrent_applies_keep_every_write_and_version() {
             let key = keys::object(&format!("{m}-{i}"));
             tasks.push(tokio::task::spawn_blocking(move || {
                 let r = s.apply(
-                    vec![Op::Put(key.clone(), b"{}".to_vec()), Op::Increment(keys::CONFIG_VERSION.into())],
+                    vec![
+                        Op::Put(key.clone(), b"{}".to_vec()),
+                        Op::Increment(keys::CONFIG_VERSION.into()),
+                    ],
                     None,
                 );
                 (key, r)
@@ -185,7 +221,10 @@ async fn two_members_concurrent_applies_keep_every_write_and_version() {
             Err(e) => eprintln!("apply of {key} failed: {e}"),
         }
     }
-    eprintln!("100 concurrent applies from 2 members took {:?}", t.elapsed());
+    eprintln!(
+        "100 concurrent applies from 2 members took {:?}",
+        t.elapsed()
+    );
     assert_eq!(acked.len(), 100, "every write acknowledged");
     // Both members' views converge on every acknowledged write and version 100.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -232,7 +271,10 @@ async fn lagging_member_resyncs_after_compaction() {
     let rev = put_retry(&writer, keys::object("new"), "1").await;
     writer.compact(rev, true).await.unwrap();
     // Reads still answer from the last view.
-    assert_eq!(lagging.get(&keys::object("gone")).unwrap(), Some(b"1".to_vec()));
+    assert_eq!(
+        lagging.get(&keys::object("gone")).unwrap(),
+        Some(b"1".to_vec())
+    );
     let t = Instant::now();
     c.restart(2);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -240,17 +282,31 @@ async fn lagging_member_resyncs_after_compaction() {
         assert!(Instant::now() < deadline, "no resync");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    eprintln!("lagging member resynced {:?} after its etcd restarted", t.elapsed());
+    eprintln!(
+        "lagging member resynced {:?} after its etcd restarted",
+        t.elapsed()
+    );
     assert!(lagging.resync_count() >= 1);
     assert_eq!(lagging.get(&keys::object("gone")).unwrap(), None);
-    assert_eq!(lagging.get(&keys::object("keep")).unwrap(), Some(b"2".to_vec()));
+    assert_eq!(
+        lagging.get(&keys::object("keep")).unwrap(),
+        Some(b"2".to_vec())
+    );
     let mut evs = Vec::new();
     while let Ok(e) = w.try_recv() {
         evs.push(e);
     }
-    assert!(evs.iter().any(|e| matches!(e, WatchEvent::Delete { key, .. } if *key == keys::object("gone"))), "{evs:?}");
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, WatchEvent::Delete { key, .. } if *key == keys::object("gone"))),
+        "{evs:?}"
+    );
     assert!(evs.iter().any(|e| matches!(e, WatchEvent::Put { key, value, .. } if *key == keys::object("keep") && value == b"2")), "{evs:?}");
-    assert!(evs.iter().any(|e| matches!(e, WatchEvent::Put { key, .. } if *key == keys::object("new"))), "{evs:?}");
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, WatchEvent::Put { key, .. } if *key == keys::object("new"))),
+        "{evs:?}"
+    );
     // And it follows live changes again.
     writer.put(keys::object("after"), "1", 0).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -267,14 +323,18 @@ async fn without_quorum_reads_answer_and_writes_fail_in_time() {
     };
     let s = store(&c, &[0, 1, 2], "m1").await;
     let s2 = Arc::clone(&s);
-    blocking(move || s2.put(&keys::object("a"), b"1".to_vec())).await.unwrap();
+    blocking(move || s2.put(&keys::object("a"), b"1".to_vec()))
+        .await
+        .unwrap();
     c.kill(1);
     c.kill(2);
     assert_eq!(s.get(&keys::object("a")).unwrap(), Some(b"1".to_vec()));
     assert_eq!(s.range(keys::OBJECTS_PREFIX).unwrap().len(), 1);
     let s2 = Arc::clone(&s);
     let t = Instant::now();
-    let err = blocking(move || s2.put(&keys::object("b"), b"1".to_vec())).await.unwrap_err();
+    let err = blocking(move || s2.put(&keys::object("b"), b"1".to_vec()))
+        .await
+        .unwrap_err();
     let took = t.elapsed();
     eprintln!("write without quorum failed after {took:?}: {err}");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
@@ -298,6 +358,9 @@ async fn without_quorum_reads_answer_and_writes_fail_in_time() {
         }
     }
     assert!(ok.is_some(), "writes work again after quorum is back");
-    eprintln!("writes accepted again {:?} after restarting 2 members", t.elapsed());
+    eprintln!(
+        "writes accepted again {:?} after restarting 2 members",
+        t.elapsed()
+    );
     assert_eq!(s.get(&keys::object("b")).unwrap(), Some(b"2".to_vec()));
 }

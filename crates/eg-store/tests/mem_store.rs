@@ -52,14 +52,20 @@ fn apply_if_checks_every_condition_atomically() {
     let err = s
         .apply_if(
             vec![Op::Put("/b".into(), b"x".to_vec())],
-            vec![Cond::Value("/a".into(), b"1".to_vec()), Cond::Absent("/a".into())],
+            vec![
+                Cond::Value("/a".into(), b"1".to_vec()),
+                Cond::Absent("/a".into()),
+            ],
         )
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(k) if k == "/a"));
     assert_eq!(s.get("/b").unwrap(), None);
     s.apply_if(
         vec![Op::Put("/b".into(), b"x".to_vec())],
-        vec![Cond::Value("/a".into(), b"1".to_vec()), Cond::Absent("/b".into())],
+        vec![
+            Cond::Value("/a".into(), b"1".to_vec()),
+            Cond::Absent("/b".into()),
+        ],
     )
     .unwrap();
     assert_eq!(s.get("/b").unwrap(), Some(b"x".to_vec()));
@@ -75,7 +81,10 @@ fn increment_counts_from_one_and_refuses_non_numbers() {
     for want in ["1", "2", "3"] {
         s.apply(vec![Op::Increment("/config/version".into())], None)
             .unwrap();
-        assert_eq!(s.get("/config/version").unwrap(), Some(want.as_bytes().to_vec()));
+        assert_eq!(
+            s.get("/config/version").unwrap(),
+            Some(want.as_bytes().to_vec())
+        );
     }
     s.put("/n", b"abc".to_vec()).unwrap();
     let rev = s.revision();
@@ -92,8 +101,14 @@ fn increment_counts_from_one_and_refuses_non_numbers() {
 #[test]
 fn ephemeral_put_is_a_plain_put_and_default_lock_serialises() {
     let s = MemStore::new();
-    s.apply(vec![Op::PutEphemeral("/status/members/m1".into(), b"{}".to_vec())], None)
-        .unwrap();
+    s.apply(
+        vec![Op::PutEphemeral(
+            "/status/members/m1".into(),
+            b"{}".to_vec(),
+        )],
+        None,
+    )
+    .unwrap();
     assert_eq!(s.get("/status/members/m1").unwrap(), Some(b"{}".to_vec()));
     let v = s.get_versioned("/status/members/m1").unwrap().unwrap();
     assert_eq!((v.value, v.mod_revision), (b"{}".to_vec(), 0));

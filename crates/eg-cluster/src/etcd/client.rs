@@ -172,7 +172,8 @@ impl Client {
         req: &Q,
         deadline: Duration,
     ) -> Result<R> {
-        let body = Bytes::from(serde_json::to_vec(req).map_err(|e| Error::Protocol(e.to_string()))?);
+        let body =
+            Bytes::from(serde_json::to_vec(req).map_err(|e| Error::Protocol(e.to_string()))?);
         let fut = async {
             let resp = self.send(path, body).await?;
             let status = resp.status();
@@ -203,7 +204,12 @@ impl Client {
 
     /// The value at `key` (linearizable), if any.
     pub async fn get(&self, key: impl Into<Vec<u8>>) -> Result<Option<KeyValue>> {
-        Ok(self.range(&RangeRequest::key(key)).await?.kvs.into_iter().next())
+        Ok(self
+            .range(&RangeRequest::key(key))
+            .await?
+            .kvs
+            .into_iter()
+            .next())
     }
 
     /// Every key starting with `prefix` (linearizable), sorted, with the read's revision.
@@ -274,8 +280,10 @@ impl Client {
             create_request: &'a WatchCreateRequest,
         }
         let body = Bytes::from(
-            serde_json::to_vec(&Create { create_request: req })
-                .map_err(|e| Error::Protocol(e.to_string()))?,
+            serde_json::to_vec(&Create {
+                create_request: req,
+            })
+            .map_err(|e| Error::Protocol(e.to_string()))?,
         );
         let deadline = self.inner.timeout;
         let resp = match tokio::time::timeout(deadline, self.send("/v3/watch", body)).await {

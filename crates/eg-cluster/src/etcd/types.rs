@@ -396,11 +396,7 @@ impl Compare {
     }
 
     /// Compares the key's value.
-    pub fn value(
-        key: impl Into<Vec<u8>>,
-        op: CompareResult,
-        value: impl Into<Vec<u8>>,
-    ) -> Compare {
+    pub fn value(key: impl Into<Vec<u8>>, op: CompareResult, value: impl Into<Vec<u8>>) -> Compare {
         Compare {
             value: value.into(),
             ..Compare::new(key, CompareTarget::Value, op, 0)

@@ -85,19 +85,37 @@ impl Cluster {
         let data = self.dir.path().join(&m.name);
         let child = Command::new(&self.binary)
             .args([
-                "--name", &m.name,
-                "--data-dir", &data.display().to_string(),
-                "--listen-client-urls", &m.client_url,
-                "--advertise-client-urls", &m.client_url,
-                "--listen-peer-urls", &m.peer_url,
-                "--initial-advertise-peer-urls", &m.peer_url,
-                "--initial-cluster", &self.initial,
-                "--initial-cluster-token", "eg-test",
-                "--initial-cluster-state", "new",
-                "--heartbeat-interval", "250",
-                "--election-timeout", "2500",
-                "--logger", "zap",
-                "--log-outputs", &self.dir.path().join(format!("{}.log", m.name)).display().to_string(),
+                "--name",
+                &m.name,
+                "--data-dir",
+                &data.display().to_string(),
+                "--listen-client-urls",
+                &m.client_url,
+                "--advertise-client-urls",
+                &m.client_url,
+                "--listen-peer-urls",
+                &m.peer_url,
+                "--initial-advertise-peer-urls",
+                &m.peer_url,
+                "--initial-cluster",
+                &self.initial,
+                "--initial-cluster-token",
+                "eg-test",
+                "--initial-cluster-state",
+                "new",
+                "--heartbeat-interval",
+                "250",
+                "--election-timeout",
+                "2500",
+                "--logger",
+                "zap",
+                "--log-outputs",
+                &self
+                    .dir
+                    .path()
+                    .join(format!("{}.log", m.name))
+                    .display()
+                    .to_string(),
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
