@@ -14,6 +14,21 @@ pub const STATUS_OBJECTS_PREFIX: &str = "/status/objects/";
 pub const STATUS_MEMBERS_PREFIX: &str = "/status/members/";
 /// The cluster name key.
 pub const CLUSTER_NAME: &str = "/eg/cluster/name";
+/// Prefix of member leases: `/leases/<member>` holds the member's lease id in hex, put
+/// under that lease.
+pub const LEASES_PREFIX: &str = "/leases/";
+/// Name of the cluster-wide write lock; holders' keys are `/config/lock/<lease-hex>`.
+pub const CONFIG_LOCK: &str = "/config/lock";
+
+/// Key of the lease record of `member`.
+pub fn lease(member: &str) -> String {
+    format!("{LEASES_PREFIX}{member}")
+}
+
+/// Key of the status of `member`.
+pub fn member_status(member: &str) -> String {
+    format!("{STATUS_MEMBERS_PREFIX}{member}")
+}
 
 /// Key of the object called `name`.
 pub fn object(name: &str) -> String {

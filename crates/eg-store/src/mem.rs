@@ -6,7 +6,7 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::watch::{WatchEvent, Watchers};
-use crate::{Op, Store, StoreError, StoreResult};
+use crate::{check_conds, parse_counter, Cond, Op, Store, StoreError, StoreResult};
 
 /// A [`Store`] that keeps everything in memory and loses it on exit.
 #[derive(Default)]
@@ -19,6 +19,55 @@ impl MemStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+impl MemStore {
+    fn write(
+        &self,
+        ops: Vec<Op>,
+        check: impl FnOnce(&BTreeMap<String, Vec<u8>>) -> StoreResult<()>,
+    ) -> StoreResult<u64> {
+        let mut inner = self.inner.lock();
+        check(&inner.0)?;
+        for op in &ops {
+            if let Op::Increment(key) = op {
+                parse_counter(key, inner.0.get(key).map(Vec::as_slice))?;
+            }
+        }
+        let revision = inner.1 + 1;
+        let mut events = Vec::with_capacity(ops.len());
+        for op in ops {
+            match op {
+                Op::Put(key, value) | Op::PutEphemeral(key, value) => {
+                    inner.0.insert(key.clone(), value.clone());
+                    events.push(WatchEvent::Put {
+                        key,
+                        value,
+                        revision,
+                    });
+                }
+                Op::Delete(key) => {
+                    if inner.0.remove(&key).is_some() {
+                        events.push(WatchEvent::Delete { key, revision });
+                    }
+                }
+                Op::Increment(key) => {
+                    // Checked above; a value put earlier in this batch restarts the count.
+                    let n = parse_counter(&key, inner.0.get(&key).map(Vec::as_slice)).unwrap_or(0);
+                    let value = (n + 1).to_string().into_bytes();
+                    inner.0.insert(key.clone(), value.clone());
+                    events.push(WatchEvent::Put {
+                        key,
+                        value,
+                        revision,
+                    });
+                }
+            }
+        }
+        inner.1 = revision;
+        self.watchers.publish(&events);
+        Ok(revision)
     }
 }
 
@@ -38,37 +87,14 @@ impl Store for MemStore {
     }
 
     fn apply(&self, ops: Vec<Op>, expect_absent: Option<&str>) -> StoreResult<u64> {
-        let revision = {
-            let mut inner = self.inner.lock();
-            if let Some(k) = expect_absent {
-                if inner.0.contains_key(k) {
-                    return Err(StoreError::Conflict(k.to_string()));
-                }
-            }
-            inner.1 += 1;
-            let revision = inner.1;
-            let mut events = Vec::with_capacity(ops.len());
-            for op in ops {
-                match op {
-                    Op::Put(key, value) => {
-                        inner.0.insert(key.clone(), value.clone());
-                        events.push(WatchEvent::Put {
-                            key,
-                            value,
-                            revision,
-                        });
-                    }
-                    Op::Delete(key) => {
-                        if inner.0.remove(&key).is_some() {
-                            events.push(WatchEvent::Delete { key, revision });
-                        }
-                    }
-                }
-            }
-            self.watchers.publish(&events);
-            revision
-        };
-        Ok(revision)
+        self.write(ops, |map| match expect_absent {
+            Some(k) if map.contains_key(k) => Err(StoreError::Conflict(k.to_string())),
+            _ => Ok(()),
+        })
+    }
+
+    fn apply_if(&self, ops: Vec<Op>, conds: Vec<Cond>) -> StoreResult<u64> {
+        self.write(ops, |map| check_conds(&conds, |k| Ok(map.get(k).cloned())))
     }
 
     fn revision(&self) -> u64 {

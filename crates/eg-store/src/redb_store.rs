@@ -6,7 +6,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::watch::{WatchEvent, Watchers};
-use crate::{Op, Store, StoreError, StoreResult};
+use crate::{check_conds, parse_counter, Cond, Op, Store, StoreError, StoreResult};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "easegress.redb";
@@ -57,6 +57,67 @@ impl RedbStore {
     }
 }
 
+impl RedbStore {
+    /// One write transaction: `check` runs inside it before the ops; any error aborts it.
+    fn write(
+        &self,
+        ops: Vec<Op>,
+        check: impl FnOnce(&redb::Table<&str, &[u8]>) -> StoreResult<()>,
+    ) -> StoreResult<u64> {
+        let mut rev = self.write_lock.lock();
+        let txn = self.db.begin_write().map_err(backend)?;
+        let next = *rev + 1;
+        let mut events = Vec::with_capacity(ops.len());
+        {
+            let mut table = txn.open_table(KV).map_err(backend)?;
+            check(&table)?;
+            for op in ops {
+                match op {
+                    Op::Put(key, value) | Op::PutEphemeral(key, value) => {
+                        table
+                            .insert(key.as_str(), value.as_slice())
+                            .map_err(backend)?;
+                        events.push(WatchEvent::Put {
+                            key,
+                            value,
+                            revision: next,
+                        });
+                    }
+                    Op::Delete(key) => {
+                        if table.remove(key.as_str()).map_err(backend)?.is_some() {
+                            events.push(WatchEvent::Delete {
+                                key,
+                                revision: next,
+                            });
+                        }
+                    }
+                    Op::Increment(key) => {
+                        let n = {
+                            let cur = table.get(key.as_str()).map_err(backend)?;
+                            parse_counter(&key, cur.as_ref().map(|g| g.value()))?
+                        };
+                        let value = (n + 1).to_string().into_bytes();
+                        table
+                            .insert(key.as_str(), value.as_slice())
+                            .map_err(backend)?;
+                        events.push(WatchEvent::Put {
+                            key,
+                            value,
+                            revision: next,
+                        });
+                    }
+                }
+            }
+            let mut meta = txn.open_table(META).map_err(backend)?;
+            meta.insert(REVISION, next).map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+        *rev = next;
+        self.watchers.publish(&events);
+        Ok(next)
+    }
+}
+
 impl Store for RedbStore {
     fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let txn = self.db.begin_read().map_err(backend)?;
@@ -80,46 +141,22 @@ impl Store for RedbStore {
     }
 
     fn apply(&self, ops: Vec<Op>, expect_absent: Option<&str>) -> StoreResult<u64> {
-        let mut rev = self.write_lock.lock();
-        let txn = self.db.begin_write().map_err(backend)?;
-        let next = *rev + 1;
-        let mut events = Vec::with_capacity(ops.len());
-        {
-            let mut table = txn.open_table(KV).map_err(backend)?;
+        self.write(ops, |table| {
             if let Some(k) = expect_absent {
                 if table.get(k).map_err(backend)?.is_some() {
                     return Err(StoreError::Conflict(k.to_string()));
                 }
             }
-            for op in ops {
-                match op {
-                    Op::Put(key, value) => {
-                        table
-                            .insert(key.as_str(), value.as_slice())
-                            .map_err(backend)?;
-                        events.push(WatchEvent::Put {
-                            key,
-                            value,
-                            revision: next,
-                        });
-                    }
-                    Op::Delete(key) => {
-                        if table.remove(key.as_str()).map_err(backend)?.is_some() {
-                            events.push(WatchEvent::Delete {
-                                key,
-                                revision: next,
-                            });
-                        }
-                    }
-                }
-            }
-            let mut meta = txn.open_table(META).map_err(backend)?;
-            meta.insert(REVISION, next).map_err(backend)?;
-        }
-        txn.commit().map_err(backend)?;
-        *rev = next;
-        self.watchers.publish(&events);
-        Ok(next)
+            Ok(())
+        })
+    }
+
+    fn apply_if(&self, ops: Vec<Op>, conds: Vec<Cond>) -> StoreResult<u64> {
+        self.write(ops, |table| {
+            check_conds(&conds, |k| {
+                Ok(table.get(k).map_err(backend)?.map(|g| g.value().to_vec()))
+            })
+        })
     }
 
     fn revision(&self) -> u64 {
@@ -191,5 +228,37 @@ mod tests {
             }
         );
         assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn conditional_batch_and_increment_are_one_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = RedbStore::open(dir.path()).unwrap();
+        s.apply(vec![Op::Increment("/config/version".into())], None)
+            .unwrap();
+        let err = s
+            .apply_if(
+                vec![
+                    Op::Increment("/config/version".into()),
+                    Op::Put("/x".into(), b"1".to_vec()),
+                ],
+                vec![Cond::Value("/config/version".into(), b"7".to_vec())],
+            )
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)));
+        s.apply_if(
+            vec![
+                Op::Increment("/config/version".into()),
+                Op::PutEphemeral("/x".into(), b"1".to_vec()),
+            ],
+            vec![
+                Cond::Value("/config/version".into(), b"1".to_vec()),
+                Cond::Absent("/x".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.get("/config/version").unwrap(), Some(b"2".to_vec()));
+        assert_eq!(s.get("/x").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(s.revision(), 2);
     }
 }
