@@ -37,15 +37,9 @@ fn filter(kind: &FilterKind, doc: serde_json::Value) -> Box<dyn Filter> {
         path: "filters[0]".into(),
     };
     let res = eg_filters::resilience::Policies::new();
-    (kind.build)(
-        &spec,
-        &BuildContext {
-            supervisor: &sup,
-            resilience: &res,
-        },
-    )
-    .expect("builds")
-    .filter
+    (kind.build)(&spec, &BuildContext::new(&sup, &res))
+        .expect("builds")
+        .filter
 }
 
 fn context() -> Context {

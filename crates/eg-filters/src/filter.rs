@@ -5,7 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use eg_protocols::Context;
-use eg_supervisor::Supervisor;
+use eg_supervisor::metrics::MetricsRegistry;
+use eg_supervisor::{MemberInfo, Supervisor};
 use serde_json::Value;
 
 use crate::resilience::Policies;
@@ -84,10 +85,23 @@ pub struct FilterSpec {
 /// What a filter kind may use while checking or building: the supervisor (member, metrics,
 /// other objects) and the pipeline's `resilience` policies, already decoded and checked.
 pub struct BuildContext<'a> {
-    /// The running system.
-    pub supervisor: &'a Supervisor,
+    /// Where filters register their Prometheus series.
+    pub metrics: &'a MetricsRegistry,
+    /// This member: its name, cluster name and role label the series.
+    pub member: &'a MemberInfo,
     /// The pipeline's `resilience` policies (Retry / CircuitBreaker), by name.
     pub resilience: &'a Policies,
+}
+
+impl<'a> BuildContext<'a> {
+    /// What filters get from `supervisor`: its metrics registry and member, nothing else.
+    pub fn new(supervisor: &'a Supervisor, resilience: &'a Policies) -> BuildContext<'a> {
+        BuildContext {
+            metrics: supervisor.metrics(),
+            member: supervisor.member(),
+            resilience,
+        }
+    }
 }
 
 /// A built filter and the warnings its spec raised (unknown keys, ignored fields), which

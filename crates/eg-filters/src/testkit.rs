@@ -36,10 +36,7 @@ pub fn build(kind: &FilterKind, mut doc: Value) -> Result<Box<dyn Filter>, SpecE
     };
     let sup = supervisor();
     let res = Policies::new();
-    let ctx = BuildContext {
-        supervisor: &sup,
-        resilience: &res,
-    };
+    let ctx = BuildContext::new(&sup, &res);
     let built = (kind.build)(&spec, &ctx);
     // The admin API's check answers as the build does.
     let checked = kind.validate(&spec, &ctx);

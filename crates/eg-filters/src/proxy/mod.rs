@@ -34,7 +34,8 @@ use std::sync::Arc;
 
 use eg_protocols::Context;
 use eg_spec::SpecError;
-use eg_supervisor::Supervisor;
+use eg_supervisor::metrics::MetricsRegistry;
+use eg_supervisor::MemberInfo;
 use serde_json::{json, Value};
 
 use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
@@ -91,7 +92,7 @@ fn build(spec: &FilterSpec, ctx: &BuildContext<'_>) -> Result<Built, SpecError> 
     let plan = ProxyPlan::check(&spec.doc, &spec.path, &spec.name, ctx.resilience)?;
     let warnings = plan.warnings.clone();
     Ok(Built::new(
-        Proxy::from_plan(plan, ctx.supervisor)?,
+        Proxy::from_plan(plan, ctx.metrics, ctx.member)?,
         warnings,
     ))
 }
@@ -230,24 +231,31 @@ impl Proxy {
         doc: &Value,
         path: &str,
         name: &str,
-        supervisor: &Supervisor,
-        resilience: &Policies,
+        ctx: &BuildContext<'_>,
     ) -> Result<Proxy, SpecError> {
-        Proxy::from_plan(ProxyPlan::check(doc, path, name, resilience)?, supervisor)
+        Proxy::from_plan(
+            ProxyPlan::check(doc, path, name, ctx.resilience)?,
+            ctx.metrics,
+            ctx.member,
+        )
     }
 
-    fn from_plan(plan: ProxyPlan, supervisor: &Supervisor) -> Result<Proxy, SpecError> {
+    fn from_plan(
+        plan: ProxyPlan,
+        metrics: &MetricsRegistry,
+        member: &MemberInfo,
+    ) -> Result<Proxy, SpecError> {
         if plan.max_redirection > 0 {
             tracing::warn!(filter = %plan.name, "maxRedirection > 0 is not supported: redirects are returned as they are");
         }
-        let main = Pool::build(plan.main, supervisor)?;
+        let main = Pool::build(plan.main, metrics, member)?;
         let candidates = plan
             .candidates
             .into_iter()
-            .map(|p| Pool::build(p, supervisor))
+            .map(|p| Pool::build(p, metrics, member))
             .collect::<Result<Vec<_>, _>>()?;
         let mirror = match plan.mirror {
-            Some(m) => Some(Arc::new(Pool::build(m, supervisor)?)),
+            Some(m) => Some(Arc::new(Pool::build(m, metrics, member)?)),
             None => None,
         };
         Ok(Proxy {

@@ -10,7 +10,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use eg_protocols::{content_length, Body, Context, HttpRequest, HttpResponse};
 use eg_spec::SpecError;
-use eg_supervisor::Supervisor;
+use eg_supervisor::metrics::MetricsRegistry;
+use eg_supervisor::MemberInfo;
 use http::uri::Scheme;
 use http::StatusCode;
 use parking_lot::Mutex;
@@ -263,7 +264,11 @@ pub struct Pool {
 impl Pool {
     /// Builds the pool of a checked plan: the shared client, the servers' connection pools,
     /// the health checker, the breaker and the metrics. Starts nothing ([`Pool::start`]).
-    pub fn build(plan: PoolPlan, supervisor: &Supervisor) -> Result<Pool, SpecError> {
+    pub fn build(
+        plan: PoolPlan,
+        metrics: &MetricsRegistry,
+        member: &MemberInfo,
+    ) -> Result<Pool, SpecError> {
         let PoolPlan {
             name,
             mut servers,
@@ -311,13 +316,7 @@ impl Pool {
                 .collect(),
             client: client.clone(),
         });
-        let metrics = PoolMetrics::new(
-            supervisor.metrics(),
-            supervisor.member(),
-            &name,
-            &lb_label,
-            &filter_label,
-        );
+        let metrics = PoolMetrics::new(metrics, member, &name, &lb_label, &filter_label);
         let health = Arc::new(PoolHealth::new(
             servers.iter().map(|s| s.url.clone()).collect(),
             weights,

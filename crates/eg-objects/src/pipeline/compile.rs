@@ -161,10 +161,7 @@ fn compile_parts<T>(
     };
     let (policies, mut warnings) =
         Policies::decode(&spec.resilience, &join_path(prefix, "resilience"))?;
-    let bctx = BuildContext {
-        supervisor: sup,
-        resilience: &policies,
-    };
+    let bctx = BuildContext::new(sup, &policies);
     let mut filters: Vec<(Arc<str>, &'static str, T)> = Vec::with_capacity(filter_docs.len());
     for (i, doc) in filter_docs.iter().enumerate() {
         let at = format!("{filters_path}[{i}]");

@@ -290,7 +290,12 @@ pub fn try_build_with(
     }
     let list: Vec<Value> = resilience.values().cloned().collect();
     let (policies, _) = Policies::decode(&list, "resilience")?;
-    Proxy::build(&doc, "filters[0]", "proxy", sup, &policies)
+    Proxy::build(
+        &doc,
+        "filters[0]",
+        "proxy",
+        &crate::BuildContext::new(sup, &policies),
+    )
 }
 
 /// Builds and initialises a Proxy.
