@@ -127,7 +127,13 @@ impl Supervisor {
         let sup = self.clone();
         tokio::spawn(async move {
             while let Some(ev) = events.recv().await {
-                sup.apply_event(ev);
+                // Parsing a stored spec and building a generation can take long for a large
+                // spec: on the blocking pool it never stalls the threads serving requests.
+                // Events are still applied one at a time, in order.
+                let s = sup.clone();
+                if let Err(e) = tokio::task::spawn_blocking(move || s.apply_event(ev)).await {
+                    tracing::error!(error = %e, "applying a configuration change failed");
+                }
             }
         })
     }
