@@ -6,13 +6,11 @@
 //! // registry.filters.register(my_filter::KIND);
 //! std::process::exit(easegress_server::main_with(registry));
 //! ```
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod logging;
 pub mod options;
 pub mod registry;
-// Calls getrlimit/setrlimit; each call carries its soundness argument.
-#[allow(unsafe_code)]
 pub mod rlimit;
 mod run;
 

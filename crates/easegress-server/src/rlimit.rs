@@ -6,35 +6,27 @@
 
 use std::io;
 
-/// The soft and hard `RLIMIT_NOFILE`.
-pub fn nofile_limit() -> io::Result<(libc::rlim_t, libc::rlim_t)> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit(2) only writes the `rlimit` it is given, which is a valid, exclusively
-    // borrowed local for the duration of the call.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok((lim.rlim_cur, lim.rlim_max))
+use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+
+/// The soft and hard `RLIMIT_NOFILE`; `None` is unlimited.
+pub fn nofile_limit() -> (Option<u64>, Option<u64>) {
+    let lim = getrlimit(Resource::Nofile);
+    (lim.current, lim.maximum)
 }
 
-fn set_soft_nofile(soft: libc::rlim_t, hard: libc::rlim_t) -> io::Result<()> {
-    let lim = libc::rlimit {
-        rlim_cur: soft,
-        rlim_max: hard,
-    };
-    // SAFETY: setrlimit(2) only reads the `rlimit` it is given, a valid local that outlives
-    // the call. Changing the limit affects no memory of this process.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+fn set_soft_nofile(soft: u64, hard: Option<u64>) -> io::Result<()> {
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(soft),
+            maximum: hard,
+        },
+    )
+    .map_err(io::Error::from)
 }
 
 /// Linux's ceiling on any descriptor limit (`fs.nr_open`).
-fn nr_open() -> Option<libc::rlim_t> {
+fn nr_open() -> Option<u64> {
     std::fs::read_to_string("/proc/sys/fs/nr_open")
         .ok()?
         .trim()
@@ -42,23 +34,24 @@ fn nr_open() -> Option<libc::rlim_t> {
         .ok()
 }
 
-/// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the limits in force after.
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the limits in force after
+/// (`None` is unlimited).
 ///
 /// An unlimited hard limit cannot be the soft limit of open files on Linux: the soft limit
 /// then goes up to `fs.nr_open`.
-pub fn raise_nofile_limit() -> io::Result<(libc::rlim_t, libc::rlim_t)> {
-    let (soft, hard) = nofile_limit()?;
-    if soft >= hard {
+pub fn raise_nofile_limit() -> io::Result<(Option<u64>, Option<u64>)> {
+    let (soft, hard) = nofile_limit();
+    let Some(soft_now) = soft else {
         return Ok((soft, hard));
-    }
-    let mut target = hard;
-    if target == libc::RLIM_INFINITY {
-        target = nr_open().filter(|n| *n > soft).unwrap_or(soft);
-    }
-    if target > soft {
+    };
+    let target = match hard {
+        Some(h) => h,
+        None => nr_open().unwrap_or(soft_now),
+    };
+    if target > soft_now {
         set_soft_nofile(target, hard)?;
     }
-    nofile_limit()
+    Ok(nofile_limit())
 }
 
 #[cfg(test)]
@@ -67,20 +60,19 @@ mod tests {
 
     #[test]
     fn the_soft_limit_is_raised_to_the_hard_one() {
-        let (soft, hard) = nofile_limit().unwrap();
-        if hard != libc::RLIM_INFINITY && hard > 1 {
+        let (soft, hard) = nofile_limit();
+        if let Some(h) = hard.filter(|h| *h > 1) {
             // Start just below the hard limit, as a service manager would leave it (only one
             // below: other tests of this process run meanwhile).
-            set_soft_nofile(hard - 1, hard).unwrap();
+            set_soft_nofile(h - 1, hard).unwrap();
         }
         let (new_soft, new_hard) = raise_nofile_limit().unwrap();
         assert_eq!(new_hard, hard);
-        if hard == libc::RLIM_INFINITY {
-            assert!(new_soft >= soft);
-        } else {
-            assert_eq!(new_soft, hard);
+        match hard {
+            Some(h) => assert_eq!(new_soft, Some(h)),
+            None => assert!(new_soft >= soft),
         }
-        assert_eq!(nofile_limit().unwrap(), (new_soft, new_hard));
+        assert_eq!(nofile_limit(), (new_soft, new_hard));
         // Raising again changes nothing.
         assert_eq!(raise_nofile_limit().unwrap(), (new_soft, new_hard));
     }

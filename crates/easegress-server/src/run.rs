@@ -62,7 +62,11 @@ pub fn main_with(registry: Registry) -> i32 {
         }
     };
     match crate::rlimit::raise_nofile_limit() {
-        Ok((soft, hard)) => tracing::info!(soft, hard, "open files limit"),
+        Ok((soft, hard)) => {
+            let show =
+                |l: Option<u64>| l.map_or_else(|| "unlimited".to_string(), |n| n.to_string());
+            tracing::info!(soft = %show(soft), hard = %show(hard), "open files limit")
+        }
         Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
     }
     let mut rt = tokio::runtime::Builder::new_multi_thread();
