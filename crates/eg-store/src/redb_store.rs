@@ -11,8 +11,8 @@ use crate::{check_conds, parse_counter, Cond, Op, Store, StoreError, StoreResult
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "easegress.redb";
 
-const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const KV: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("kv");
+const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 const REVISION: &str = "revision";
 
 fn backend<E: std::fmt::Display>(e: E) -> StoreError {
@@ -62,7 +62,7 @@ impl RedbStore {
     fn write(
         &self,
         ops: Vec<Op>,
-        check: impl FnOnce(&redb::Table<&str, &[u8]>) -> StoreResult<()>,
+        check: impl FnOnce(&redb::Table<'_, &str, &[u8]>) -> StoreResult<()>,
     ) -> StoreResult<u64> {
         let mut rev = self.write_lock.lock();
         let txn = self.db.begin_write().map_err(backend)?;

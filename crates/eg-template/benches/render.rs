@@ -1,4 +1,6 @@
 //! Rendering a typical ResponseBuilder template (headers + JSON body).
+// criterion's group and main macros generate undocumented public functions.
+#![allow(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

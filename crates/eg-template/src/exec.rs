@@ -54,7 +54,7 @@ pub(crate) fn execute(prog: &Program, data: &Value, out: &mut String) -> R<()> {
 /// Renders a node as the error context.
 struct Ctx<'n>(&'n dyn Display);
 
-impl fmt::Display for Ctx<'_> {
+impl Display for Ctx<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
     }
@@ -727,7 +727,7 @@ impl<'a> State<'a> {
 /// Display of a `{{template}}` node for error contexts.
 struct TemplateNode<'n>(&'n str, Option<&'n Pipe>);
 
-impl fmt::Display for TemplateNode<'_> {
+impl Display for TemplateNode<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.1 {
             Some(p) => write!(f, "{{{{template {} {}}}}}", gofmt::quote(self.0), p),

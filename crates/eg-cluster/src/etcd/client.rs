@@ -166,6 +166,8 @@ impl Client {
         self.call_within(path, req, self.inner.timeout).await
     }
 
+    /// One unary call to the gateway path `path` (e.g. `/v3/kv/range`) with its own
+    /// deadline, failing over to the next endpoint when one refuses the connection.
     pub async fn call_within<Q: Serialize, R: DeserializeOwned>(
         &self,
         path: &str,

@@ -50,7 +50,7 @@ pub(crate) mod enc {
             struct V<T>(PhantomData<T>);
             impl<'de, T: FromStr + TryFrom<u64> + TryFrom<i64> + Default> Visitor<'de> for V<T> {
                 type Value = T;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                     f.write_str("an integer or a decimal string")
                 }
                 fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {

@@ -28,7 +28,7 @@ fn body_of(c: &Context) -> Bytes {
         .unwrap_or_default()
 }
 
-async fn adapt(spec: serde_json::Value, c: &mut Context) -> &'static str {
+async fn adapt(spec: Value, c: &mut Context) -> &'static str {
     let f = build(&KIND, spec).unwrap();
     run(f.as_ref(), c).await
 }

@@ -404,7 +404,7 @@ pub struct BreakerCall {
 impl BreakerCall {
     /// Asks `breaker` for a call now: `None` when it rejects it.
     pub fn acquire(breaker: Arc<CircuitBreaker>) -> Option<BreakerCall> {
-        let permit = breaker.acquire(std::time::Instant::now())?;
+        let permit = breaker.acquire(Instant::now())?;
         Some(BreakerCall {
             breaker,
             permit: Some(permit),
@@ -414,7 +414,7 @@ impl BreakerCall {
     /// Records the call's outcome.
     pub fn record(mut self, failed: bool) {
         if let Some(p) = self.permit.take() {
-            self.breaker.record(p, failed, std::time::Instant::now());
+            self.breaker.record(p, failed, Instant::now());
         }
     }
 }

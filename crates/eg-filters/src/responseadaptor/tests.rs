@@ -32,7 +32,7 @@ fn with_response(status: u16, body: &str, headers: &[(&str, &str)]) -> Context {
     c
 }
 
-async fn adapt(spec: serde_json::Value, c: &mut Context) -> &'static str {
+async fn adapt(spec: Value, c: &mut Context) -> &'static str {
     let f = build(&KIND, spec).unwrap();
     run(f.as_ref(), c).await
 }

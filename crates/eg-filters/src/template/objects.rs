@@ -101,10 +101,7 @@ fn content_length(headers: &HeaderMap, body: &BodyView, no_body: i64) -> i64 {
 fn first_arg(args: &[Value]) -> String {
     match args.first() {
         Some(Value::String(s)) => s.to_string(),
-        Some(other) => eg_template::Value::materialize(other)
-            .as_str()
-            .unwrap_or("")
-            .to_string(),
+        Some(other) => Value::materialize(other).as_str().unwrap_or("").to_string(),
         None => String::new(),
     }
 }

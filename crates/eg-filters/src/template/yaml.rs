@@ -673,7 +673,7 @@ impl<'de> MapAccess<'de> for Map<'de> {
 }
 
 /// Decodes `text` into `T` when this reader can; `None` means "use the full parser".
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+pub(crate) fn decode<T: de::DeserializeOwned>(text: &str) -> Option<T> {
     let node = parse(text)?;
     T::deserialize(&node).ok()
 }

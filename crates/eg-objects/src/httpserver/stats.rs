@@ -56,7 +56,7 @@ struct Rates {
 }
 
 /// Every ticked statistics object; the ticker drops the ones that are gone.
-static TICKED: LazyLock<parking_lot::Mutex<Vec<Weak<RequestStats>>>> = LazyLock::new(|| {
+static TICKED: LazyLock<Mutex<Vec<Weak<RequestStats>>>> = LazyLock::new(|| {
     let spawned = std::thread::Builder::new()
         .name("eg-stats-tick".into())
         .spawn(|| loop {
@@ -66,7 +66,7 @@ static TICKED: LazyLock<parking_lot::Mutex<Vec<Weak<RequestStats>>>> = LazyLock:
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the statistics ticker; rates stay 0");
     }
-    parking_lot::Mutex::new(Vec::new())
+    Mutex::new(Vec::new())
 });
 
 fn tick_all() {

@@ -9,7 +9,7 @@ const ERR_NO_COMPARISON: &str = "missing argument for comparison";
 const ERR_BAD_COMPARISON: &str = "incompatible types for comparison";
 const ERR_BAD_COMPARISON_TYPE: &str = "invalid type for comparison";
 
-pub(super) fn register(r: &mut Reg) {
+pub(super) fn register(r: &mut Reg<'_>) {
     r.add("and", &[P::Refl], Some(P::Refl), Imp::And);
     r.add("or", &[P::Refl], Some(P::Refl), Imp::Or);
     r.f("not", &[P::Refl], |a| Ok(Value::Bool(!a[0].truthy())));

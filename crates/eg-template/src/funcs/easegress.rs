@@ -7,7 +7,7 @@ use super::{parse_float, s, Reg, P};
 use crate::gofmt;
 use crate::value::{Map, Value};
 
-pub(super) fn register(r: &mut Reg) {
+pub(super) fn register(r: &mut Reg<'_>) {
     r.f("addf", &[P::Any, P::Any], |a| {
         Ok(Value::Float(to_f64(&a[0])? + to_f64(&a[1])?))
     });

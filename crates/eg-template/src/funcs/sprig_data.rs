@@ -9,7 +9,7 @@ use crate::value::{ElemType, Map, Value};
 
 const NIL_DEREF: &str = "runtime error: invalid memory address or nil pointer dereference";
 
-pub(super) fn register(r: &mut Reg) {
+pub(super) fn register(r: &mut Reg<'_>) {
     // defaults
     r.v("default", &[P::Any], P::Any, |a| {
         if a.len() < 2 || empty(&a[1]) {

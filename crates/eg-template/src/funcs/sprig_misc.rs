@@ -19,7 +19,7 @@ const REGEX_CACHE_SIZE: usize = 64;
 
 const UNSUPPORTED: &str = "function is not supported by this template engine";
 
-pub(super) fn register(r: &mut Reg) {
+pub(super) fn register(r: &mut Reg<'_>) {
     // dates
     r.f("date", &[P::Str, P::Any], |a| {
         Ok(Value::from(date_in_zone(s(&a[0]), &a[1], "Local")))

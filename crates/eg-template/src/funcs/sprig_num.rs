@@ -5,7 +5,7 @@ use crate::value::{ElemType, Value};
 
 const DIVIDE_BY_ZERO: &str = "runtime error: integer divide by zero";
 
-pub(super) fn register(r: &mut Reg) {
+pub(super) fn register(r: &mut Reg<'_>) {
     r.f("atoi", &[P::Str], |a| {
         Ok(Value::Int(parse_int10(super::s(&a[0])).unwrap_or(0)))
     });

@@ -6,7 +6,7 @@ use super::{int, s, strslice, strval, Reg, P};
 use crate::gofmt;
 use crate::value::{ElemType, Value};
 
-pub(super) fn register(r: &mut Reg) {
+pub(super) fn register(r: &mut Reg<'_>) {
     r.f("hello", &[], |_| Ok(Value::str("Hello!")));
     r.f("abbrev", &[P::Int, P::Str], |a| {
         let (w, st) = (int(&a[0]), s(&a[1]));

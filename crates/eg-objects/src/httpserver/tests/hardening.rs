@@ -91,7 +91,7 @@ async fn silent_tls_connections_are_closed() {
     let sup = supervisor(None);
     apply(&sup, echo("pl", "pl"));
     let port = free_port();
-    let (cert, key) = super::tls::self_signed("localhost");
+    let (cert, key) = tls::self_signed("localhost");
     let mut fields = rules("/", "pl");
     fields["https"] = json!(true);
     fields["certBase64"] = json!(cert);

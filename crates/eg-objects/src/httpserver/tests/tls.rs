@@ -297,7 +297,7 @@ async fn tls_validation_names_the_field() {
         ),
     ];
     for (fields, path) in cases {
-        let err = super::validation::validate(&sup, server("hs", 1, fields.clone())).unwrap_err();
+        let err = validation::validate(&sup, server("hs", 1, fields.clone())).unwrap_err();
         assert_eq!(err.path, path, "{fields}: {err}");
     }
 }
