@@ -18,6 +18,8 @@ use eg_filters::{BuildContext, Built, Filter, FilterKind, FilterSpec, Handled};
 use eg_protocols::{Body, BodyError, Context, HttpResponse};
 use eg_spec::SpecError;
 use eg_supervisor::{KindRegistry, MemberInfo, Spec, Supervisor};
+pub use eg_testkit::free_port;
+use eg_testkit::poll_until;
 use http::{HeaderMap, StatusCode, Version};
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
@@ -181,15 +183,6 @@ pub fn server(name: &str, port: u16, fields: Value) -> Value {
     doc
 }
 
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Applies a spec (any kind).
 pub fn apply(sup: &Supervisor, doc: Value) {
     sup.apply_spec(Spec::from_doc(doc).unwrap());
@@ -211,13 +204,9 @@ pub async fn start(sup: &Supervisor, doc: Value) -> Arc<HttpServer> {
 
 /// Polls until the server reports `state`.
 pub async fn wait_state(s: &HttpServer, state: &str) {
-    for _ in 0..2000 {
-        if s.state() == state {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    if !poll_until(Duration::from_secs(10), || s.state() == state).await {
+        panic!("server never became {state}: {}", s.state());
     }
-    panic!("server never became {state}: {}", s.state());
 }
 
 /// A request body: chunks, sent with a Content-Length or chunked.
