@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use eg_testkit::{
-    closed_within, cpu_ticks, eventually, http, open_fds, raw, self_signed, status_of, Server,
-    START_TIMEOUT,
+    closed_within, cpu_ticks_during, eventually, exhaust_fds, http, raw, self_signed, status_of,
+    Server, START_TIMEOUT,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_easegress-server");
@@ -26,16 +26,8 @@ fn accept_errors_back_off_and_are_logged_sparingly() {
     let pid = s.pid().expect("pid");
     let addr = s.api_addr();
     // Connections the kernel completes but the server cannot accept once its table is full.
-    let mut conns = Vec::new();
-    for _ in 0..NOFILE + 32 {
-        conns.push(TcpStream::connect(&addr).expect("connect"));
-    }
-    eventually(Duration::from_secs(10), || {
-        (open_fds(pid) as u64 >= NOFILE - 1).then_some(())
-    });
-    let cpu_before = cpu_ticks(pid);
-    std::thread::sleep(Duration::from_secs(2));
-    let cpu = cpu_ticks(pid) - cpu_before;
+    let conns = exhaust_fds(pid, &addr, NOFILE);
+    let cpu = cpu_ticks_during(pid, Duration::from_secs(2));
     let lines = accept_failure_lines(&s.system_log());
     assert!(lines >= 1, "the failure is reported");
     assert!(

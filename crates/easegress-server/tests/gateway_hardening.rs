@@ -2,10 +2,9 @@
 //! loop backs off instead of spinning, logs sparingly, and serves again once descriptors
 //! are free.
 
-use std::net::TcpStream;
 use std::time::Duration;
 
-use eg_testkit::{cpu_ticks, eventually, free_port, http, open_fds, Server};
+use eg_testkit::{cpu_ticks_during, eventually, exhaust_fds, free_port, http, Server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_easegress-server");
 
@@ -32,16 +31,8 @@ fn gateway_accept_errors_back_off_and_are_logged_sparingly() {
 
     // More connections than descriptors: the kernel completes them, the server cannot
     // accept them all.
-    let mut conns = Vec::new();
-    for _ in 0..NOFILE + 32 {
-        conns.push(TcpStream::connect(&gateway).expect("connect"));
-    }
-    eventually(Duration::from_secs(10), || {
-        (open_fds(pid) as u64 >= NOFILE - 1).then_some(())
-    });
-    let cpu_before = cpu_ticks(pid);
-    std::thread::sleep(Duration::from_secs(2));
-    let cpu = cpu_ticks(pid) - cpu_before;
+    let conns = exhaust_fds(pid, &gateway, NOFILE);
+    let cpu = cpu_ticks_during(pid, Duration::from_secs(2));
     let log = s.system_log();
     let lines = log.lines().filter(|l| l.contains("accept failed")).count();
     assert!(lines >= 1, "the failure is reported:\n{log}");

@@ -26,21 +26,6 @@ pub fn eventually<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// Polls `f` from this task until it returns `Some`, for at most `timeout`; panics after.
-pub async fn eventually_async<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "condition not met within {timeout:?}"
-        );
-        tokio::time::sleep(TASK_EVERY).await;
-    }
-}
-
 /// Polls `cond` from this task until it holds, for at most `timeout`; returns whether it
 /// held (the caller asserts with its own message).
 pub async fn poll_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
@@ -61,4 +46,15 @@ pub async fn wait_until(what: &str, cond: impl FnMut() -> bool) {
     if !poll_until(WAIT_TIMEOUT, cond).await {
         panic!("timed out waiting for {what}");
     }
+}
+
+/// Polls `f` from this task until it returns `Some`, for at most `timeout`; panics after.
+pub async fn eventually_async<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let mut found = None;
+    poll_until(timeout, || {
+        found = f();
+        found.is_some()
+    })
+    .await;
+    found.unwrap_or_else(|| panic!("condition not met within {timeout:?}"))
 }

@@ -1,5 +1,10 @@
 //! What a process costs, read from Linux's `/proc` (0 where it cannot be read).
 
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::poll::eventually;
+
 /// utime + stime of process `pid`, in clock ticks (usually 100 a second).
 pub fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -16,4 +21,24 @@ pub fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| d.count())
         .unwrap_or(0)
+}
+
+/// The clock ticks process `pid` burns while this thread sleeps `d`.
+pub fn cpu_ticks_during(pid: u32, d: Duration) -> u64 {
+    let before = cpu_ticks(pid);
+    std::thread::sleep(d);
+    cpu_ticks(pid).saturating_sub(before)
+}
+
+/// Opens connections to `addr` until process `pid`, whose descriptor limit is `nofile`,
+/// has (nearly) all of them in use: more than it can accept, so the rest wait in the
+/// kernel's queue. Dropping the connections frees the descriptors.
+pub fn exhaust_fds(pid: u32, addr: &str, nofile: u64) -> Vec<TcpStream> {
+    let conns: Vec<TcpStream> = (0..nofile + 32)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    eventually(Duration::from_secs(10), || {
+        (open_fds(pid) as u64 >= nofile - 1).then_some(())
+    });
+    conns
 }

@@ -277,3 +277,30 @@ impl RawUpstream {
         format!("http://{}", self.addr)
     }
 }
+
+/// A body whose chunks the test sends one by one (see [`channel_body`]); it ends when the
+/// sender is dropped.
+pub struct ChannelBody<E>(tokio::sync::mpsc::UnboundedReceiver<Result<Bytes, E>>);
+
+impl<E> http_body::Body for ChannelBody<E> {
+    type Data = Bytes;
+    type Error = E;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, E>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|o| o.map(|r| r.map(http_body::Frame::data)))
+    }
+}
+
+/// A streamed body and the sender that feeds it (an `Err` breaks the body off).
+pub fn channel_body<E>() -> (
+    tokio::sync::mpsc::UnboundedSender<Result<Bytes, E>>,
+    ChannelBody<E>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    (tx, ChannelBody(rx))
+}

@@ -6,6 +6,11 @@ use super::*;
 const USERS: &str = r#"{"name": "users", "idField": "id",
     "jsonSchema": {"type": "object", "required": ["age"], "properties": {"age": {"type": "integer"}}}}"#;
 
+/// Writes a `users` item with `method`.
+async fn item(api: &Api, method: &str, body: &str) -> Answer {
+    call(api, method, "/customdata/users", body).await
+}
+
 fn items(api: &Api, kind: &str) -> Vec<String> {
     api.sup
         .store()
@@ -34,13 +39,7 @@ async fn kinds_are_created_once_listed_and_deleted_with_their_items() {
         "name"
     );
 
-    call(
-        &api,
-        "POST",
-        "/customdata/users",
-        r#"{"id": "u1", "age": 3}"#,
-    )
-    .await;
+    item(&api, "POST", r#"{"id": "u1", "age": 3}"#).await;
     let list = call(&api, "GET", "/customdatakinds", "").await;
     let users = list
         .body
@@ -60,13 +59,11 @@ async fn kinds_are_created_once_listed_and_deleted_with_their_items() {
     assert_eq!(a.status, StatusCode::OK);
     assert!(items(&api, "users").is_empty());
     assert_eq!(
-        call(&api, "GET", "/customdatakinds/users", "").await.status,
+        status(&api, "GET", "/customdatakinds/users", "").await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        call(&api, "DELETE", "/customdatakinds/users", "")
-            .await
-            .status,
+        status(&api, "DELETE", "/customdatakinds/users", "").await,
         StatusCode::NOT_FOUND
     );
 }
@@ -86,7 +83,7 @@ async fn a_kind_with_a_bad_name_or_schema_is_400() {
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(a.message().starts_with("jsonSchema:"), "{a:?}");
     assert_eq!(
-        call(&api, "GET", "/customdatakinds/k", "").await.status,
+        status(&api, "GET", "/customdatakinds/k", "").await,
         StatusCode::NOT_FOUND
     );
 }
@@ -96,50 +93,26 @@ async fn items_are_created_once_checked_against_the_schema_and_deleted() {
     let api = api();
     call(&api, "POST", "/customdatakinds", USERS).await;
 
-    let a = call(
-        &api,
-        "POST",
-        "/customdata/users",
-        r#"{"id": "u1", "age": 3}"#,
-    )
-    .await;
+    let a = item(&api, "POST", r#"{"id": "u1", "age": 3}"#).await;
     assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
-    let a = call(
-        &api,
-        "POST",
-        "/customdata/users",
-        r#"{"id": "u1", "age": 4}"#,
-    )
-    .await;
+    let a = item(&api, "POST", r#"{"id": "u1", "age": 4}"#).await;
     assert_eq!(a.status, StatusCode::CONFLICT);
     assert_eq!(
         call(&api, "GET", "/customdata/users/u1", "").await.body["age"],
         3
     );
     // PUT creates or replaces.
-    let a = call(
-        &api,
-        "PUT",
-        "/customdata/users",
-        r#"{"id": "u1", "age": 4}"#,
-    )
-    .await;
+    let a = item(&api, "PUT", r#"{"id": "u1", "age": 4}"#).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(
         call(&api, "GET", "/customdata/users/u1", "").await.body["age"],
         4
     );
 
-    let a = call(
-        &api,
-        "POST",
-        "/customdata/users",
-        r#"{"id": "u2", "age": "old"}"#,
-    )
-    .await;
+    let a = item(&api, "POST", r#"{"id": "u2", "age": "old"}"#).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(a.message().contains("JSON schema"), "{a:?}");
-    let a = call(&api, "POST", "/customdata/users", r#"{"age": 1}"#).await;
+    let a = item(&api, "POST", r#"{"age": 1}"#).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(a.message().starts_with("id:"), "{a:?}");
     assert_eq!(items(&api, "users"), ["u1"]);
@@ -148,19 +121,15 @@ async fn items_are_created_once_checked_against_the_schema_and_deleted() {
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 
     assert_eq!(
-        call(&api, "DELETE", "/customdata/users/u1", "")
-            .await
-            .status,
+        status(&api, "DELETE", "/customdata/users/u1", "").await,
         StatusCode::OK
     );
     assert_eq!(
-        call(&api, "DELETE", "/customdata/users/u1", "")
-            .await
-            .status,
+        status(&api, "DELETE", "/customdata/users/u1", "").await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        call(&api, "GET", "/customdata/users/u1", "").await.status,
+        status(&api, "GET", "/customdata/users/u1", "").await,
         StatusCode::NOT_FOUND
     );
 }
@@ -169,20 +138,8 @@ async fn items_are_created_once_checked_against_the_schema_and_deleted() {
 async fn a_batch_is_all_or_nothing() {
     let api = api();
     call(&api, "POST", "/customdatakinds", USERS).await;
-    call(
-        &api,
-        "POST",
-        "/customdata/users",
-        r#"{"id": "u1", "age": 1}"#,
-    )
-    .await;
-    call(
-        &api,
-        "POST",
-        "/customdata/users",
-        r#"{"id": "u2", "age": 2}"#,
-    )
-    .await;
+    item(&api, "POST", r#"{"id": "u1", "age": 1}"#).await;
+    item(&api, "POST", r#"{"id": "u2", "age": 2}"#).await;
 
     // One bad item: nothing is deleted, nothing written.
     let a = call(
@@ -218,9 +175,7 @@ async fn a_batch_is_all_or_nothing() {
     assert_eq!(items(&api, "users"), ["u9"]);
 
     assert_eq!(
-        call(&api, "DELETE", "/customdata/users/items", "")
-            .await
-            .status,
+        status(&api, "DELETE", "/customdata/users/items", "").await,
         StatusCode::OK
     );
     assert!(items(&api, "users").is_empty());

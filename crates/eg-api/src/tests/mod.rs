@@ -174,6 +174,21 @@ async fn call(api: &Api, method: &str, target: &str, body: &str) -> Answer {
     }
 }
 
+/// `POST /objects` with `body`.
+async fn post(api: &Api, body: &str) -> Answer {
+    call(api, "POST", "/objects", body).await
+}
+
+/// `PUT /objects/{name}` with `body`.
+async fn put(api: &Api, name: &str, body: &str) -> Answer {
+    call(api, "PUT", &format!("/objects/{name}"), body).await
+}
+
+/// The status of [`call`]'s answer.
+async fn status(api: &Api, method: &str, target: &str, body: &str) -> StatusCode {
+    call(api, method, target, body).await.status
+}
+
 /// The stored document of object `name`.
 fn stored(api: &Api, name: &str) -> Option<Value> {
     api.sup

@@ -25,10 +25,7 @@ async fn an_unknown_path_is_404_and_a_known_path_with_another_method_is_405() {
 #[tokio::test]
 async fn fixed_answers() {
     let api = api();
-    assert_eq!(
-        call(&api, "GET", "/healthz", "").await.status,
-        StatusCode::OK
-    );
+    assert_eq!(status(&api, "GET", "/healthz", "").await, StatusCode::OK);
     let groups = call(&api, "GET", "", "").await;
     let entries = groups.body[0]["Entries"].as_array().unwrap().len();
     assert_eq!(entries, crate::routes::ROUTES.len());
@@ -41,7 +38,7 @@ async fn fixed_answers() {
 #[tokio::test]
 async fn path_segments_are_percent_decoded() {
     let api = api();
-    call(&api, "POST", "/objects", &widget("w~1", json!({}))).await;
+    post(&api, &widget("w~1", json!({}))).await;
     let a = call(&api, "GET", "/objects/w%7E1", "").await;
     assert_eq!(a.status, StatusCode::OK, "{a:?}");
     assert_eq!(a.body["name"], "w~1");

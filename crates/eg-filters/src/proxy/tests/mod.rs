@@ -12,10 +12,8 @@ mod spec_errors;
 mod tls;
 
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -24,7 +22,6 @@ use eg_spec::SpecError;
 use eg_supervisor::Supervisor;
 pub use eg_testkit::{boxed, closed_addr, wait_until, RawUpstream, Reply, Upstream};
 use http::{HeaderMap, Method, StatusCode};
-use http_body::Frame;
 use http_body_util::BodyExt;
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
@@ -35,29 +32,12 @@ use super::Proxy;
 use crate::filter::Filter;
 use crate::resilience::Policies;
 
-/// A body fed through a channel (a stream the test controls).
-pub struct ChanBody(pub mpsc::UnboundedReceiver<Result<Bytes, BodyError>>);
-
-impl http_body::Body for ChanBody {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        self.0.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data)))
-    }
-}
-
 /// A streamed body and its sender.
 pub fn chan_body() -> (mpsc::UnboundedSender<Result<Bytes, BodyError>>, Body) {
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, body) = eg_testkit::channel_body();
     (
         tx,
-        Body::Stream(http_body_util::combinators::UnsyncBoxBody::new(ChanBody(
-            rx,
-        ))),
+        Body::Stream(http_body_util::combinators::UnsyncBoxBody::new(body)),
     )
 }
 

@@ -75,20 +75,6 @@ fn build_echo(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecErro
     ))
 }
 
-/// A body fed by a channel.
-struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
-
-impl http_body::Body for ChannelBody {
-    type Data = Bytes;
-    type Error = BodyError;
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        self.0.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b))))
-    }
-}
-
 impl Filter for Echo {
     fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
         Handled::Pending(Box::pin(async move {
@@ -96,17 +82,15 @@ impl Filter for Echo {
                 panic!("test filter panics on purpose");
             }
             if self.sse {
-                let (tx, rx) = tokio::sync::mpsc::channel(4);
+                let (tx, body) = eg_testkit::channel_body::<BodyError>();
                 tokio::spawn(async move {
-                    let _ = tx.send(Bytes::from_static(b"data: one\n\n")).await;
+                    let _ = tx.send(Ok(Bytes::from_static(b"data: one\n\n")));
                     SSE_GATE.notified().await;
-                    let _ = tx.send(Bytes::from_static(b"data: two\n\n")).await;
+                    let _ = tx.send(Ok(Bytes::from_static(b"data: two\n\n")));
                 });
                 let mut resp = HttpResponse::new(StatusCode::OK);
                 resp.set_header(http::header::CONTENT_TYPE, "text/event-stream");
-                resp.body = Body::Stream(http_body_util::combinators::UnsyncBoxBody::new(
-                    ChannelBody(rx),
-                ));
+                resp.body = Body::Stream(http_body_util::combinators::UnsyncBoxBody::new(body));
                 ctx.set_response(resp);
                 return "";
             }
