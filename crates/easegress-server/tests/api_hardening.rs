@@ -1,70 +1,17 @@
 //! The admin API under hostile or careless clients: descriptor exhaustion, silent and slow
 //! connections, web pages (CSRF, DNS rebinding), oversized specs and credentials.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use support::{eventually, http, Server};
+use eg_testkit::{
+    closed_within, cpu_ticks_during, eventually, exhaust_fds, http, raw, self_signed, status_of,
+    Server, START_TIMEOUT,
+};
 
-/// Sends `request` as is and returns the raw answer (until the server closes or 10 s pass).
-fn raw(addr: &str, request: &str) -> String {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(request.as_bytes()).expect("write");
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn status_of(answer: &str) -> u16 {
-    answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Waits until the server closes `s` (read returns 0 or an error); returns how long it took,
-/// or `None` if it was still open after `limit`.
-fn closed_within(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
-    let start = Instant::now();
-    s.set_read_timeout(Some(limit)).unwrap();
-    let mut buf = [0u8; 1024];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return Some(start.elapsed()),
-            Ok(_) => continue,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::TimedOut =>
-            {
-                return None
-            }
-            Err(_) => return Some(start.elapsed()),
-        }
-    }
-}
-
-/// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The command name is in parentheses and may hold spaces; fields restart after it, at
-    // field 3 (state). utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    field(11) + field(12)
-}
-
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
+const BIN: &str = env!("CARGO_BIN_EXE_easegress-server");
 
 fn accept_failure_lines(log: &str) -> usize {
     log.lines().filter(|l| l.contains("accept failed")).count()
@@ -73,22 +20,14 @@ fn accept_failure_lines(log: &str) -> usize {
 #[test]
 fn accept_errors_back_off_and_are_logged_sparingly() {
     const NOFILE: u64 = 96;
-    let mut s = Server::new("accept-emfile");
+    let mut s = Server::new(BIN, "accept-emfile");
     s.nofile = Some(NOFILE);
     s.start();
     let pid = s.pid().expect("pid");
     let addr = s.api_addr();
     // Connections the kernel completes but the server cannot accept once its table is full.
-    let mut conns = Vec::new();
-    for _ in 0..NOFILE + 32 {
-        conns.push(TcpStream::connect(&addr).expect("connect"));
-    }
-    eventually(Duration::from_secs(10), || {
-        (open_fds(pid) as u64 >= NOFILE - 1).then_some(())
-    });
-    let cpu_before = cpu_ticks(pid);
-    std::thread::sleep(Duration::from_secs(2));
-    let cpu = cpu_ticks(pid) - cpu_before;
+    let conns = exhaust_fds(pid, &addr, NOFILE);
+    let cpu = cpu_ticks_during(pid, Duration::from_secs(2));
     let lines = accept_failure_lines(&s.system_log());
     assert!(lines >= 1, "the failure is reported");
     assert!(
@@ -108,7 +47,7 @@ fn accept_errors_back_off_and_are_logged_sparingly() {
 
 #[test]
 fn a_silent_connection_is_closed_after_the_read_header_timeout() {
-    let mut s = Server::new("silent-conn");
+    let mut s = Server::new(BIN, "silent-conn");
     s.extra = vec!["--api-read-header-timeout".into(), "1s".into()];
     s.start();
     let mut c = TcpStream::connect(s.api_addr()).unwrap();
@@ -127,7 +66,7 @@ fn a_silent_connection_is_closed_after_the_read_header_timeout() {
 
 #[test]
 fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
-    let mut s = Server::new("idle-conn");
+    let mut s = Server::new(BIN, "idle-conn");
     s.extra = vec!["--api-idle-timeout".into(), "1s".into()];
     s.start();
     let mut c = TcpStream::connect(s.api_addr()).unwrap();
@@ -143,7 +82,7 @@ fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 
 #[test]
 fn a_body_that_never_arrives_gets_408() {
-    let mut s = Server::new("slow-body");
+    let mut s = Server::new(BIN, "slow-body");
     s.extra = vec!["--api-read-timeout".into(), "1s".into()];
     s.start();
     let start = Instant::now();
@@ -157,7 +96,7 @@ fn a_body_that_never_arrives_gets_408() {
 
 #[test]
 fn with_the_connection_cap_reached_a_new_client_waits_for_a_free_slot() {
-    let mut s = Server::new("conn-cap");
+    let mut s = Server::new(BIN, "conn-cap");
     s.extra = vec![
         "--api-max-connections".into(),
         "4".into(),
@@ -185,25 +124,14 @@ fn with_the_connection_cap_reached_a_new_client_waits_for_a_free_slot() {
 
 #[test]
 fn a_silent_tls_client_is_closed_after_the_read_header_timeout() {
-    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    let mut s = Server::new("silent-tls");
-    let (cert_file, key_file) = (s.path("api.crt"), s.path("api.key"));
-    std::fs::write(&cert_file, cert.pem()).unwrap();
-    std::fs::write(&key_file, key.serialize_pem()).unwrap();
-    s.extra = vec![
-        "--tls".into(),
-        "--cert-file".into(),
-        cert_file.display().to_string(),
-        "--key-file".into(),
-        key_file.display().to_string(),
-        "--api-read-header-timeout".into(),
-        "1s".into(),
-    ];
+    let cert = self_signed(&["127.0.0.1"]);
+    let mut s = Server::new(BIN, "silent-tls");
+    s.use_tls(&cert.cert_pem, &cert.key_pem);
+    s.extra
+        .extend(["--api-read-header-timeout".into(), "1s".into()]);
     s.spawn_only();
     let addr = s.api_addr();
-    let mut c = eventually(support::START_TIMEOUT, || TcpStream::connect(&addr).ok());
+    let mut c = eventually(START_TIMEOUT, || TcpStream::connect(&addr).ok());
     assert!(closed_within(&mut c, Duration::from_secs(5)).is_some());
 }
 
@@ -213,7 +141,7 @@ fn mock_pipeline(name: &str) -> String {
 
 #[test]
 fn web_pages_cannot_drive_the_api_without_the_cors_flag() {
-    let s = Server::start_new("no-cors");
+    let s = Server::start_new(BIN, "no-cors");
     let get = s.api_with("GET", "/objects", &[("Origin", "http://evil.example")], "");
     assert_eq!(get.status, 200);
     assert_eq!(get.header("Access-Control-Allow-Origin"), None);
@@ -253,7 +181,7 @@ fn web_pages_cannot_drive_the_api_without_the_cors_flag() {
 
 #[test]
 fn the_cors_flag_opens_the_api_to_the_listed_origins() {
-    let mut s = Server::new("cors");
+    let mut s = Server::new(BIN, "cors");
     s.extra = vec![
         "--api-cors-allowed-origins".into(),
         "http://ui.example:8080".into(),
@@ -295,7 +223,7 @@ fn the_cors_flag_opens_the_api_to_the_listed_origins() {
 
 #[test]
 fn a_rebound_host_name_is_refused_unless_allowed() {
-    let s = Server::start_new("rebinding");
+    let s = Server::start_new(BIN, "rebinding");
     let addr = s.api_addr();
     let get = |host: &str| {
         raw(
@@ -310,7 +238,7 @@ fn a_rebound_host_name_is_refused_unless_allowed() {
         assert_eq!(status_of(&get(ok)), 200, "{ok}");
     }
 
-    let mut s = Server::new("rebinding-allowed");
+    let mut s = Server::new(BIN, "rebinding-allowed");
     s.extra = vec!["--api-allowed-hosts".into(), "admin.internal".into()];
     s.start();
     let answer = raw(
@@ -322,7 +250,7 @@ fn a_rebound_host_name_is_refused_unless_allowed() {
 
 #[test]
 fn an_object_over_the_size_limit_gets_413() {
-    let mut s = Server::new("big-object");
+    let mut s = Server::new(BIN, "big-object");
     s.extra = vec!["--api-max-object-size".into(), "2048".into()];
     s.start();
     let mut spec = mock_pipeline("big");
@@ -358,7 +286,7 @@ fn the_basic_auth_flag_and_env_require_credentials() {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode("admin:wrong")
     );
-    let mut s = Server::new("auth-flag");
+    let mut s = Server::new(BIN, "auth-flag");
     s.extra = vec!["--basic-auth".into(), "admin:s3cr:et".into()];
     s.auth = Some(ok.clone());
     s.start();
@@ -377,7 +305,7 @@ fn the_basic_auth_flag_and_env_require_credentials() {
     assert_eq!(wrong.status, 401);
     assert_eq!(s.api("GET", "/objects", "").status, 200);
 
-    let mut s = Server::new("auth-env");
+    let mut s = Server::new(BIN, "auth-env");
     s.env = vec![("EASEGRESS_BASIC_AUTH".into(), "admin:s3cr:et".into())];
     s.auth = Some(ok);
     s.start();

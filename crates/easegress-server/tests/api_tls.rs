@@ -1,33 +1,21 @@
 //! The admin API over HTTPS (`--tls --cert-file --key-file`).
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
-use rcgen::{CertificateParams, KeyPair};
+use eg_testkit::{eventually, http, self_signed, Server, START_TIMEOUT};
 use rustls::pki_types::{CertificateDer, ServerName};
-use support::{http, Server};
+
+const BIN: &str = env!("CARGO_BIN_EXE_easegress-server");
 
 #[test]
 fn admin_api_serves_https_with_the_given_certificate() {
-    let params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    let der: CertificateDer<'static> = cert.der().clone();
+    let cert = self_signed(&["127.0.0.1"]);
+    let der: CertificateDer<'static> = cert.cert_der.clone();
 
-    let mut s = Server::new("tls-api");
-    let (cert_file, key_file) = (s.path("api.crt"), s.path("api.key"));
-    std::fs::write(&cert_file, cert.pem()).unwrap();
-    std::fs::write(&key_file, key.serialize_pem()).unwrap();
-    s.extra = vec![
-        "--tls".into(),
-        "--cert-file".into(),
-        cert_file.display().to_string(),
-        "--key-file".into(),
-        key_file.display().to_string(),
-    ];
+    let mut s = Server::new(BIN, "tls-api");
+    s.use_tls(&cert.cert_pem, &cert.key_pem);
     // Start without the readiness poll (it speaks plain HTTP) and poll over TLS instead.
     std::fs::create_dir_all(s.home()).unwrap();
     let mut roots = rustls::RootCertStore::empty();
@@ -56,7 +44,7 @@ fn admin_api_serves_https_with_the_given_certificate() {
         let _ = tls.read_to_string(&mut out);
         Ok(out)
     };
-    let answer = support::eventually(support::START_TIMEOUT, || {
+    let answer = eventually(START_TIMEOUT, || {
         get("/apis/v2/healthz")
             .ok()
             .filter(|a| a.starts_with("HTTP/1.1 200"))

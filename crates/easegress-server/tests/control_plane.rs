@@ -1,10 +1,10 @@
 //! The control plane end to end: the real binary, its admin API and its store.
 
-mod support;
-
+use eg_testkit::{eventually, free_port, http, Server};
 use serde_json::json;
 use std::time::Duration;
-use support::{eventually, free_port, http, Server};
+
+const BIN: &str = env!("CARGO_BIN_EXE_easegress-server");
 
 fn mock_pipeline(name: &str, body: &str) -> String {
     format!(
@@ -18,7 +18,7 @@ fn http_server(name: &str, port: u16, backend: &str) -> String {
 
 #[test]
 fn crud_status_codes_and_config_version() {
-    let s = Server::start_new("crud");
+    let s = Server::start_new(BIN, "crud");
     let created = s.api("POST", "/objects", &mock_pipeline("pl-a", "a"));
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.header("Location"), Some("/apis/v2/objects/pl-a"));
@@ -79,7 +79,7 @@ fn crud_status_codes_and_config_version() {
 
 #[test]
 fn bad_specs_are_refused_with_the_field_and_nothing_is_stored() {
-    let s = Server::start_new("bad-specs");
+    let s = Server::start_new(BIN, "bad-specs");
     let cases: &[(&str, &str)] = &[
         ("name: x1\nkind: Pipeline\nfilters: [ { unclosed", "invalid YAML"),
         ("kind: Pipeline\nfilters: []\n", "name"),
@@ -110,7 +110,7 @@ fn bad_specs_are_refused_with_the_field_and_nothing_is_stored() {
 
 #[test]
 fn unknown_keys_are_accepted_and_reported_as_warnings() {
-    let s = Server::start_new("warnings");
+    let s = Server::start_new(BIN, "warnings");
     let doc = "name: pl-w\nkind: Pipeline\nmaxConnection: 3\nfilters:\n- name: m\n  kind: Mock\n  colour: red\n  rules:\n  - code: 200\n";
     let a = s.api("POST", "/objects", doc);
     assert_eq!(a.status, 201, "{}", a.body);
@@ -121,7 +121,7 @@ fn unknown_keys_are_accepted_and_reported_as_warnings() {
 
 #[test]
 fn acknowledged_writes_survive_kill_9_and_serve_again() {
-    let mut s = Server::start_new("persist");
+    let mut s = Server::start_new(BIN, "persist");
     let port = free_port();
     assert_eq!(
         s.api("POST", "/objects", &mock_pipeline("pl-p", "persisted"))
@@ -149,7 +149,7 @@ fn acknowledged_writes_survive_kill_9_and_serve_again() {
 
 #[test]
 fn kinds_resources_and_filter_metadata() {
-    let s = Server::start_new("meta");
+    let s = Server::start_new(BIN, "meta");
     let kinds = s.api("GET", "/object-kinds", "").json();
     for k in [
         "HTTPServer",
@@ -193,7 +193,7 @@ fn kinds_resources_and_filter_metadata() {
 
 #[test]
 fn status_of_objects_and_members() {
-    let s = Server::start_new("status-member");
+    let s = Server::start_new(BIN, "status-member");
     assert_eq!(
         s.api("POST", "/objects", &mock_pipeline("pl-s", "s"))
             .status,
@@ -214,7 +214,7 @@ fn status_of_objects_and_members() {
 
 #[test]
 fn custom_data_kinds_and_items_with_schema() {
-    let s = Server::start_new("customdata");
+    let s = Server::start_new(BIN, "customdata");
     let kind = "name: users\nidField: id\njsonSchema:\n  type: object\n  properties:\n    age:\n      type: integer\n  required: [id, age]\n";
     assert_eq!(s.api("POST", "/customdatakinds", kind).status, 201);
     assert_eq!(s.api("POST", "/customdatakinds", kind).status, 409);

@@ -2,32 +2,16 @@
 //! loop backs off instead of spinning, logs sparingly, and serves again once descriptors
 //! are free.
 
-mod support;
-
-use std::net::TcpStream;
 use std::time::Duration;
 
-use support::{eventually, free_port, http, Server};
+use eg_testkit::{cpu_ticks_during, eventually, exhaust_fds, free_port, http, Server};
 
-/// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    field(11) + field(12)
-}
-
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
+const BIN: &str = env!("CARGO_BIN_EXE_easegress-server");
 
 #[test]
 fn gateway_accept_errors_back_off_and_are_logged_sparingly() {
     const NOFILE: u64 = 96;
-    let mut s = Server::new("gateway-emfile");
+    let mut s = Server::new(BIN, "gateway-emfile");
     s.nofile = Some(NOFILE);
     s.start();
     let pid = s.pid().expect("pid");
@@ -47,16 +31,8 @@ fn gateway_accept_errors_back_off_and_are_logged_sparingly() {
 
     // More connections than descriptors: the kernel completes them, the server cannot
     // accept them all.
-    let mut conns = Vec::new();
-    for _ in 0..NOFILE + 32 {
-        conns.push(TcpStream::connect(&gateway).expect("connect"));
-    }
-    eventually(Duration::from_secs(10), || {
-        (open_fds(pid) as u64 >= NOFILE - 1).then_some(())
-    });
-    let cpu_before = cpu_ticks(pid);
-    std::thread::sleep(Duration::from_secs(2));
-    let cpu = cpu_ticks(pid) - cpu_before;
+    let conns = exhaust_fds(pid, &gateway, NOFILE);
+    let cpu = cpu_ticks_during(pid, Duration::from_secs(2));
     let log = s.system_log();
     let lines = log.lines().filter(|l| l.contains("accept failed")).count();
     assert!(lines >= 1, "the failure is reported:\n{log}");

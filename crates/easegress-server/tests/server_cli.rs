@@ -1,18 +1,18 @@
 //! The server's flags, environment variables and config file.
 
-mod support;
-
 use std::time::Duration;
 
 use base64::Engine;
-use support::{eventually, free_port, http, Server};
+use eg_testkit::{eventually, free_port, http, Server};
+
+const BIN: &str = env!("CARGO_BIN_EXE_easegress-server");
 
 #[test]
 fn version_help_and_bad_flags() {
-    let out = Server::run_once(&["--version"]);
+    let out = Server::run_once(BIN, &["--version"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Easegress"));
-    let help = Server::run_once(&["--help"]);
+    let help = Server::run_once(BIN, &["--help"]);
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
     for flag in [
@@ -24,16 +24,16 @@ fn version_help_and_bad_flags() {
     ] {
         assert!(text.contains(flag), "{flag} missing");
     }
-    let bad = Server::run_once(&["--cluster-role", "bogus"]);
+    let bad = Server::run_once(BIN, &["--cluster-role", "bogus"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("cluster-role"));
-    let bad = Server::run_once(&["--no-such-flag"]);
+    let bad = Server::run_once(BIN, &["--no-such-flag"]);
     assert!(!bad.status.success());
 }
 
 #[test]
 fn environment_sets_the_name_and_pidfile_is_written() {
-    let mut s = Server::new("ignored");
+    let mut s = Server::new(BIN, "ignored");
     s.env
         .push(("EASEGRESS_CLUSTER_NAME".into(), "env-cluster".into()));
     s.start();
@@ -50,7 +50,7 @@ fn environment_sets_the_name_and_pidfile_is_written() {
 
 #[test]
 fn config_file_with_basic_auth() {
-    let mut s = Server::new("cfg");
+    let mut s = Server::new(BIN, "cfg");
     let cfg = s.path("config.yaml");
     std::fs::write(
         &cfg,
@@ -95,7 +95,7 @@ fn config_file_with_basic_auth() {
 
 #[test]
 fn initial_object_files_are_created_once() {
-    let mut s = Server::new("initial");
+    let mut s = Server::new(BIN, "initial");
     let port = free_port();
     let f1 = s.path("pl.yaml");
     let f2 = s.path("hs.yaml");

@@ -16,6 +16,8 @@ mod reply;
 mod routes;
 mod server;
 mod status;
+#[cfg(test)]
+mod tests;
 
 pub use access::check_origins;
 pub use api::{

@@ -14,10 +14,15 @@ use crate::resilience::Policies;
 
 /// A supervisor over an empty in-memory store.
 pub fn supervisor() -> Supervisor {
+    supervisor_of("test")
+}
+
+/// A supervisor of member `member` over an empty in-memory store.
+pub fn supervisor_of(member: &str) -> Supervisor {
     Supervisor::new(
         KindRegistry::new(),
         Arc::new(eg_store::MemStore::new()),
-        MemberInfo::standalone("test"),
+        MemberInfo::standalone(member),
     )
 }
 
@@ -54,6 +59,11 @@ pub fn build(kind: &FilterKind, mut doc: Value) -> Result<Box<dyn Filter>, SpecE
 
 /// A context for `method path` with `headers`.
 pub fn ctx(method: &str, path: &str, headers: &[(&str, &str)]) -> Context {
+    ctx_from(method, path, headers, "127.0.0.1")
+}
+
+/// A context for `method path` with `headers`, from client `ip`.
+pub fn ctx_from(method: &str, path: &str, headers: &[(&str, &str)], ip: &str) -> Context {
     let mut req = HttpRequest::simple(method.parse().unwrap(), path).unwrap();
     for (k, v) in headers {
         req.headers_mut().append(
@@ -61,11 +71,8 @@ pub fn ctx(method: &str, path: &str, headers: &[(&str, &str)]) -> Context {
             v.parse().unwrap(),
         );
     }
-    Context::new(
-        req,
-        "127.0.0.1:40000".parse().unwrap(),
-        "127.0.0.1".parse().unwrap(),
-    )
+    let ip: std::net::IpAddr = ip.parse().unwrap();
+    Context::new(req, std::net::SocketAddr::new(ip, 40000), ip)
 }
 
 /// Runs `filter` on `ctx`.

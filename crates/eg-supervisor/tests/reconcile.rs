@@ -479,9 +479,7 @@ async fn a_user_kind_hands_over_through_the_same_contract() {
 
     sup.apply_spec(spec(json!(5)));
     let first = ticker(&sup);
-    while ticks(&first) < 3 {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    eg_testkit::wait_until("three ticks", || ticks(&first) >= 3).await;
     sup.apply_spec(spec(json!(0)));
     assert!(
         Arc::ptr_eq(&first, &ticker(&sup)),

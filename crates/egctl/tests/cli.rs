@@ -101,10 +101,7 @@ const STREAM: &str = "kind: HTTPServer\nname: hs1\nport: 10080\nrules:\n  - path
 fn health_ok_and_unreachable() {
     let env = Env::new();
     assert_eq!(env.ok(&["health"]), "OK\n");
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().to_string()
-    };
+    let dead = eg_testkit::closed_addr().to_string();
     let r = egctl_in(env.home.path(), Some(&dead), &["health"], None);
     assert_eq!(r.code, 1);
     assert!(r.stderr.starts_with("Error: "), "{}", r.stderr);

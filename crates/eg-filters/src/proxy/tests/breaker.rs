@@ -89,7 +89,7 @@ async fn below_the_failure_rate_the_breaker_stays_closed() {
 
 #[tokio::test]
 async fn network_errors_and_timeouts_are_failures() {
-    let addr = closed_port().await;
+    let addr = closed_addr();
     let p = guarded(
         &format!("http://{addr}"),
         &resilience(&[cb_policy(

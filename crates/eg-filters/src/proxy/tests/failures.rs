@@ -19,7 +19,7 @@ async fn pool_timeout_is_408() {
 
 #[tokio::test]
 async fn connection_refused_is_503_server_error() {
-    let addr = closed_port().await;
+    let addr = closed_addr();
     let p = simple(&[format!("http://{addr}")], json!({}));
     let mut c = ctx("GET", "/", &[]);
     assert_eq!(run(&p, &mut c).await, "serverError");

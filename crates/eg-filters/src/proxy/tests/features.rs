@@ -116,7 +116,7 @@ async fn chunked_upstream(content_type: &'static str) -> (Upstream, Feed) {
         Reply {
             status: 200,
             headers: vec![("content-type", content_type.to_string())],
-            body,
+            body: boxed(body),
             delay: None,
         }
     })

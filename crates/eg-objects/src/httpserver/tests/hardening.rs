@@ -7,37 +7,12 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use eg_testkit::{closed_silently, raw_async, status_of};
+
 use super::*;
 
 fn rules(path: &str, backend: &str) -> Value {
     json!({"rules": [{"paths": [{"pathPrefix": path, "backend": backend}]}]})
-}
-
-/// Sends raw bytes on a new connection and reads until the server closes it (or 10 s pass).
-async fn raw(port: u16, request: &str) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    s.write_all(request.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn status_of(response: &str) -> u16 {
-    response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"))
-}
-
-/// Waits until the server closes `s` without having sent anything.
-async fn closed_silently(mut s: TcpStream, within: Duration) {
-    let mut buf = [0u8; 64];
-    match tokio::time::timeout(within, s.read(&mut buf)).await {
-        Ok(Ok(0)) | Ok(Err(_)) => {}
-        Ok(Ok(n)) => panic!("the server sent {n} bytes to a silent socket"),
-        Err(_) => panic!("a socket that never sent a byte is still open after {within:?}"),
-    }
 }
 
 #[tokio::test]
@@ -108,7 +83,7 @@ async fn requests_need_one_valid_host() {
     apply(&sup, echo("pl", "pl"));
     let port = free_port();
     start(&sup, server("hs", port, rules("/", "pl"))).await;
-    let ok = raw(
+    let ok = raw_async(
         port,
         "GET /x HTTP/1.1\r\nHost: a.com\r\nConnection: close\r\n\r\n",
     )
@@ -121,11 +96,11 @@ async fn requests_need_one_valid_host() {
         "GET /x HTTP/1.1\r\nHost: a.com:80x\r\nConnection: close\r\n\r\n",
         "GET /x HTTP/1.1\r\nHost: a@b.com\r\nConnection: close\r\n\r\n",
     ] {
-        let r = raw(port, bad).await;
+        let r = raw_async(port, bad).await;
         assert_eq!(status_of(&r), 400, "{bad:?} -> {r}");
     }
     // HTTP/1.0 has no Host requirement.
-    let r = raw(port, "GET /x HTTP/1.0\r\n\r\n").await;
+    let r = raw_async(port, "GET /x HTTP/1.0\r\n\r\n").await;
     assert_eq!(status_of(&r), 200, "{r}");
 }
 
@@ -147,7 +122,7 @@ async fn absolute_form_requests_route_by_their_authority() {
         ),
     )
     .await;
-    let r = raw(
+    let r = raw_async(
         port,
         "GET http://b.com/x HTTP/1.1\r\nHost: a.com\r\nConnection: close\r\n\r\n",
     )
@@ -178,7 +153,7 @@ async fn a_stale_content_length_never_frames_the_answer() {
     start(&sup, server("hs", port, rules("/", "pl"))).await;
     // Two requests on one connection: a desynchronised first answer would corrupt the
     // second one.
-    let both = raw(
+    let both = raw_async(
         port,
         "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
     )

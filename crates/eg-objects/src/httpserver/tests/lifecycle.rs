@@ -370,15 +370,11 @@ async fn a_failed_listen_is_retried_until_the_port_is_free() {
     wait_state(&s, "failed").await;
     drop(taken);
     // The next attempt comes within RETRY_INTERVAL (10 s).
-    for _ in 0..3000 {
-        if s.state() == "running" {
-            assert_eq!(get(port, "/x").await.server(), "pl");
-            assert_eq!(s.status()["health"], "");
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    if !poll_until(Duration::from_secs(30), || s.state() == "running").await {
+        panic!("the server never came up: {}", s.status());
     }
-    panic!("the server never came up: {}", s.status());
+    assert_eq!(get(port, "/x").await.server(), "pl");
+    assert_eq!(s.status()["health"], "");
 }
 
 #[tokio::test]

@@ -18,6 +18,8 @@ use eg_filters::{BuildContext, Built, Filter, FilterKind, FilterSpec, Handled};
 use eg_protocols::{Body, BodyError, Context, HttpResponse};
 use eg_spec::SpecError;
 use eg_supervisor::{KindRegistry, MemberInfo, Spec, Supervisor};
+pub use eg_testkit::free_port;
+use eg_testkit::poll_until;
 use http::{HeaderMap, StatusCode, Version};
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
@@ -73,20 +75,6 @@ fn build_echo(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecErro
     ))
 }
 
-/// A body fed by a channel.
-struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
-
-impl http_body::Body for ChannelBody {
-    type Data = Bytes;
-    type Error = BodyError;
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        self.0.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b))))
-    }
-}
-
 impl Filter for Echo {
     fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
         Handled::Pending(Box::pin(async move {
@@ -94,17 +82,15 @@ impl Filter for Echo {
                 panic!("test filter panics on purpose");
             }
             if self.sse {
-                let (tx, rx) = tokio::sync::mpsc::channel(4);
+                let (tx, body) = eg_testkit::channel_body::<BodyError>();
                 tokio::spawn(async move {
-                    let _ = tx.send(Bytes::from_static(b"data: one\n\n")).await;
+                    let _ = tx.send(Ok(Bytes::from_static(b"data: one\n\n")));
                     SSE_GATE.notified().await;
-                    let _ = tx.send(Bytes::from_static(b"data: two\n\n")).await;
+                    let _ = tx.send(Ok(Bytes::from_static(b"data: two\n\n")));
                 });
                 let mut resp = HttpResponse::new(StatusCode::OK);
                 resp.set_header(http::header::CONTENT_TYPE, "text/event-stream");
-                resp.body = Body::Stream(http_body_util::combinators::UnsyncBoxBody::new(
-                    ChannelBody(rx),
-                ));
+                resp.body = Body::Stream(http_body_util::combinators::UnsyncBoxBody::new(body));
                 ctx.set_response(resp);
                 return "";
             }
@@ -181,15 +167,6 @@ pub fn server(name: &str, port: u16, fields: Value) -> Value {
     doc
 }
 
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Applies a spec (any kind).
 pub fn apply(sup: &Supervisor, doc: Value) {
     sup.apply_spec(Spec::from_doc(doc).unwrap());
@@ -211,13 +188,9 @@ pub async fn start(sup: &Supervisor, doc: Value) -> Arc<HttpServer> {
 
 /// Polls until the server reports `state`.
 pub async fn wait_state(s: &HttpServer, state: &str) {
-    for _ in 0..2000 {
-        if s.state() == state {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    if !poll_until(Duration::from_secs(10), || s.state() == state).await {
+        panic!("server never became {state}: {}", s.state());
     }
-    panic!("server never became {state}: {}", s.state());
 }
 
 /// A request body: chunks, sent with a Content-Length or chunked.

@@ -15,12 +15,8 @@ fn b64(s: &str) -> String {
 /// A self-signed certificate for `name` and its key, both as base64 of their PEM text (the
 /// form of `certBase64`/`keyBase64`).
 pub(super) fn self_signed(name: &str) -> (String, String) {
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec![name.to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    (b64(&cert.pem()), b64(&key.serialize_pem()))
+    let cert = eg_testkit::self_signed(&[name]);
+    (b64(&cert.cert_pem), b64(&cert.key_pem))
 }
 
 /// A test CA issuing server and client certificates.

@@ -1,0 +1,54 @@
+//! The route table's fallbacks and fixed answers.
+
+use super::*;
+
+#[tokio::test]
+async fn an_unknown_path_is_404_and_a_known_path_with_another_method_is_405() {
+    let api = api();
+    let a = call(&api, "GET", "/no/such/thing", "").await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.body["code"], 404);
+    assert!(a.message().contains("GET /apis/v2/no/such/thing"), "{a:?}");
+
+    for (method, path) in [
+        ("PATCH", "/objects"),
+        ("POST", "/objects/w1"),
+        ("PUT", "/healthz"),
+        ("POST", "/customdata/k/i"),
+    ] {
+        let a = call(&api, method, path, "").await;
+        assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_eq!(a.body["code"], 405);
+    }
+}
+
+#[tokio::test]
+async fn fixed_answers() {
+    let api = api();
+    assert_eq!(status(&api, "GET", "/healthz", "").await, StatusCode::OK);
+    let groups = call(&api, "GET", "", "").await;
+    let entries = groups.body[0]["Entries"].as_array().unwrap().len();
+    assert_eq!(entries, crate::routes::ROUTES.len());
+    let about = call(&api, "GET", "/about", "").await;
+    assert!(about.body.as_str().unwrap().contains("Easegress"));
+    let profile = call(&api, "POST", "/profile/start/cpu", "").await;
+    assert_eq!(profile.status, StatusCode::NOT_IMPLEMENTED);
+}
+
+#[tokio::test]
+async fn path_segments_are_percent_decoded() {
+    let api = api();
+    post(&api, &widget("w~1", json!({}))).await;
+    let a = call(&api, "GET", "/objects/w%7E1", "").await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    assert_eq!(a.body["name"], "w~1");
+}
+
+#[tokio::test]
+async fn kinds_are_listed_with_their_resource_names() {
+    let api = api();
+    let a = call(&api, "GET", "/object-kinds", "").await;
+    assert_eq!(a.status, StatusCode::OK);
+    let text = a.body.to_string();
+    assert!(text.contains("Widget") && text.contains("Part"), "{text}");
+}

@@ -1,0 +1,39 @@
+//! Test support shared by every crate's tests, in the spirit of linkerd2-proxy's test
+//! support: a small vocabulary for what tests of a network proxy do over and over.
+//!
+//! - [`free_port`], [`closed_addr`]: ephemeral loopback ports.
+//! - [`eventually`], [`eventually_async`], [`wait_until`], [`poll_until`]: polling with a
+//!   deadline, for threads and for tasks.
+//! - [`http`], [`raw`], [`raw_async`], [`status_of`], [`closed_within`],
+//!   [`closed_silently`]: HTTP/1 spoken by hand over TCP, for what a well-behaved client
+//!   would not send.
+//! - [`Upstream`], [`RawUpstream`]: mock upstream servers recording what they saw;
+//!   [`channel_body`]: a body the test feeds chunk by chunk.
+//! - [`Server`]: the real server binary on ephemeral ports with private directories.
+//! - [`cpu_ticks`], [`cpu_ticks_during`], [`open_fds`], [`exhaust_fds`]: what a process
+//!   costs, from `/proc`, and running it out of descriptors.
+//! - [`self_signed`]: a throwaway certificate.
+//!
+//! The crate depends on no crate of the workspace, so every crate can list it under
+//! `[dev-dependencies]`. Helpers panic on failure: they are for tests only.
+#![forbid(unsafe_code)]
+
+mod net;
+mod poll;
+mod proc;
+mod raw;
+mod server;
+mod tls;
+mod upstream;
+
+pub use net::{closed_addr, free_port};
+pub use poll::{eventually, eventually_async, poll_until, wait_until, WAIT_TIMEOUT};
+pub use proc::{cpu_ticks, cpu_ticks_during, exhaust_fds, open_fds};
+pub use raw::{
+    closed_silently, closed_within, http, raw, raw_async, status_of, Answer, RAW_READ_TIMEOUT,
+};
+pub use server::{Server, START_TIMEOUT};
+pub use tls::{self_signed, SelfSigned};
+pub use upstream::{
+    boxed, channel_body, ChannelBody, RawUpstream, Reply, ReplyBody, Seen, Upstream,
+};

@@ -1,0 +1,225 @@
+//! The real server binary under test: started on an ephemeral loopback port with private
+//! directories, driven through its admin API, stopped or killed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::net::free_port;
+use crate::poll::eventually;
+use crate::raw::{http, Answer};
+
+/// How long a server may take to answer `/healthz`.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The admin API prefix.
+const API: &str = "/apis/v2";
+
+/// A server process with its own directories (removed when dropped; the process is killed).
+///
+/// Callers pass the binary, e.g. `env!("CARGO_BIN_EXE_easegress-server")`.
+pub struct Server {
+    /// The binary.
+    pub bin: PathBuf,
+    /// Home, data and log directories live below it.
+    pub dir: tempfile::TempDir,
+    /// The admin API port on 127.0.0.1.
+    pub api_port: u16,
+    /// `--name`.
+    pub name: String,
+    /// More flags.
+    pub extra: Vec<String>,
+    /// Environment variables set for the process (`EASEGRESS_*` of the test's own
+    /// environment are removed).
+    pub env: Vec<(String, String)>,
+    /// `Authorization` value sent with every API call and the readiness poll.
+    pub auth: Option<String>,
+    /// Soft and hard `RLIMIT_NOFILE` of the process, when set.
+    pub nofile: Option<u64>,
+    child: Option<Child>,
+}
+
+impl Server {
+    /// A server of `bin` that is not started yet.
+    pub fn new(bin: impl Into<PathBuf>, name: &str) -> Server {
+        Server {
+            bin: bin.into(),
+            dir: tempfile::tempdir().expect("tempdir"),
+            api_port: free_port(),
+            name: name.to_string(),
+            extra: Vec::new(),
+            env: Vec::new(),
+            auth: None,
+            nofile: None,
+            child: None,
+        }
+    }
+
+    /// Starts a server with default flags and waits until it is healthy.
+    pub fn start_new(bin: impl Into<PathBuf>, name: &str) -> Server {
+        let mut s = Server::new(bin, name);
+        s.start();
+        s
+    }
+
+    /// Runs `bin` with `args` to completion (for flag checks).
+    pub fn run_once(bin: impl AsRef<Path>, args: &[&str]) -> std::process::Output {
+        Command::new(bin.as_ref())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run")
+    }
+
+    /// `127.0.0.1:<api_port>`.
+    pub fn api_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.api_port)
+    }
+
+    /// `--home-dir`.
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// A path below the server's private directory.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The server's private directory.
+    pub fn log_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Serves the admin API over TLS with this certificate and key (written to `api.crt`
+    /// and `api.key`).
+    pub fn use_tls(&mut self, cert_pem: &str, key_pem: &str) {
+        let (cert_file, key_file) = (self.path("api.crt"), self.path("api.key"));
+        std::fs::write(&cert_file, cert_pem).expect("write the certificate");
+        std::fs::write(&key_file, key_pem).expect("write the key");
+        self.extra.extend([
+            "--tls".to_string(),
+            "--cert-file".to_string(),
+            cert_file.display().to_string(),
+            "--key-file".to_string(),
+            key_file.display().to_string(),
+        ]);
+    }
+
+    fn command(&self) -> Command {
+        // The descriptor limit is set by the shell that then becomes the server (same pid).
+        let mut c = match self.nofile {
+            None => Command::new(&self.bin),
+            Some(n) => {
+                let mut c = Command::new("/bin/sh");
+                c.arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                    .arg(&self.bin);
+                c
+            }
+        };
+        c.arg("--name").arg(&self.name);
+        c.arg("--api-addr").arg(self.api_addr());
+        c.arg("--home-dir").arg(self.home());
+        c.arg("--data-dir").arg(self.dir.path().join("data"));
+        c.arg("--log-dir").arg(self.dir.path().join("log"));
+        c.args(&self.extra);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("EASEGRESS_") {
+                c.env_remove(k);
+            }
+        }
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The system log (`<log-dir>/stdout.log`), empty when absent.
+    pub fn system_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log").join("stdout.log")).unwrap_or_default()
+    }
+
+    /// Starts the process without waiting for it.
+    pub fn spawn_only(&mut self) {
+        std::fs::create_dir_all(self.home()).expect("home dir");
+        let child = self.command().spawn().expect("spawn the server");
+        self.child = Some(child);
+    }
+
+    /// Starts the process and waits for `/healthz`.
+    pub fn start(&mut self) {
+        self.spawn_only();
+        let addr = self.api_addr();
+        let auth = self.auth.clone();
+        eventually(START_TIMEOUT, || {
+            let h: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+            http(&addr, "GET", &format!("{API}/healthz"), &h, "")
+                .ok()
+                .filter(|a| a.status == 200)
+                .map(|_| ())
+        });
+    }
+
+    /// Sends SIGTERM and waits for the exit code (`None` when killed after 30 s).
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(st)) = child.try_wait() {
+                return st.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the process with SIGKILL (no clean shutdown).
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Calls the admin API under `/apis/v2`.
+    pub fn api(&self, method: &str, path: &str, body: &str) -> Answer {
+        self.api_with(method, path, &[], body)
+    }
+
+    /// Calls the admin API under `/apis/v2` with more header fields.
+    pub fn api_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Answer {
+        let mut h: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(a) = &self.auth {
+            h.push(("Authorization", a.as_str()));
+        }
+        http(&self.api_addr(), method, &format!("{API}{path}"), &h, body).expect("admin API call")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
