@@ -20,8 +20,8 @@ use eg_supervisor::{object_schema, Category, KindInfo, Object, ObjectKind, Spec,
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::pipeline::compile::{compile, Compiled};
-use crate::pipeline::{decode_spec, Fallthrough, Pipeline};
+use crate::pipeline::compile::{check, compile, Compiled};
+use crate::pipeline::{decode_spec, Fallthrough, Pipeline, PipelineSpec};
 
 /// The kind name.
 pub const KIND: &str = "GlobalFilter";
@@ -139,16 +139,22 @@ impl GlobalFilterKind {
     }
 }
 
-/// Both stages compiled, with the warnings found.
-struct Stages {
-    before: Option<Compiled>,
-    after: Option<Compiled>,
+/// Both stages, checked (`T = ()`) or compiled (`T = Compiled`), with the warnings found.
+struct Stages<T> {
+    before: Option<T>,
+    after: Option<T>,
     fallthrough: Fallthrough,
     warnings: Vec<String>,
 }
 
 impl GlobalFilterKind {
-    fn compile(&self, spec: &Spec, sup: &Supervisor) -> Result<Stages, SpecError> {
+    /// Decodes the spec and passes each stage to `make` (the pipeline's check or compile),
+    /// which returns what it made and the stage's warnings.
+    fn stages<T>(
+        &self,
+        spec: &Spec,
+        mut make: impl FnMut(&str, &PipelineSpec, &str) -> Result<(T, Vec<String>), SpecError>,
+    ) -> Result<Stages<T>, SpecError> {
         let (gf, mut warnings) =
             eg_spec::decode_kind::<GlobalFilterSpec>(&spec.doc, "")?.into_parts();
         if gf.before_pipeline.is_none() && gf.after_pipeline.is_none() {
@@ -162,10 +168,10 @@ impl GlobalFilterKind {
             };
             let d = decode_spec(doc, field, true)?;
             let name = format!("{}-{field}", spec.name());
-            let c = compile(&name, &d.spec, field, &self.filters, sup)?;
+            let (made, w) = make(&name, &d.spec, field)?;
             warnings.extend(d.warnings);
-            warnings.extend(c.warnings.iter().cloned());
-            Ok(Some(c))
+            warnings.extend(w);
+            Ok(Some(made))
         };
         let before = stage(&gf.before_pipeline, "beforePipeline")?;
         let after = stage(&gf.after_pipeline, "afterPipeline")?;
@@ -186,12 +192,20 @@ impl ObjectKind for GlobalFilterKind {
         &INFO
     }
 
+    /// Checks both stages as the pipeline's check does: no filter is built.
     fn validate(&self, spec: &Spec, sup: &Supervisor) -> Result<Vec<String>, SpecError> {
-        Ok(self.compile(spec, sup)?.warnings)
+        let stages = self.stages(spec, |name, p, field| {
+            check(name, p, field, &self.filters, sup).map(|w| ((), w))
+        })?;
+        Ok(stages.warnings)
     }
 
     fn build(&self, spec: &Spec, sup: &Supervisor) -> Result<Arc<dyn Object>, SpecError> {
-        let stages = self.compile(spec, sup)?;
+        let stages = self.stages(spec, |name, p, field| {
+            let c = compile(name, p, field, &self.filters, sup)?;
+            let w = c.warnings.clone();
+            Ok((c, w))
+        })?;
         let stage = |c: Option<Compiled>, field: &str| {
             c.map(|c| Pipeline::new(&format!("{}-{field}", spec.name()), c))
         };
