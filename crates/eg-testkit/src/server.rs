@@ -148,6 +148,33 @@ impl Server {
         std::fs::read_to_string(self.dir.path().join("log").join("stdout.log")).unwrap_or_default()
     }
 
+    /// Runs the server out of file descriptors through connections to `addr` (its limit is
+    /// `self.nofile`) and checks that accepting backs off: the failure is logged, but fewer
+    /// than 100 lines and 50 clock ticks of CPU go to it in 2 s (a spinning loop burns about
+    /// 200). Then frees the descriptors and waits until `GET path` on `addr` answers 200.
+    pub fn assert_accept_backs_off(&self, addr: &str, path: &str) {
+        let pid = self.pid().expect("the server is running");
+        let nofile = self
+            .nofile
+            .expect("a server started with a low nofile limit");
+        let conns = crate::proc::exhaust_fds(pid, addr, nofile);
+        let cpu = crate::proc::cpu_ticks_during(pid, Duration::from_secs(2));
+        let log = self.system_log();
+        let lines = log.lines().filter(|l| l.contains("accept failed")).count();
+        assert!(lines >= 1, "the failure is reported:\n{log}");
+        assert!(
+            lines < 100,
+            "{lines} lines about accept failures in about 2 s"
+        );
+        assert!(cpu < 50, "{cpu} clock ticks of CPU in 2 s");
+        drop(conns);
+        eventually(Duration::from_secs(15), || {
+            http(addr, "GET", path, &[], "")
+                .ok()
+                .filter(|a| a.status == 200)
+        });
+    }
+
     /// Starts the process without waiting for it.
     pub fn spawn_only(&mut self) {
         std::fs::create_dir_all(self.home()).expect("home dir");
