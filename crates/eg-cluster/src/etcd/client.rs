@@ -255,12 +255,7 @@ impl Client {
             revision: String,
             physical: bool,
         }
-        #[derive(serde::Deserialize, Default)]
-        #[serde(default)]
-        struct Resp {
-            header: ResponseHeader,
-        }
-        let r: Resp = self
+        let r: HeaderOnly = self
             .call(
                 "/v3/kv/compaction",
                 &Req {
@@ -352,12 +347,7 @@ impl Client {
 
     /// `/v3/lease/revoke`: ends the lease and deletes every key bound to it.
     pub async fn lease_revoke(&self, id: i64) -> Result<ResponseHeader> {
-        #[derive(serde::Deserialize, Default)]
-        #[serde(default)]
-        struct Resp {
-            header: ResponseHeader,
-        }
-        let r: Resp = self
+        let r: HeaderOnly = self
             .call(
                 "/v3/lease/revoke",
                 &serde_json::json!({ "ID": id.to_string() }),
@@ -398,12 +388,7 @@ impl Client {
 
     /// `/v3/lock/unlock` of a key returned by [`Client::lock`].
     pub async fn unlock(&self, key: &[u8]) -> Result<ResponseHeader> {
-        #[derive(serde::Deserialize, Default)]
-        #[serde(default)]
-        struct Resp {
-            header: ResponseHeader,
-        }
-        let r: Resp = self
+        let r: HeaderOnly = self
             .call(
                 "/v3/lock/unlock",
                 &serde_json::json!({ "key": base64_of(key) }),
@@ -541,4 +526,11 @@ pub async fn discover_client_urls(peer_urls: &[String], timeout: Duration) -> Re
     Err(Error::Unavailable(format!(
         "cannot learn client URLs from the peers ({last})"
     )))
+}
+
+/// The answer of the calls that return nothing but etcd's response header.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct HeaderOnly {
+    header: ResponseHeader,
 }
