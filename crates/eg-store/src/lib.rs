@@ -186,6 +186,20 @@ pub trait Store: Send + Sync + 'static {
         0
     }
 
+    /// Whether the store holds the state it should serve: `Err` says why not (a cluster
+    /// store still waiting for etcd, or refused by it). Embedded stores are always ready.
+    fn health(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Removes what the cluster keeps for another member `member` (its etcd membership
+    /// and every key written under its lease); `false` when no such member is known.
+    /// Blocks: call it from `spawn_blocking`. Embedded stores have no other members.
+    fn purge_member(&self, member: &str) -> StoreResult<bool> {
+        let _ = member;
+        Ok(false)
+    }
+
     /// Removes `key`; returns whether it existed.
     fn delete(&self, key: &str) -> StoreResult<bool> {
         let existed = self.get(key)?.is_some();
