@@ -5,10 +5,12 @@
 //! - [`process`]: the etcd server a primary member supervises as a child process.
 //! - [`EtcdStore`]: an [`eg_store::Store`] kept in etcd and served from a watch-fed local
 //!   cache, so reads never wait on the network and keep answering when etcd is away.
+//! - [`member`]: the member's heartbeat and object statuses, written under its lease.
 #![forbid(unsafe_code)]
 
 pub mod etcd;
+pub mod member;
 pub mod process;
 mod store;
 
-pub use store::{EtcdStore, EtcdStoreOptions};
+pub use store::{ConnectError, EtcdStore, EtcdStoreOptions, Readiness};

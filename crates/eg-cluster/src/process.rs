@@ -161,6 +161,10 @@ impl EtcdProcessOptions {
         flag("max-txn-ops", "10240".into());
         flag("max-request-bytes", (10u64 << 20).to_string());
         flag("snapshot-count", "5000".into());
+        flag(
+            "experimental-watch-progress-notify-interval",
+            format!("{}s", PROGRESS_NOTIFY_INTERVAL.as_secs()),
+        );
         flag("logger", "zap".into());
         flag("log-outputs", self.log_file().display().to_string());
         a.extend(self.extra_args.iter().cloned());
@@ -211,14 +215,77 @@ pub fn find_binary(explicit: Option<&Path>) -> Result<PathBuf, ProcessError> {
     )))
 }
 
+/// How often the supervised etcd tells every watcher how far it is, even when nothing
+/// changed (etcd's default is 10 minutes): members take a watch silent for a few of these
+/// for hung and open it elsewhere.
+pub const PROGRESS_NOTIFY_INTERVAL: Duration = Duration::from_secs(5);
+
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// A child that ran this long is considered to have been healthy: back-off starts over.
 const STABLE_AFTER: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(100);
 
+/// The etcd this member supervises: its own child, or one a previous run of the member
+/// started and left running (adopted by pid after checking its command line).
+enum Running {
+    Child(Child),
+    Adopted(u32),
+}
+
+impl Running {
+    fn id(&self) -> u32 {
+        match self {
+            Running::Child(c) => c.id(),
+            Running::Adopted(pid) => *pid,
+        }
+    }
+
+    /// `None` while it runs, else why it is gone.
+    fn exited(&mut self) -> Option<String> {
+        match self {
+            Running::Child(c) => match c.try_wait() {
+                Ok(None) => None,
+                Ok(Some(status)) => Some(status.to_string()),
+                Err(e) => Some(e.to_string()),
+            },
+            Running::Adopted(pid) => (!alive(*pid)).then(|| "exited".to_string()),
+        }
+    }
+}
+
+/// Whether `pid` is a live (not zombie) process.
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state is the first field after the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+/// The pid recorded in `opts.pid_file()` when that process is an etcd started with these
+/// options' name and data directory (a previous run of this member left it running).
+fn adoptable(opts: &EtcdProcessOptions) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(opts.pid_file())
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let has = |flag: &str, value: &str| {
+        args.windows(2)
+            .any(|w| w[0] == flag.as_bytes() && w[1] == value.as_bytes())
+    };
+    let data_dir = opts.etcd_data_dir().display().to_string();
+    (alive(pid) && has("--name", &opts.name) && has("--data-dir", &data_dir)).then_some(pid)
+}
+
 struct State {
-    child: Option<Child>,
+    child: Option<Running>,
     started: Instant,
     stopping: bool,
     restarts: u64,
@@ -240,11 +307,28 @@ pub struct EtcdProcess {
 impl EtcdProcess {
     /// Starts etcd and waits until its `/health` says `true` (at most `ready_timeout`).
     pub async fn start(opts: EtcdProcessOptions) -> Result<EtcdProcess, ProcessError> {
+        let client_url = opts.client_url().unwrap_or_default().to_string();
+        let mut p = EtcdProcess::spawn(opts)?;
+        let timeout = p.shared.opts.ready_timeout;
+        if !p.wait_healthy(timeout).await {
+            let log = p.shared.opts.log_file();
+            p.stop();
+            return Err(ProcessError::NotReady(format!(
+                "{client_url}/health not true within {timeout:?}; see {}",
+                log.display()
+            )));
+        }
+        Ok(p)
+    }
+
+    /// Starts etcd and its supervision without waiting for it to be healthy: a member of a
+    /// cluster that is still forming has no quorum (so no health) until enough of the other
+    /// members started too.
+    pub fn spawn(opts: EtcdProcessOptions) -> Result<EtcdProcess, ProcessError> {
         let binary = find_binary(opts.binary.as_deref())?;
-        let client_url = opts
-            .client_url()
-            .ok_or_else(|| ProcessError::Options("no client URL to listen on".into()))?
-            .to_string();
+        if opts.client_url().is_none() {
+            return Err(ProcessError::Options("no client URL to listen on".into()));
+        }
         if opts.listen_peer_urls.is_empty() || opts.initial_advertise_peer_urls.is_empty() {
             return Err(ProcessError::Options(
                 "listen and advertised peer URLs are required".into(),
@@ -254,7 +338,13 @@ impl EtcdProcess {
             std::fs::create_dir_all(d)
                 .map_err(|e| ProcessError::Spawn(format!("cannot create {}: {e}", d.display())))?;
         }
-        let child = spawn(&binary, &opts)?;
+        let child = match adoptable(&opts) {
+            Some(pid) => {
+                tracing::info!(pid, name = %opts.name, "adopting the etcd a previous run left running");
+                Running::Adopted(pid)
+            }
+            None => Running::Child(spawn(&binary, &opts)?),
+        };
         let shared = Arc::new(Shared {
             opts,
             binary,
@@ -271,20 +361,10 @@ impl EtcdProcess {
             .name("etcd-supervisor".into())
             .spawn(move || supervise(&s))
             .map_err(|e| ProcessError::Spawn(format!("supervisor thread: {e}")))?;
-        let mut p = EtcdProcess {
+        Ok(EtcdProcess {
             shared,
             thread: Some(thread),
-        };
-        let timeout = p.shared.opts.ready_timeout;
-        if !p.wait_healthy(timeout).await {
-            let log = p.shared.opts.log_file();
-            p.stop();
-            return Err(ProcessError::NotReady(format!(
-                "{client_url}/health not true within {timeout:?}; see {}",
-                log.display()
-            )));
-        }
-        Ok(p)
+        })
     }
 
     /// Polls `/health` until it says `true`; false after `timeout`.
@@ -306,7 +386,7 @@ impl EtcdProcess {
 
     /// The pid of the running child, if one runs.
     pub fn pid(&self) -> Option<u32> {
-        self.shared.state.lock().child.as_ref().map(Child::id)
+        self.shared.state.lock().child.as_ref().map(Running::id)
     }
 
     /// How many times the child was restarted after exiting.
@@ -368,8 +448,12 @@ fn spawn(binary: &Path, opts: &EtcdProcessOptions) -> Result<Child, ProcessError
     Ok(child)
 }
 
-/// SIGTERM, wait up to `timeout`, then SIGKILL; reaps the child.
-fn terminate(mut child: Child, timeout: Duration) {
+/// SIGTERM, wait up to `timeout`, then SIGKILL; reaps a child.
+fn terminate(running: Running, timeout: Duration) {
+    let mut child = match running {
+        Running::Child(c) => c,
+        Running::Adopted(pid) => return terminate_adopted(pid, timeout),
+    };
     // The child is not reaped yet, so its pid cannot have been reused.
     if let Some(pid) = i32::try_from(child.id())
         .ok()
@@ -390,6 +474,31 @@ fn terminate(mut child: Child, timeout: Duration) {
     let _ = child.wait();
 }
 
+/// Stops an adopted etcd. Its identity was checked when adopted and is checked again
+/// (`alive` plus the same command line would be needed for a reused pid to be signalled;
+/// a pid is only reused after the process is gone, which `alive` reports first).
+fn terminate_adopted(pid: u32, timeout: Duration) {
+    let Some(p) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return;
+    };
+    if !alive(pid) {
+        return;
+    }
+    let _ = rustix::process::kill_process(p, rustix::process::Signal::TERM);
+    let deadline = Instant::now() + timeout;
+    while alive(pid) {
+        if Instant::now() >= deadline {
+            tracing::warn!(pid, "etcd ignored SIGTERM; killing it");
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn supervise(s: &Shared) {
     let mut backoff = BACKOFF_MIN;
     let mut st = s.state.lock();
@@ -397,10 +506,8 @@ fn supervise(s: &Shared) {
         if st.stopping {
             return;
         }
-        let exited = match st.child.as_mut().map(Child::try_wait) {
-            Some(Ok(None)) => None,
-            Some(Ok(Some(status))) => Some(status.to_string()),
-            Some(Err(e)) => Some(e.to_string()),
+        let exited = match st.child.as_mut() {
+            Some(r) => r.exited(),
             None => Some("not running".to_string()),
         };
         let Some(why) = exited else {
@@ -423,7 +530,7 @@ fn supervise(s: &Shared) {
         backoff = (backoff * 2).min(BACKOFF_MAX);
         match spawn(&s.binary, &s.opts) {
             Ok(c) => {
-                st.child = Some(c);
+                st.child = Some(Running::Child(c));
                 st.started = Instant::now();
                 st.restarts += 1;
             }

@@ -32,6 +32,14 @@ use crate::etcd::{
 /// a dead member stays listed until purged.
 pub const MAX_LEASE_TTL: i64 = 9_000_000_000;
 
+/// First pause between connection attempts of [`EtcdStore::start`].
+const CONNECT_BACKOFF_MIN: Duration = Duration::from_millis(200);
+/// Longest pause between connection attempts (Easegress retries every 5 s).
+const CONNECT_BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Stands for "no limit" on a watch's silence.
+const NO_SILENCE_LIMIT: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// How an [`EtcdStore`] runs.
 #[derive(Debug, Clone)]
 pub struct EtcdStoreOptions {
@@ -41,17 +49,62 @@ pub struct EtcdStoreOptions {
     pub prefix: String,
     /// TTL of a newly granted member lease, in seconds.
     pub lease_ttl: i64,
+    /// The cluster name `/eg/cluster/name` must hold; `None`: not checked.
+    pub cluster_name: Option<String>,
+    /// Write the cluster name when etcd holds none yet (primaries, and members of an
+    /// external etcd); otherwise wait until a primary wrote it.
+    pub register_cluster_name: bool,
+    /// Peer URLs to learn the client URLs from (`GET <peer-url>/members`) before each
+    /// connection attempt: a secondary knows only the primaries' peer URLs.
+    pub discover_from_peers: Vec<String>,
+    /// Once connected, use every etcd member's client URL (those given first), so the
+    /// member fails over when its own etcd goes away.
+    pub learn_endpoints: bool,
+    /// A watch that brings nothing for this long is taken for hung (its etcd member was
+    /// frozen or cut off) and opened again on the next endpoint. Only for etcd members that
+    /// send progress notices more often than this (see
+    /// [`crate::process::PROGRESS_NOTIFY_INTERVAL`]); `None`: wait forever.
+    pub watch_silence: Option<Duration>,
 }
 
 impl EtcdStoreOptions {
-    /// Defaults for member `name`: the whole `/` keyspace, Easegress's lease TTL.
+    /// Defaults for member `name`: the whole `/` keyspace, Easegress's lease TTL, no
+    /// cluster-name check, the client's endpoints as given.
     pub fn new(name: &str) -> EtcdStoreOptions {
         EtcdStoreOptions {
             member_name: name.to_string(),
             prefix: "/".to_string(),
             lease_ttl: MAX_LEASE_TTL,
+            cluster_name: None,
+            register_cluster_name: false,
+            discover_from_peers: Vec::new(),
+            learn_endpoints: false,
+            watch_silence: None,
         }
     }
+}
+
+/// Why a connection attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// etcd could not be reached or refused; a later attempt may succeed.
+    #[error(transparent)]
+    Etcd(#[from] etcd::Error),
+    /// This member must not join this etcd (its cluster name differs); retrying cannot help.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// Where the store is in its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// Still connecting; the text says what the last attempt met.
+    Connecting(String),
+    /// Connected once: the cache holds the cluster's state (it keeps answering, with the
+    /// last state seen, if etcd goes away later).
+    Ready,
+    /// Refused for good (e.g. a cluster-name mismatch).
+    Failed(String),
 }
 
 #[derive(Debug, Clone)]
@@ -68,10 +121,12 @@ struct Cache {
 
 struct Shared {
     client: Client,
+    opts: EtcdStoreOptions,
     prefix: String,
     member: String,
     lease: AtomicI64,
     lease_ttl: i64,
+    readiness: tokio::sync::watch::Sender<Readiness>,
     cache: Mutex<Cache>,
     advanced: Condvar,
     watchers: Watchers,
@@ -95,6 +150,10 @@ enum Cmd {
     Unlock {
         key: Vec<u8>,
         local: WriteLock,
+    },
+    Purge {
+        member: String,
+        reply: std::sync::mpsc::SyncSender<StoreResult<bool>>,
     },
 }
 
@@ -124,37 +183,89 @@ fn key_string(kv: &KeyValue) -> Option<String> {
 }
 
 impl EtcdStore {
-    /// Connects: takes (or reuses) the member lease, reads the served prefix, and starts the
-    /// watch, the lease keep-alive and the write task on the current tokio runtime. Fails
-    /// when etcd cannot be read now.
-    pub async fn connect(client: Client, opts: EtcdStoreOptions) -> Result<EtcdStore, etcd::Error> {
-        let lease = init_lease(&client, &opts.member_name, opts.lease_ttl).await?;
-        let shared = Arc::new(Shared {
+    fn shared(client: Client, opts: EtcdStoreOptions) -> Arc<Shared> {
+        Arc::new(Shared {
             client,
-            prefix: opts.prefix,
-            member: opts.member_name,
-            lease: AtomicI64::new(lease),
+            prefix: opts.prefix.clone(),
+            member: opts.member_name.clone(),
+            lease: AtomicI64::new(0),
             lease_ttl: opts.lease_ttl,
+            readiness: tokio::sync::watch::Sender::new(Readiness::Connecting(
+                "not tried yet".into(),
+            )),
+            opts,
             cache: Mutex::new(Cache::default()),
             advanced: Condvar::new(),
             watchers: Watchers::default(),
             resyncs: AtomicU64::new(0),
             resync_now: Notify::new(),
             counter_writes: tokio::sync::Mutex::new(()),
-        });
-        shared.reload(false).await?;
+        })
+    }
+
+    fn with_tasks(
+        shared: Arc<Shared>,
+        main: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> EtcdStore {
         let (tx, rx) = mpsc::unbounded_channel();
         let tasks = vec![
-            tokio::spawn(watch_loop(Arc::clone(&shared))).abort_handle(),
+            tokio::spawn(main).abort_handle(),
             tokio::spawn(command_loop(Arc::clone(&shared), rx)).abort_handle(),
-            tokio::spawn(lease_loop(Arc::clone(&shared))).abort_handle(),
         ];
-        Ok(EtcdStore {
+        EtcdStore {
             shared,
             cmds: tx,
             local_lock: LocalLock::new(),
             tasks,
+        }
+    }
+
+    /// Connects now: takes (or reuses) the member lease, checks the cluster name, reads the
+    /// served prefix, and starts the watch, the lease keep-alive and the write task on the
+    /// current tokio runtime. Fails when etcd cannot be read now.
+    pub async fn connect(
+        client: Client,
+        opts: EtcdStoreOptions,
+    ) -> Result<EtcdStore, ConnectError> {
+        let shared = EtcdStore::shared(client, opts);
+        connect_once(&shared).await?;
+        shared.readiness.send_replace(Readiness::Ready);
+        let s = Arc::clone(&shared);
+        Ok(EtcdStore::with_tasks(shared, async move {
+            tokio::join!(watch_loop(Arc::clone(&s)), lease_loop(s));
+        }))
+    }
+
+    /// Starts at once with an empty view and connects in the background, retrying (with a
+    /// log line per attempt, at most every few seconds) until etcd answers. Reads answer
+    /// from the empty view and writes fail with [`StoreError::Unavailable`] until then;
+    /// [`EtcdStore::readiness`] tells where it is. Once connected, the whole state arrives
+    /// to watchers as ordinary events.
+    pub fn start(client: Client, opts: EtcdStoreOptions) -> EtcdStore {
+        let shared = EtcdStore::shared(client, opts);
+        let s = Arc::clone(&shared);
+        EtcdStore::with_tasks(shared, async move {
+            if connect_with_retries(&s).await {
+                tokio::join!(watch_loop(Arc::clone(&s)), lease_loop(s));
+            }
         })
+    }
+
+    /// Where the store is: connecting, ready, or refused for good.
+    pub fn readiness(&self) -> Readiness {
+        self.shared.readiness.borrow().clone()
+    }
+
+    /// Follows [`EtcdStore::readiness`].
+    pub fn subscribe_readiness(&self) -> tokio::sync::watch::Receiver<Readiness> {
+        self.shared.readiness.subscribe()
+    }
+
+    /// Applies a batch from async code (the member's own status writers), with the same
+    /// semantics as [`Store::apply_if`].
+    pub async fn apply_async(&self, ops: Vec<Op>, conds: Vec<Cond>) -> StoreResult<u64> {
+        self.shared.check_ready()?;
+        run_txn(&self.shared, ops, conds).await
     }
 
     /// The etcd client.
@@ -309,6 +420,138 @@ impl Shared {
     }
 }
 
+impl Shared {
+    fn check_ready(&self) -> StoreResult<()> {
+        match &*self.readiness.borrow() {
+            Readiness::Ready => Ok(()),
+            Readiness::Connecting(why) => Err(StoreError::Unavailable(format!(
+                "not connected to etcd yet ({why})"
+            ))),
+            Readiness::Failed(why) => Err(StoreError::Unavailable(why.clone())),
+        }
+    }
+}
+
+/// One connection attempt: endpoints (learnt from peers when asked), the member lease, the
+/// cluster name, the first read of the state, then every member's client URL.
+async fn connect_once(s: &Shared) -> Result<(), ConnectError> {
+    let timeout = s.client.request_timeout();
+    if !s.opts.discover_from_peers.is_empty() {
+        let urls = etcd::discover_client_urls(&s.opts.discover_from_peers, timeout).await?;
+        s.client.set_endpoints(&urls)?;
+    }
+    if let Some(name) = &s.opts.cluster_name {
+        check_cluster_name(&s.client, name, s.opts.register_cluster_name).await?;
+    }
+    let lease = init_lease(&s.client, &s.member, s.lease_ttl).await?;
+    s.lease.store(lease, Ordering::Relaxed);
+    s.reload(false).await?;
+    if s.opts.learn_endpoints {
+        learn_endpoints(&s.client).await;
+    }
+    Ok(())
+}
+
+/// Adds every etcd member's client URL after the ones already known.
+async fn learn_endpoints(client: &Client) {
+    match client.member_list().await {
+        Ok(list) => {
+            let mut urls: Vec<String> = client.endpoints().to_vec();
+            for u in list.members.into_iter().flat_map(|m| m.client_urls) {
+                let u = u.trim_end_matches('/').to_string();
+                if !urls.contains(&u) {
+                    urls.push(u);
+                }
+            }
+            if let Err(e) = client.set_endpoints(&urls) {
+                tracing::warn!(error = %e, "ignoring the member list's client URLs");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot list the etcd members"),
+    }
+}
+
+/// `/eg/cluster/name` must hold `name`; when etcd holds no name, `register` writes it
+/// (only if still absent), else the attempt fails until a primary wrote it.
+async fn check_cluster_name(
+    client: &Client,
+    name: &str,
+    register: bool,
+) -> Result<(), ConnectError> {
+    let key = keys::CLUSTER_NAME.as_bytes();
+    let mut current = client.get(key).await?.map(|kv| kv.value);
+    if current.is_none() && register {
+        let txn = TxnRequest {
+            compare: vec![Compare::create_revision(key, CompareResult::Equal, 0)],
+            success: vec![RequestOp::Put(PutRequest::new(key, name.as_bytes(), 0))],
+            failure: vec![RequestOp::Range(RangeRequest::key(key))],
+        };
+        let r = client.txn(&txn).await?;
+        if r.succeeded {
+            tracing::info!(cluster = name, "cluster name registered");
+            return Ok(());
+        }
+        current = r.responses.into_iter().find_map(|op| match op {
+            ResponseOp::Range(rr) => rr.kvs.into_iter().next().map(|kv| kv.value),
+            _ => None,
+        });
+    }
+    match current {
+        Some(v) if v == name.as_bytes() => Ok(()),
+        Some(v) => Err(ConnectError::Fatal(format!(
+            "cluster name mismatch: this member is configured for cluster {name:?} but etcd \
+             holds {:?} at {}; fix --cluster-name or point the member at its own cluster",
+            String::from_utf8_lossy(&v),
+            keys::CLUSTER_NAME
+        ))),
+        None => Err(ConnectError::Etcd(etcd::Error::Unavailable(format!(
+            "no cluster name at {} yet: waiting for a primary to register {name:?}",
+            keys::CLUSTER_NAME
+        )))),
+    }
+}
+
+/// Retries [`connect_once`] until it succeeds (true) or fails for good (false).
+async fn connect_with_retries(s: &Shared) -> bool {
+    let mut backoff = CONNECT_BACKOFF_MIN;
+    let mut attempts: u64 = 0;
+    let mut last_log: Option<Instant> = None;
+    loop {
+        attempts += 1;
+        match connect_once(s).await {
+            Ok(()) => {
+                tracing::info!(
+                    attempts,
+                    endpoints = ?s.client.endpoints(),
+                    "connected to the cluster store"
+                );
+                s.readiness.send_replace(Readiness::Ready);
+                return true;
+            }
+            Err(ConnectError::Fatal(why)) => {
+                tracing::error!("{why}");
+                s.readiness.send_replace(Readiness::Failed(why));
+                return false;
+            }
+            Err(ConnectError::Etcd(e)) => {
+                let why = e.to_string();
+                if last_log.is_none_or(|t| t.elapsed() >= CONNECT_BACKOFF_MAX) {
+                    tracing::warn!(
+                        attempts,
+                        endpoints = ?s.client.endpoints(),
+                        error = %why,
+                        "waiting for etcd"
+                    );
+                    last_log = Some(Instant::now());
+                }
+                s.readiness.send_replace(Readiness::Connecting(why));
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(CONNECT_BACKOFF_MAX);
+    }
+}
+
 /// Reuses the lease recorded at `/leases/<member>` if it still has ≥ 5 s (as Easegress
 /// does after a restart), else grants one; records it under itself.
 async fn init_lease(client: &Client, member: &str, ttl: i64) -> Result<i64, etcd::Error> {
@@ -361,9 +604,10 @@ async fn watch_loop(s: Arc<Shared>) {
                 continue;
             }
         };
+        let silence = s.opts.watch_silence.unwrap_or(NO_SILENCE_LIMIT);
         loop {
             tokio::select! {
-                m = stream.message() => match m {
+                m = tokio::time::timeout(silence, stream.message()) => match m.unwrap_or(Err(etcd::Error::Unavailable(format!("watch silent for {silence:?}")))) {
                     Ok(Some(resp)) => {
                         backoff = Duration::from_millis(100);
                         s.apply_events(&resp);
@@ -376,6 +620,7 @@ async fn watch_loop(s: Arc<Shared>) {
                     }
                     Err(e) => {
                         tracing::debug!(error = %e, "watch ended");
+                        s.client.rotate();
                         wait_or_nudge(&s, &mut backoff).await;
                         break;
                     }
@@ -432,9 +677,24 @@ async fn command_loop(s: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Cmd>) {
         tokio::spawn(async move {
             match cmd {
                 Cmd::Apply { ops, conds, reply } => {
-                    let _ = reply.send(run_txn(&s, ops, conds).await);
+                    let r = match s.check_ready() {
+                        Ok(()) => run_txn(&s, ops, conds).await,
+                        Err(e) => Err(e),
+                    };
+                    let _ = reply.send(r);
+                }
+                Cmd::Purge { member, reply } => {
+                    let r = match s.check_ready() {
+                        Ok(()) => purge(&s.client, &member).await,
+                        Err(e) => Err(e),
+                    };
+                    let _ = reply.send(r);
                 }
                 Cmd::Lock { wait, reply } => {
+                    if let Err(e) = s.check_ready() {
+                        let _ = reply.send(Err(e));
+                        return;
+                    }
                     let lease = s.lease.load(Ordering::Relaxed);
                     let r = s
                         .client
@@ -464,6 +724,36 @@ async fn command_loop(s: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Cmd>) {
             }
         });
     }
+}
+
+/// Easegress's purge: the member's etcd membership (if it is a primary) and its lease, which
+/// takes every key written under it (lease record, member status, object statuses, a lock
+/// it may hold). `false` when no lease is recorded for `member`.
+async fn purge(client: &Client, member: &str) -> StoreResult<bool> {
+    let key = keys::lease(member);
+    let Some(kv) = client.get(key.as_bytes()).await.map_err(unavailable)? else {
+        return Ok(false);
+    };
+    let lease = std::str::from_utf8(&kv.value)
+        .ok()
+        .and_then(|s| i64::from_str_radix(s.trim(), 16).ok())
+        .ok_or_else(|| StoreError::Backend(format!("{key} does not hold a lease id")))?;
+    let members = client.member_list().await.map_err(unavailable)?;
+    if let Some(m) = members.members.iter().find(|m| m.name == member) {
+        client.member_remove(m.id).await.map_err(unavailable)?;
+        tracing::info!(member, id = format!("{:x}", m.id), "etcd member removed");
+    }
+    match client.lease_revoke(lease).await {
+        Ok(_) | Err(etcd::Error::Rejected { .. }) => {}
+        Err(e) => return Err(unavailable(e)),
+    }
+    // A lease already gone leaves the record behind: remove it too.
+    client
+        .delete_range(&DeleteRangeRequest::key(key.as_bytes()))
+        .await
+        .map_err(unavailable)?;
+    tracing::info!(member, lease = format!("{lease:x}"), "member purged");
+    Ok(true)
 }
 
 /// Knowledge of a counter key used by [`Op::Increment`]: its value and mod revision
@@ -733,5 +1023,30 @@ impl Store for EtcdStore {
 
     fn resync_count(&self) -> u64 {
         self.shared.resyncs.load(Ordering::Relaxed)
+    }
+
+    fn health(&self) -> Result<(), String> {
+        match self.readiness() {
+            Readiness::Ready => Ok(()),
+            Readiness::Connecting(why) => Err(format!(
+                "waiting for etcd at {}: {why}",
+                self.shared.client.endpoints().join(",")
+            )),
+            Readiness::Failed(why) => Err(why),
+        }
+    }
+
+    fn purge_member(&self, member: &str) -> StoreResult<bool> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.send(Cmd::Purge {
+            member: member.to_string(),
+            reply: tx,
+        })?;
+        let limit = self.timeout() * 4 + Duration::from_secs(1);
+        rx.recv_timeout(limit).unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(format!(
+                "etcd is unreachable: no answer within {limit:?}"
+            )))
+        })
     }
 }

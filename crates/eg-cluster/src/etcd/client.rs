@@ -46,7 +46,8 @@ pub struct Client {
 }
 
 struct Inner {
-    endpoints: Vec<String>,
+    /// Replaced whole when the member list is learnt ([`Client::set_endpoints`]).
+    endpoints: parking_lot::RwLock<Arc<Vec<String>>>,
     /// The endpoint tried first; moves on connect errors and timeouts.
     current: AtomicUsize,
     http: Http,
@@ -62,6 +63,34 @@ fn http_client(connect_timeout: Duration) -> Http {
         .build(conn)
 }
 
+/// Trims and checks client URLs: at least one, each an `http://` URI.
+fn checked_endpoints(given: &[String]) -> Result<Vec<String>> {
+    let endpoints: Vec<String> = given
+        .iter()
+        .map(|e| trim_url(e))
+        .filter(|e| !e.is_empty())
+        .collect();
+    if endpoints.is_empty() {
+        return Err(Error::Rejected {
+            code: 3,
+            message: "no etcd endpoint given".into(),
+        });
+    }
+    for e in &endpoints {
+        if !e.starts_with("http://") {
+            return Err(Error::Rejected {
+                code: 3,
+                message: format!("etcd endpoint {e:?} is not an http:// URL"),
+            });
+        }
+        e.parse::<http::Uri>().map_err(|err| Error::Rejected {
+            code: 3,
+            message: format!("etcd endpoint {e:?}: {err}"),
+        })?;
+    }
+    Ok(endpoints)
+}
+
 fn trim_url(u: &str) -> String {
     u.trim().trim_end_matches('/').to_string()
 }
@@ -69,33 +98,10 @@ fn trim_url(u: &str) -> String {
 impl Client {
     /// A client of `options.endpoints`; nothing is connected yet.
     pub fn new(options: ClientOptions) -> Result<Client> {
-        let endpoints: Vec<String> = options
-            .endpoints
-            .iter()
-            .map(|e| trim_url(e))
-            .filter(|e| !e.is_empty())
-            .collect();
-        if endpoints.is_empty() {
-            return Err(Error::Rejected {
-                code: 3,
-                message: "no etcd endpoint given".into(),
-            });
-        }
-        for e in &endpoints {
-            if !e.starts_with("http://") {
-                return Err(Error::Rejected {
-                    code: 3,
-                    message: format!("etcd endpoint {e:?} is not an http:// URL"),
-                });
-            }
-            e.parse::<http::Uri>().map_err(|err| Error::Rejected {
-                code: 3,
-                message: format!("etcd endpoint {e:?}: {err}"),
-            })?;
-        }
+        let endpoints = checked_endpoints(&options.endpoints)?;
         Ok(Client {
             inner: Arc::new(Inner {
-                endpoints,
+                endpoints: parking_lot::RwLock::new(Arc::new(endpoints)),
                 current: AtomicUsize::new(0),
                 http: http_client(options.connect_timeout),
                 timeout: options.request_timeout,
@@ -104,8 +110,17 @@ impl Client {
     }
 
     /// The endpoints, in order.
-    pub fn endpoints(&self) -> &[String] {
-        &self.inner.endpoints
+    pub fn endpoints(&self) -> Arc<Vec<String>> {
+        Arc::clone(&self.inner.endpoints.read())
+    }
+
+    /// Replaces the endpoints (e.g. with every member's client URL once the member list is
+    /// known); the next call starts with the first one.
+    pub fn set_endpoints(&self, endpoints: &[String]) -> Result<()> {
+        let endpoints = checked_endpoints(endpoints)?;
+        *self.inner.endpoints.write() = Arc::new(endpoints);
+        self.inner.current.store(0, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The per-call deadline.
@@ -121,12 +136,13 @@ impl Client {
 
     /// Sends `body` to `path`, moving on to the next endpoint when one refuses connections.
     pub(crate) async fn send(&self, path: &str, body: Bytes) -> Result<http::Response<Incoming>> {
-        let n = self.inner.endpoints.len();
+        let endpoints = self.endpoints();
+        let n = endpoints.len();
         let start = self.inner.current.load(Ordering::Relaxed);
         let mut last = String::new();
         for i in 0..n {
             let idx = (start + i) % n;
-            let url = format!("{}{}", self.inner.endpoints[idx], path);
+            let url = format!("{}{}", endpoints[idx], path);
             let req = http::Request::post(url)
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(Full::new(body.clone()))
@@ -139,14 +155,14 @@ impl Client {
                     return Ok(resp);
                 }
                 Err(e) if e.is_connect() => {
-                    last = format!("{}: {}", self.inner.endpoints[idx], error_chain(&e));
+                    last = format!("{}: {}", endpoints[idx], error_chain(&e));
                 }
                 Err(e) => {
                     // The request may have reached etcd: do not resend it elsewhere.
                     self.rotate();
                     return Err(Error::Unavailable(format!(
                         "{}: {}",
-                        self.inner.endpoints[idx],
+                        endpoints[idx],
                         error_chain(&e)
                     )));
                 }
