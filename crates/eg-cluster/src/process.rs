@@ -474,9 +474,10 @@ fn terminate(running: Running, timeout: Duration) {
     let _ = child.wait();
 }
 
-/// Stops an adopted etcd. Its identity was checked when adopted and is checked again
-/// (`alive` plus the same command line would be needed for a reused pid to be signalled;
-/// a pid is only reused after the process is gone, which `alive` reports first).
+/// Stops an adopted etcd: SIGTERM, then SIGKILL after `timeout`. Its command line was
+/// checked when it was adopted and it is only signalled while `alive` says it still runs,
+/// so a pid the kernel handed to another process (only possible once this one is gone)
+/// is not signalled, short of a reuse between the check and the signal.
 fn terminate_adopted(pid: u32, timeout: Duration) {
     let Some(p) = i32::try_from(pid)
         .ok()
