@@ -18,6 +18,8 @@ pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default of [`ApiConfig::idle_timeout`].
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default of [`ApiConfig::write_lock_timeout`]: Easegress's cluster request timeout.
+pub const DEFAULT_WRITE_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default of [`ApiConfig::max_object_size`]: 4 MiB.
 pub const DEFAULT_MAX_OBJECT_SIZE: usize = 4 << 20;
 
@@ -50,6 +52,9 @@ pub struct ApiConfig {
     pub allowed_hosts: Vec<String>,
     /// Web origins (`scheme://host[:port]`, or `*`) allowed to call the API from a browser.
     pub cors_allowed_origins: Vec<String>,
+    /// How long a write waits for the store's write lock (a cluster-wide lock in cluster
+    /// mode: Easegress's `cluster-request-timeout`) before answering 503.
+    pub write_lock_timeout: Duration,
 }
 
 impl Default for ApiConfig {
@@ -67,6 +72,7 @@ impl Default for ApiConfig {
             max_object_size: DEFAULT_MAX_OBJECT_SIZE,
             allowed_hosts: Vec::new(),
             cors_allowed_origins: Vec::new(),
+            write_lock_timeout: DEFAULT_WRITE_LOCK_TIMEOUT,
         }
     }
 }
@@ -106,7 +112,8 @@ pub struct Api {
     pub config: ApiConfig,
     /// Log access.
     pub logs: LogControl,
-    /// Serialises object and custom-data writes (check-then-write must not interleave).
+    /// Queues this process's object and custom-data writers before they ask the store for
+    /// its write lock (see [`Api::lock_writes`]).
     pub(crate) write_lock: tokio::sync::Mutex<()>,
     /// The basic-auth users of `config`.
     pub(crate) credentials: Credentials,
@@ -139,5 +146,40 @@ impl Api {
             credentials,
             web,
         })
+    }
+}
+
+/// Held by a writer while it checks and then writes: this process's queue, then the
+/// store's write lock (Easegress's `/config/lock` in cluster mode, so writers on different
+/// members never interleave either). Fields drop in order: the store lock is released first.
+pub(crate) struct WriteGuard<'a> {
+    _store: eg_store::WriteLock,
+    _local: tokio::sync::MutexGuard<'a, ()>,
+}
+
+impl Api {
+    /// Takes the write lock; a store that cannot grant it in
+    /// [`ApiConfig::write_lock_timeout`] makes the write answer 503.
+    pub(crate) async fn lock_writes(&self) -> Result<WriteGuard<'_>, crate::reply::ApiError> {
+        let local = self.write_lock.lock().await;
+        let store = self.sup.store().clone();
+        let timeout = self.config.write_lock_timeout;
+        let store_lock = crate::objects::blocking(move || store.write_lock(timeout)).await?;
+        Ok(WriteGuard {
+            _store: store_lock,
+            _local: local,
+        })
+    }
+
+    /// The configuration version: `/config/version`, bumped by every object change (0
+    /// before the first).
+    pub fn config_version(&self) -> u64 {
+        let store = self.sup.store();
+        store
+            .get(eg_store::keys::CONFIG_VERSION)
+            .ok()
+            .flatten()
+            .and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse().ok())
+            .unwrap_or(0)
     }
 }

@@ -131,7 +131,7 @@ pub async fn get_kind(api: &Api, name: &str) -> ApiResult {
 /// `POST /customdatakinds` (`update = false`) or `PUT /customdatakinds` (`update = true`).
 pub async fn put_kind(api: &Api, body: Bytes, update: bool) -> ApiResult {
     let kind = parse_kind(body).await?;
-    let _guard = api.write_lock.lock().await;
+    let _guard = api.lock_writes().await?;
     let store = api.sup.store().clone();
     let key = keys::custom_data_kind(&kind.name);
     let exists = store.get(&key)?.is_some();
@@ -158,7 +158,7 @@ pub async fn put_kind(api: &Api, body: Bytes, update: bool) -> ApiResult {
 
 /// `DELETE /customdatakinds/{name}` (with its items), or every kind when `name` is `None`.
 pub async fn delete_kind(api: &Api, name: Option<&str>) -> ApiResult {
-    let _guard = api.write_lock.lock().await;
+    let _guard = api.lock_writes().await?;
     let store = api.sup.store().clone();
     let mut ops = Vec::new();
     match name {
@@ -209,7 +209,7 @@ pub async fn get_item(api: &Api, kind: &str, id: &str) -> ApiResult {
 /// `POST /customdata/{kind}` (create; 409 when the id exists) or `PUT` (create or replace).
 pub async fn put_item(api: &Api, kind: &str, body: Bytes, create: bool) -> ApiResult {
     let item = parse_body_off_thread(body).await?;
-    let _guard = api.write_lock.lock().await;
+    let _guard = api.lock_writes().await?;
     let store = api.sup.store().clone();
     let k = load_kind(&store, kind)?;
     let id = k.check_item(&item, k.validator()?.as_ref())?;
@@ -230,7 +230,7 @@ pub async fn put_item(api: &Api, kind: &str, body: Bytes, create: bool) -> ApiRe
 
 /// `DELETE /customdata/{kind}/{id}`.
 pub async fn delete_item(api: &Api, kind: &str, id: &str) -> ApiResult {
-    let _guard = api.write_lock.lock().await;
+    let _guard = api.lock_writes().await?;
     let store = api.sup.store().clone();
     load_kind(&store, kind)?;
     let key = keys::custom_data_item(kind, id);
@@ -245,7 +245,7 @@ pub async fn delete_item(api: &Api, kind: &str, id: &str) -> ApiResult {
 
 /// `DELETE /customdata/{kind}/items` (and `DELETE /customdata/{kind}`): every item.
 pub async fn delete_items(api: &Api, kind: &str) -> ApiResult {
-    let _guard = api.write_lock.lock().await;
+    let _guard = api.lock_writes().await?;
     let store = api.sup.store().clone();
     load_kind(&store, kind)?;
     let ops: Vec<Op> = store
@@ -275,7 +275,7 @@ pub async fn batch(api: &Api, kind: &str, body: Bytes) -> ApiResult {
     let doc = parse_body_off_thread(body).await?;
     let change: ChangeRequest = serde_json::from_value(doc)
         .map_err(|e| ApiError::bad_request(format!("invalid change request: {e}")))?;
-    let _guard = api.write_lock.lock().await;
+    let _guard = api.lock_writes().await?;
     let store = api.sup.store().clone();
     let k = load_kind(&store, kind)?;
     let validator = k.validator()?;

@@ -23,6 +23,7 @@ pub use access::check_origins;
 pub use api::{
     Api, ApiConfig, LogControl, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_OBJECT_SIZE, DEFAULT_READ_HEADER_TIMEOUT, DEFAULT_READ_TIMEOUT,
+    DEFAULT_WRITE_LOCK_TIMEOUT,
 };
 pub use objects::create_initial_object;
 pub use reply::{ApiError, Reply};

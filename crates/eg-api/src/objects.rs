@@ -122,11 +122,9 @@ pub(crate) fn all_stored(store: &Arc<dyn Store>) -> Result<Vec<Spec>, ApiError> 
         .collect())
 }
 
-fn version_op(store: &Arc<dyn Store>) -> Op {
-    Op::Put(
-        keys::CONFIG_VERSION.to_string(),
-        (store.revision() + 1).to_string().into_bytes(),
-    )
+/// Bumps `/config/version` in the same batch as the change it counts.
+fn version_op() -> Op {
+    Op::Increment(keys::CONFIG_VERSION.to_string())
 }
 
 fn warnings_reply(status: StatusCode, name: &str, warnings: Vec<String>) -> Reply {
@@ -140,7 +138,7 @@ fn warnings_reply(status: StatusCode, name: &str, warnings: Vec<String>) -> Repl
 /// `POST /objects`.
 pub async fn create(api: &Api, body: Bytes) -> ApiResult {
     let doc = parse_body_off_thread(body).await?;
-    let _guard = api.write_lock.lock().await;
+    let _guard = api.lock_writes().await?;
     let checked = check_off_thread(&api.sup, doc).await?;
     let name = checked.spec.name().to_string();
     if api.sup.kinds().category(checked.spec.kind()) == Some(Category::SystemController) {
@@ -159,7 +157,7 @@ pub async fn create(api: &Api, body: Bytes) -> ApiResult {
         }
         ops.push(Op::Put(keys::object(o.name()), to_bytes(&o.doc)));
     }
-    ops.push(version_op(&store));
+    ops.push(version_op());
     let key = keys::object(&name);
     let s = store.clone();
     let res = tokio::task::spawn_blocking(move || s.apply(ops, Some(&key)))
@@ -193,7 +191,7 @@ fn location_response(name: &str) -> http::Response<crate::reply::ApiBody> {
 /// `PUT /objects/{name}`.
 pub async fn update(api: &Api, name: &str, body: Bytes) -> ApiResult {
     let doc = parse_body_off_thread(body).await?;
-    let _guard = api.write_lock.lock().await;
+    let _guard = api.lock_writes().await?;
     let store = api.sup.store().clone();
     let existing = stored(&store, name)?
         .ok_or_else(|| ApiError::not_found(format!("object {name} not found")))?;
@@ -227,7 +225,7 @@ pub async fn update(api: &Api, name: &str, body: Bytes) -> ApiResult {
     for o in &checked.owned {
         ops.push(Op::Put(keys::object(o.name()), to_bytes(&o.doc)));
     }
-    ops.push(version_op(&store));
+    ops.push(version_op());
     blocking(move || store.apply(ops, None)).await?;
     tracing::info!(%name, "object updated");
     Ok(warnings_reply(StatusCode::OK, name, checked.warnings))
@@ -243,7 +241,7 @@ fn owned_by(store: &Arc<dyn Store>, owner: &str) -> Result<Vec<String>, ApiError
 
 /// `DELETE /objects/{name}`.
 pub async fn delete(api: &Api, name: &str) -> ApiResult {
-    let _guard = api.write_lock.lock().await;
+    let _guard = api.lock_writes().await?;
     let store = api.sup.store().clone();
     let existing = stored(&store, name)?
         .ok_or_else(|| ApiError::not_found(format!("object {name} not found")))?;
@@ -264,7 +262,7 @@ pub async fn delete(api: &Api, name: &str) -> ApiResult {
             .into_iter()
             .map(|o| Op::Delete(keys::object(&o))),
     );
-    ops.push(version_op(&store));
+    ops.push(version_op());
     blocking(move || store.apply(ops, None)).await?;
     tracing::info!(%name, "object deleted");
     Ok(Reply::Empty(StatusCode::OK))
@@ -275,14 +273,14 @@ pub async fn delete_all(api: &Api, all: bool) -> ApiResult {
     if !all {
         return Ok(Reply::Empty(StatusCode::OK));
     }
-    let _guard = api.write_lock.lock().await;
+    let _guard = api.lock_writes().await?;
     let store = api.sup.store().clone();
     let mut ops: Vec<Op> = all_stored(&store)?
         .into_iter()
         .filter(|s| api.sup.kinds().category(s.kind()) != Some(Category::SystemController))
         .map(|s| Op::Delete(keys::object(s.name())))
         .collect();
-    ops.push(version_op(&store));
+    ops.push(version_op());
     blocking(move || store.apply(ops, None)).await?;
     Ok(Reply::Empty(StatusCode::OK))
 }

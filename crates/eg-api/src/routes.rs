@@ -93,7 +93,10 @@ pub async fn dispatch(
     let m = method.as_str();
     match (m, segs.as_slice()) {
         ("GET", []) => ok(groups()),
-        ("GET", ["healthz"]) => Ok(Reply::Empty(StatusCode::OK)),
+        ("GET", ["healthz"]) => match api.sup.store().health() {
+            Ok(()) => Ok(Reply::Empty(StatusCode::OK)),
+            Err(why) => Err(ApiError::unavailable(format!("not ready: {why}"))),
+        },
         ("GET", ["about"]) => Ok(Reply::Text(StatusCode::OK, ABOUT.to_string())),
         ("GET", ["object-kinds"]) => metadata::object_kinds(api).await,
         ("GET", ["object-api-resources"]) => metadata::api_resources(api).await,

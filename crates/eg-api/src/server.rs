@@ -337,7 +337,7 @@ pub async fn handle(api: &Api, req: Request<Incoming>) -> Response<ApiBody> {
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
     }
-    if let Ok(v) = HeaderValue::from_str(&api.sup.store().revision().to_string()) {
+    if let Ok(v) = HeaderValue::from_str(&api.config_version().to_string()) {
         h.insert("X-Config-Version", v);
     }
     resp
