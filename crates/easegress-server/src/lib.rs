@@ -8,6 +8,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod cluster;
 pub mod logging;
 pub mod options;
 pub mod registry;

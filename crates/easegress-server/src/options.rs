@@ -119,6 +119,19 @@ pub struct Cli {
     /// Use an external etcd as the cluster store.
     #[arg(long = "use-standalone-etcd", env = "EASEGRESS_USE_STANDALONE_ETCD")]
     pub use_standalone_etcd: bool,
+    /// The etcd binary a primary member runs (default: `etcd` on PATH, Debian package
+    /// `etcd-server`). An easegress-rs addition: Easegress embeds etcd.
+    #[arg(long = "etcd-binary", env = "EASEGRESS_ETCD_BINARY")]
+    pub etcd_binary: Option<PathBuf>,
+    /// One more flag for the etcd a primary runs, e.g.
+    /// `--etcd-arg=--heartbeat-interval=250` (repeatable). An easegress-rs addition.
+    #[arg(
+        long = "etcd-arg",
+        env = "EASEGRESS_ETCD_ARGS",
+        value_delimiter = ' ',
+        allow_hyphen_values = true
+    )]
+    pub etcd_args: Vec<String>,
     /// Address of the admin API.
     #[arg(
         long = "api-addr",
@@ -264,6 +277,9 @@ struct FileConfig {
     listen_peer_urls: Option<StringList>,
     initial_advertise_peer_urls: Option<StringList>,
     initial_cluster: Option<InitialCluster>,
+    use_standalone_etcd: Option<bool>,
+    etcd_binary: Option<PathBuf>,
+    etcd_args: Option<StringList>,
     api_addr: Option<String>,
     tls: Option<bool>,
     cert_file: Option<PathBuf>,
@@ -559,7 +575,7 @@ impl Options {
     }
 }
 
-fn positive_duration(flag: &str, value: &str) -> Result<Duration, String> {
+pub(crate) fn positive_duration(flag: &str, value: &str) -> Result<Duration, String> {
     match eg_spec::GoDuration::parse(value) {
         Ok(d) if !d.get().is_zero() => Ok(d.get()),
         Ok(_) => Err(format!("invalid {flag} {value:?}: must be more than 0")),
@@ -643,6 +659,17 @@ fn merge_file(
         "primary_listen_peer_urls",
         primary_listen_peer_urls,
         cluster.primary_listen_peer_urls.map(StringList::into_vec)
+    );
+    take!(
+        "use_standalone_etcd",
+        use_standalone_etcd,
+        f.use_standalone_etcd
+    );
+    take!("etcd_binary", etcd_binary, f.etcd_binary.map(Some));
+    take!(
+        "etcd_args",
+        etcd_args,
+        f.etcd_args.map(StringList::into_vec)
     );
     take!("api_addr", api_addr, f.api_addr);
     take!("tls", tls, f.tls);

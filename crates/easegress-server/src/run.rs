@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use clap::CommandFactory;
 use eg_api::{Api, ApiConfig, LogControl};
-use eg_store::RedbStore;
+use eg_store::{RedbStore, Store};
 use eg_supervisor::{MemberInfo, Supervisor};
 
+use crate::cluster::{ClusterMember, StorePlan};
 use crate::logging::{self, Logging};
 use crate::options::{Cli, Options};
 use crate::registry::Registry;
@@ -101,11 +102,29 @@ fn write_pidfile(home: &Path) -> Result<std::path::PathBuf, String> {
 
 async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result<i32, String> {
     tracing::info!(version = VERSION, name = %opts.cli.name, "easegress-server starting");
+    let plan = crate::cluster::plan(&opts)?;
     let pidfile = write_pidfile(&opts.abs_home_dir)?;
-    let store = RedbStore::open(&opts.abs_data_dir).map_err(|e| e.to_string())?;
+    let mut cluster: Option<ClusterMember> = None;
+    let store: Arc<dyn Store> = match &plan {
+        StorePlan::Embedded => {
+            Arc::new(RedbStore::open(&opts.abs_data_dir).map_err(|e| e.to_string())?)
+        }
+        StorePlan::Cluster(p) => {
+            tracing::info!(
+                role = %p.role,
+                cluster = %opts.cli.cluster_name,
+                endpoints = ?p.endpoints,
+                "cluster mode: the configuration lives in etcd"
+            );
+            let m = ClusterMember::start(p)?;
+            let store = Arc::clone(&m.store);
+            cluster = Some(m);
+            store
+        }
+    };
     let (filters, kinds) = registry.finish();
     let member = MemberInfo::new(opts.member_options());
-    let sup = Supervisor::new(kinds, Arc::new(store), member);
+    let sup = Supervisor::new(kinds, store, member);
     let watcher = sup.start();
 
     let config = ApiConfig {
@@ -133,6 +152,10 @@ async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result
         max_object_size: usize::try_from(opts.cli.api_max_object_size).unwrap_or(usize::MAX),
         allowed_hosts: opts.cli.api_allowed_hosts.clone(),
         cors_allowed_origins: opts.cli.api_cors_allowed_origins.clone(),
+        write_lock_timeout: match &plan {
+            StorePlan::Cluster(p) => p.request_timeout,
+            StorePlan::Embedded => eg_api::DEFAULT_WRITE_LOCK_TIMEOUT,
+        },
     };
     let (l1, l2) = (logging.clone(), logging.clone());
     let logs = LogControl {
@@ -144,26 +167,40 @@ async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let api_task = eg_api::serve(api.clone(), stop_rx).await?;
 
-    for file in &opts.cli.initial_object_config_files {
-        let text = match std::fs::read_to_string(file) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::error!(file = %file.display(), error = %e, "cannot read initial object file");
-                continue;
-            }
-        };
-        match eg_api::create_initial_object(&api, &text).await {
-            Ok(true) => tracing::info!(file = %file.display(), "initial object created"),
-            Ok(false) => tracing::info!(file = %file.display(), "initial object already exists"),
-            Err(e) => {
-                tracing::error!(file = %file.display(), error = %e, "initial object rejected")
+    let startup = {
+        let api = Arc::clone(&api);
+        let files = opts.cli.initial_object_config_files.clone();
+        async move { create_initial_objects(&api, &files).await }
+    };
+    let reopen = tokio::spawn(reopen_logs_on_sighup());
+    let stop = wait_for_stop_signal();
+    tokio::pin!(stop);
+    let outcome = match (&mut cluster, &plan) {
+        (Some(m), StorePlan::Cluster(p)) => {
+            tracing::info!("admin API up; waiting for the cluster store");
+            let joined = tokio::select! {
+                r = m.ready() => Some(r),
+                _ = &mut stop => None,
+            };
+            match joined {
+                Some(Ok(())) => {
+                    m.publish_status(&opts, p, &sup);
+                    startup.await;
+                    tracing::info!("easegress-server ready");
+                    stop.await;
+                    Ok(0)
+                }
+                Some(Err(why)) => Err(why),
+                None => Ok(0),
             }
         }
-    }
-    tracing::info!("easegress-server ready");
-    let reopen = tokio::spawn(reopen_logs_on_sighup());
-
-    wait_for_stop_signal().await;
+        _ => {
+            startup.await;
+            tracing::info!("easegress-server ready");
+            stop.await;
+            Ok(0)
+        }
+    };
     tracing::info!("stopping: closing the admin API and all objects");
     let _ = stop_tx.send(true);
     let forced = tokio::spawn(async {
@@ -175,10 +212,33 @@ async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result
     watcher.abort();
     reopen.abort();
     sup.shutdown();
+    if let Some(m) = cluster {
+        m.stop().await;
+    }
     forced.abort();
     let _ = std::fs::remove_file(&pidfile);
     tracing::info!("easegress-server stopped");
-    Ok(0)
+    outcome
+}
+
+/// Creates the `--initial-object-config-files` objects that do not exist yet.
+async fn create_initial_objects(api: &Api, files: &[std::path::PathBuf]) {
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(file = %file.display(), error = %e, "cannot read initial object file");
+                continue;
+            }
+        };
+        match eg_api::create_initial_object(api, &text).await {
+            Ok(true) => tracing::info!(file = %file.display(), "initial object created"),
+            Ok(false) => tracing::info!(file = %file.display(), "initial object already exists"),
+            Err(e) => {
+                tracing::error!(file = %file.display(), error = %e, "initial object rejected")
+            }
+        }
+    }
 }
 
 /// SIGHUP makes the access logs reopen their files (for logrotate), as in Easegress.
