@@ -12,12 +12,14 @@
 //! - [`Server`]: the real server binary on ephemeral ports with private directories.
 //! - [`cpu_ticks`], [`cpu_ticks_during`], [`open_fds`], [`exhaust_fds`]: what a process
 //!   costs, from `/proc`, and running it out of descriptors.
+//! - [`Cluster`]: primaries that each run their own etcd, and secondaries, on loopback.
 //! - [`self_signed`]: a throwaway certificate.
 //!
 //! The crate depends on no crate of the workspace, so every crate can list it under
 //! `[dev-dependencies]`. Helpers panic on failure: they are for tests only.
 #![forbid(unsafe_code)]
 
+mod cluster;
 mod net;
 mod poll;
 mod proc;
@@ -26,6 +28,7 @@ mod server;
 mod tls;
 mod upstream;
 
+pub use cluster::{etcd_available, Cluster, EtcdPorts};
 pub use net::{closed_addr, free_port};
 pub use poll::{eventually, eventually_async, poll_until, wait_until, WAIT_TIMEOUT};
 pub use proc::{cpu_ticks, cpu_ticks_during, exhaust_fds, open_fds};

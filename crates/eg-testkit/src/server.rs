@@ -36,7 +36,7 @@ pub struct Server {
     pub auth: Option<String>,
     /// Soft and hard `RLIMIT_NOFILE` of the process, when set.
     pub nofile: Option<u64>,
-    child: Option<Child>,
+    pub(crate) child: Option<Child>,
 }
 
 impl Server {
@@ -185,15 +185,7 @@ impl Server {
     /// Starts the process and waits for `/healthz`.
     pub fn start(&mut self) {
         self.spawn_only();
-        let addr = self.api_addr();
-        let auth = self.auth.clone();
-        eventually(START_TIMEOUT, || {
-            let h: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
-            http(&addr, "GET", &format!("{API}/healthz"), &h, "")
-                .ok()
-                .filter(|a| a.status == 200)
-                .map(|_| ())
-        });
+        self.wait_healthy();
     }
 
     /// Sends SIGTERM and waits for the exit code (`None` when killed after 30 s).
@@ -248,5 +240,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
+        // A cluster member's etcd runs in its own process group and outlives the member.
+        self.kill_etcd();
     }
 }
