@@ -265,7 +265,7 @@ impl ClusterMember {
 
     /// Starts the heartbeat and the object status sync (once connected).
     pub fn publish_status(&mut self, opts: &Options, plan: &ClusterPlan, sup: &Supervisor) {
-        let options = serde_json::to_value(opts.member_options()).unwrap_or_default();
+        let options = opts.member_options();
         let own_etcd = plan.etcd.as_ref().and_then(|e| {
             Some(OwnEtcd {
                 client_url: e.client_url()?.to_string(),

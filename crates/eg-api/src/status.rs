@@ -1,6 +1,6 @@
 //! `/status/objects` and `/status/members`.
 
-use eg_supervisor::ClusterRole;
+use eg_supervisor::{ClusterRole, EtcdMemberStatus, MemberStatus};
 use serde_json::{json, Map, Value};
 
 use eg_store::keys;
@@ -47,15 +47,15 @@ pub async fn objects(api: &Api, name: Option<&str>) -> ApiResult {
 /// heartbeats (members write theirs every 5 s).
 pub const HEARTBEAT_DEAD_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(15);
 
-/// Adds the computed liveness to a member's listing: `heartbeatAge` (e.g. `"3s"`, null when
-/// the time cannot be read) and `alive` (heartbeat at most [`HEARTBEAT_DEAD_AFTER`] old).
-fn with_liveness(mut status: Value, now: chrono::DateTime<chrono::Utc>) -> Value {
-    let age = status
-        .get("lastHeartbeatTime")
-        .and_then(Value::as_str)
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+/// A member's listing: what it wrote, plus the computed liveness: `heartbeatAge` (e.g.
+/// `"3s"`, null when the time cannot be read) and `alive` (heartbeat at most
+/// [`HEARTBEAT_DEAD_AFTER`] old).
+fn listing(status: &MemberStatus, now: chrono::DateTime<chrono::Utc>) -> Value {
+    let age = chrono::DateTime::parse_from_rfc3339(&status.last_heartbeat_time)
+        .ok()
         .map(|t| (now - t.with_timezone(&chrono::Utc)).max(chrono::TimeDelta::zero()));
-    if let Value::Object(m) = &mut status {
+    let mut v = serde_json::to_value(status).unwrap_or_default();
+    if let Value::Object(m) = &mut v {
         m.insert(
             "alive".into(),
             json!(age.is_some_and(|a| a <= HEARTBEAT_DEAD_AFTER)),
@@ -65,14 +65,7 @@ fn with_liveness(mut status: Value, now: chrono::DateTime<chrono::Utc>) -> Value
             age.map_or(Value::Null, |a| json!(format!("{}s", a.num_seconds()))),
         );
     }
-    status
-}
-
-fn member_name(status: &Value) -> &str {
-    status
-        .pointer("/options/Name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
+    v
 }
 
 /// `GET /status/members`: every member's last heartbeat (`/status/members/`), sorted by
@@ -80,39 +73,41 @@ fn member_name(status: &Value) -> &str {
 /// itself.
 pub async fn members(api: &Api) -> ApiResult {
     let now = chrono::Utc::now();
-    let mut list: Vec<Value> = api
-        .sup
-        .store()
-        .range(keys::STATUS_MEMBERS_PREFIX)?
-        .into_iter()
-        .filter_map(|(_, v)| serde_json::from_slice::<Value>(&v).ok())
-        .map(|v| with_liveness(v, now))
-        .collect();
-    if list.is_empty() {
-        list.push(with_liveness(self_status(api, now), now));
+    let mut list: Vec<MemberStatus> = Vec::new();
+    for (key, bytes) in api.sup.store().range(keys::STATUS_MEMBERS_PREFIX)? {
+        match serde_json::from_slice::<MemberStatus>(&bytes) {
+            Ok(m) => list.push(m),
+            Err(e) => tracing::warn!(%key, error = %e, "ignoring an unreadable member status"),
+        }
     }
-    list.sort_by(|a, b| member_name(a).cmp(member_name(b)));
-    ok(Value::Array(list))
+    if list.is_empty() {
+        list.push(self_status(api, now));
+    }
+    list.sort_by(|a, b| a.options.name.cmp(&b.options.name));
+    ok(Value::Array(list.iter().map(|m| listing(m, now)).collect()))
 }
 
 /// This member's listing when it writes no heartbeat (standalone).
-fn self_status(api: &Api, now: chrono::DateTime<chrono::Utc>) -> Value {
+fn self_status(api: &Api, now: chrono::DateTime<chrono::Utc>) -> MemberStatus {
     let m = api.sup.member();
-    let started = api
-        .sup
-        .started_at()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let state = if m.cluster_role == ClusterRole::Primary {
         "Leader"
     } else {
         "Follower"
     };
-    json!({
-        "options": m.options,
-        "lastHeartbeatTime": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "lastDefragTime": "",
-        "etcd": {"id": m.name, "startTime": started, "state": state},
-    })
+    MemberStatus {
+        options: m.options.clone(),
+        last_heartbeat_time: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        last_defrag_time: String::new(),
+        etcd: Some(EtcdMemberStatus {
+            id: m.name.clone(),
+            start_time: api
+                .sup
+                .started_at()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            state: state.to_string(),
+        }),
+    }
 }
 
 /// `DELETE /status/members/{member}`: purges another member (Easegress: its etcd
@@ -141,18 +136,24 @@ mod tests {
     #[test]
     fn liveness_follows_the_heartbeat_age() {
         let now = chrono::Utc::now();
-        let at = |secs| {
-            (now - chrono::TimeDelta::seconds(secs))
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        let at = |secs| MemberStatus {
+            last_heartbeat_time: (now - chrono::TimeDelta::seconds(secs))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ..MemberStatus::default()
         };
-        let v = with_liveness(json!({"lastHeartbeatTime": at(4)}), now);
+        let v = listing(&at(4), now);
         assert_eq!(
             (v["alive"].clone(), v["heartbeatAge"].clone()),
             (json!(true), json!("4s"))
         );
-        let v = with_liveness(json!({"lastHeartbeatTime": at(16)}), now);
+        assert!(v.get("etcd").is_none(), "a secondary has no etcd entry");
+        let v = listing(&at(16), now);
         assert_eq!(v["alive"], json!(false));
-        let v = with_liveness(json!({"lastHeartbeatTime": "garbage"}), now);
+        let garbage = MemberStatus {
+            last_heartbeat_time: "garbage".into(),
+            ..MemberStatus::default()
+        };
+        let v = listing(&garbage, now);
         assert_eq!(
             (v["alive"].clone(), v["heartbeatAge"].clone()),
             (json!(false), Value::Null)

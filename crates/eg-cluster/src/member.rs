@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use eg_store::{keys, Op, Store};
+use eg_supervisor::{EtcdMemberStatus, MemberOptions, MemberStatus};
 use serde_json::{json, Value};
 
 use crate::etcd::{Client, ClientOptions};
@@ -29,8 +30,8 @@ pub struct OwnEtcd {
 
 /// What a heartbeat carries besides its time.
 pub struct HeartbeatSource {
-    /// The member's options, Go field names (`options`).
-    pub options: Value,
+    /// The member's options.
+    pub options: MemberOptions,
     /// For primaries: their etcd, asked for its id and whether it leads.
     pub own_etcd: Option<OwnEtcd>,
 }
@@ -39,14 +40,14 @@ fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// `{id, startTime, state}` of the member's own etcd, `None` when it does not answer.
-async fn etcd_stats(client: &Client, own: &OwnEtcd) -> Option<Value> {
+/// The member's own etcd, `None` when it does not answer.
+async fn etcd_stats(client: &Client, own: &OwnEtcd) -> Option<EtcdMemberStatus> {
     let st = client.status().await.ok()?;
-    Some(json!({
-        "id": format!("{:x}", st.header.member_id),
-        "startTime": own.start_time,
-        "state": st.role(),
-    }))
+    Some(EtcdMemberStatus {
+        id: format!("{:x}", st.header.member_id),
+        start_time: own.start_time.clone(),
+        state: st.role().to_string(),
+    })
 }
 
 /// Writes the heartbeat now and then every [`HEARTBEAT_INTERVAL`], until aborted.
@@ -57,7 +58,10 @@ pub async fn heartbeat_loop(store: Arc<EtcdStore>, source: HeartbeatSource) {
         Client::new(o).ok()
     });
     let key = keys::member_status(store.member_name());
-    let mut last_etcd: Option<Value> = None;
+    let mut status = MemberStatus {
+        options: source.options,
+        ..MemberStatus::default()
+    };
     let mut failures = 0u32;
     let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -66,17 +70,10 @@ pub async fn heartbeat_loop(store: Arc<EtcdStore>, source: HeartbeatSource) {
         if let (Some(client), Some(own)) = (&own_client, &source.own_etcd) {
             // A primary whose etcd does not answer still reports the last state it saw.
             if let Some(stats) = etcd_stats(client, own).await {
-                last_etcd = Some(stats);
+                status.etcd = Some(stats);
             }
         }
-        let mut status = json!({
-            "options": source.options,
-            "lastHeartbeatTime": now_rfc3339(),
-            "lastDefragTime": "",
-        });
-        if let Some(e) = &last_etcd {
-            status["etcd"] = e.clone();
-        }
+        status.last_heartbeat_time = now_rfc3339();
         let bytes = serde_json::to_vec(&status).unwrap_or_default();
         match store
             .apply_async(vec![Op::PutEphemeral(key.clone(), bytes)], Vec::new())

@@ -24,7 +24,10 @@ mod supervisor;
 
 pub use category::Category;
 pub use kind::{no_defaults, object_schema, KindInfo, ObjectKind};
-pub use member::{ClusterOptions, ClusterRole, MemberInfo, MemberOptions, DEFAULT_CLUSTER_NAME};
+pub use member::{
+    ClusterOptions, ClusterRole, EtcdMemberStatus, MemberInfo, MemberOptions, MemberStatus,
+    DEFAULT_CLUSTER_NAME,
+};
 pub use object::Object;
 pub use registry::KindRegistry;
 pub use running::Running;

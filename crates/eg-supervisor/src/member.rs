@@ -64,6 +64,7 @@ fn lossy_paths<S: Serializer>(ps: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
 /// The server options of a member, as Easegress reports them under `/status/members`
 /// (`options`): Go field names, in Easegress's order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MemberOptions {
     /// `--name`.
     #[serde(rename = "Name")]
@@ -135,6 +136,7 @@ pub struct MemberOptions {
 
 /// The cluster store's options (`options.Cluster`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ClusterOptions {
     /// `--listen-peer-urls`.
     #[serde(rename = "ListenPeerURLs")]
@@ -176,6 +178,37 @@ impl MemberOptions {
             ..MemberOptions::default()
         }
     }
+}
+
+/// What a member publishes about itself every heartbeat (`/status/members/<name>`), in
+/// Easegress's JSON layout.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemberStatus {
+    /// The member's options.
+    pub options: MemberOptions,
+    /// When the member last wrote this (RFC 3339).
+    #[serde(rename = "lastHeartbeatTime")]
+    pub last_heartbeat_time: String,
+    /// Declared by Easegress and never set: always empty.
+    #[serde(rename = "lastDefragTime")]
+    pub last_defrag_time: String,
+    /// A primary's etcd member; absent for secondaries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etcd: Option<EtcdMemberStatus>,
+}
+
+/// A primary's etcd member as its heartbeat reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EtcdMemberStatus {
+    /// etcd's member id, hexadecimal.
+    pub id: String,
+    /// When the member started its etcd (RFC 3339).
+    #[serde(rename = "startTime")]
+    pub start_time: String,
+    /// `Leader` or `Follower`.
+    pub state: String,
 }
 
 /// Who this process is in the cluster, where it keeps its files, and its options.
