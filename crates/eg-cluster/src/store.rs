@@ -167,7 +167,9 @@ pub struct EtcdStore {
 
 fn unavailable(e: etcd::Error) -> StoreError {
     match e {
-        etcd::Error::Unavailable(_) => StoreError::Unavailable(e.to_string()),
+        etcd::Error::Unavailable(_) => StoreError::Unavailable(format!(
+            "{e} (writes need a majority of the etcd members to be up and reachable)"
+        )),
         other => StoreError::Backend(other.to_string()),
     }
 }
@@ -969,7 +971,8 @@ impl Store for EtcdStore {
         let limit = self.timeout() * 3 + Duration::from_secs(1);
         rx.recv_timeout(limit).unwrap_or_else(|_| {
             Err(StoreError::Unavailable(format!(
-                "etcd is unreachable: no answer within {limit:?}"
+                "etcd is unreachable: no answer within {}",
+                etcd::human(limit)
             )))
         })
     }
@@ -1045,7 +1048,8 @@ impl Store for EtcdStore {
         let limit = self.timeout() * 4 + Duration::from_secs(1);
         rx.recv_timeout(limit).unwrap_or_else(|_| {
             Err(StoreError::Unavailable(format!(
-                "etcd is unreachable: no answer within {limit:?}"
+                "etcd is unreachable: no answer within {}",
+                etcd::human(limit)
             )))
         })
     }

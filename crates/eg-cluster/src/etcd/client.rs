@@ -207,7 +207,10 @@ impl Client {
             Ok(r) => r,
             Err(_) => {
                 self.rotate();
-                Err(Error::Unavailable(format!("no answer within {deadline:?}")))
+                Err(Error::Unavailable(format!(
+                    "no answer within {}",
+                    super::human(deadline)
+                )))
             }
         }
     }
@@ -303,7 +306,10 @@ impl Client {
             Ok(r) => r?,
             Err(_) => {
                 self.rotate();
-                return Err(Error::Unavailable(format!("no answer within {deadline:?}")));
+                return Err(Error::Unavailable(format!(
+                    "no answer within {}",
+                    super::human(deadline)
+                )));
             }
         };
         if !resp.status().is_success() {

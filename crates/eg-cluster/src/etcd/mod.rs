@@ -67,3 +67,30 @@ impl Error {
         }
     }
 }
+
+/// A deadline as people write it: `2s`, `1.5s`, `250ms` (a deadline computed from a clock
+/// is a few nanoseconds short of the configured one; this rounds it back to milliseconds).
+pub(crate) fn human(d: std::time::Duration) -> String {
+    let ms = (d.as_nanos() + 500_000) / 1_000_000;
+    if ms >= 1000 && ms.is_multiple_of(100) {
+        let s = format!("{:.1}", ms as f64 / 1000.0);
+        format!("{}s", s.trim_end_matches(".0"))
+    } else if ms >= 1000 {
+        format!("{:.3}s", ms as f64 / 1000.0)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn deadlines_read_as_configured() {
+        assert_eq!(super::human(Duration::from_nanos(1_999_995_954)), "2s");
+        assert_eq!(super::human(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(super::human(Duration::from_millis(250)), "250ms");
+        assert_eq!(super::human(Duration::from_millis(1234)), "1.234s");
+    }
+}
