@@ -470,7 +470,11 @@ impl Options {
             positive_duration("api-read-header-timeout", &cli.api_read_header_timeout)?;
         let api_read_timeout = positive_duration("api-read-timeout", &cli.api_read_timeout)?;
         let api_idle_timeout = positive_duration("api-idle-timeout", &cli.api_idle_timeout)?;
-        let cluster_role = cli.cluster_role.parse::<ClusterRole>()?;
+        let mut cluster_role = cli.cluster_role.parse::<ClusterRole>()?;
+        if cli.use_standalone_etcd {
+            // As Easegress: members of an external etcd are all its clients.
+            cluster_role = ClusterRole::Secondary;
+        }
         let opts = Options {
             cli,
             cluster_role,

@@ -618,3 +618,100 @@ fn the_whole_cluster_restarts_with_every_object() {
         assert_eq!(config_version(m), 5);
     }
 }
+
+/// An etcd started by the test (a cluster run outside easegress-rs); killed when dropped.
+struct ExternalEtcd {
+    child: std::process::Child,
+    client_url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl ExternalEtcd {
+    fn start() -> ExternalEtcd {
+        let dir = tempfile::tempdir().unwrap();
+        let (client, peer) = (free_port(), free_port());
+        let client_url = format!("http://127.0.0.1:{client}");
+        let peer_url = format!("http://127.0.0.1:{peer}");
+        let child = std::process::Command::new("etcd")
+            .args(["--name", "ext", "--data-dir"])
+            .arg(dir.path().join("etcd"))
+            .args(["--listen-client-urls", &client_url])
+            .args(["--advertise-client-urls", &client_url])
+            .args(["--listen-peer-urls", &peer_url])
+            .args(["--initial-advertise-peer-urls", &peer_url])
+            .args(["--initial-cluster", &format!("ext={peer_url}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start etcd");
+        let e = ExternalEtcd {
+            child,
+            client_url,
+            _dir: dir,
+        };
+        eventually(START_TIMEOUT, || {
+            http(&e.client_url["http://".len()..], "GET", "/health", &[], "")
+                .ok()
+                .filter(|a| a.status == 200 && a.body.contains("true"))
+        });
+        e
+    }
+}
+
+impl Drop for ExternalEtcd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn members_of_an_external_etcd_share_objects() {
+    if !etcd_available("external etcd") {
+        return;
+    }
+    let _t = turn();
+    let etcd = ExternalEtcd::start();
+    let mut servers: Vec<Server> = ["e1", "e2"]
+        .iter()
+        .map(|name| {
+            let mut s = Server::new(BIN, name);
+            s.extra = vec![
+                "--cluster-name".into(),
+                "eg-external".into(),
+                "--use-standalone-etcd".into(),
+                "--primary-listen-peer-urls".into(),
+                etcd.client_url.clone(),
+            ];
+            s
+        })
+        .collect();
+    for m in &mut servers {
+        m.start();
+    }
+    create(&servers[0], &pipeline("pl-ext", "ext"));
+    eventually(CONVERGE, || runs(&servers[1], "pl-ext").then_some(()));
+    let list = eventually(CONVERGE, || {
+        let l = members(&servers[1]);
+        (l.len() == 2).then_some(l)
+    });
+    for m in &list {
+        assert_eq!(m["options"]["ClusterRole"], json!("secondary"), "{m:#}");
+        assert_eq!(m["options"]["UseStandaloneEtcd"], json!(true));
+    }
+    // The first member registered the cluster name in the external etcd.
+    let a = http(
+        &etcd.client_url["http://".len()..],
+        "POST",
+        "/v3/kv/range",
+        &[],
+        &json!({"key": b64("/eg/cluster/name")}).to_string(),
+    )
+    .unwrap();
+    assert_eq!(
+        a.json()["kvs"][0]["value"],
+        json!(b64("eg-external")),
+        "{}",
+        a.body
+    );
+}
