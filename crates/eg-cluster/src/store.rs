@@ -155,6 +155,13 @@ enum Cmd {
         member: String,
         reply: std::sync::mpsc::SyncSender<StoreResult<bool>>,
     },
+    /// A lock request failed: etcd may still grant it later (a request made while etcd had
+    /// no quorum is applied when the quorum returns), which would leave this member's lock
+    /// key behind and block every other member. Delete it once etcd answers, holding
+    /// `local` until then so no writer of this member takes the lock meanwhile.
+    Withdraw {
+        local: WriteLock,
+    },
 }
 
 /// The store of a cluster member; see the module documentation.
@@ -703,11 +710,34 @@ async fn command_loop(s: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Cmd>) {
                         .lock(keys::CONFIG_LOCK, lease, wait)
                         .await
                         .map(|l| (l.key, l.header.revision))
-                        .map_err(unavailable);
+                        .map_err(|e| match e {
+                            etcd::Error::Unavailable(_) => StoreError::Unavailable(format!(
+                                "the cluster write lock {} was not granted within {}: \
+                                 etcd lacks a majority of reachable members, or another \
+                                 writer holds the lock ({e})",
+                                keys::CONFIG_LOCK,
+                                etcd::human(wait)
+                            )),
+                            other => unavailable(other),
+                        });
                     if let Err(std::sync::mpsc::SendError(Ok((key, _)))) = reply.send(r) {
                         // The caller gave up waiting: release what was granted.
                         let _ = s.client.unlock(&key).await;
                     }
+                }
+                Cmd::Withdraw { local } => {
+                    let key = format!(
+                        "{}/{:x}",
+                        keys::CONFIG_LOCK,
+                        s.lease.load(Ordering::Relaxed)
+                    );
+                    let mut pause = Duration::from_millis(200);
+                    while let Err(e) = s.client.unlock(key.as_bytes()).await {
+                        tracing::debug!(error = %e, key, "cannot withdraw the lock request yet");
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(2));
+                    }
+                    drop(local);
                 }
                 Cmd::Unlock { key, local } => {
                     for attempt in 0..3 {
@@ -1002,13 +1032,22 @@ impl Store for EtcdStore {
         let wait = timeout.saturating_sub(start.elapsed());
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.send(Cmd::Lock { wait, reply: tx })?;
-        let (key, rev) = rx
+        let granted = rx
             .recv_timeout(wait + self.timeout() + Duration::from_secs(1))
             .unwrap_or_else(|_| {
                 Err(StoreError::Unavailable(
                     "etcd is unreachable: no answer to the lock request".into(),
                 ))
-            })?;
+            });
+        let (key, rev) = match granted {
+            Ok(g) => g,
+            Err(e) => {
+                if self.shared.check_ready().is_ok() {
+                    let _ = self.send(Cmd::Withdraw { local });
+                }
+                return Err(e);
+            }
+        };
         let cmds = self.cmds.clone();
         let guard = WriteLock::new(move || {
             let _ = cmds.send(Cmd::Unlock { key, local });

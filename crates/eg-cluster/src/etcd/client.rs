@@ -54,6 +54,9 @@ struct Inner {
     timeout: Duration,
 }
 
+/// How long a failed [`Client::lock`] waits for its request to be withdrawn.
+const WITHDRAW_WAIT: Duration = Duration::from_millis(500);
+
 fn http_client(connect_timeout: Duration) -> Http {
     let mut conn = HttpConnector::new();
     conn.set_connect_timeout(Some(connect_timeout));
@@ -400,9 +403,13 @@ impl Client {
         });
         let r = self.call_within("/v3/lock/lock", &req, wait).await;
         if r.is_err() {
+            // Withdraw the request, briefly: when etcd is out of reach the caller must
+            // withdraw it later (etcd may still grant it once it is back).
             let key = format!("{name}/{lease:x}");
-            if let Err(e) = self.unlock(key.as_bytes()).await {
-                tracing::warn!(key, error = %e, "could not withdraw a lock request");
+            match tokio::time::timeout(WITHDRAW_WAIT, self.unlock(key.as_bytes())).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::debug!(key, error = %e, "could not withdraw a lock request"),
+                Err(_) => tracing::debug!(key, "no answer to withdrawing a lock request"),
             }
         }
         r
