@@ -544,6 +544,40 @@ class PyLoad:
         return r
 
 
+class Timeline:
+    """Polls one member's admin API in the background and keeps when each marker of the
+    pipeline was first seen."""
+
+    def __init__(self, m: Member, poll_ms: float):
+        self.m, self.poll = m, poll_ms / 1000
+        self.first: dict[str, float] = {}
+        self.last: str | None = None
+        self.stop_ev = threading.Event()
+        self.th = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        c = Client(self.m.api_port, 2.0)
+        while not self.stop_ev.is_set():
+            try:
+                st, _, body = c.request("GET", f"{API}/objects/{PIPELINE}")
+                mk = spec_marker(body) if st == 200 else None
+                if mk is not None:
+                    self.first.setdefault(mk, now())
+                    self.last = mk
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(self.poll)
+        c.close()
+
+    def start(self) -> "Timeline":
+        self.th.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_ev.set()
+        self.th.join()
+
+
 # --------------------------------------------------------------------------- the bench
 
 class Bench:
@@ -606,11 +640,13 @@ class Bench:
         except (OSError, http.client.HTTPException) as e:
             return None, None, now() - t, repr(e)
 
-    def wait_all(self, t0: float, marker: str, members: list[Member], timeout: float,
+    def wait_all(self, t0: float, want, members: list[Member], timeout: float,
                  clients: dict | None = None, gateways: bool = True) -> dict:
-        """Poll (every POLL_MS) each member's admin API for the marker and, for members
-        owning a gateway, the gateway for the marker as body. Seconds since t0 per target,
-        None on timeout. Also the X-Config-Version each member showed with the marker."""
+        """Poll (every POLL_MS) each member's admin API until the pipeline's marker is
+        `want` (a string, or a predicate on the marker) and, for members owning a gateway,
+        the gateway until its body is. Seconds since t0 per target, None on timeout. Also
+        the X-Config-Version each member answered with it."""
+        ok = want if callable(want) else (lambda mk: mk == want)
         res: dict = {}
         versions: dict = {}
         req_s: dict = {"visible": [], "serving": []}
@@ -645,15 +681,20 @@ class Bench:
             with lock:
                 res[key] = None
 
-        mb = marker.encode()
+        def visible(b: bytes) -> bool:
+            mk = spec_marker(b)
+            return mk is not None and ok(mk)
+
+        def serving(b: bytes) -> bool:
+            return ok(b.decode(errors="replace"))
+
         threads = []
         for m in members:
             threads.append(threading.Thread(target=poll, args=(
-                (m.name, "visible"), m.api_port, f"{API}/objects/{PIPELINE}",
-                lambda b: spec_marker(b) == marker)))
+                (m.name, "visible"), m.api_port, f"{API}/objects/{PIPELINE}", visible)))
             if gateways and m.gw_port:
                 threads.append(threading.Thread(target=poll, args=(
-                    (m.name, "serving"), m.gw_port, GW_PATH, lambda b: b == mb)))
+                    (m.name, "serving"), m.gw_port, GW_PATH, serving)))
         for th in threads:
             th.start()
         return {"threads": threads, "res": res, "versions": versions, "stop": stop,
@@ -926,33 +967,56 @@ class Bench:
         t = self.a.request_timeout
         return float(t[:-2]) / 1000 if t.endswith("ms") else float(t.rstrip("s"))
 
-    def recover(self, t_from: float, writer: Member) -> dict:
-        """Write on writer until a write is accepted, then wait until that write is visible
-        and served everywhere. Seconds since t_from."""
-        attempts = []
-        deadline = t_from + self.a.recovery_timeout
-        mk = None
-        while now() < deadline:
-            mk = self.marker("recover")
+    def recover(self, t_from: float, writer: Member, tag: str) -> dict:
+        """A new write on writer every RETRY_MS (without waiting for the earlier ones, which
+        may hang for the request timeout) until one is accepted; then until every member
+        shows, and serves, one of these writes. Seconds since t_from."""
+        a = self.a
+        lock = threading.Lock()
+        done = threading.Event()
+        attempts: list[dict] = []
+        accepted: list[tuple] = []
+        prefix = f"{tag}-"
+
+        def attempt(mk: str, sent: float):
             st, ver, dt, text = self.put(writer, mk, timeout=max(30.0, 5 * self.req_timeout_s))
-            attempts.append({"status": st, "s": round(dt, 3), "answer": text[:120]})
-            if st == 200:
-                break
-            time.sleep(0.05)
-        r = {"attempts": len(attempts), "statuses": sorted({str(x["status"]) for x in attempts}),
-             "last_answers": attempts[-3:]}
-        if not attempts or attempts[-1]["status"] != 200:
+            with lock:
+                attempts.append({"sent_s": round(sent - t_from, 3), "status": st,
+                                 "s": round(dt, 3), "answer": text[:120]})
+                if st == 200:
+                    accepted.append((now() - t_from, mk, ver))
+                    done.set()
+
+        threads: list[threading.Thread] = []
+        deadline = t_from + a.recovery_timeout
+        while not done.is_set() and now() < deadline:
+            if sum(th.is_alive() for th in threads) < 50:
+                th = threading.Thread(target=attempt, args=(self.marker(tag), now()))
+                th.start()
+                threads.append(th)
+            done.wait(a.retry_ms / 1000)
+        r: dict = {}
+        if accepted:
+            first = min(accepted)
+            r["write_ok_s"] = round(first[0], 3)
+            w = self.join(self.wait_all(t_from, lambda mk: mk.startswith(prefix), self.members,
+                                        max(1.0, deadline - now())))
+            vis = [w["res"].get((m.name, "visible")) for m in self.members]
+            srv = [w["res"].get((m.name, "serving")) for m in self.members if m.gw_port]
+            r["visible_all_s"] = None if None in vis else round(max(vis), 3)
+            r["serving_all_s"] = None if None in srv or not srv else round(max(srv), 3)
+            r["per_member"] = {f"{k[0]}_{k[1]}": (None if v is None else round(v, 3))
+                               for k, v in sorted(w["res"].items())}
+        else:
             r["write_ok_s"] = None
-            return r
-        r["write_ok_s"] = round(now() - t_from, 3)
-        r["version_after"] = ver
-        w = self.join(self.wait_all(t_from, mk, self.members, self.a.recovery_timeout))
-        vis = [w["res"].get((m.name, "visible")) for m in self.members]
-        srv = [w["res"].get((m.name, "serving")) for m in self.members if m.gw_port]
-        r["visible_all_s"] = None if None in vis else round(max(vis), 3)
-        r["serving_all_s"] = None if None in srv or not srv else round(max(srv), 3)
-        r["per_member"] = {f"{k[0]}_{k[1]}": (None if v is None else round(v, 3))
-                           for k, v in sorted(w["res"].items())}
+        for th in threads:
+            th.join()
+        attempts.sort(key=lambda x: x["sent_s"])
+        r["attempts"] = len(attempts)
+        r["accepted"] = len(accepted)
+        r["statuses"] = {str(st): sum(1 for x in attempts if x["status"] == st)
+                         for st in {x["status"] for x in attempts}}
+        r["first_answers"] = attempts[:3]
         return r
 
     def quorum(self, mode: str) -> dict:
@@ -978,6 +1042,7 @@ class Bench:
         log(f"quorum loss ({mode}): {'SIGSTOP' if mode == 'pause' else 'SIGKILL'} the etcd of "
             f"{[m.name for m in victims]}, load on {lead.name}'s gateway")
         ld = self.load(port, f"quorum-{mode}-loss") if port else None
+        r["probes"] = {}
         t_loss = now()
         sig = signal.SIGSTOP if mode == "pause" else signal.SIGKILL
         for m in victims:
@@ -1008,9 +1073,9 @@ class Bench:
                         for m in victims]
             for th in watchers:
                 th.start()
-        time.sleep(0.5)
-        r["probes"] = self.probes(f"loss-{mode}")
         if mode == "pause":
+            time.sleep(0.5)
+            r["probes"] = self.probes(f"loss-{mode}")
             rest = a.loss_seconds - (now() - t_loss)
             if rest > 0:
                 time.sleep(rest)
@@ -1021,25 +1086,38 @@ class Bench:
             t_restore = now()
             for m in victims:
                 self.tr.signal(pids[m.name], signal.SIGCONT, f"etcd of {m.name}")
-            r["recovery"] = self.recover(t_restore, lead)
+            snap = threading.Timer(1.0, lambda: r.__setitem__(
+                "lock_keys_1s_after_restore", self.lock_keys(lead)))
+            snap.start()
+            r["recovery"] = self.recover(t_restore, lead, f"recover-{mode}")
+            snap.join()
             if ld:
                 r["load_during_recovery"] = ld.stop()
         else:
-            # the kill is the restore: the members restart their etcd with back-off
-            r["recovery"] = self.recover(t_loss, lead)
+            # The kill is the restore: the members restart their etcd with back-off. The
+            # probes run beside the recovery writes, so they do not delay them.
+            def probe_later():
+                time.sleep(0.5)
+                r["probes"] = self.probes(f"loss-{mode}")
+
+            prober = threading.Thread(target=probe_later)
+            prober.start()
+            r["recovery"] = self.recover(t_loss, lead, f"recover-{mode}")
+            prober.join()
             for th in watchers:
                 th.join()
             r["etcd_restart"] = restarted
             if ld:
                 r["load_during_loss_and_recovery"] = ld.stop()
             self.tr.note_etcd()
+        r["lock_keys_after_recovery"] = self.lock_keys(lead)
         v1 = self.config_version(lead)
         r["config_version_after"] = v1
         if v0 is not None and v1 is not None:
             # one version step per accepted write: probes that answered 200 plus the one
             # recovery write; more means a write that was refused still took effect
             accepted = sum(1 for p in r["probes"].values() if p["write"]["status"] == 200)
-            accepted += 1 if r["recovery"].get("write_ok_s") is not None else 0
+            accepted += r["recovery"]["accepted"]
             r["writes_accepted"] = accepted
             r["unexplained_version_steps"] = v1 - v0 - accepted
         lost = [m.name for m in self.members if not m.alive()]
@@ -1059,21 +1137,25 @@ class Bench:
         r: dict = {"partitioned": part.name, "writer": writer.name, "changes": a.resync_changes}
         log(f"partition: SIGSTOP etcd of {part.name}, {a.resync_changes} applies on "
             f"{writer.name}")
+        tl = Timeline(part, a.poll_ms).start()
         t_part = now()
         self.tr.signal(pid, signal.SIGSTOP, f"etcd of {part.name}")
         retries = 0
         statuses = set()
         mk = None
+        acks: dict[str, float] = {}
         for _ in range(a.resync_changes):
             while True:
                 mk = self.marker("resync")
                 st, _, _, text = self.put(writer, mk, timeout=max(30.0, 5 * self.req_timeout_s))
                 statuses.add(str(st))
                 if st == 200:
+                    acks[mk] = now()
                     break
                 retries += 1
                 if now() - t_part > a.recovery_timeout:
                     self.tr.signal(pid, signal.SIGCONT, f"etcd of {part.name}")
+                    tl.stop()
                     r["error"] = f"writes on {writer.name} kept failing: {st} {text[:200]}"
                     return r
                 time.sleep(0.05)
@@ -1084,20 +1166,20 @@ class Bench:
         if rest > 0:
             time.sleep(rest)
         # A member whose etcd stays silent long enough re-opens its watch on another
-        # member's etcd; then it has the changes before its own etcd is back.
-        try:
-            _, _, body = one_request(part.api_port, "GET", f"{API}/objects/{PIPELINE}", timeout=5)
-            r["partitioned_showed_last_before_resume"] = spec_marker(body) == mk
-        except (OSError, http.client.HTTPException) as e:
-            r["partitioned_showed_last_before_resume"] = repr(e)
+        # member's etcd; then it follows the changes before its own etcd is back.
         r["partition_s"] = round(now() - t_part, 3)
         etcd_res: dict = {}
         t_cont = now()
+        seen = {k: tl.first[k] - t for k, t in acks.items() if tl.first.get(k, t_cont) < t_cont}
+        r["followed_during_partition"] = len(seen)
+        r["lag_during_partition"] = dist_ms(list(seen.values()))
+        r["partitioned_showed_last_before_resume"] = mk in seen
         self.tr.signal(pid, signal.SIGCONT, f"etcd of {part.name}")
         th = threading.Thread(target=self.poll_etcd, args=(part, mk, t_cont, etcd_res))
         th.start()
         w = self.join(self.wait_all(t_cont, mk, [part], a.recovery_timeout))
         th.join()
+        tl.stop()
         v = w["res"].get((part.name, "visible"))
         s = w["res"].get((part.name, "serving"))
         r["visible_s"] = None if v is None else round(v, 3)
@@ -1106,6 +1188,37 @@ class Bench:
         log(f"partition: {part.name} showed the last change {r['visible_s']} s after SIGCONT "
             f"(its etcd had it after {r['etcd_has_it_s']} s)")
         return r
+
+    def etcd_range(self, m: Member, prefix: str) -> list[dict]:
+        """Keys under prefix in m's etcd (a serializable range: its local copy)."""
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        req = json.dumps({"key": base64.b64encode(prefix.encode()).decode(),
+                          "range_end": base64.b64encode(end.encode()).decode(),
+                          "serializable": True}).encode()
+        st, _, body = one_request(m.client_port, "POST", "/v3/kv/range", req, JSON, timeout=3)
+        if st != 200:
+            raise OSError(f"range {prefix}: {st} {body[:200]!r}")
+        return [{"key": base64.b64decode(kv["key"]).decode(errors="replace"),
+                 "value": base64.b64decode(kv.get("value", "")).decode(errors="replace"),
+                 "lease": kv.get("lease"), "create_revision": kv.get("create_revision")}
+                for kv in json.loads(body).get("kvs") or []]
+
+    def lock_keys(self, m: Member) -> list | str:
+        """The /config/lock/ keys (lock requests: granted or waiting) in m's etcd, each with
+        the member whose lease holds it: a key of a request nobody waits for any more blocks
+        every later write."""
+        try:
+            owners = {}
+            for kv in self.etcd_range(m, "/leases/"):
+                try:
+                    owners[int(kv["value"], 16)] = kv["key"].rsplit("/", 1)[-1]
+                except ValueError:
+                    pass
+            return [{"key": kv["key"], "create_revision": kv["create_revision"],
+                     "member": owners.get(int(kv["lease"] or 0))}
+                    for kv in self.etcd_range(m, "/config/lock/")]
+        except (OSError, http.client.HTTPException, ValueError, KeyError) as e:
+            return repr(e)
 
     def poll_etcd(self, m: Member, marker: str, t0: float, out: dict) -> None:
         """Until the member's own etcd has the marker in its local copy (a serializable
@@ -1177,7 +1290,7 @@ class Bench:
             "server_version": self.cmd_out([str(self.server), "--version"]),
             "etcd": self.cmd_out([a.etcd_bin or "etcd", "--version"]).splitlines()[:1],
             "members": a.members, "secondaries": a.secondaries, "applies": a.applies,
-            "request_timeout": a.request_timeout, "poll_ms": a.poll_ms,
+            "request_timeout": a.request_timeout, "poll_ms": a.poll_ms, "retry_ms": a.retry_ms,
             "load": self.load_cls.__name__, "conns": a.conns, "load_delay_ms": a.load_delay_ms,
             "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()[0],
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -1285,12 +1398,17 @@ def report(s: dict) -> str:
         rc = q["recovery"]
         frm = "SIGCONT" if q["mode"] == "pause" else "the kill"
         L.append(f"  after {frm}: first write accepted {fmt(rc.get('write_ok_s'), ' s')} "
-                 f"({rc['attempts']} attempts), visible everywhere {fmt(rc.get('visible_all_s'), ' s')}"
+                 f"(writes sent every {c.get('retry_ms')} ms: "
+                 + ", ".join(f"{n} x {st}" for st, n in sorted(rc["statuses"].items()))
+                 + f"), visible everywhere {fmt(rc.get('visible_all_s'), ' s')}"
                  f", served everywhere {fmt(rc.get('serving_all_s'), ' s')}")
         if q.get("etcd_restart"):
             L.append("  etcd restarted by its member: " + ", ".join(
                 f"{n} new pid after {v.get('pid_s')} s, healthy after {v.get('healthy_s')} s"
                 for n, v in q["etcd_restart"].items()))
+        for lk in ("lock_keys_after_recovery",):
+            if q.get(lk):
+                L.append(f"  {lk.replace('_', ' ')}: {q[lk]}")
         if q.get("unexplained_version_steps"):
             L.append(f"  config version moved {q['unexplained_version_steps']} step(s) more than "
                      "the accepted writes: a refused write took effect")
@@ -1302,12 +1420,15 @@ def report(s: dict) -> str:
         else:
             L.append(f"re-sync: etcd of {r['partitioned']} stopped {r['partition_s']} s; "
                      f"{r['changes']} applies on {r['writer']} took {r['applies_s']} s "
-                     f"({r['retries']} retries); after SIGCONT its etcd had the last one after "
+                     f"({r['retries']} retries)")
+            lag = r["lag_during_partition"]
+            L.append(f"  while its etcd was stopped, {r['partitioned']}'s admin API showed "
+                     f"{r['followed_during_partition']} of them (ms after the PUT answered: "
+                     f"p50 {fmt(lag['p50'])}, max {fmt(lag['max'])})")
+            L.append(f"  after SIGCONT: its etcd had the last one after "
                      f"{fmt(r['etcd_has_it_s'], ' s')}, its admin API showed it after "
                      f"{fmt(r['visible_s'], ' s')}, its gateway served it after "
-                     f"{fmt(r['serving_s'], ' s')}"
-                     + ("" if r["partitioned_showed_last_before_resume"] is False else
-                        f" (it showed it before SIGCONT: {r['partitioned_showed_last_before_resume']})"))
+                     f"{fmt(r['serving_s'], ' s')}")
     m = s.get("memory")
     if m:
         L.append("")
@@ -1363,6 +1484,9 @@ def main() -> int:
                    help="shortest time that etcd stays stopped (PARTITION_SECONDS)")
     p.add_argument("--poll-ms", type=float, default=env("POLL_MS", 2.0),
                    help="interval between two polls of one member (POLL_MS)")
+    p.add_argument("--retry-ms", type=float, default=env("RETRY_MS", 100.0),
+                   help="during recovery, a new write every RETRY_MS until one is accepted "
+                        "(RETRY_MS)")
     p.add_argument("--apply-gap-ms", type=float, default=env("APPLY_GAP_MS", 50.0),
                    help="pause between two measured applies (APPLY_GAP_MS)")
     p.add_argument("--apply-timeout", type=float, default=env("APPLY_TIMEOUT", 20.0),
