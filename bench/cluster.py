@@ -231,6 +231,22 @@ def listeners(port: int) -> set[int]:
     return inodes
 
 
+def connections(pid: int) -> list[int]:
+    """Remote ports of the established loopback TCP connections of a process."""
+    mine = pid_inodes(pid)
+    out = []
+    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(f).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) >= 10 and cols[3] == "01" and cols[9] in mine:
+                out.append(int(cols[2].rsplit(":", 1)[1], 16))
+    return out
+
+
 def pid_inodes(pid: int) -> set[str]:
     out = set()
     try:
@@ -1036,17 +1052,24 @@ class Bench:
         self.tr.note_etcd()
         v0 = self.config_version(lead)
         port = lead.gw_port
-        r: dict = {"mode": mode, "load_member": lead.name if port else None,
+        r: dict = {"mode": mode, "first_member": lead.name,
+                   "load_member": lead.name if port else None,
                    "victims": {m.name: pids[m.name] for m in victims},
                    "config_version_before": v0}
         log(f"quorum loss ({mode}): {'SIGSTOP' if mode == 'pause' else 'SIGKILL'} the etcd of "
             f"{[m.name for m in victims]}, load on {lead.name}'s gateway")
         ld = self.load(port, f"quorum-{mode}-loss") if port else None
         r["probes"] = {}
+        leader: dict = {}
+        leader_stop = threading.Event()
+        ids = {o.name: self.etcd_member_id(o) for o in self.primaries}
         t_loss = now()
         sig = signal.SIGSTOP if mode == "pause" else signal.SIGKILL
         for m in victims:
             self.tr.signal(pids[m.name], sig, f"etcd of {m.name}")
+        # the first member's etcd: when it sees no leader, when it has one again
+        lw = threading.Thread(target=self.watch_leader, args=(lead, t_loss, leader, leader_stop))
+        lw.start()
         if mode == "kill":
             restarted = {}
 
@@ -1091,6 +1114,7 @@ class Bench:
             snap.start()
             r["recovery"] = self.recover(t_restore, lead, f"recover-{mode}")
             snap.join()
+            r["restore_at_s"] = round(t_restore - t_loss, 3)
             if ld:
                 r["load_during_recovery"] = ld.stop()
         else:
@@ -1110,6 +1134,12 @@ class Bench:
             if ld:
                 r["load_during_loss_and_recovery"] = ld.stop()
             self.tr.note_etcd()
+        leader_stop.set()
+        lw.join()
+        if "leader" in leader:
+            leader["leader"] = next((n for n, i in ids.items() if i == leader["leader"]),
+                                    leader["leader"])
+        r["etcd_leader"] = leader
         r["lock_keys_after_recovery"] = self.lock_keys(lead)
         v1 = self.config_version(lead)
         r["config_version_after"] = v1
@@ -1127,6 +1157,46 @@ class Bench:
             f"everywhere")
         return r
 
+    def watch_leader(self, m: Member, t0: float, out: dict, stop: threading.Event) -> None:
+        """Polls m's etcd status: when it first has no leader (lost_s) and when it has one
+        again after that (back_s), seconds since t0."""
+        c = Client(m.client_port, 1.0)
+        deadline = t0 + self.a.recovery_timeout
+        try:
+            while now() < deadline and not stop.is_set():
+                try:
+                    st, _, body = c.request("POST", "/v3/maintenance/status", b"{}", JSON)
+                    leader = json.loads(body).get("leader", "0") if st == 200 else None
+                except (OSError, http.client.HTTPException, ValueError):
+                    leader = None
+                if leader is not None:
+                    if leader in ("0", 0) and "lost_s" not in out:
+                        out["lost_s"] = round(now() - t0, 3)
+                    elif leader not in ("0", 0) and "lost_s" in out:
+                        out["back_s"] = round(now() - t0, 3)
+                        out["leader"] = str(leader)
+                        return
+                time.sleep(0.02)
+        finally:
+            c.close()
+
+    def etcd_member_id(self, m: Member) -> str | None:
+        try:
+            _, _, body = one_request(m.client_port, "POST", "/v3/maintenance/status", b"{}",
+                                     JSON, timeout=1)
+            return json.loads(body)["header"]["member_id"]
+        except (OSError, http.client.HTTPException, ValueError, KeyError):
+            return None
+
+    def etcd_connections(self, m: Member) -> dict:
+        """How many connections m's process has open to each primary's etcd client URL."""
+        by_port = {o.client_port: o.name for o in self.primaries}
+        out: dict = {}
+        for port in connections(m.pid):
+            if port in by_port:
+                out[by_port[port]] = out.get(by_port[port], 0) + 1
+        return out
+
     def resync(self) -> dict:
         a = self.a
         part = self.primaries[-1]
@@ -1134,7 +1204,8 @@ class Bench:
         pid = part.etcd_pid()
         if not pid:
             return {"skipped": f"no live etcd pid for {part.name}"}
-        r: dict = {"partitioned": part.name, "writer": writer.name, "changes": a.resync_changes}
+        r: dict = {"partitioned": part.name, "writer": writer.name, "changes": a.resync_changes,
+                   "member_connections_to_etcd": self.etcd_connections(part)}
         log(f"partition: SIGSTOP etcd of {part.name}, {a.resync_changes} applies on "
             f"{writer.name}")
         tl = Timeline(part, a.poll_ms).start()
@@ -1305,11 +1376,13 @@ class Bench:
         if "applies" not in skip:
             self.applies()
         if len(self.primaries) >= 3:
+            # the partition first: later, after the quorum runs, members may already be
+            # connected to other members' etcd
+            if "resync" not in skip:
+                self.summary["resync"] = self.resync()
             if "quorum" not in skip:
                 self.summary["quorum_pause"] = self.quorum("pause")
                 self.summary["quorum_kill"] = self.quorum("kill")
-            if "resync" not in skip:
-                self.summary["resync"] = self.resync()
         else:
             self.summary["notes"].append("fewer than 3 primaries: no quorum or partition run")
         self.summary["memory"]["cluster_end"] = self.memory_snapshot(self.members)
@@ -1372,6 +1445,26 @@ def report(s: dict) -> str:
                  f"{fmt(u['p50'])} ms (p50), {fmt(u['max'])} ms (max) late")
         L.append(f"  failed PUTs {ap['failed_put_count']}, poll timeouts {ap['poll_timeouts']}, "
                  f"version header mismatches {ap['version_mismatches']}")
+    r = s.get("resync")
+    if r:
+        L.append("")
+        if "skipped" in r or "error" in r:
+            L.append(f"re-sync: {r.get('skipped') or r.get('error')}")
+        else:
+            L.append(f"re-sync: etcd of {r['partitioned']} stopped {r['partition_s']} s; "
+                     f"{r['changes']} applies on {r['writer']} took {r['applies_s']} s "
+                     f"({r['retries']} retries)")
+            lag = r["lag_during_partition"]
+            L.append(f"  {r['partitioned']}'s connections to etcd at the start: "
+                     + (", ".join(f"{n} to {k}'s" for k, n in
+                                  sorted(r["member_connections_to_etcd"].items())) or "none"))
+            L.append(f"  while its etcd was stopped, {r['partitioned']}'s admin API showed "
+                     f"{r['followed_during_partition']} of them (ms after the PUT answered: "
+                     f"p50 {fmt(lag['p50'])}, max {fmt(lag['max'])})")
+            L.append(f"  after SIGCONT: its etcd had the last one after "
+                     f"{fmt(r['etcd_has_it_s'], ' s')}, its admin API showed it after "
+                     f"{fmt(r['visible_s'], ' s')}, its gateway served it after "
+                     f"{fmt(r['serving_s'], ' s')}")
     for key in ("quorum_pause", "quorum_kill"):
         q = s.get(key)
         if not q:
@@ -1397,6 +1490,16 @@ def report(s: dict) -> str:
                          f" max latency {fmt(ld['latency_ms'].get('max'), ' ms')}")
         rc = q["recovery"]
         frm = "SIGCONT" if q["mode"] == "pause" else "the kill"
+        el = q.get("etcd_leader") or {}
+        since = q.get("restore_at_s", 0)
+        if "lost_s" in el:
+            back = el.get("back_s")
+            L.append(f"  {q['first_member']}'s etcd saw no leader {el['lost_s']} s after the "
+                     f"{'SIGSTOP' if q['mode'] == 'pause' else 'kill'}, a leader again "
+                     + (f"{back - since:.2f} s after {frm} ({el.get('leader')})"
+                        if back is not None else "never (within the recovery timeout)"))
+        elif el is not None and "etcd_leader" in q:
+            L.append(f"  {q['first_member']}'s etcd never reported that it had no leader")
         L.append(f"  after {frm}: first write accepted {fmt(rc.get('write_ok_s'), ' s')} "
                  f"(writes sent every {c.get('retry_ms')} ms: "
                  + ", ".join(f"{n} x {st}" for st, n in sorted(rc["statuses"].items()))
@@ -1412,23 +1515,6 @@ def report(s: dict) -> str:
         if q.get("unexplained_version_steps"):
             L.append(f"  config version moved {q['unexplained_version_steps']} step(s) more than "
                      "the accepted writes: a refused write took effect")
-    r = s.get("resync")
-    if r:
-        L.append("")
-        if "skipped" in r or "error" in r:
-            L.append(f"re-sync: {r.get('skipped') or r.get('error')}")
-        else:
-            L.append(f"re-sync: etcd of {r['partitioned']} stopped {r['partition_s']} s; "
-                     f"{r['changes']} applies on {r['writer']} took {r['applies_s']} s "
-                     f"({r['retries']} retries)")
-            lag = r["lag_during_partition"]
-            L.append(f"  while its etcd was stopped, {r['partitioned']}'s admin API showed "
-                     f"{r['followed_during_partition']} of them (ms after the PUT answered: "
-                     f"p50 {fmt(lag['p50'])}, max {fmt(lag['max'])})")
-            L.append(f"  after SIGCONT: its etcd had the last one after "
-                     f"{fmt(r['etcd_has_it_s'], ' s')}, its admin API showed it after "
-                     f"{fmt(r['visible_s'], ' s')}, its gateway served it after "
-                     f"{fmt(r['serving_s'], ' s')}")
     m = s.get("memory")
     if m:
         L.append("")
