@@ -1414,8 +1414,11 @@ def fmt(v, unit="") -> str:
 def report(s: dict) -> str:
     L = []
     c = s.get("config", {})
-    L.append(f"easegress-rs cluster bench: {c.get('members')} primaries"
-             f"{' + ' + str(c.get('secondaries')) + ' secondaries' if c.get('secondaries') else ''}"
+    def count(n, one, many):
+        return f"{n} {one if n == 1 else many}"
+    sec = c.get("secondaries") or 0
+    L.append(f"easegress-rs cluster bench: {count(c.get('members'), 'primary', 'primaries')}"
+             f"{' + ' + count(sec, 'secondary', 'secondaries') if sec else ''}"
              f", {c.get('server')} ({c.get('build')}), load: {c.get('load')}")
     if c.get("build") == "debug":
         L.append("DEBUG BUILD: the numbers only show that the script works")
