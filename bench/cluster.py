@@ -1362,6 +1362,7 @@ class Bench:
             "etcd": self.cmd_out([a.etcd_bin or "etcd", "--version"]).splitlines()[:1],
             "members": a.members, "secondaries": a.secondaries, "applies": a.applies,
             "request_timeout": a.request_timeout, "poll_ms": a.poll_ms, "retry_ms": a.retry_ms,
+            "recovery_timeout": a.recovery_timeout,
             "load": self.load_cls.__name__, "conns": a.conns, "load_delay_ms": a.load_delay_ms,
             "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()[0],
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -1503,18 +1504,27 @@ def report(s: dict) -> str:
                         if back is not None else "never (within the recovery timeout)"))
         elif el is not None and "etcd_leader" in q:
             L.append(f"  {q['first_member']}'s etcd never reported that it had no leader")
-        L.append(f"  after {frm}: first write accepted {fmt(rc.get('write_ok_s'), ' s')} "
-                 f"(writes sent every {c.get('retry_ms')} ms: "
-                 + ", ".join(f"{n} x {st}" for st, n in sorted(rc["statuses"].items()))
-                 + f"), visible everywhere {fmt(rc.get('visible_all_s'), ' s')}"
-                 f", served everywhere {fmt(rc.get('serving_all_s'), ' s')}")
+        answers = ", ".join(f"{n} x {'no answer in 30 s' if st == 'None' else st}"
+                            for st, n in sorted(rc["statuses"].items()))
+        if rc.get("write_ok_s") is None:
+            L.append(f"  after {frm}: NO write accepted within {c.get('recovery_timeout')} s "
+                     f"(writes sent every {c.get('retry_ms')} ms: {answers})")
+        else:
+            L.append(f"  after {frm}: first write accepted {fmt(rc.get('write_ok_s'), ' s')} "
+                     f"(writes sent every {c.get('retry_ms')} ms: {answers}), visible "
+                     f"everywhere {fmt(rc.get('visible_all_s'), ' s')}, served everywhere "
+                     f"{fmt(rc.get('serving_all_s'), ' s')}")
         if q.get("etcd_restart"):
             L.append("  etcd restarted by its member: " + ", ".join(
                 f"{n} new pid after {v.get('pid_s')} s, healthy after {v.get('healthy_s')} s"
                 for n, v in q["etcd_restart"].items()))
-        for lk in ("lock_keys_after_recovery",):
-            if q.get(lk):
-                L.append(f"  {lk.replace('_', ' ')}: {q[lk]}")
+        lk = q.get("lock_keys_after_recovery")
+        if isinstance(lk, list) and lk:
+            L.append("  left in /config/lock after the recovery (blocks every other member's "
+                     "writes): " + ", ".join(f"{k['key']} ({k['member']}'s lease, created at "
+                                             f"revision {k['create_revision']})" for k in lk))
+        elif lk and not isinstance(lk, list):
+            L.append(f"  /config/lock could not be read: {lk}")
         if q.get("unexplained_version_steps"):
             L.append(f"  config version moved {q['unexplained_version_steps']} step(s) more than "
                      "the accepted writes: a refused write took effect")
