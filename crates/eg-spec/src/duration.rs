@@ -63,8 +63,8 @@ impl GoDuration {
 }
 
 impl fmt::Display for GoDuration {
-    /// Formats as Go's `Duration.String()` does for the common cases (`1h0m0s`, `1.5s`,
-    /// `100ms`, `0s`).
+    /// Formats as Go's `Duration.String()` does (`1h0m0s`, `1.5s`, `100ms`, `1.234567ms`,
+    /// `0s`), with integer arithmetic only: exact, and cheap enough for every access-log line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ns = self.0.as_nanos();
         if ns == 0 {
@@ -74,35 +74,43 @@ impl fmt::Display for GoDuration {
             return write!(f, "{ns}ns");
         }
         if ns < 1_000_000 {
-            return write!(f, "{}µs", trim_float(ns as f64 / 1e3));
+            write_frac(f, ns / 1_000, ns % 1_000, 3)?;
+            return f.write_str("µs");
         }
         if ns < 1_000_000_000 {
-            return write!(f, "{}ms", trim_float(ns as f64 / 1e6));
+            write_frac(f, ns / 1_000_000, ns % 1_000_000, 6)?;
+            return f.write_str("ms");
         }
         let secs_total = ns / 1_000_000_000;
-        let frac = ns % 1_000_000_000;
         let h = secs_total / 3600;
         let m = (secs_total % 3600) / 60;
-        let s = secs_total % 60;
-        let secs = if frac == 0 {
-            format!("{s}")
-        } else {
-            trim_float(s as f64 + frac as f64 / 1e9)
-        };
         if h > 0 {
-            write!(f, "{h}h{m}m{secs}s")
+            write!(f, "{h}h{m}m")?;
         } else if m > 0 {
-            write!(f, "{m}m{secs}s")
-        } else {
-            write!(f, "{secs}s")
+            write!(f, "{m}m")?;
         }
+        write_frac(f, secs_total % 60, ns % 1_000_000_000, 9)?;
+        f.write_str("s")
     }
 }
 
-fn trim_float(v: f64) -> String {
-    let s = format!("{v:.9}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    s.to_string()
+/// `whole`, then `.` and the `digits`-digit fraction `frac` without its trailing zeros
+/// (nothing when it is zero), as Go's `fmtFrac` does.
+fn write_frac(
+    f: &mut fmt::Formatter<'_>,
+    whole: u128,
+    mut frac: u128,
+    mut digits: usize,
+) -> fmt::Result {
+    write!(f, "{whole}")?;
+    if frac == 0 {
+        return Ok(());
+    }
+    while frac % 10 == 0 {
+        frac /= 10;
+        digits -= 1;
+    }
+    write!(f, ".{frac:0digits$}")
 }
 
 impl<'de> Deserialize<'de> for GoDuration {
@@ -151,5 +159,15 @@ mod tests {
         assert_eq!(f("1.5s"), "1.5s");
         assert_eq!(f("100ms"), "100ms");
         assert_eq!(f("0"), "0s");
+        // Go: time.Duration(n).String() for these n.
+        let n = |ns: u64| GoDuration(Duration::from_nanos(ns)).to_string();
+        assert_eq!(n(999), "999ns");
+        assert_eq!(n(1_000), "1µs");
+        assert_eq!(n(1_500), "1.5µs");
+        assert_eq!(n(1_234_567), "1.234567ms");
+        assert_eq!(n(1_230_000), "1.23ms");
+        assert_eq!(n(59_999_999_999), "59.999999999s");
+        assert_eq!(n(3_723_000_000_001), "1h2m3.000000001s");
+        assert_eq!(n(3_600_000_000_000), "1h0m0s");
     }
 }
