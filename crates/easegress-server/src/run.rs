@@ -212,6 +212,7 @@ async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result
     watcher.abort();
     reopen.abort();
     sup.shutdown();
+    eg_objects::httpserver::flush_access_logs();
     if let Some(m) = cluster {
         m.stop().await;
     }

@@ -38,7 +38,7 @@ use eg_supervisor::{object_schema, Category, KindInfo, Object, ObjectKind, Spec,
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-pub use accesslog::{reopen_access_logs, ACCESS_LOG_FILE};
+pub use accesslog::{flush_access_logs, reopen_access_logs, ACCESS_LOG_FILE, FLUSH_INTERVAL};
 use listener::{Listener, ListenerConfig, Shared, State};
 use mux::{Mux, SharedStats};
 pub use spec::{generated_pipeline_name, HttpServerSpec};

@@ -187,7 +187,7 @@ async fn access_log_lines_use_the_format() {
     assert_eq!(get(port, "/ok?a=1").await.status, 200);
     assert_eq!(get(port, "/nope").await.status, 404);
     let file = dir.path().join(crate::httpserver::ACCESS_LOG_FILE);
-    for _ in 0..400 {
+    for _ in 0..1000 {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         if text.lines().count() >= 2 {
             let lines: Vec<&str> = text.lines().collect();
@@ -389,7 +389,7 @@ async fn access_log_is_reopened_after_rotation() {
     let file = dir.path().join(crate::httpserver::ACCESS_LOG_FILE);
     let rotated = dir.path().join("rotated.log");
     let wait_for = |path: std::path::PathBuf, want: &'static str| async move {
-        for _ in 0..400 {
+        for _ in 0..1000 {
             if std::fs::read_to_string(&path)
                 .unwrap_or_default()
                 .contains(want)

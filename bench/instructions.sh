@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Instructions per proxied request, counted by callgrind: a figure that does not move with
+# the load of a shared machine, to compare two builds or two settings.
+#
+#   bash bench/instructions.sh                         # bin/easegress-server, access log off
+#   EG_ACCESS_LOG=1 bash bench/instructions.sh         # with the access log on
+#   EG_BIN=/tmp/old/easegress-server bash bench/instructions.sh
+#   TARGET=nginx bash bench/instructions.sh            # NGINX proxying the same way
+#   TARGET=nginx EG_ACCESS_LOG=1 bash bench/instructions.sh   # ... with its default access log
+#
+# Environment: TARGET (easegress or nginx), EG_BIN (bin/easegress-server), EG_ACCESS_LOG (0), REQUESTS (2000),
+# WARMUP (200), BODY (bytes of the upstream's answer, 64), EG_WORKER_THREADS (1).
+# The server runs bench/candidate.sh's setup (HTTPServer -> Pipeline -> Proxy -> an NGINX
+# upstream) under valgrind; NGINX runs the proxy configuration of the shared yardstick
+# (upstream keep-alive, one worker, no master process); counters are zeroed after the warm-up and dumped after
+# REQUESTS keep-alive requests on one connection, so start-up is not counted. Every thread
+# of the server is counted (the access log's too). Needs valgrind and nginx.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+real_bin=$(realpath "${EG_BIN:-$here/../bin/easegress-server}")
+requests=${REQUESTS:-2000}
+warmup=${WARMUP:-200}
+body=${BODY:-64}
+for tool in valgrind callgrind_control nginx python3; do
+  command -v "$tool" >/dev/null || { echo "instructions.sh: $tool is needed" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/eg-instr.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [[ -f $tmp/nginx.pid ]] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null || true
+  [[ ${KEEP_TMP:-0} == 1 ]] && echo "kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+upstream_port=$(free_port)
+candidate_port=$(free_port)
+
+answer=$(head -c "$body" /dev/zero | tr '\0' 'x')
+cat >"$tmp/nginx.conf" <<CONF
+daemon on;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+worker_processes 1;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$upstream_port;
+    location / { return 200 '$answer'; }
+  }
+}
+CONF
+nginx -c "$tmp/nginx.conf" -p "$tmp"
+
+target=${TARGET:-easegress}
+if [[ $target == nginx ]]; then
+  real_bin=$(command -v nginx)
+  alog=off
+  [[ ${EG_ACCESS_LOG:-0} == 1 ]] && alog=$tmp/nginx-access.log
+  chmod 755 "$tmp"
+  cat >"$tmp/proxy.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $tmp/proxy.pid;
+error_log $tmp/proxy-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log $alog;
+  keepalive_timeout 75s;
+  keepalive_requests 10000000;
+  tcp_nodelay on;
+  client_body_temp_path $tmp/t-body; proxy_temp_path $tmp/t-proxy;
+  fastcgi_temp_path $tmp/t-fcgi; uwsgi_temp_path $tmp/t-uwsgi; scgi_temp_path $tmp/t-scgi;
+  upstream backend {
+    server 127.0.0.1:$upstream_port;
+    keepalive 512;
+  }
+  server {
+    listen 127.0.0.1:$candidate_port;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CONF
+  valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out" \
+    "$real_bin" -c "$tmp/proxy.conf" -p "$tmp" >"$tmp/server.out" 2>&1 &
+  pids+=($!)
+  server_pid=$!
+else
+  cat >"$tmp/valgrind-server" <<SH
+#!/bin/sh
+exec valgrind --tool=callgrind --callgrind-out-file=$tmp/callgrind.out "$real_bin" "\$@"
+SH
+  chmod +x "$tmp/valgrind-server"
+  UPSTREAM_PORT=$upstream_port CANDIDATE_PORT=$candidate_port EG_BIN=$tmp/valgrind-server \
+    EG_BENCH_TMP=$tmp EG_WORKER_THREADS=${EG_WORKER_THREADS:-1} \
+    bash "$here/candidate.sh" >"$tmp/server.out" 2>&1 &
+  pids+=($!)
+  server_pid=$!
+fi
+
+python3 - "$candidate_port" "$warmup" <<'PY'
+import http.client, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+deadline = time.time() + 120
+while True:
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c.request("GET", "/")
+        r = c.getresponse(); r.read()
+        if r.status == 200:
+            break
+    except OSError:
+        pass
+    if time.time() > deadline:
+        sys.exit("the server under valgrind did not answer within 120 s")
+    time.sleep(0.5)
+for _ in range(n):
+    c.request("GET", "/")
+    r = c.getresponse(); r.read()
+PY
+
+callgrind_control --zero "$server_pid" >/dev/null
+python3 - "$candidate_port" "$requests" <<'PY'
+import http.client, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+for _ in range(n):
+    c.request("GET", "/")
+    r = c.getresponse(); r.read()
+    if r.status != 200:
+        sys.exit(f"answer {r.status}")
+PY
+callgrind_control --dump=measured "$server_pid" >/dev/null
+# The dump is written asynchronously: wait for its totals.
+for _ in $(seq 1 100); do
+  dump=$(ls "$tmp"/callgrind.out.* 2>/dev/null | head -1 || true)
+  [[ -n $dump ]] && grep -q '^totals:' "$dump" && break
+  sleep 0.2
+done
+[[ -n ${dump:-} ]] || { echo "instructions.sh: no callgrind dump" >&2; exit 1; }
+total=$(awk '/^totals:/ {print $2}' "$dump")
+kill -TERM "$server_pid" 2>/dev/null || true
+wait "$server_pid" 2>/dev/null || true
+echo "target:        $target ($real_bin)"
+echo "access log:    $([[ ${EG_ACCESS_LOG:-0} == 1 ]] && echo on || echo off)"
+echo "requests:      $requests (body $body B, one keep-alive connection)"
+echo "instructions:  $total"
+echo "per request:   $((total / requests))"
