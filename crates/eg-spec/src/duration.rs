@@ -106,7 +106,7 @@ fn write_frac(
     if frac == 0 {
         return Ok(());
     }
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
         digits -= 1;
     }
