@@ -274,6 +274,10 @@ impl ClusterMember {
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             })
         });
+        if let Some(own) = &own_etcd {
+            self.tasks
+                .push(tokio::spawn(eg_cluster::member::defrag_loop(own.clone())));
+        }
         let source = HeartbeatSource { options, own_etcd };
         self.tasks
             .push(tokio::spawn(eg_cluster::member::heartbeat_loop(

@@ -298,7 +298,9 @@ fn a_killed_member_rejoins_and_catches_up() {
         (stored_body(&c.members[2], "pl-before").as_deref() == Some("c")).then_some(())
     });
     // The copy arrives first; the supervisor then starts what it holds.
-    eventually(CONVERGE, || runs(&c.members[2], "pl-while-down").then_some(()));
+    eventually(CONVERGE, || {
+        runs(&c.members[2], "pl-while-down").then_some(())
+    });
 }
 
 #[test]

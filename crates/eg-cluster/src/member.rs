@@ -19,7 +19,7 @@ pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// together, as Easegress's status sync does).
 pub const STATUS_SYNC_INTERVAL: Duration = Duration::from_secs(5);
 
-/// The state of this member's own etcd, as the heartbeat reports it (`etcd` field).
+/// The member's own etcd (primaries), for the heartbeat's `etcd` field and maintenance.
 #[derive(Debug, Clone)]
 pub struct OwnEtcd {
     /// The client URL of the member's etcd.
@@ -93,6 +93,37 @@ pub async fn heartbeat_loop(store: Arc<EtcdStore>, source: HeartbeatSource) {
                 }
             }
         }
+    }
+}
+
+/// How often a primary defragments its etcd (Easegress: hourly).
+pub const DEFRAG_INTERVAL: Duration = Duration::from_secs(3600);
+/// The next try after a failed defragmentation (Easegress: a minute).
+pub const DEFRAG_RETRY: Duration = Duration::from_secs(60);
+/// How long one defragmentation may take (it rewrites the database file).
+const DEFRAG_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Defragments the member's own etcd every [`DEFRAG_INTERVAL`] (retrying after
+/// [`DEFRAG_RETRY`] when it fails), as Easegress's primaries do, so the space etcd's
+/// compactions free goes back to the disk. Runs until aborted.
+pub async fn defrag_loop(own: OwnEtcd) {
+    let Ok(client) = Client::new(ClientOptions::new(vec![own.client_url.clone()])) else {
+        return;
+    };
+    let mut wait = DEFRAG_INTERVAL;
+    loop {
+        tokio::time::sleep(wait).await;
+        let t = std::time::Instant::now();
+        wait = match client.defragment(DEFRAG_TIMEOUT).await {
+            Ok(_) => {
+                tracing::info!(took = ?t.elapsed(), "etcd defragmented");
+                DEFRAG_INTERVAL
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?DEFRAG_RETRY, "cannot defragment etcd");
+                DEFRAG_RETRY
+            }
+        };
     }
 }
 

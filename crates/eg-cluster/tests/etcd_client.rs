@@ -109,6 +109,11 @@ async fn kv_txn_lease_lock_round_trips() {
     let again = cl.lock("/config/lock", l2, T).await.unwrap();
     cl.unlock(&again.key).await.unwrap();
 
+    // Defragmentation (primaries run it hourly) is accepted, and the data is intact.
+    cl.put("/defrag", "kept", 0).await.unwrap();
+    cl.defragment(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(cl.get("/defrag").await.unwrap().unwrap().value, b"kept");
+
     // Members, status, discovery from the peer URL.
     let ms = cl.member_list().await.unwrap();
     assert_eq!(ms.members.len(), 1);

@@ -443,6 +443,19 @@ impl Client {
         .await
     }
 
+    /// `/v3/maintenance/defragment` of the endpoint that answers: gives the space of
+    /// compacted revisions back to the file system (etcd blocks that member meanwhile).
+    pub async fn defragment(&self, deadline: Duration) -> Result<ResponseHeader> {
+        let r: HeaderOnly = self
+            .call_within(
+                "/v3/maintenance/defragment",
+                &serde_json::json!({}),
+                deadline,
+            )
+            .await?;
+        Ok(r.header)
+    }
+
     /// `/v3/maintenance/status` of the endpoint that answers; see [`StatusResponse::role`].
     pub async fn status(&self) -> Result<StatusResponse> {
         self.call("/v3/maintenance/status", &serde_json::json!({}))
