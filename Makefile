@@ -2,7 +2,8 @@
 #
 #   make          release binaries in bin/ (easegress-server, egctl)
 #   make run      the server on its embedded defaults, with the quick-start objects
-#   make test     unit + integration tests, then the shared acceptance suite
+#   make test     unit + integration tests, then the shared acceptance suite (skipped with a
+#                 note when ../shared is absent, except under CI)
 #   make bench    the proxy benchmark against NGINX (installs wrk/nginx with apt-get)
 #   make fmt / make lint
 
@@ -13,7 +14,7 @@ SHARED     ?= $(CURDIR)/../shared
 ACCEPTANCE ?= $(SHARED)/acceptance
 PENDING    := $(CURDIR)/tests/acceptance-pending.txt
 
-.PHONY: all build run test unit acceptance bench fmt lint clean deps
+.PHONY: all build run test unit acceptance acceptance-run bench fmt lint clean deps
 
 all: build
 
@@ -34,8 +35,13 @@ test: unit acceptance
 unit: deps
 	$(CARGO) test --workspace
 
-acceptance: build
-	@test -d $(ACCEPTANCE) || { echo "error: the acceptance suite is expected at $(ACCEPTANCE) (set SHARED=...)"; exit 1; }
+# Without the shared suite (a plain clone) the project's own tests still run; CI has it.
+acceptance:
+	@if [ -d "$(ACCEPTANCE)" ]; then $(MAKE) --no-print-directory acceptance-run; \
+	elif [ -n "$$CI" ]; then echo "error: the acceptance suite is expected at $(ACCEPTANCE) (set SHARED=...)"; exit 1; \
+	else echo "acceptance: the shared suite was not found at $(ACCEPTANCE); skipped (set SHARED=<dir> to run it)"; fi
+
+acceptance-run: build
 	@$(PYTHON) -c 'import pytest' 2>/dev/null || $(PYTHON) -m pip install --quiet pytest
 	cd $(ACCEPTANCE) && EG_BIN_DIR=$(BIN_DIR) EG_ACCEPTANCE_PENDING=$(PENDING) PYTHONDONTWRITEBYTECODE=1 \
 	  $(PYTHON) -m pytest -p no:cacheprovider -q $(PYTEST_ARGS) .
