@@ -156,6 +156,7 @@ async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result
             StorePlan::Cluster(p) => p.request_timeout,
             StorePlan::Embedded => eg_api::DEFAULT_WRITE_LOCK_TIMEOUT,
         },
+        cluster_mode: matches!(plan, StorePlan::Cluster(_)),
     };
     let (l1, l2) = (logging.clone(), logging.clone());
     let logs = LogControl {

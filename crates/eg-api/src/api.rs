@@ -55,6 +55,9 @@ pub struct ApiConfig {
     /// How long a write waits for the store's write lock (a cluster-wide lock in cluster
     /// mode: Easegress's `cluster-request-timeout`) before answering 503.
     pub write_lock_timeout: Duration,
+    /// The member belongs to a cluster: `/status/members` lists only what members wrote
+    /// (a standalone server, which writes no heartbeat, reports itself).
+    pub cluster_mode: bool,
 }
 
 impl Default for ApiConfig {
@@ -73,6 +76,7 @@ impl Default for ApiConfig {
             allowed_hosts: Vec::new(),
             cors_allowed_origins: Vec::new(),
             write_lock_timeout: DEFAULT_WRITE_LOCK_TIMEOUT,
+            cluster_mode: false,
         }
     }
 }

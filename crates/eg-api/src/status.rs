@@ -70,7 +70,7 @@ fn listing(status: &MemberStatus, now: chrono::DateTime<chrono::Utc>) -> Value {
 
 /// `GET /status/members`: every member's last heartbeat (`/status/members/`), sorted by
 /// name, with the computed liveness. A standalone server has written none: it reports
-/// itself.
+/// itself (a cluster member reports only what the cluster holds).
 pub async fn members(api: &Api) -> ApiResult {
     let now = chrono::Utc::now();
     let mut list: Vec<MemberStatus> = Vec::new();
@@ -80,7 +80,7 @@ pub async fn members(api: &Api) -> ApiResult {
             Err(e) => tracing::warn!(%key, error = %e, "ignoring an unreadable member status"),
         }
     }
-    if list.is_empty() {
+    if list.is_empty() && !api.config.cluster_mode {
         list.push(self_status(api, now));
     }
     list.sort_by(|a, b| a.options.name.cmp(&b.options.name));
