@@ -95,15 +95,33 @@ pub fn receive() -> Result<Option<Peer>, String> {
     Ok(Some(peer))
 }
 
-/// HTTPServers that do not run (yet), with their state.
+/// The stored HTTPServers that do not run (yet), with their state. The stored objects are
+/// the reference: in a cluster the supervisor starts them only as the store's copy of etcd
+/// fills, after the process started.
 fn servers_not_running(sup: &Supervisor) -> Vec<String> {
-    sup.running()
-        .values()
-        .filter(|r| r.kind.info().kind == "HTTPServer")
-        .filter_map(|r| {
-            let status = sup.status_of(r);
-            let state = status.get("state").and_then(|s| s.as_str()).unwrap_or("");
-            (state != "running").then(|| format!("{} ({state})", r.spec.name()))
+    let stored = match sup.store().range(eg_store::keys::OBJECTS_PREFIX) {
+        Ok(pairs) => pairs,
+        Err(e) => return vec![format!("(the stored objects cannot be read: {e})")],
+    };
+    let running = sup.running();
+    stored
+        .iter()
+        .filter_map(|(key, value)| {
+            let spec: serde_json::Value = serde_json::from_slice(value).ok()?;
+            if spec.get("kind").and_then(|k| k.as_str()) != Some("HTTPServer") {
+                return None;
+            }
+            let name = key.strip_prefix(eg_store::keys::OBJECTS_PREFIX)?;
+            let state = match running.get(name) {
+                Some(r) => sup
+                    .status_of(r)
+                    .get("state")
+                    .and_then(|s| s.as_str())
+                    .unwrap_or("")
+                    .to_string(),
+                None => "not started".to_string(),
+            };
+            (state != "running").then(|| format!("{name} ({state})"))
         })
         .collect()
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use eg_testkit::{eventually, free_port, http, Server};
+use eg_testkit::{etcd_available, eventually, free_port, http, Cluster, Server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_easegress-server");
 /// Upper bound of the waits for a process change (drains take about 5 s).
@@ -21,11 +21,17 @@ const SWITCH: Duration = Duration::from_secs(90);
 /// another file at that path.
 fn server_from_copy(name: &str) -> (Server, PathBuf) {
     let mut s = Server::new(BIN, name);
+    let bin = run_from_copy(&mut s);
+    (s, bin)
+}
+
+/// Makes `s` run from its own copy of the binary; returns the copy's path.
+fn run_from_copy(s: &mut Server) -> PathBuf {
     let bin = s.path("bin/easegress-server");
     std::fs::create_dir_all(s.path("bin")).unwrap();
     std::fs::copy(BIN, &bin).unwrap();
     s.bin = bin.clone();
-    (s, bin)
+    bin
 }
 
 /// Puts `from` at `bin` the way an operator does: a copy next to it renamed over it (the
@@ -283,4 +289,42 @@ fn a_graceful_stop_answers_a_request_sent_on_an_idle_kept_alive_connection() {
         .unwrap();
     assert_eq!(read_answer(&mut idle).unwrap(), (200, true));
     assert_eq!(eventually(SWITCH, || s.exit_status()), Some(0));
+}
+
+#[test]
+fn a_cluster_primary_upgrades_and_its_etcd_keeps_running() {
+    if !etcd_available("cluster upgrade") {
+        return;
+    }
+    // Two members: a single one runs on the embedded store, without etcd.
+    let mut c = Cluster::primaries(BIN, "eg-upgrade", 2);
+    let bin = run_from_copy(&mut c.members[0]);
+    c.start();
+    // Every member runs every object: only one may hold the gateway's port on this host.
+    // The other member's etcd keeps running, so the cluster keeps its quorum.
+    c.members[1].kill9();
+    let s = &mut c.members[0];
+    let gateway = create_gateway(s);
+    let etcd = s.etcd_pid().expect("the primary runs its etcd");
+    let pid = s.pid().unwrap();
+    let load = Load::start(&gateway, 2);
+    load.wait_more(20);
+
+    replace_binary(&bin, Path::new(BIN));
+    signal_upgrade(s);
+    s.wait_for_successor(pid, SWITCH);
+    load.wait_more(20);
+    // The same etcd, adopted by the new process, which writes to it.
+    assert_eq!(s.etcd_pid(), Some(etcd));
+    let objects = s.api("GET", "/objects", "").body;
+    assert!(objects.contains("\"hs\""), "{objects}");
+    let extra = "name: extra\nkind: Pipeline\nfilters:\n- name: mock\n  kind: Mock\n  rules:\n  - code: 200\n";
+    assert_eq!(s.api("POST", "/objects", extra).status, 201);
+    let (ok, failures) = load.finish();
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed: {failures:?}",
+        failures.len(),
+        ok + failures.len() as u64
+    );
 }

@@ -254,13 +254,25 @@ impl Server {
     /// names a process other than `previous`, which must have exited by then if it is the
     /// started one; returns the new pid, which [`Server::kill9`] and drop then also stop.
     pub fn wait_for_successor(&mut self, previous: u32, timeout: Duration) -> u32 {
-        let new = eventually(timeout, || self.pidfile_pid().filter(|p| *p != previous));
-        if self.pid() == Some(previous) {
-            eventually(timeout, || self.exit_status());
-            self.child = None;
+        let deadline = Instant::now() + timeout;
+        let mut new = None;
+        loop {
+            new = new.or_else(|| self.pidfile_pid().filter(|p| *p != previous));
+            let old_gone = self.pid() != Some(previous) || self.exit_status().is_some();
+            if let (Some(new), true) = (new, old_gone) {
+                if self.pid() == Some(previous) {
+                    self.child = None;
+                }
+                self.successor = Some(new);
+                return new;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no successor of {previous} within {timeout:?} (pidfile: {new:?}); system log:\n{}",
+                self.system_log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
-        self.successor = Some(new);
-        new
     }
 
     /// Sends `signal` (a `kill` name such as `TERM` or `USR2`) to the serving process.
