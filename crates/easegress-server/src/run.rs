@@ -355,7 +355,9 @@ async fn wait_for_stop_or_upgrade(
             _ = &mut stop => return Exit::Stop,
             got = usr2.recv() => {
                 if got.is_none() {
-                    std::future::pending::<()>().await;
+                    // No more SIGUSR2 can arrive: only a stop is left to wait for.
+                    (&mut stop).await;
+                    return Exit::Stop;
                 }
                 let Some(upgrader) = upgrader else {
                     tracing::error!("SIGUSR2: binary upgrade unavailable (the program path is unknown)");
