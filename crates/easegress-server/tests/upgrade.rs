@@ -328,3 +328,70 @@ fn a_cluster_primary_upgrades_and_its_etcd_keeps_running() {
         ok + failures.len() as u64
     );
 }
+
+#[test]
+fn while_the_new_binary_starts_reads_answer_and_writes_wait_for_the_store() {
+    let (mut s, bin) = server_from_copy("upgrade-window");
+    s.start();
+    let gateway = create_gateway(&s);
+    // A new "binary" that never connects: the hand-over stays open until it exits.
+    let child_pid = s.path("new.pid");
+    let hanging = s.path("hanging.sh");
+    std::fs::write(
+        &hanging,
+        format!(
+            "#!/bin/sh\necho $$ > {}\nexec sleep 120\n",
+            child_pid.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &hanging,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    replace_binary(&bin, &hanging);
+    signal_upgrade(&s);
+    let pid: u32 = eventually(SWITCH, || {
+        std::fs::read_to_string(&child_pid)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    });
+    let extra = "name: extra\nkind: Pipeline\nfilters:\n- name: mock\n  kind: Mock\n  rules:\n  - code: 200\n";
+    let refused = eventually(SWITCH, || {
+        Some(s.api("POST", "/objects", extra)).filter(|a| a.status == 503)
+    });
+    assert!(refused.body.contains("upgrading"), "{}", refused.body);
+    assert!(s.api("GET", "/objects", "").body.contains("\"hs\""));
+    assert_eq!(http(&gateway, "GET", "/", &[], "").unwrap().status, 200);
+
+    // The new process dies: the old one takes the store back.
+    let _ = std::process::Command::new("kill")
+        .arg("-KILL")
+        .arg(pid.to_string())
+        .status();
+    eventually(SWITCH, || {
+        Some(s.api("POST", "/objects", extra)).filter(|a| a.status == 201)
+    });
+    assert!(s
+        .system_log()
+        .contains("upgrade failed; this process keeps serving"));
+}
+
+#[test]
+fn signal_upgrade_without_a_running_server_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Server::run_once(
+        BIN,
+        &[
+            "--signal-upgrade",
+            "--home-dir",
+            &dir.path().display().to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("easegress.pid"), "{err}");
+}
