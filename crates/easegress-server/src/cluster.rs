@@ -304,6 +304,17 @@ impl ClusterMember {
             let _ = tokio::task::spawn_blocking(move || etcd.stop()).await;
         }
     }
+
+    /// Stops the status writers but leaves the member's etcd running, for the process that
+    /// replaced this one (a binary upgrade), which adopted it.
+    pub async fn detach(mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        if let Some(etcd) = self.etcd.take() {
+            let _ = tokio::task::spawn_blocking(move || etcd.detach()).await;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@ use crate::VERSION;
 pub const PID_FILE: &str = "easegress.pid";
 /// Exit code when a second stop signal forces an immediate exit.
 const EXIT_FORCED: i32 = 255;
+/// Longest wait for the connections of a stopping process to drain (a listener's own
+/// drain takes at most its idle grace plus its 30 s drain timeout).
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(40);
 
 /// Runs `easegress-server` with the kinds of `registry`; returns the process exit code.
 pub fn main_with(registry: Registry) -> i32 {
@@ -52,9 +55,25 @@ pub fn main_with(registry: Registry) -> i32 {
         };
     }
     if opts.cli.signal_upgrade {
-        eprintln!("easegress-server: graceful binary upgrade is not supported yet; restart the server instead");
-        return 1;
+        return match crate::upgrade::signal(&opts.abs_home_dir) {
+            Ok(pid) => {
+                println!("sent SIGUSR2 to easegress-server (pid {pid}) for a binary upgrade");
+                0
+            }
+            Err(e) => {
+                eprintln!("easegress-server: {e}");
+                1
+            }
+        };
     }
+    // Resolved now: an upgrade runs whatever file is at this path then.
+    let program = match crate::upgrade::program_path() {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("easegress-server: binary upgrade unavailable: {e}");
+            None
+        }
+    };
     let logging = match logging::init(opts.abs_log_dir.as_deref(), opts.cli.debug) {
         Ok(l) => Arc::new(l),
         Err(e) => {
@@ -82,7 +101,7 @@ pub fn main_with(registry: Registry) -> i32 {
             return 1;
         }
     };
-    match rt.block_on(run(opts, registry, logging)) {
+    match rt.block_on(run(opts, registry, logging, program)) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e}");
@@ -93,21 +112,49 @@ pub fn main_with(registry: Registry) -> i32 {
 }
 
 fn write_pidfile(home: &Path) -> Result<std::path::PathBuf, String> {
+    // Written whole under another name first: `--signal-upgrade` never reads half a pid.
     std::fs::create_dir_all(home).map_err(|e| format!("home-dir {}: {e}", home.display()))?;
     let path = home.join(PID_FILE);
-    std::fs::write(&path, format!("{}\n", std::process::id()))
+    let tmp = home.join(format!("{PID_FILE}.{}", std::process::id()));
+    std::fs::write(&tmp, format!("{}\n", std::process::id()))
+        .and_then(|()| std::fs::rename(&tmp, &path))
         .map_err(|e| format!("cannot write pidfile {}: {e}", path.display()))?;
     Ok(path)
 }
 
-async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result<i32, String> {
+/// How the main loop ended.
+enum Exit {
+    /// A stop signal: stop everything.
+    Stop,
+    /// A new process took over: stop, but leave it the pidfile and etcd.
+    Upgraded,
+}
+
+async fn run(
+    opts: Options,
+    registry: Registry,
+    logging: Arc<Logging>,
+    program: Option<std::path::PathBuf>,
+) -> Result<i32, String> {
+    // SIGUSR2 would end the process until it is handled.
+    let mut usr2 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined2())
+        .map_err(|e| format!("cannot handle SIGUSR2: {e}"))?;
     tracing::info!(version = VERSION, name = %opts.cli.name, "easegress-server starting");
     let plan = crate::cluster::plan(&opts)?;
-    let pidfile = write_pidfile(&opts.abs_home_dir)?;
+    // Started by an upgrade: the old process's sockets first, before anything binds; the
+    // pidfile is still the old process's until this one is ready.
+    let predecessor = crate::upgrade::receive()?;
+    let pidfile = opts.abs_home_dir.join(PID_FILE);
+    if predecessor.is_none() {
+        write_pidfile(&opts.abs_home_dir)?;
+    }
     let mut cluster: Option<ClusterMember> = None;
+    let mut embedded: Option<Arc<RedbStore>> = None;
     let store: Arc<dyn Store> = match &plan {
         StorePlan::Embedded => {
-            Arc::new(RedbStore::open(&opts.abs_data_dir).map_err(|e| e.to_string())?)
+            let s = Arc::new(RedbStore::open(&opts.abs_data_dir).map_err(|e| e.to_string())?);
+            embedded = Some(Arc::clone(&s));
+            s
         }
         StorePlan::Cluster(p) => {
             tracing::info!(
@@ -170,57 +217,99 @@ async fn run(opts: Options, registry: Registry, logging: Arc<Logging>) -> Result
 
     let startup = {
         let api = Arc::clone(&api);
+        let sup = sup.clone();
         let files = opts.cli.initial_object_config_files.clone();
-        async move { create_initial_objects(&api, &files).await }
+        let home = opts.abs_home_dir.clone();
+        async move {
+            create_initial_objects(&api, &files).await;
+            if let Some(peer) = predecessor {
+                crate::upgrade::announce_ready(peer, &sup).await?;
+                write_pidfile(&home)?;
+            }
+            Ok::<(), String>(())
+        }
     };
+    let upgrader = program.map(|program| crate::upgrade::Upgrader {
+        program,
+        args: std::env::args_os().skip(1).collect(),
+        home: opts.abs_home_dir.clone(),
+        store: embedded.clone(),
+    });
     let reopen = tokio::spawn(reopen_logs_on_sighup());
-    let stop = wait_for_stop_signal();
+    let stop = wait_for_stop_or_upgrade(&mut usr2, upgrader.as_ref());
     tokio::pin!(stop);
     let outcome = match (&mut cluster, &plan) {
         (Some(m), StorePlan::Cluster(p)) => {
             tracing::info!("admin API up; waiting for the cluster store");
             let joined = tokio::select! {
                 r = m.ready() => Some(r),
-                _ = &mut stop => None,
+                _ = stop_signal() => None,
             };
             match joined {
                 Some(Ok(())) => {
                     m.publish_status(&opts, p, &sup);
-                    startup.await;
-                    tracing::info!("easegress-server ready");
-                    stop.await;
-                    Ok(0)
+                    match startup.await {
+                        Ok(()) => {
+                            tracing::info!("easegress-server ready");
+                            Ok(stop.await)
+                        }
+                        Err(why) => Err(why),
+                    }
                 }
                 Some(Err(why)) => Err(why),
-                None => Ok(0),
+                None => Ok(Exit::Stop),
             }
         }
-        _ => {
-            startup.await;
-            tracing::info!("easegress-server ready");
-            stop.await;
-            Ok(0)
-        }
+        _ => match startup.await {
+            Ok(()) => {
+                tracing::info!("easegress-server ready");
+                Ok(stop.await)
+            }
+            Err(why) => Err(why),
+        },
     };
-    tracing::info!("stopping: closing the admin API and all objects");
+    let upgraded = matches!(outcome, Ok(Exit::Upgraded));
+    if upgraded {
+        tracing::info!("upgraded: the new process serves; stopping accepting and draining");
+    } else {
+        tracing::info!("stopping: closing the admin API and all objects");
+    }
     let _ = stop_tx.send(true);
     let forced = tokio::spawn(async {
-        wait_for_stop_signal().await;
+        stop_signal().await;
         eprintln!("easegress-server: second stop signal, exiting at once");
         std::process::exit(EXIT_FORCED);
     });
-    let _ = api_task.await;
     watcher.abort();
     reopen.abort();
+    // Every listener stops accepting and drains its connections: answers carry
+    // `Connection: close`, idle connections are closed after a grace period, requests in
+    // flight finish (bounded).
+    // The pipelines keep running meanwhile, for the requests still arriving.
+    sup.close_gates();
+    let _ = api_task.await;
+    if !eg_handover::drain::wait_all(DRAIN_LIMIT).await {
+        tracing::warn!("connections still open after the drain limit; closing them");
+    }
     sup.shutdown();
     eg_objects::httpserver::flush_access_logs();
     if let Some(m) = cluster {
-        m.stop().await;
+        if upgraded {
+            m.detach().await;
+        } else {
+            m.stop().await;
+        }
     }
     forced.abort();
-    let _ = std::fs::remove_file(&pidfile);
+    // After an upgrade (or a failed one, in the new process) the pidfile names another
+    // process: only this process's own is removed.
+    let own =
+        std::fs::read_to_string(&pidfile).is_ok_and(|t| t.trim() == std::process::id().to_string());
+    if own && !upgraded {
+        let _ = std::fs::remove_file(&pidfile);
+    }
     tracing::info!("easegress-server stopped");
-    outcome
+    outcome.map(|_| 0)
 }
 
 /// Creates the `--initial-object-config-files` objects that do not exist yet.
@@ -255,7 +344,43 @@ async fn reopen_logs_on_sighup() {
     }
 }
 
-async fn wait_for_stop_signal() {
+/// Waits for a stop signal; runs a binary upgrade on each SIGUSR2 meanwhile, and returns
+/// once one succeeded.
+async fn wait_for_stop_or_upgrade(
+    usr2: &mut tokio::signal::unix::Signal,
+    upgrader: Option<&crate::upgrade::Upgrader>,
+) -> Exit {
+    let stop = stop_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return Exit::Stop,
+            got = usr2.recv() => {
+                if got.is_none() {
+                    // No more SIGUSR2 can arrive: only a stop is left to wait for.
+                    (&mut stop).await;
+                    return Exit::Stop;
+                }
+                let Some(upgrader) = upgrader else {
+                    tracing::error!("SIGUSR2: binary upgrade unavailable (the program path is unknown)");
+                    continue;
+                };
+                tracing::info!(program = %upgrader.program.display(), "SIGUSR2: binary upgrade");
+                match upgrader.run().await {
+                    Ok(pid) => {
+                        tracing::info!(pid, "upgrade: the new process is ready");
+                        return Exit::Upgraded;
+                    }
+                    Err(why) => {
+                        tracing::error!(reason = %why, "upgrade failed; this process keeps serving");
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn stop_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),

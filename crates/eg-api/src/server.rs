@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,11 @@ use crate::{API_PREFIX, API_PREFIX_V1, MAX_BODY_BYTES};
 
 /// Realm of the basic-auth challenge, as Easegress sends it.
 const AUTH_REALM: &str = "Basic realm=\"easegress-basic-auth\"";
+/// After the API stops, how long an idle connection stays open (its answers carrying
+/// `Connection: close`), so that a request a client sends on it just then is still answered.
+const IDLE_GRACE: Duration = Duration::from_secs(2);
+/// After the API stops, how long it waits for its connections to end.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn tls_acceptor(cfg: &ApiConfig) -> Result<Option<tokio_rustls::TlsAcceptor>, String> {
     let (Some(cert), Some(key)) = (&cfg.cert_file, &cfg.key_file) else {
@@ -79,10 +85,15 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<JoinHandle<()>, String> {
     let tls = tls_acceptor(&api.config)?;
-    let listener = TcpListener::bind(&api.config.addr)
+    let listener = listen(&api.config.addr)
         .await
         .map_err(|e| format!("cannot listen on api-addr {}: {e}", api.config.addr))?;
-    let slots = Arc::new(Semaphore::new(api.config.max_connections.max(1)));
+    // Listed for a binary upgrade while the API accepts.
+    let registered = eg_handover::sockets::register(&listener)
+        .map_err(|e| tracing::warn!(error = %e, "admin API socket not listed for a binary upgrade"))
+        .ok();
+    let max_connections = api.config.max_connections.max(1);
+    let slots = Arc::new(Semaphore::new(max_connections));
     tracing::info!(
         addr = %api.config.addr,
         tls = tls.is_some(),
@@ -143,12 +154,35 @@ pub async fn serve(
             let _ = stream.set_nodelay(true);
             let api = api.clone();
             let tls = tls.clone();
+            let stopping = shutdown.clone();
             tokio::spawn(async move {
-                serve_connection(api, tls, stream, peer).await;
+                serve_connection(api, tls, stream, peer, stopping).await;
                 drop(slot);
             });
         }
+        // Stopped: no more accepting (a successor process may own the socket now). The
+        // connections finish their requests, bounded.
+        drop(listener);
+        drop(registered);
+        let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
+        if tokio::time::timeout(DRAIN_TIMEOUT, slots.acquire_many(all))
+            .await
+            .is_err()
+        {
+            tracing::warn!("admin API connections still open after the drain timeout");
+        }
     }))
+}
+
+/// The admin API's listening socket: the one the previous process handed over for this
+/// address (a binary upgrade), or a new one.
+async fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr).await?.collect();
+    if let Some(inherited) = eg_handover::sockets::take_inherited(&candidates) {
+        tracing::info!(%addr, "admin API socket taken over from the previous process");
+        return TcpListener::from_std(inherited);
+    }
+    TcpListener::bind(addr).await
 }
 
 /// Serves one accepted connection until it ends or overstays (see [`verdict`]).
@@ -157,6 +191,7 @@ async fn serve_connection(
     tls: Option<tokio_rustls::TlsAcceptor>,
     stream: TcpStream,
     peer: SocketAddr,
+    stopping: watch::Receiver<bool>,
 ) {
     let accepted = Instant::now();
     let timeouts = Timeouts {
@@ -169,14 +204,14 @@ async fn serve_connection(
         Some(acceptor) => {
             let deadline = tokio::time::Instant::from_std(accepted + timeouts.read_header);
             match tokio::time::timeout_at(deadline, acceptor.accept(io)).await {
-                Ok(Ok(s)) => drive(api, s, activity, timeouts, peer).await,
+                Ok(Ok(s)) => drive(api, s, activity, timeouts, peer, stopping).await,
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "admin API TLS handshake failed")
                 }
                 Err(_) => tracing::debug!(%peer, "admin API TLS handshake timed out"),
             }
         }
-        None => drive(api, io, activity, timeouts, peer).await,
+        None => drive(api, io, activity, timeouts, peer, stopping).await,
     }
 }
 
@@ -187,15 +222,24 @@ async fn drive<I>(
     activity: Arc<Activity>,
     timeouts: Timeouts,
     peer: SocketAddr,
+    mut stopping: watch::Receiver<bool>,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let act = activity.clone();
+    let closing = Arc::new(AtomicBool::new(*stopping.borrow()));
+    let close_after = closing.clone();
     let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
         let api = api.clone();
-        let in_flight = act.begin(req.version() == http::Version::HTTP_2);
+        let h1 = req.version() != http::Version::HTTP_2;
+        let in_flight = act.begin(!h1);
+        let closing = close_after.clone();
         async move {
-            let resp = handle(&api, req).await;
+            let mut resp = handle(&api, req).await;
+            if h1 && closing.load(Ordering::Acquire) {
+                resp.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             let (parts, body) = resp.into_parts();
             let body: ApiBody = TrackedBody::new(body, in_flight).boxed();
             Ok::<_, std::convert::Infallible>(Response::from_parts(parts, body))
@@ -204,7 +248,14 @@ async fn drive<I>(
     let builder = auto::Builder::new(TokioExecutor::new());
     let conn = builder.serve_connection(TokioIo::new(io), svc);
     tokio::pin!(conn);
+    let mut grace_over: Option<tokio::time::Instant> = None;
     loop {
+        if grace_over.is_some_and(|t| tokio::time::Instant::now() >= t) {
+            // Idle ones close now; a request in flight is answered first.
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, conn.as_mut()).await;
+            return;
+        }
         let wait = match verdict(activity.snapshot(), timeouts) {
             Verdict::Keep(d) => d,
             Verdict::HeaderTimeout => {
@@ -218,6 +269,10 @@ async fn drive<I>(
                 return;
             }
         };
+        let wait = match grace_over {
+            Some(t) => wait.min(t.saturating_duration_since(tokio::time::Instant::now())),
+            None => wait,
+        };
         tokio::select! {
             res = conn.as_mut() => {
                 if let Err(e) = res {
@@ -226,6 +281,10 @@ async fn drive<I>(
                 return;
             }
             _ = tokio::time::sleep(wait) => {}
+            r = stopping.wait_for(|s| *s), if grace_over.is_none() => {
+                closing.store(true, Ordering::Release);
+                grace_over = Some(tokio::time::Instant::now() + if r.is_ok() { IDLE_GRACE } else { Duration::ZERO });
+            }
         }
     }
 }

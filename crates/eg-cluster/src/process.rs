@@ -418,6 +418,27 @@ impl EtcdProcess {
     }
 }
 
+impl EtcdProcess {
+    /// Stops supervising but leaves the child running with its pid file in place, for the
+    /// process that replaces this one (a binary upgrade) to adopt. Blocks until the
+    /// supervision thread ended.
+    pub fn detach(mut self) {
+        let child = {
+            let mut st = self.shared.state.lock();
+            st.stopping = true;
+            self.shared.wake.notify_all();
+            st.child.take()
+        };
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        if let Some(c) = child {
+            tracing::info!(pid = c.id(), "etcd left running for the next process");
+        }
+        // A `Child` that is dropped is neither killed nor waited for.
+    }
+}
+
 impl Drop for EtcdProcess {
     fn drop(&mut self) {
         if self.thread.is_some() {

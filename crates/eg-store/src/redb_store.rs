@@ -1,7 +1,9 @@
 //! The embedded, crash-safe store kept in `--data-dir` (redb).
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
+use parking_lot::RwLock;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -21,12 +23,29 @@ fn backend<E: std::fmt::Display>(e: E) -> StoreError {
 
 /// A [`Store`] in one redb file. Every batch is one write transaction committed with
 /// immediate durability, so an acknowledged write survives `kill -9` and power loss.
+///
+/// redb holds an exclusive lock on its file, so a process that hands the store to its
+/// successor (a binary upgrade) [releases](RedbStore::release) it first: it then answers
+/// reads from a copy taken at that moment and refuses writes as unavailable, until it
+/// [reopens](RedbStore::reopen) the file because the successor failed.
 pub struct RedbStore {
-    db: Database,
+    path: PathBuf,
+    db: RwLock<Backing>,
     /// Serialises writers so that watch events leave in revision order.
     write_lock: parking_lot::Mutex<u64>,
     watchers: Watchers,
 }
+
+/// What the store reads from.
+enum Backing {
+    /// The database file, locked by this process.
+    Open(Database),
+    /// Released: every pair as it was then.
+    Released(BTreeMap<String, Vec<u8>>),
+}
+
+/// The message of writes refused while the store is released.
+pub const RELEASED: &str = "upgrading: the store is being handed to the new process; retry shortly";
 
 impl RedbStore {
     /// Opens (or creates) the store in directory `dir`.
@@ -35,26 +54,98 @@ impl RedbStore {
             StoreError::Backend(format!("cannot create data dir {}: {e}", dir.display()))
         })?;
         let path = dir.join(DB_FILE);
-        let db = Database::create(&path)
-            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
-        let txn = db.begin_write().map_err(backend)?;
-        let revision = {
-            txn.open_table(KV).map_err(backend)?;
-            let meta = txn.open_table(META).map_err(backend)?;
-            let rev = meta
-                .get(REVISION)
-                .map_err(backend)?
-                .map(|g| g.value())
-                .unwrap_or(0);
-            rev
-        };
-        txn.commit().map_err(backend)?;
+        let (db, revision) = open_file(&path)?;
         Ok(RedbStore {
-            db,
+            path,
+            db: RwLock::new(Backing::Open(db)),
             write_lock: parking_lot::Mutex::new(revision),
             watchers: Watchers::default(),
         })
     }
+
+    /// Closes the database file (releasing its lock) after the writes in progress; reads are
+    /// then answered from a copy of the current state and writes fail with
+    /// [`StoreError::Unavailable`]. Nothing happens when it is released already.
+    pub fn release(&self) -> StoreResult<()> {
+        let _writers = self.write_lock.lock();
+        let mut db = self.db.write();
+        if let Backing::Open(d) = &*db {
+            let copy = read_all(d)?;
+            *db = Backing::Released(copy);
+        }
+        Ok(())
+    }
+
+    /// Opens the file again after [`RedbStore::release`]. Changes written to it in between
+    /// (by the process it was handed to) reach the watchers as ordinary events.
+    pub fn reopen(&self) -> StoreResult<()> {
+        let mut rev = self.write_lock.lock();
+        let mut db = self.db.write();
+        let Backing::Released(before) = &*db else {
+            return Ok(());
+        };
+        let (file, revision) = open_file(&self.path)?;
+        let now = read_all(&file)?;
+        let mut events = Vec::new();
+        for (key, value) in &now {
+            if before.get(key) != Some(value) {
+                events.push(WatchEvent::Put {
+                    key: key.clone(),
+                    value: value.clone(),
+                    revision,
+                });
+            }
+        }
+        for key in before.keys() {
+            if !now.contains_key(key) {
+                events.push(WatchEvent::Delete {
+                    key: key.clone(),
+                    revision,
+                });
+            }
+        }
+        *db = Backing::Open(file);
+        *rev = revision.max(*rev);
+        drop(db);
+        self.watchers.publish(&events);
+        Ok(())
+    }
+
+    /// Whether the file is released (see [`RedbStore::release`]).
+    pub fn is_released(&self) -> bool {
+        matches!(&*self.db.read(), Backing::Released(_))
+    }
+}
+
+/// Every pair of the store.
+fn read_all(db: &Database) -> StoreResult<BTreeMap<String, Vec<u8>>> {
+    let txn = db.begin_read().map_err(backend)?;
+    let table = txn.open_table(KV).map_err(backend)?;
+    let mut out = BTreeMap::new();
+    for item in table.iter().map_err(backend)? {
+        let (k, v) = item.map_err(backend)?;
+        out.insert(k.value().to_string(), v.value().to_vec());
+    }
+    Ok(out)
+}
+
+/// Opens (or creates) the database file; returns it with its revision.
+fn open_file(path: &Path) -> StoreResult<(Database, u64)> {
+    let db = Database::create(path)
+        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+    let txn = db.begin_write().map_err(backend)?;
+    let revision = {
+        txn.open_table(KV).map_err(backend)?;
+        let meta = txn.open_table(META).map_err(backend)?;
+        let rev = meta
+            .get(REVISION)
+            .map_err(backend)?
+            .map(|g| g.value())
+            .unwrap_or(0);
+        rev
+    };
+    txn.commit().map_err(backend)?;
+    Ok((db, revision))
 }
 
 impl RedbStore {
@@ -65,7 +156,11 @@ impl RedbStore {
         check: impl FnOnce(&redb::Table<'_, &str, &[u8]>) -> StoreResult<()>,
     ) -> StoreResult<u64> {
         let mut rev = self.write_lock.lock();
-        let txn = self.db.begin_write().map_err(backend)?;
+        let db = self.db.read();
+        let Backing::Open(db) = &*db else {
+            return Err(StoreError::Unavailable(RELEASED.into()));
+        };
+        let txn = db.begin_write().map_err(backend)?;
         let next = *rev + 1;
         let mut events = Vec::with_capacity(ops.len());
         {
@@ -120,13 +215,29 @@ impl RedbStore {
 
 impl Store for RedbStore {
     fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        let db = self.db.read();
+        let db = match &*db {
+            Backing::Open(db) => db,
+            Backing::Released(copy) => return Ok(copy.get(key).cloned()),
+        };
+        let txn = db.begin_read().map_err(backend)?;
         let table = txn.open_table(KV).map_err(backend)?;
         Ok(table.get(key).map_err(backend)?.map(|g| g.value().to_vec()))
     }
 
     fn range(&self, prefix: &str) -> StoreResult<Vec<(String, Vec<u8>)>> {
-        let txn = self.db.begin_read().map_err(backend)?;
+        let db = self.db.read();
+        let db = match &*db {
+            Backing::Open(db) => db,
+            Backing::Released(copy) => {
+                return Ok(copy
+                    .range(prefix.to_string()..)
+                    .take_while(|(k, _)| k.starts_with(prefix))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect())
+            }
+        };
+        let txn = db.begin_read().map_err(backend)?;
         let table = txn.open_table(KV).map_err(backend)?;
         let mut out = Vec::new();
         for item in table.range(prefix..).map_err(backend)? {
@@ -189,6 +300,50 @@ mod tests {
             s.range("/config/objects/").unwrap(),
             vec![("/config/objects/b".to_string(), b"2".to_vec())]
         );
+    }
+
+    #[test]
+    fn a_released_store_reads_its_copy_refuses_writes_and_lets_another_open_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = RedbStore::open(dir.path()).unwrap();
+        s.put("/config/objects/a", b"1".to_vec()).unwrap();
+        s.put("/config/objects/b", b"2".to_vec()).unwrap();
+        let mut rx = s.watch("/config/objects/");
+        s.release().unwrap();
+        assert!(s.is_released());
+        assert_eq!(s.get("/config/objects/a").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(s.range("/config/objects/").unwrap().len(), 2);
+        assert!(s.range("/config/objects/c").unwrap().is_empty());
+        let err = s.put("/config/objects/c", b"3".to_vec()).unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(ref m) if m.contains("upgrading")));
+        // The file is free: another process (here another handle) opens it and writes.
+        {
+            let other = RedbStore::open(dir.path()).unwrap();
+            other.put("/config/objects/c", b"3".to_vec()).unwrap();
+            other.delete("/config/objects/a").unwrap();
+        }
+        s.reopen().unwrap();
+        assert!(!s.is_released());
+        assert_eq!(s.revision(), 4);
+        let mut seen = Vec::new();
+        while let Ok(ev) = rx.try_recv() {
+            seen.push(ev);
+        }
+        assert_eq!(
+            seen,
+            vec![
+                WatchEvent::Put {
+                    key: "/config/objects/c".into(),
+                    value: b"3".to_vec(),
+                    revision: 4
+                },
+                WatchEvent::Delete {
+                    key: "/config/objects/a".into(),
+                    revision: 4
+                },
+            ]
+        );
+        assert_eq!(s.put("/config/objects/d", b"4".to_vec()).unwrap(), 5);
     }
 
     #[test]

@@ -229,6 +229,21 @@ impl Supervisor {
         }
     }
 
+    /// Closes the traffic gates only: they stop accepting and drain their connections,
+    /// while the pipelines they route to keep running for the requests still coming in on
+    /// those connections. [`Supervisor::shutdown`] closes the rest afterwards.
+    pub fn close_gates(&self) {
+        let gates: Vec<String> = self
+            .running()
+            .values()
+            .filter(|r| r.kind.info().category == crate::Category::TrafficGate)
+            .map(|r| r.spec.name().to_string())
+            .collect();
+        for name in gates {
+            self.remove(&name);
+        }
+    }
+
     /// Closes every object, traffic gates first.
     pub fn shutdown(&self) {
         let mut all: Vec<Running> = self.running().values().cloned().collect();

@@ -37,6 +37,8 @@ pub struct Server {
     /// Soft and hard `RLIMIT_NOFILE` of the process, when set.
     pub nofile: Option<u64>,
     pub(crate) child: Option<Child>,
+    /// The process that replaced the started one (a binary upgrade), once seen.
+    successor: Option<u32>,
 }
 
 impl Server {
@@ -52,6 +54,7 @@ impl Server {
             auth: None,
             nofile: None,
             child: None,
+            successor: None,
         }
     }
 
@@ -208,11 +211,77 @@ impl Server {
         }
     }
 
-    /// Kills the process with SIGKILL (no clean shutdown).
+    /// Kills the process with SIGKILL (no clean shutdown), and the process that replaced it
+    /// in a binary upgrade.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(pid) = self.successor.take() {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+
+    /// The pid in `<home>/easegress.pid`, if it holds one.
+    pub fn pidfile_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.home().join("easegress.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// The pid of the process serving now: the started one, or the one that replaced it.
+    pub fn serving_pid(&self) -> Option<u32> {
+        self.successor.or_else(|| self.pid())
+    }
+
+    /// The exit code of the started process once it exited (`Some(None)` when killed by a
+    /// signal), `None` while it runs.
+    pub fn exit_status(&mut self) -> Option<Option<i32>> {
+        let child = self.child.as_mut()?;
+        match child.try_wait() {
+            Ok(Some(st)) => Some(st.code()),
+            _ => None,
+        }
+    }
+
+    /// After a binary upgrade was asked for: waits (at most `timeout`) until the pidfile
+    /// names a process other than `previous`, which must have exited by then if it is the
+    /// started one; returns the new pid, which [`Server::kill9`] and drop then also stop.
+    pub fn wait_for_successor(&mut self, previous: u32, timeout: Duration) -> u32 {
+        let deadline = Instant::now() + timeout;
+        let mut new = None;
+        loop {
+            new = new.or_else(|| self.pidfile_pid().filter(|p| *p != previous));
+            let old_gone = self.pid() != Some(previous) || self.exit_status().is_some();
+            if let (Some(new), true) = (new, old_gone) {
+                if self.pid() == Some(previous) {
+                    self.child = None;
+                }
+                self.successor = Some(new);
+                return new;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no successor of {previous} within {timeout:?} (pidfile: {new:?}); system log:\n{}",
+                self.system_log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends `signal` (a `kill` name such as `TERM` or `USR2`) to the serving process.
+    pub fn signal(&self, signal: &str) {
+        if let Some(pid) = self.serving_pid() {
+            let _ = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(pid.to_string())
+                .status();
         }
     }
 

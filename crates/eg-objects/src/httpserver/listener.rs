@@ -274,6 +274,9 @@ impl Listener {
         });
         let cfg = config.clone();
         let out = handover.clone();
+        // Counted from now until the connections are drained, so that a stopping process
+        // waits for them.
+        let running = eg_handover::drain::begin();
         tokio::spawn(async move {
             let mut socket = None;
             if let Some((mut released, slot, same_socket)) = inherit {
@@ -284,6 +287,7 @@ impl Listener {
                 }
             }
             run(shared, cfg, socket, stop_rx, released_tx, out).await;
+            drop(running);
         });
         Listener {
             config,
@@ -310,19 +314,37 @@ impl Listener {
     }
 }
 
+/// The addresses `cfg` binds, in order of preference: all interfaces (IPv6 and IPv4, or
+/// IPv4 only on hosts without IPv6) when the address is empty.
+fn bind_addresses(cfg: &ListenerConfig) -> std::io::Result<Vec<SocketAddr>> {
+    if cfg.address.is_empty() {
+        return Ok(vec![
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), cfg.port),
+            SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), cfg.port),
+        ]);
+    }
+    let host = cfg.address.trim_start_matches('[').trim_end_matches(']');
+    let first = (host, cfg.port).to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("address {:?} does not resolve", cfg.address),
+        )
+    })?;
+    Ok(vec![first])
+}
+
+/// The listening socket for `cfg`: the one the previous process handed over for this
+/// address (a binary upgrade), or a new one.
 fn bind(cfg: &ListenerConfig) -> std::io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let addr: SocketAddr = if cfg.address.is_empty() {
-        SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), cfg.port)
-    } else {
-        let host = cfg.address.trim_start_matches('[').trim_end_matches(']');
-        (host, cfg.port).to_socket_addrs()?.next().ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("address {:?} does not resolve", cfg.address),
-            )
-        })?
-    };
+    let addrs = bind_addresses(cfg)?;
+    if let Some(inherited) = eg_handover::sockets::take_inherited(&addrs) {
+        tracing::info!(
+            port = cfg.port,
+            "listening socket taken over from the previous process"
+        );
+        return Ok(inherited);
+    }
     let open = |addr: SocketAddr| -> std::io::Result<std::net::TcpListener> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         socket.set_reuse_address(true)?;
@@ -334,12 +356,10 @@ fn bind(cfg: &ListenerConfig) -> std::io::Result<std::net::TcpListener> {
         socket.listen(BACKLOG)?;
         Ok(socket.into())
     };
-    match open(addr) {
+    match (open(addrs[0]), addrs.get(1)) {
         // Hosts without IPv6: all IPv4 interfaces instead.
-        Err(e) if cfg.address.is_empty() && e.kind() != std::io::ErrorKind::AddrInUse => open(
-            SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), cfg.port),
-        ),
-        r => r,
+        (Err(e), Some(v4)) if e.kind() != std::io::ErrorKind::AddrInUse => open(*v4),
+        (r, _) => r,
     }
 }
 
@@ -360,6 +380,14 @@ async fn run(
             Some(s) => Ok(s),
             None => bind(&cfg),
         };
+        // Listed for a binary upgrade while it accepts.
+        let registered = socket.as_ref().ok().and_then(|s| {
+            eg_handover::sockets::register(s)
+                .map_err(|e| {
+                    tracing::warn!(server = %shared.name, error = %e, "listening socket not listed for a binary upgrade")
+                })
+                .ok()
+        });
         match socket.and_then(TcpListener::from_std) {
             Ok(listener) => {
                 tracing::info!(server = %shared.name, port = cfg.port, "listening");
@@ -370,6 +398,7 @@ async fn run(
                         *handover.lock() = Some(s);
                     }
                 }
+                drop(registered);
                 break;
             }
             Err(e) => {
