@@ -21,4 +21,4 @@ pub use duration::GoDuration;
 pub use error::{SpecError, SpecResult};
 pub use ipfilter::{IpFilter, IpFilterSpec};
 pub use matcher::{StringMatcher, StringMatcherSpec};
-pub use meta::{Meta, DEFAULT_VERSION, META_KEYS, OWNER_LABEL, OWNER_USER_API};
+pub use meta::{owner_of, Meta, DEFAULT_VERSION, META_KEYS, OWNER_LABEL, OWNER_USER_API};

@@ -108,7 +108,11 @@ impl<'de> Deserializer<'de> for Nulls<'de> {
         }
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         self.deserialize_seq(visitor)
     }
 
@@ -215,7 +219,10 @@ impl<'de> Fields<'de> {
 impl<'de> MapAccess<'de> for Fields<'de> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         for (key, value) in self.iter.by_ref() {
             if value.is_null() && self.fields.is_some_and(|f| f.contains(&key.as_str())) {
                 continue;
@@ -229,7 +236,9 @@ impl<'de> MapAccess<'de> for Fields<'de> {
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         match self.value.take() {
             Some(v) => seed.deserialize(Nulls(v)),
-            None => Err(de::Error::custom("a map value was asked for before its key")),
+            None => Err(de::Error::custom(
+                "a map value was asked for before its key",
+            )),
         }
     }
 }
@@ -240,7 +249,10 @@ struct Empty;
 impl<'de> SeqAccess<'de> for Empty {
     type Error = Error;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, _: T) -> Result<Option<T::Value>, Error> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        _: T,
+    ) -> Result<Option<T::Value>, Error> {
         Ok(None)
     }
 }
@@ -253,7 +265,9 @@ impl<'de> MapAccess<'de> for Empty {
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, _: V) -> Result<V::Value, Error> {
-        Err(de::Error::custom("a map value was asked for before its key"))
+        Err(de::Error::custom(
+            "a map value was asked for before its key",
+        ))
     }
 }
 
@@ -324,7 +338,10 @@ impl<'de> EnumAccess<'de> for Variant<'de> {
     type Error = Error;
     type Variant = Nulls<'de>;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Nulls<'de>), Error> {
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Nulls<'de>), Error> {
         let v = seed.deserialize(Key(self.variant))?;
         Ok((v, Nulls(self.value)))
     }

@@ -25,9 +25,8 @@ pub fn yaml_options() -> serde_saphyr::Options {
 /// documents. Fails on invalid YAML or a document without `kind`, before
 /// anything is sent (Easegress parses all documents first).
 pub fn parse_spec_docs(input: &str) -> Result<Vec<SpecDoc>, String> {
-    let docs: Vec<Value> =
-        serde_saphyr::from_multiple_with_options(input, yaml_options())
-            .map_err(|e| format!("error parsing yaml: {e}"))?;
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(input, yaml_options())
+        .map_err(|e| format!("error parsing yaml: {e}"))?;
     let mut out = Vec::new();
     for doc in docs {
         if doc.is_null() {
