@@ -194,6 +194,32 @@ fn kinds_resources_and_filter_metadata() {
         )
         .json();
     assert!(results.as_array().unwrap().contains(&json!("failureCode")));
+    // Every registered filter kind serves the schema of its spec.
+    let filters = s
+        .api("GET", "/metadata/objects/pipeline/filters", "")
+        .json();
+    assert!(filters.as_array().unwrap().len() >= 14, "{filters}");
+    for k in filters.as_array().unwrap() {
+        let k = k.as_str().unwrap();
+        let schema = s
+            .api(
+                "GET",
+                &format!("/metadata/objects/pipeline/filters/{k}/schema"),
+                "",
+            )
+            .json();
+        assert_eq!(schema["type"], "object", "{k}: {schema}");
+        let fields = schema["properties"]
+            .as_object()
+            .map(|p| p.keys().filter(|f| *f != "name" && *f != "kind").count());
+        assert!(fields.unwrap_or(0) > 0, "{k}: {schema}");
+    }
+    let proxy = s
+        .api("GET", "/metadata/objects/pipeline/filters/Proxy/schema", "")
+        .json();
+    for field in ["pools", "mirrorPool", "compression", "mtls", "maxIdleConns"] {
+        assert!(proxy["properties"].get(field).is_some(), "{field}: {proxy}");
+    }
     assert_eq!(
         s.api("GET", "/metadata/objects/pipeline/filters/Nope/results", "")
             .status,

@@ -82,7 +82,8 @@ pub const KIND: FilterKind = FilterKind::new(
     spec::default_spec,
     build,
 )
-.with_check(check);
+.with_check(check)
+.with_schema(crate::spec_schema::<ProxySpec>);
 
 fn check(spec: &FilterSpec, ctx: &BuildContext<'_>) -> Result<Vec<String>, SpecError> {
     ProxyPlan::check(&spec.doc, &spec.path, &spec.name, ctx.resilience).map(|p| p.warnings)

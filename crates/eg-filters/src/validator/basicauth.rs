@@ -37,7 +37,7 @@ pub const RELOAD_CHECK: Duration = Duration::from_secs(1);
 pub const AUTH_USER_HEADER: &str = "x-auth-user";
 
 /// `basicAuth` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BasicAuthSpec {
     /// `FILE` (required; `ETCD` and `LDAP` are not supported yet).
