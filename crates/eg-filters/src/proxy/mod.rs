@@ -105,7 +105,6 @@ struct ProxyPlan {
     candidates: Vec<PoolPlan>,
     mirror: Option<PoolPlan>,
     compression: Option<Compression>,
-    max_redirection: i64,
     /// Unknown keys found in the spec.
     warnings: Vec<String>,
 }
@@ -177,6 +176,7 @@ impl ProxyPlan {
             insecure,
             mtls,
             max_idle_per_host,
+            max_redirection: u32::try_from(spec.max_redirection).unwrap_or(u32::MAX),
         };
         let mut main = None;
         let mut candidates = Vec::new();
@@ -210,7 +210,6 @@ impl ProxyPlan {
             compression: spec.compression.map(|c| Compression {
                 min_length: u64::from(c.min_length),
             }),
-            max_redirection: spec.max_redirection,
             warnings,
         })
     }
@@ -246,9 +245,6 @@ impl Proxy {
         metrics: &MetricsRegistry,
         member: &MemberInfo,
     ) -> Result<Proxy, SpecError> {
-        if plan.max_redirection > 0 {
-            tracing::warn!(filter = %plan.name, "maxRedirection > 0 is not supported: redirects are returned as they are");
-        }
         let main = Pool::build(plan.main, metrics, member)?;
         let candidates = plan
             .candidates

@@ -39,7 +39,8 @@ pub struct ProxySpec {
     /// Idle keep-alive connections kept per upstream host. Default 1024.
     #[serde(default)]
     pub max_idle_conns_per_host: Option<i64>,
-    /// Upstream redirects to follow; only 0 (return 3xx as they are) is supported.
+    /// Upstream redirects: 0 returns 3xx as they are; N follows them while fewer than N
+    /// requests were sent (Go's `CheckRedirect` as Easegress sets it).
     #[serde(default)]
     pub max_redirection: i64,
     /// Response body limit in bytes; 0 = 4 MiB, negative = stream.
