@@ -45,7 +45,7 @@ use crate::resilience::Policies;
 use self::client::MtlsMaterial;
 use self::compression::Compression;
 use self::pool::{Pool, PoolEnv, PoolPlan};
-use self::spec::{ProxySpec, DEFAULT_MAX_IDLE_CONNS_PER_HOST};
+use self::spec::{ProxySpec, DEFAULT_MAX_IDLE_CONNS, DEFAULT_MAX_IDLE_CONNS_PER_HOST};
 
 pub use self::failure::STATUS_CLIENT_CLOSED_REQUEST;
 pub use self::pool::DEFAULT_SERVER_MAX_BODY_SIZE;
@@ -170,12 +170,19 @@ impl ProxyPlan {
             None | Some(0) => DEFAULT_MAX_IDLE_CONNS_PER_HOST,
             Some(n) => n,
         } as usize;
+        // Go's `MaxIdleConns`: 0 is no limit.
+        let max_idle = match spec.max_idle_conns {
+            None => DEFAULT_MAX_IDLE_CONNS as usize,
+            Some(0) => usize::MAX,
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        };
         let env = PoolEnv {
             resilience,
             server_max_body_size: spec.server_max_body_size,
             insecure,
             mtls,
             max_idle_per_host,
+            max_idle,
             max_redirection: u32::try_from(spec.max_redirection).unwrap_or(u32::MAX),
         };
         let mut main = None;

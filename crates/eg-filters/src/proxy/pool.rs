@@ -50,6 +50,8 @@ pub struct PoolEnv<'a> {
     pub mtls: Option<MtlsMaterial>,
     /// Idle connections per host.
     pub max_idle_per_host: usize,
+    /// Idle connections in all (`maxIdleConns`; `usize::MAX` for no limit).
+    pub max_idle: usize,
     /// The Proxy's `maxRedirection`.
     pub max_redirection: u32,
 }
@@ -189,6 +191,7 @@ impl PoolPlan {
             insecure: spec.insecure_skip_verify.unwrap_or(env.insecure),
             mtls: env.mtls.clone(),
             max_idle_per_host: env.max_idle_per_host,
+            max_idle: env.max_idle,
         };
         check_settings(&settings).map_err(|e| SpecError::new(path, e))?;
         let hc_spec = spec

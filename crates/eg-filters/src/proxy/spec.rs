@@ -33,7 +33,8 @@ pub struct ProxySpec {
     /// Client certificate (and root CA) for upstream TLS.
     #[serde(default)]
     pub mtls: Option<MtlsSpec>,
-    /// Accepted for compatibility; the connection pool limits idle connections per host.
+    /// Idle plain-HTTP upstream connections kept in all (Go's `MaxIdleConns`); 0 = no
+    /// limit. Default 10240.
     #[serde(default)]
     pub max_idle_conns: Option<i64>,
     /// Idle keep-alive connections kept per upstream host. Default 1024.
