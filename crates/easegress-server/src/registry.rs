@@ -76,7 +76,10 @@ pub fn builtin() -> Registry {
         .register(f::ratelimiter::KIND)
         .register(f::redirector::KIND)
         .register(f::validator::KIND);
-    // Objects.
+    // Objects: the system controllers first, as Easegress creates them.
+    for info in o::system::ALL {
+        r.object(move |_| Arc::new(o::system::SystemControllerKind::new(info)));
+    }
     r.object(|_| Arc::new(o::httpserver::HttpServerKind::new()))
         .object(|filters| Arc::new(o::pipeline::PipelineKind::new(filters.clone())))
         .object(|filters| Arc::new(o::globalfilter::GlobalFilterKind::new(filters.clone())))

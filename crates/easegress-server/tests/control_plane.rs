@@ -12,6 +12,26 @@ fn mock_pipeline(name: &str, body: &str) -> String {
     )
 }
 
+/// The system controllers every member stores at start, as Easegress does.
+const SYSTEM_CONTROLLERS: [&str; 4] = [
+    "RawConfigTrafficController",
+    "ServiceRegistry",
+    "StatusSyncController",
+    "TrafficController",
+];
+
+/// The names of the objects `GET /objects` lists, the system controllers left out.
+fn user_objects(s: &Server) -> Vec<String> {
+    let list = s.api("GET", "/objects", "").json();
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["name"].as_str())
+        .filter(|n| !SYSTEM_CONTROLLERS.contains(n))
+        .map(str::to_string)
+        .collect()
+}
+
 fn http_server(name: &str, port: u16, backend: &str) -> String {
     format!("name: {name}\nkind: HTTPServer\nport: {port}\nrules:\n- paths:\n  - pathPrefix: /\n    backend: {backend}\n")
 }
@@ -74,7 +94,7 @@ fn crud_status_codes_and_config_version() {
     assert_eq!(s.api("DELETE", "/objects/pl-a", "").status, 200);
     assert_eq!(s.api("GET", "/objects/pl-a", "").status, 404);
     assert_eq!(s.api("DELETE", "/objects/pl-a", "").status, 404);
-    assert_eq!(s.api("GET", "/objects", "").json(), json!([]));
+    assert!(user_objects(&s).is_empty());
 }
 
 #[test]
@@ -101,11 +121,7 @@ fn bad_specs_are_refused_with_the_field_and_nothing_is_stored() {
             "{doc}: message {msg:?} does not name {field}"
         );
     }
-    assert_eq!(
-        s.api("GET", "/objects", "").json(),
-        json!([]),
-        "nothing stored"
-    );
+    assert!(user_objects(&s).is_empty(), "nothing stored");
 }
 
 #[test]
@@ -178,6 +194,32 @@ fn kinds_resources_and_filter_metadata() {
         )
         .json();
     assert!(results.as_array().unwrap().contains(&json!("failureCode")));
+    // Every registered filter kind serves the schema of its spec.
+    let filters = s
+        .api("GET", "/metadata/objects/pipeline/filters", "")
+        .json();
+    assert!(filters.as_array().unwrap().len() >= 14, "{filters}");
+    for k in filters.as_array().unwrap() {
+        let k = k.as_str().unwrap();
+        let schema = s
+            .api(
+                "GET",
+                &format!("/metadata/objects/pipeline/filters/{k}/schema"),
+                "",
+            )
+            .json();
+        assert_eq!(schema["type"], "object", "{k}: {schema}");
+        let fields = schema["properties"]
+            .as_object()
+            .map(|p| p.keys().filter(|f| *f != "name" && *f != "kind").count());
+        assert!(fields.unwrap_or(0) > 0, "{k}: {schema}");
+    }
+    let proxy = s
+        .api("GET", "/metadata/objects/pipeline/filters/Proxy/schema", "")
+        .json();
+    for field in ["pools", "mirrorPool", "compression", "mtls", "maxIdleConns"] {
+        assert!(proxy["properties"].get(field).is_some(), "{field}: {proxy}");
+    }
     assert_eq!(
         s.api("GET", "/metadata/objects/pipeline/filters/Nope/results", "")
             .status,
@@ -189,6 +231,72 @@ fn kinds_resources_and_filter_metadata() {
     assert_eq!(groups[0]["Group"], "admin");
     assert_eq!(s.api("GET", "/no-such-route", "").status, 404);
     assert_eq!(s.api("PATCH", "/objects", "").status, 405);
+}
+
+#[test]
+fn system_controllers_are_listed_stored_and_kept_as_easegress_does() {
+    let mut s = Server::start_new(BIN, "sysctl");
+    let kinds = s.api("GET", "/object-kinds", "").json();
+    let res = s.api("GET", "/object-api-resources", "").json();
+    for k in SYSTEM_CONTROLLERS {
+        assert!(kinds.as_array().unwrap().contains(&json!(k)), "{kinds}");
+        let r = res
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == k)
+            .unwrap_or_else(|| panic!("{k} missing from {res}"));
+        assert_eq!(r["category"], "SystemController");
+        assert_eq!(r["name"], k.to_lowercase());
+    }
+    // Each is an object named after its kind, with its defaults.
+    let list = s.api("GET", "/objects", "").json();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["name"].as_str())
+        .collect();
+    assert_eq!(names, SYSTEM_CONTROLLERS);
+    let sr = s.api("GET", "/objects/ServiceRegistry", "").json();
+    assert_eq!(sr["kind"], "ServiceRegistry");
+    assert_eq!(sr["syncInterval"], "10s");
+
+    // Neither created nor deleted through the API; changed with PUT, checked first.
+    let doc = "name: StatusSyncController\nkind: StatusSyncController\n";
+    assert_eq!(s.api("POST", "/objects", doc).status, 409);
+    assert_eq!(
+        s.api("DELETE", "/objects/StatusSyncController", "").status,
+        400
+    );
+    let bad = s.api(
+        "PUT",
+        "/objects/ServiceRegistry",
+        "name: ServiceRegistry\nkind: ServiceRegistry\nsyncInterval: soon\n",
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("syncInterval"), "{}", bad.body);
+    let ok = s.api(
+        "PUT",
+        "/objects/ServiceRegistry",
+        "name: ServiceRegistry\nkind: ServiceRegistry\nsyncInterval: 30s\n",
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(s.api("DELETE", "/objects?all=true", "").status, 200);
+    assert_eq!(
+        s.api("GET", "/objects", "")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    // A restart keeps the changed spec rather than storing the defaults again.
+    s.stop();
+    s.start();
+    let sr = s.api("GET", "/objects/ServiceRegistry", "").json();
+    assert_eq!(sr["syncInterval"], "30s");
 }
 
 #[test]

@@ -149,7 +149,8 @@ pub async fn create(api: &Api, body: Bytes) -> ApiResult {
     let store = api.sup.store().clone();
     let mut ops = vec![Op::Put(keys::object(&name), to_bytes(&checked.spec.doc))];
     for o in &checked.owned {
-        if stored(&store, o.name())?.is_some_and(|s| s.meta.owner() != name) {
+        let kind = checked.spec.kind();
+        if stored(&store, o.name())?.is_some_and(|s| !s.meta.is_owned_by(kind, &name)) {
             return Err(ApiError::conflict(format!(
                 "generated object {} already exists",
                 o.name()
@@ -217,7 +218,7 @@ pub async fn update(api: &Api, name: &str, body: Bytes) -> ApiResult {
     }
     let mut ops = vec![Op::Put(keys::object(name), to_bytes(&checked.spec.doc))];
     let new_owned: BTreeSet<&str> = checked.owned.iter().map(|o| o.name()).collect();
-    for old in owned_by(&store, name)? {
+    for old in owned_by(&store, existing.kind(), name)? {
         if !new_owned.contains(old.as_str()) {
             ops.push(Op::Delete(keys::object(&old)));
         }
@@ -231,10 +232,12 @@ pub async fn update(api: &Api, name: &str, body: Bytes) -> ApiResult {
     Ok(warnings_reply(StatusCode::OK, name, checked.warnings))
 }
 
-fn owned_by(store: &Arc<dyn Store>, owner: &str) -> Result<Vec<String>, ApiError> {
+/// The objects `kind`/`name` generated (labelled `<kind>:<name>`, or `<name>` as stored by
+/// earlier versions).
+fn owned_by(store: &Arc<dyn Store>, kind: &str, name: &str) -> Result<Vec<String>, ApiError> {
     Ok(all_stored(store)?
         .into_iter()
-        .filter(|s| s.meta.owner() == owner)
+        .filter(|s| s.meta.is_owned_by(kind, name))
         .map(|s| s.meta.name)
         .collect())
 }
@@ -258,7 +261,7 @@ pub async fn delete(api: &Api, name: &str) -> ApiResult {
     }
     let mut ops = vec![Op::Delete(keys::object(name))];
     ops.extend(
-        owned_by(&store, name)?
+        owned_by(&store, existing.kind(), name)?
             .into_iter()
             .map(|o| Op::Delete(keys::object(&o))),
     );

@@ -10,6 +10,8 @@
 mod filter;
 pub mod registry;
 pub mod resilience;
+#[cfg(test)]
+mod schema_tests;
 pub mod spec;
 #[cfg(test)]
 mod testkit;
@@ -29,4 +31,4 @@ pub mod template;
 pub mod validator;
 
 pub use filter::{BuildContext, Built, Filter, FilterFuture, FilterSpec, Handled, RESULT_OK};
-pub use registry::{object_schema, BuildFn, CheckFn, FilterKind, FilterRegistry};
+pub use registry::{object_schema, spec_schema, BuildFn, CheckFn, FilterKind, FilterRegistry};

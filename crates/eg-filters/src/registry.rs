@@ -60,6 +60,12 @@ impl FilterKind {
         }
     }
 
+    /// This kind with `schema` as its JSON schema; [`spec_schema`] generates one from the
+    /// spec type, so it cannot drift from what the decoder reads.
+    pub const fn with_schema(self, schema: fn() -> Value) -> FilterKind {
+        FilterKind { schema, ..self }
+    }
+
     /// This kind with `check` as its check-only validation.
     pub const fn with_check(self, check: CheckFn) -> FilterKind {
         FilterKind {
@@ -118,4 +124,37 @@ impl FilterRegistry {
 /// A JSON schema saying only "an object", for kinds that do not publish a detailed one.
 pub fn object_schema() -> Value {
     serde_json::json!({"type": "object"})
+}
+
+/// The JSON schema (draft 2020-12, nested types inlined) of a filter spec of type `T`, plus
+/// the meta fields every filter spec carries: `name` and `kind` (both required).
+///
+/// Generated from the type the kind decodes its spec into, with serde's renames and
+/// defaults: the schema lists exactly the fields the decoder knows.
+pub fn spec_schema<T: schemars::JsonSchema>() -> Value {
+    let settings = schemars::generate::SchemaSettings::draft2020_12().with(|s| {
+        s.inline_subschemas = true;
+    });
+    let mut schema = settings
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value();
+    if let Some(obj) = schema.as_object_mut() {
+        let props = obj
+            .entry("properties")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(props) = props.as_object_mut() {
+            props.insert("name".into(), serde_json::json!({"type": "string"}));
+            props.insert("kind".into(), serde_json::json!({"type": "string"}));
+        }
+        let required = obj
+            .entry("required")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Some(req) = required.as_array_mut() {
+            for k in ["kind", "name"] {
+                req.insert(0, Value::String(k.into()));
+            }
+        }
+    }
+    schema
 }

@@ -8,5 +8,6 @@ pub mod globalfilter;
 pub mod httpserver;
 pub mod pipeline;
 pub mod statusinlocal;
+pub mod system;
 #[cfg(test)]
 mod testkit;

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::error::{join_path, SpecError};
 use crate::meta::META_KEYS;
+use crate::nulls::Nulls;
 
 /// A decoded spec plus the unknown keys found in it.
 #[derive(Debug)]
@@ -58,13 +59,15 @@ pub fn decode_kind<T: DeserializeOwned>(
 /// Decodes `value` into `T`.
 ///
 /// Errors name the field path, prefixed with `prefix` (e.g. `filters[0]`). Keys the type
-/// does not know are collected in [`Decoded::unknown`] instead of failing.
+/// does not know are collected in [`Decoded::unknown`] instead of failing. A `null` reads as
+/// Easegress reads it (see [`crate::nulls`]): a field set to `null` keeps its default, and a
+/// `null` anywhere else is the zero value of what is expected there.
 pub fn decode<T: DeserializeOwned>(value: &Value, prefix: &str) -> Result<Decoded<T>, SpecError> {
     let mut unknown = Vec::new();
     let mut on_unknown = |path: serde_ignored::Path<'_>| {
         unknown.push(join_path(prefix, &render_ignored(&path)));
     };
-    let de = serde_ignored::Deserializer::new(value, &mut on_unknown);
+    let de = serde_ignored::Deserializer::new(Nulls(value), &mut on_unknown);
     let spec: T = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = render_path(e.path());
         SpecError::new(
@@ -178,5 +181,118 @@ mod tests {
             d.unknown,
             vec!["filters[0].servers[0].maxConnection", "filters[0].x"]
         );
+    }
+
+    #[derive(Deserialize, Debug, Default, PartialEq)]
+    #[serde(rename_all = "camelCase", default)]
+    struct Inner {
+        key: String,
+        count: u32,
+    }
+
+    fn nine() -> i64 {
+        9
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    #[serde(rename_all = "camelCase")]
+    struct Everything {
+        #[serde(default)]
+        text: String,
+        #[serde(default)]
+        number: u16,
+        #[serde(default = "nine")]
+        with_default: i64,
+        #[serde(default)]
+        float: f64,
+        #[serde(default)]
+        flag: bool,
+        #[serde(default)]
+        list: Vec<String>,
+        #[serde(default)]
+        map: std::collections::BTreeMap<String, String>,
+        #[serde(default)]
+        inner: Inner,
+        #[serde(default)]
+        maybe: Option<String>,
+        #[serde(default)]
+        inners: Vec<Inner>,
+        #[serde(default)]
+        numbers: Vec<u32>,
+    }
+
+    fn doc(yaml: &str) -> Value {
+        crate::parse_document(yaml).unwrap()
+    }
+
+    #[test]
+    fn a_null_field_keeps_its_default_for_every_type() {
+        let v = doc(concat!(
+            "text:\nnumber:\nwithDefault:\nfloat: ~\nflag: null\nlist:\nmap:\n",
+            "inner:\nmaybe:\ninners:\nnumbers:\n"
+        ));
+        let d = decode::<Everything>(&v, "").unwrap();
+        assert!(d.unknown.is_empty(), "{:?}", d.unknown);
+        assert_eq!(
+            d.spec,
+            Everything {
+                text: String::new(),
+                number: 0,
+                with_default: 9,
+                float: 0.0,
+                flag: false,
+                list: vec![],
+                map: Default::default(),
+                inner: Inner::default(),
+                maybe: None,
+                inners: vec![],
+                numbers: vec![],
+            }
+        );
+    }
+
+    #[test]
+    fn a_null_inside_lists_maps_and_nested_structs_is_the_zero_value() {
+        let v = doc(concat!(
+            "list: [a, null, b]\nmap: {x: , y: v}\ninner: {key: , count: }\n",
+            "inners: [null, {key: k}]\nnumbers: [1, ~]\n"
+        ));
+        let d = decode::<Everything>(&v, "").unwrap();
+        assert_eq!(d.spec.list, ["a", "", "b"]);
+        assert_eq!(d.spec.map.get("x").map(String::as_str), Some(""));
+        assert_eq!(d.spec.map.get("y").map(String::as_str), Some("v"));
+        assert_eq!(d.spec.inner, Inner::default());
+        assert_eq!(
+            d.spec.inners,
+            [
+                Inner::default(),
+                Inner {
+                    key: "k".into(),
+                    count: 0
+                }
+            ]
+        );
+        assert_eq!(d.spec.numbers, [1, 0]);
+    }
+
+    #[test]
+    fn a_null_required_field_is_reported_missing_with_its_path() {
+        let err = decode::<Pool>(&doc("servers:\n  - url:\n"), "pools[0]").unwrap_err();
+        assert_eq!(err.path, "pools[0].servers[0]");
+        assert!(err.message.contains("missing field `url`"), "{err}");
+        let err = decode::<Pool>(&doc("servers:\n"), "").unwrap_err();
+        assert!(err.message.contains("missing field `servers`"), "{err}");
+    }
+
+    #[test]
+    fn null_does_not_hide_wrong_types_or_unknown_keys() {
+        let err = decode::<Everything>(&doc("text: [1]\n"), "f").unwrap_err();
+        assert_eq!(err.path, "f.text");
+        let err = decode::<Everything>(&doc("number: x\n"), "f").unwrap_err();
+        assert_eq!(err.path, "f.number");
+        assert!(err.message.contains("invalid type"), "{err}");
+        let d = decode::<Everything>(&doc("other:\ntext: a\n"), "f").unwrap();
+        assert_eq!(d.unknown, ["f.other"]);
+        assert_eq!(d.spec.text, "a");
     }
 }

@@ -7,6 +7,14 @@ use serde_json::Value;
 
 use crate::error::SpecError;
 
+/// How YAML is read: as Easegress reads it, with `gopkg.in/yaml.v3` (through
+/// `github.com/invopop/yaml`'s YAML-to-JSON conversion). Only `true`/`false` (also
+/// `True`, `TRUE`, ...) are booleans; YAML 1.1's `y`, `n`, `yes`, `no`, `on`, `off` are
+/// strings, so `body: n` is the text `n`.
+pub fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! { strict_booleans: true }
+}
+
 /// Parses one YAML or JSON document into a JSON value.
 ///
 /// Fails with a message carrying the line and column of the syntax error.
@@ -17,7 +25,7 @@ pub fn parse_document(text: &str) -> Result<Value, SpecError> {
             return Ok(v);
         }
     }
-    serde_saphyr::from_str::<Value>(text)
+    serde_saphyr::from_str_with_options::<Value>(text, yaml_options())
         .map_err(|e| SpecError::doc(format!("invalid YAML or JSON document: {e}")))
 }
 
@@ -29,7 +37,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, SpecError> {
             return Ok(vec![v]);
         }
     }
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text)
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, yaml_options())
         .map_err(|e| SpecError::doc(format!("invalid YAML document stream: {e}")))?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
@@ -55,6 +63,20 @@ mod tests {
         let err = parse_document("name: a\n  kind: [unclosed\n").unwrap_err();
         assert!(err.message.contains("invalid YAML"), "{err}");
         assert!(err.message.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn only_true_and_false_are_booleans() {
+        let v = parse_document("a: n\nb: yes\nc: off\nd: true\ne: False\nf: Y\n").unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"a": "n", "b": "yes", "c": "off", "d": true, "e": false, "f": "Y"})
+        );
+        let docs = parse_documents("a: on\n---\nb: no\n").unwrap();
+        assert_eq!(docs[0]["a"], "on");
+        assert_eq!(docs[1]["b"], "no");
+        // Written back as YAML, such strings read the same again.
+        assert_eq!(parse_document(&to_yaml(&v)).unwrap(), v);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::SpecError;
 
 /// The YAML form of an IP filter.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IpFilterSpec {
     /// Refuse addresses that are in neither list (default false: accept them).

@@ -13,11 +13,12 @@ pub mod error;
 pub mod ipfilter;
 pub mod matcher;
 pub mod meta;
+pub mod nulls;
 
 pub use decode::{decode, decode_kind, unknown_field_warning, Decoded};
-pub use document::{parse_document, parse_documents, to_yaml};
+pub use document::{parse_document, parse_documents, to_yaml, yaml_options};
 pub use duration::GoDuration;
 pub use error::{SpecError, SpecResult};
 pub use ipfilter::{IpFilter, IpFilterSpec};
 pub use matcher::{StringMatcher, StringMatcherSpec};
-pub use meta::{Meta, DEFAULT_VERSION, META_KEYS, OWNER_LABEL, OWNER_USER_API};
+pub use meta::{owner_of, Meta, DEFAULT_VERSION, META_KEYS, OWNER_LABEL, OWNER_USER_API};

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::SpecError;
 
 /// The YAML form of a string matcher.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StringMatcherSpec {
     /// Matches a value equal to this string.

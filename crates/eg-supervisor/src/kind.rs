@@ -50,8 +50,9 @@ pub trait ObjectKind: Send + Sync + 'static {
     fn info(&self) -> &'static KindInfo;
 
     /// Objects this object owns (e.g. the pipelines an HTTPServer generates from
-    /// `backendPool`), as full specs labelled `easegress/owner: <this name>`. The API stores
-    /// them with the object and deletes them with it; users cannot change them directly.
+    /// `backendPool`), as full specs labelled `easegress/owner: <kind>:<name>`
+    /// (`eg_spec::owner_of`). The API stores them with the object and deletes them with it;
+    /// users cannot change them directly.
     fn owned_objects(&self, spec: &Spec) -> Vec<Value> {
         let _ = spec;
         Vec::new()

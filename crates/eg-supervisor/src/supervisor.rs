@@ -7,9 +7,10 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use eg_store::{keys, Store, WatchEvent};
 use parking_lot::Mutex;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use tokio::task::JoinHandle;
 
+use crate::category::Category;
 use crate::member::MemberInfo;
 use crate::metrics::MetricsRegistry;
 use crate::registry::KindRegistry;
@@ -102,8 +103,14 @@ impl Supervisor {
 
     /// Loads every stored object (in category order), then follows the store's changes until
     /// the store goes away. Returns once the initial objects are running.
+    ///
+    /// First, each registered system controller that is not stored yet is stored with its
+    /// defaults, named after its kind, as Easegress does at start
+    /// (`initSystemControllers`): from then on it is an object like the others, listed and
+    /// changeable (not creatable or deletable) through the API.
     pub fn start(&self) -> JoinHandle<()> {
         let mut events = self.inner.store.watch(keys::OBJECTS_PREFIX);
+        self.store_system_controllers();
         match self.inner.store.range(keys::OBJECTS_PREFIX) {
             Ok(pairs) => {
                 let mut specs: Vec<Spec> = pairs
@@ -136,6 +143,55 @@ impl Supervisor {
                 }
             }
         })
+    }
+
+    /// Stores the spec of every system controller kind that has none stored yet.
+    fn store_system_controllers(&self) {
+        for kind in self.inner.kinds.iter() {
+            let info = kind.info();
+            if info.category != Category::SystemController {
+                continue;
+            }
+            let key = keys::object(info.kind);
+            match self.inner.store.get(&key) {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(kind = info.kind, error = %e, "cannot read a system controller");
+                    continue;
+                }
+            }
+            let mut doc = match (info.default_spec)() {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            };
+            let meta = eg_spec::Meta {
+                name: info.kind.to_string(),
+                kind: info.kind.to_string(),
+                version: eg_spec::DEFAULT_VERSION.to_string(),
+                labels: Default::default(),
+                created_at: None,
+            };
+            meta.write_into(&mut doc);
+            let bytes = match serde_json::to_vec(&Value::Object(doc)) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(kind = info.kind, error = %e, "cannot encode a system controller");
+                    continue;
+                }
+            };
+            match self
+                .inner
+                .store
+                .apply(vec![eg_store::Op::Put(key.clone(), bytes)], Some(&key))
+            {
+                // Another member stored it first: theirs is as good.
+                Ok(_) | Err(eg_store::StoreError::Conflict(_)) => {}
+                Err(e) => {
+                    tracing::warn!(kind = info.kind, error = %e, "cannot store a system controller")
+                }
+            }
+        }
     }
 
     /// Applies one store change to the running set.

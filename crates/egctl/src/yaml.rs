@@ -15,12 +15,18 @@ pub struct SpecDoc {
     pub value: Value,
 }
 
+/// How YAML input is read: as the server (and Easegress, with `gopkg.in/yaml.v3`) reads it,
+/// where only `true`/`false` are booleans and `y`, `n`, `yes`, `no`, `on`, `off` are strings.
+pub fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! { strict_booleans: true }
+}
+
 /// Splits a YAML stream into documents (`---` separated), skipping empty
 /// documents. Fails on invalid YAML or a document without `kind`, before
 /// anything is sent (Easegress parses all documents first).
 pub fn parse_spec_docs(input: &str) -> Result<Vec<SpecDoc>, String> {
-    let docs: Vec<Value> =
-        serde_saphyr::from_multiple(input).map_err(|e| format!("error parsing yaml: {e}"))?;
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(input, yaml_options())
+        .map_err(|e| format!("error parsing yaml: {e}"))?;
     let mut out = Vec::new();
     for doc in docs {
         if doc.is_null() {
@@ -52,7 +58,7 @@ pub fn parse_spec_docs(input: &str) -> Result<Vec<SpecDoc>, String> {
 
 /// Parses one YAML (or JSON) document into a value.
 pub fn parse_yaml(input: &str) -> Result<Value, String> {
-    serde_saphyr::from_str::<Value>(input).map_err(|e| e.to_string())
+    serde_saphyr::from_str_with_options::<Value>(input, yaml_options()).map_err(|e| e.to_string())
 }
 
 /// Renders a scalar as plain text (strings unquoted); other values as JSON.
@@ -141,6 +147,14 @@ pub fn str_ci(v: &Value, key: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn yaml_1_1_boolean_words_are_sent_as_strings() {
+        let docs = parse_spec_docs("kind: Pipeline\nname: p\nbody: n\nflag: true\n").unwrap();
+        assert_eq!(docs[0].value["body"], "n");
+        assert_eq!(docs[0].value["flag"], true);
+        assert_eq!(parse_yaml("a: off\n").unwrap()["a"], "off");
+    }
 
     #[test]
     fn multi_document_stream_keeps_order_and_skips_empty_docs() {

@@ -75,7 +75,7 @@ impl ObjectKind for WidgetKind {
                 json!({
                     "name": format!("{}-part-{i}", spec.name()),
                     "kind": "Part",
-                    "labels": {"easegress/owner": spec.name()},
+                    "labels": {"easegress/owner": eg_spec::owner_of(spec.kind(), spec.name())},
                     "broken": broken,
                 })
             })

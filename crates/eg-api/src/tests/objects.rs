@@ -124,15 +124,16 @@ async fn owned_objects_are_stored_replaced_and_deleted_with_their_owner() {
     let a = post(&api, &widget("w", json!({"parts": 2}))).await;
     assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
     assert_eq!(stored_names(&api), ["w", "w-part-0", "w-part-1"]);
+    // Labelled `<kind>:<name>` as Easegress labels what an object generates.
     assert_eq!(
         stored(&api, "w-part-0").unwrap()["labels"]["easegress/owner"],
-        "w"
+        "Widget:w"
     );
 
     // What the owner owns cannot be changed or deleted on its own.
     let a = put(&api, "w-part-0", r#"{"name": "w-part-0", "kind": "Part"}"#).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
-    assert!(a.message().contains("owned by w"), "{a:?}");
+    assert!(a.message().contains("owned by Widget:w"), "{a:?}");
     let a = call(&api, "DELETE", "/objects/w-part-0", "").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(stored(&api, "w-part-0").is_some());
@@ -145,6 +146,46 @@ async fn owned_objects_are_stored_replaced_and_deleted_with_their_owner() {
     let a = call(&api, "DELETE", "/objects/w", "").await;
     assert_eq!(a.status, StatusCode::OK);
     assert!(stored_names(&api).is_empty());
+}
+
+#[tokio::test]
+async fn objects_stored_with_the_old_bare_owner_label_still_go_with_their_owner() {
+    let api = api();
+    let a = post(&api, &widget("w", json!({"parts": 2}))).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
+    // As earlier versions stored them: `easegress/owner: w`.
+    for part in ["w-part-0", "w-part-1"] {
+        let mut doc = stored(&api, part).unwrap();
+        doc["labels"]["easegress/owner"] = json!("w");
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        api.sup.store().put(&keys::object(part), bytes).unwrap();
+    }
+    // Still owned: not changeable on its own, dropped by an update, deleted with the owner.
+    let a = call(&api, "DELETE", "/objects/w-part-0", "").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{a:?}");
+    let a = put(&api, "w", &widget("w", json!({"parts": 1}))).await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    assert_eq!(stored_names(&api), ["w", "w-part-0"]);
+    assert_eq!(
+        stored(&api, "w-part-0").unwrap()["labels"]["easegress/owner"],
+        "Widget:w"
+    );
+    let a = call(&api, "DELETE", "/objects/w", "").await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(stored_names(&api).is_empty());
+
+    // Re-creating over an object stored with the old label is no conflict.
+    post(&api, &widget("v", json!({"parts": 1}))).await;
+    let mut doc = stored(&api, "v-part-0").unwrap();
+    doc["labels"]["easegress/owner"] = json!("v");
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    api.sup
+        .store()
+        .put(&keys::object("v-part-0"), bytes)
+        .unwrap();
+    api.sup.store().delete(&keys::object("v")).unwrap();
+    let a = post(&api, &widget("v", json!({"parts": 1}))).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
 }
 
 #[tokio::test]

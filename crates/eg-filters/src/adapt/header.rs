@@ -11,7 +11,7 @@ use crate::spec::{header_map, header_name};
 
 /// How to change headers: first `del`, then `set` (replacing every value), then `add`
 /// (appending a value).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HeaderAdaptSpec {
     /// Header names removed. Default: none.

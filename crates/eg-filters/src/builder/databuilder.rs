@@ -25,10 +25,11 @@ pub const KIND: FilterKind = FilterKind::new(
     &[RESULT_BUILD_ERR],
     default_spec,
     build,
-);
+)
+.with_schema(crate::spec_schema::<DataBuilderSpec>);
 
 /// `DataBuilder` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DataBuilderSpec {
     /// The data key written (required).

@@ -28,7 +28,7 @@ fn check_protocol(protocol: &str, path: &str) -> Result<(), eg_spec::SpecError> 
 
 /// The fields `RequestBuilder` and `ResponseBuilder` share: copy the message of another
 /// namespace, or render a template.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceOrTemplateSpec {
     /// Copy the message of this namespace instead of rendering a template.

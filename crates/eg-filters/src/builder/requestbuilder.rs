@@ -34,7 +34,8 @@ pub const KIND: FilterKind = FilterKind::new(
     &[RESULT_BUILD_ERR],
     default_spec,
     build,
-);
+)
+.with_schema(crate::spec_schema::<RequestBuilderSpec>);
 
 /// `RequestBuilder` fields: copy the request of another namespace, or render a template.
 pub type RequestBuilderSpec = SourceOrTemplateSpec;

@@ -33,7 +33,8 @@ pub const KIND: FilterKind = FilterKind::new(
     &[RESULT_BUILD_ERR],
     default_spec,
     build,
-);
+)
+.with_schema(crate::spec_schema::<ResponseBuilderSpec>);
 
 /// `ResponseBuilder` fields: copy the response of another namespace, or render a template.
 pub type ResponseBuilderSpec = SourceOrTemplateSpec;

@@ -45,10 +45,11 @@ pub const KIND: FilterKind = FilterKind::new(
     &RESULTS,
     default_spec,
     build,
-);
+)
+.with_schema(crate::spec_schema::<ResultBuilderSpec>);
 
 /// `ResultBuilder` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResultBuilderSpec {
     /// The template. Default: empty (always `""`).

@@ -63,7 +63,8 @@ pub const KIND: FilterKind = FilterKind::new(
     &[RESULT_PREFLIGHTED, RESULT_REJECTED],
     spec::default_spec,
     build,
-);
+)
+.with_schema(crate::spec_schema::<CorsSpec>);
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (s, warnings) = decode_filter_spec::<CorsSpec>(spec)?.into_parts();

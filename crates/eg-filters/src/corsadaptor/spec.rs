@@ -14,7 +14,7 @@ const DEFAULT_ALLOWED_HEADERS: [&str; 3] = ["accept", "content-type", "x-request
 const DEFAULT_ALLOWED_METHODS: [Method; 3] = [Method::GET, Method::POST, Method::HEAD];
 
 /// `CORSAdaptor` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CorsSpec {
     /// Allowed origins, compared without regard to case; `*` alone allows all, and an

@@ -37,10 +37,11 @@ pub const KIND: FilterKind = FilterKind::new(
     &[RESULT_FALLBACK, RESULT_RESPONSE_NOT_FOUND],
     default_spec,
     build,
-);
+)
+.with_schema(crate::spec_schema::<FallbackSpec>);
 
 /// `Fallback` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FallbackSpec {
     /// The status written, 100-599 (required).

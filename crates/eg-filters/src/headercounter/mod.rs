@@ -34,10 +34,11 @@ pub const KIND: FilterKind = FilterKind::new(
     &[RESULT_INVALID_HEADER],
     default_spec,
     build,
-);
+)
+.with_schema(crate::spec_schema::<HeaderCounterSpec>);
 
 /// `HeaderCounter` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 pub struct HeaderCounterSpec {
     /// Header names to count. Default: none (then every request is `invalidHeader`).
     #[serde(default)]

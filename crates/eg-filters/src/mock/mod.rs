@@ -35,7 +35,8 @@ pub const KIND: FilterKind = FilterKind::new(
     &[RESULT_MOCKED],
     spec::default_spec,
     build,
-);
+)
+.with_schema(crate::spec_schema::<MockSpec>);
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (decoded, warnings) = decode_filter_spec::<MockSpec>(spec)?.into_parts();

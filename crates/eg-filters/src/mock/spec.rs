@@ -13,7 +13,7 @@ use super::Rule;
 use crate::spec::{header_map, header_name, status_code};
 
 /// `Mock` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MockSpec {
     /// Rules tried in order; the first match answers. Default: none (never mocks).
@@ -22,7 +22,7 @@ pub struct MockSpec {
 }
 
 /// One rule: what to match and what to answer.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleSpec {
     /// What requests the rule answers. Default: every request.
@@ -43,7 +43,7 @@ pub struct RuleSpec {
 }
 
 /// What a rule matches.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchSpec {
     /// The exact path. With `pathPrefix` either may match; both empty match every path.

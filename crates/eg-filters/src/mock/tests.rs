@@ -152,3 +152,37 @@ fn bad_specs_name_the_field() {
         assert_eq!(err.path, path, "{doc}: {err}");
     }
 }
+
+#[tokio::test]
+async fn yaml_nulls_are_the_fields_defaults() {
+    // `body:` and `headers:` with nothing after them, as users write them.
+    let doc = eg_spec::parse_document(
+        "rules:\n  - match:\n    code: 204\n    headers:\n    body:\n    delay:\n",
+    )
+    .unwrap();
+    let m = mock(doc);
+    let mut c = ctx("GET", "/x", &[]);
+    assert_eq!(run(&*m, &mut c).await, RESULT_MOCKED);
+    assert_eq!(c.response().unwrap().status, 204);
+    assert_eq!(body_text(&c), "");
+}
+
+#[tokio::test]
+async fn yaml_1_1_boolean_words_are_strings() {
+    // Easegress reads YAML with gopkg.in/yaml.v3, where only true/false are booleans.
+    for word in ["n", "y", "no", "yes", "on", "off", "N", "Off"] {
+        let doc = eg_spec::parse_document(&format!(
+            "rules:\n  - code: 200\n    body: {word}\n    headers:\n      X-Word: {word}\n"
+        ))
+        .unwrap();
+        let m = mock(doc);
+        let mut c = ctx("GET", "/", &[]);
+        assert_eq!(run(&*m, &mut c).await, RESULT_MOCKED);
+        assert_eq!(body_text(&c), word);
+        assert_eq!(c.response().unwrap().headers["x-word"], word);
+    }
+    // A real boolean is still not a string, as in Easegress.
+    let doc = eg_spec::parse_document("rules:\n  - code: 200\n    body: true\n").unwrap();
+    let err = build(&KIND, doc).err().map(|e| e.path);
+    assert_eq!(err.as_deref(), Some("filters[0].rules[0].body"));
+}

@@ -26,7 +26,7 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
-use super::h1pool::{HostPool, CONNECT_TIMEOUT, POOL_IDLE_TIMEOUT, TCP_KEEPALIVE};
+use super::h1pool::{HostPool, IdleBudget, CONNECT_TIMEOUT, POOL_IDLE_TIMEOUT, TCP_KEEPALIVE};
 use super::spec::MtlsSpec;
 use http::uri::Authority;
 
@@ -44,6 +44,8 @@ pub struct ClientSettings {
     pub mtls: Option<MtlsMaterial>,
     /// Idle connections kept per host.
     pub max_idle_per_host: usize,
+    /// Idle plain-HTTP connections kept in all hosts together (`maxIdleConns`).
+    pub max_idle: usize,
 }
 
 /// Decoded `mtls` PEM texts.
@@ -130,6 +132,8 @@ pub struct UpstreamClient {
     /// Idle connections per plain-HTTP `host:port`, shared by every server using it.
     hosts: Mutex<HashMap<Authority, Weak<HostPool>>>,
     max_idle_per_host: usize,
+    /// The idle connections of all those host pools together, bounded by `maxIdleConns`.
+    idle: Arc<IdleBudget>,
 }
 
 impl UpstreamClient {
@@ -141,7 +145,7 @@ impl UpstreamClient {
             return p;
         }
         hosts.retain(|_, w| w.strong_count() > 0);
-        let p = HostPool::new(authority, self.max_idle_per_host);
+        let p = HostPool::new(authority, self.max_idle_per_host, self.idle.clone());
         hosts.insert(authority.clone(), Arc::downgrade(&p));
         p
     }
@@ -163,6 +167,7 @@ pub fn shared_client(settings: &ClientSettings) -> Result<Arc<UpstreamClient>, S
         fresh: build_client(tls, 0),
         hosts: Mutex::new(HashMap::new()),
         max_idle_per_host: settings.max_idle_per_host,
+        idle: Arc::new(IdleBudget::new(settings.max_idle)),
     });
     cache.insert(settings.clone(), Arc::downgrade(&client));
     Ok(client)

@@ -79,6 +79,11 @@ impl Pool {
                 gzip_ok,
             )
         };
+        let redirect_body = if self.max_redirection > 0 {
+            replay.clone()
+        } else {
+            None
+        };
         let sent = match &server.fast {
             Some(hp) => hp
                 .send(upstream)
@@ -119,6 +124,17 @@ impl Pool {
                     return Err(failure_of(f));
                 }
             },
+        };
+        let (resp, conn) = if self.max_redirection > 0 && is_redirect(resp.status()) {
+            // The connection of an answer left unread is not reused.
+            drop(conn);
+            (
+                self.follow_redirects(ctx, server, resp, redirect_body)
+                    .await?,
+                None,
+            )
+        } else {
+            (resp, conn)
         };
         // Upgrade is never forwarded, so a 101 answers a request that did not ask for one
         // (hyper hands on no other 1xx): passing it on would leave the client with a
@@ -187,6 +203,95 @@ impl Pool {
         ))
     }
 
+    /// Follows the upstream's redirects as Go's `http.Client` does for Easegress with
+    /// `maxRedirection: N` (`pkg/filters/proxies/httpproxy/proxy.go`, `CheckRedirect`): while
+    /// fewer than N requests were sent, a 301/302/303/307/308 with a `Location` is followed
+    /// (301/302/303 turn a request other than GET or HEAD into a GET without a body; 307/308
+    /// resend method and body, and are the answer when the body was streamed and cannot be
+    /// sent again). The request's headers go along, with `Host` and `Referer` set for the new
+    /// target, and `Authorization`, `Www-Authenticate`, `Cookie` and `Cookie2` dropped when
+    /// the target is neither the first host nor a subdomain of it. A redirect past the limit,
+    /// or a `Location` that is no URL, fails like an unreachable upstream: 503 `serverError`.
+    async fn follow_redirects(
+        &self,
+        ctx: &mut Context,
+        server: &Server,
+        mut resp: http::Response<hyper::body::Incoming>,
+        mut body: Option<Bytes>,
+    ) -> Result<http::Response<hyper::body::Incoming>, Failure> {
+        use http::header::{HeaderName, HOST, LOCATION, REFERER};
+        const SENSITIVE: [&str; 4] = ["authorization", "www-authenticate", "cookie", "cookie2"];
+        let (mut url, mut method, mut headers, first_host) = {
+            let Some(req) = ctx.request() else {
+                return Err(Failure(500, RESULT_INTERNAL_ERROR));
+            };
+            let first =
+                upstream_request(server, req, Body::default(), false, self.set_upstream_host)
+                    .map_err(internal)?;
+            let host = first.uri().host().unwrap_or_default().to_ascii_lowercase();
+            (
+                first.uri().clone(),
+                req.method().clone(),
+                first.headers().clone(),
+                host,
+            )
+        };
+        let mut sent = 1u32;
+        while is_redirect(resp.status()) {
+            let status = resp.status().as_u16();
+            let Some(location) = resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()) else {
+                break;
+            };
+            let keep_method = matches!(status, 307 | 308);
+            if keep_method && body.is_none() {
+                break;
+            }
+            let Some(next) = resolve(&url, location) else {
+                tracing::debug!(pool = %self.name, location, "redirect to something that is no URL");
+                return Err(Failure(503, RESULT_SERVER_ERROR));
+            };
+            if sent >= self.max_redirection {
+                tracing::debug!(pool = %self.name, sent, "stopped after maxRedirection requests");
+                return Err(Failure(503, RESULT_SERVER_ERROR));
+            }
+            if !keep_method && method != Method::GET && method != Method::HEAD {
+                method = Method::GET;
+                body = Some(Bytes::new());
+            }
+            let host = next.host().unwrap_or_default().to_ascii_lowercase();
+            if host != first_host && !host.ends_with(&format!(".{first_host}")) {
+                for h in SENSITIVE {
+                    headers.remove(HeaderName::from_static(h));
+                }
+            }
+            if let Some(a) = next.authority() {
+                if let Ok(v) = http::HeaderValue::from_str(a.as_str()) {
+                    headers.insert(HOST, v);
+                }
+            }
+            // The Referer is the previous URL, unless that would reveal an https URL to http.
+            if !(url.scheme_str() == Some("https") && next.scheme_str() == Some("http")) {
+                if let Ok(v) = http::HeaderValue::from_str(&url.to_string()) {
+                    headers.insert(REFERER, v);
+                }
+            }
+            let b = body.clone().map(Body::full).unwrap_or_default();
+            let mut h = headers.clone();
+            fix_framing(&mut h, MessageKind::Request, b.known_len());
+            let mut req = http::Request::new(b);
+            *req.method_mut() = method.clone();
+            *req.uri_mut() = next.clone();
+            *req.headers_mut() = h;
+            resp = self.client.pooled.request(req).await.map_err(|e| {
+                self.log_failure(server, &e);
+                failure_of(classify(&e))
+            })?;
+            sent += 1;
+            url = next;
+        }
+        Ok(resp)
+    }
+
     /// Logs a failed upstream call: at debug, and at warn (paced per server) when the
     /// server's certificate failed verification, since that is a configuration problem.
     fn log_failure(&self, server: &Server, e: &(dyn std::error::Error + 'static)) {
@@ -204,6 +309,35 @@ impl Pool {
         }
         tracing::debug!(pool = %self.name, server = %server.url, error = ?e, "upstream request failed");
     }
+}
+
+fn is_redirect(status: http::StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// `location` resolved against `base` (an absolute `http`/`https` URL, a path, or a
+/// scheme-relative `//host/path`); `None` when it is none of these.
+fn resolve(base: &http::Uri, location: &str) -> Option<http::Uri> {
+    let uri: http::Uri = location.parse().ok()?;
+    if let Some(scheme) = uri.scheme_str() {
+        return matches!(scheme, "http" | "https")
+            .then_some(uri)
+            .filter(|u| u.authority().is_some());
+    }
+    let scheme = base.scheme_str()?;
+    if let Some(rest) = location.strip_prefix("//") {
+        return format!("{scheme}://{rest}").parse().ok();
+    }
+    let authority = base.authority()?;
+    let path = if location.starts_with('/') {
+        location.to_string()
+    } else {
+        // Relative to the directory of the base path.
+        let base_path = base.path();
+        let dir = &base_path[..base_path.rfind('/').map_or(0, |i| i + 1)];
+        format!("{}{location}", if dir.is_empty() { "/" } else { dir })
+    };
+    format!("{scheme}://{authority}{path}").parse().ok()
 }
 
 fn is_idempotent(m: &Method) -> bool {

@@ -7,6 +7,7 @@
 //! goes back once its response is read. Connections are HTTP/1.1, `TCP_NODELAY` on, closed
 //! after [`POOL_IDLE_TIMEOUT`] idle. `https` servers keep using the generic client.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,47 @@ struct Idle {
     since: Instant,
 }
 
+/// How many idle connections the host pools of one client keep together (Go's
+/// `Transport.MaxIdleConns`, the Proxy's `maxIdleConns`). A connection given back when the
+/// budget is spent is closed.
+#[derive(Debug)]
+pub struct IdleBudget {
+    idle: AtomicUsize,
+    max: usize,
+}
+
+impl IdleBudget {
+    /// A budget of `max` idle connections (`usize::MAX`: no limit).
+    pub fn new(max: usize) -> IdleBudget {
+        IdleBudget {
+            idle: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// Takes a place for one more idle connection, if one is left.
+    fn take(&self) -> bool {
+        self.idle
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives back the places of `n` connections that are no longer idle.
+    fn release(&self, n: usize) {
+        if n > 0 {
+            self.idle.fetch_sub(n, Ordering::AcqRel);
+        }
+    }
+
+    /// The idle connections counted now.
+    #[cfg(test)]
+    pub fn idle(&self) -> usize {
+        self.idle.load(Ordering::Acquire)
+    }
+}
+
 /// The idle connections to one upstream `host:port`, shared by every pool (and generation)
 /// with the same client settings.
 pub struct HostPool {
@@ -40,6 +82,14 @@ pub struct HostPool {
     port: u16,
     idle: Mutex<Vec<Idle>>,
     max_idle: usize,
+    /// Shared with the other hosts of the same client.
+    budget: Arc<IdleBudget>,
+}
+
+impl Drop for HostPool {
+    fn drop(&mut self) {
+        self.budget.release(self.idle.get_mut().len());
+    }
 }
 
 impl std::fmt::Debug for HostPool {
@@ -81,8 +131,9 @@ pub struct Sent {
 
 impl HostPool {
     /// A pool for `authority` (port 80 when it has none) keeping up to `max_idle` idle
-    /// connections; inside a runtime it also starts a task closing expired idle connections.
-    pub fn new(authority: &Authority, max_idle: usize) -> Arc<HostPool> {
+    /// connections, and no more than `budget` allows for all hosts together; inside a
+    /// runtime it also starts a task closing expired idle connections.
+    pub fn new(authority: &Authority, max_idle: usize, budget: Arc<IdleBudget>) -> Arc<HostPool> {
         let host = authority
             .host()
             .trim_start_matches('[')
@@ -93,6 +144,7 @@ impl HostPool {
             port: authority.port_u16().unwrap_or(80),
             idle: Mutex::new(Vec::new()),
             max_idle,
+            budget,
         });
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(reap(Arc::downgrade(&pool)));
@@ -124,14 +176,14 @@ impl HostPool {
         }
     }
 
-    /// Gives a connection back after its response was read (dropped when closed or when
-    /// `max_idle` are already idle).
+    /// Gives a connection back after its response was read (dropped when closed, when
+    /// `max_idle` are already idle here, or when the client's idle budget is spent).
     pub fn put(&self, tx: SendRequest<Body>) {
         if tx.is_closed() {
             return;
         }
         let mut idle = self.idle.lock();
-        if idle.len() < self.max_idle {
+        if idle.len() < self.max_idle && self.budget.take() {
             idle.push(Idle {
                 tx,
                 since: Instant::now(),
@@ -156,6 +208,7 @@ impl HostPool {
     fn take_idle(&self) -> Option<SendRequest<Body>> {
         let mut idle = self.idle.lock();
         while let Some(i) = idle.pop() {
+            self.budget.release(1);
             if !i.tx.is_closed() && i.since.elapsed() < POOL_IDLE_TIMEOUT {
                 return Some(i.tx);
             }
@@ -194,7 +247,15 @@ impl HostPool {
     /// Closes idle connections past the idle timeout.
     fn expire(&self) {
         let mut idle = self.idle.lock();
+        let before = idle.len();
         idle.retain(|i| !i.tx.is_closed() && i.since.elapsed() < POOL_IDLE_TIMEOUT);
+        self.budget.release(before - idle.len());
+    }
+
+    /// The idle connections kept now.
+    #[cfg(test)]
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().len()
     }
 }
 
@@ -214,3 +275,70 @@ async fn reap(pool: Weak<HostPool>) {
 
 /// How often idle connections are checked for expiry.
 const REAP_INTERVAL: Duration = Duration::from_secs(1);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eg_testkit::{Reply, Upstream};
+    use http_body_util::BodyExt;
+
+    /// Sends one GET through `pool`, reads the answer and gives the connection back.
+    async fn exchange(pool: &HostPool, authority: &Authority) {
+        let req = Request::builder()
+            .uri("/")
+            .header("host", authority.as_str())
+            .body(Body::default())
+            .unwrap();
+        let sent = pool.send(req).await.unwrap();
+        let _ = sent.response.into_body().collect().await.unwrap();
+        pool.put(sent.tx);
+    }
+
+    #[tokio::test]
+    async fn max_idle_conns_bounds_the_idle_connections_of_all_hosts_together() {
+        let a = Upstream::start(|_| Reply::text(200, "a")).await;
+        let b = Upstream::start(|_| Reply::text(200, "b")).await;
+        let auth = |u: &Upstream| -> Authority { u.url()["http://".len()..].parse().unwrap() };
+        let (aa, ba) = (auth(&a), auth(&b));
+        let budget = Arc::new(IdleBudget::new(1));
+        let pa = HostPool::new(&aa, 10, budget.clone());
+        let pb = HostPool::new(&ba, 10, budget.clone());
+
+        exchange(&pa, &aa).await;
+        assert_eq!((pa.idle_count(), budget.idle()), (1, 1));
+        // The budget is spent: b's connection is closed rather than kept.
+        exchange(&pb, &ba).await;
+        assert_eq!((pb.idle_count(), budget.idle()), (0, 1));
+        // a's idle connection is taken and given back: still one.
+        exchange(&pa, &aa).await;
+        assert_eq!((pa.idle_count(), budget.idle()), (1, 1));
+        // A pool that goes away gives its places back.
+        drop(pa);
+        assert_eq!(budget.idle(), 0);
+        exchange(&pb, &ba).await;
+        assert_eq!((pb.idle_count(), budget.idle()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn no_limit_keeps_up_to_the_per_host_bound() {
+        let a = Upstream::start(|_| Reply::text(200, "a")).await;
+        let aa: Authority = a.url()["http://".len()..].parse().unwrap();
+        let budget = Arc::new(IdleBudget::new(usize::MAX));
+        let pa = HostPool::new(&aa, 1, budget.clone());
+        // Two connections in use at once; only one is kept idle afterwards.
+        let mk = || {
+            Request::builder()
+                .uri("/")
+                .header("host", aa.as_str())
+                .body(Body::default())
+                .unwrap()
+        };
+        let s1 = pa.send(mk()).await.unwrap();
+        let s2 = pa.send(mk()).await.unwrap();
+        let _ = s1.response.into_body().collect().await.unwrap();
+        let _ = s2.response.into_body().collect().await.unwrap();
+        pa.put(s1.tx);
+        pa.put(s2.tx);
+        assert_eq!((pa.idle_count(), budget.idle()), (1, 1));
+    }
+}

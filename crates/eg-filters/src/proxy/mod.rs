@@ -45,7 +45,7 @@ use crate::resilience::Policies;
 use self::client::MtlsMaterial;
 use self::compression::Compression;
 use self::pool::{Pool, PoolEnv, PoolPlan};
-use self::spec::{ProxySpec, DEFAULT_MAX_IDLE_CONNS_PER_HOST};
+use self::spec::{ProxySpec, DEFAULT_MAX_IDLE_CONNS, DEFAULT_MAX_IDLE_CONNS_PER_HOST};
 
 pub use self::failure::STATUS_CLIENT_CLOSED_REQUEST;
 pub use self::pool::DEFAULT_SERVER_MAX_BODY_SIZE;
@@ -82,7 +82,8 @@ pub const KIND: FilterKind = FilterKind::new(
     spec::default_spec,
     build,
 )
-.with_check(check);
+.with_check(check)
+.with_schema(crate::spec_schema::<ProxySpec>);
 
 fn check(spec: &FilterSpec, ctx: &BuildContext<'_>) -> Result<Vec<String>, SpecError> {
     ProxyPlan::check(&spec.doc, &spec.path, &spec.name, ctx.resilience).map(|p| p.warnings)
@@ -104,7 +105,6 @@ struct ProxyPlan {
     candidates: Vec<PoolPlan>,
     mirror: Option<PoolPlan>,
     compression: Option<Compression>,
-    max_redirection: i64,
     /// Unknown keys found in the spec.
     warnings: Vec<String>,
 }
@@ -170,12 +170,20 @@ impl ProxyPlan {
             None | Some(0) => DEFAULT_MAX_IDLE_CONNS_PER_HOST,
             Some(n) => n,
         } as usize;
+        // Go's `MaxIdleConns`: 0 is no limit.
+        let max_idle = match spec.max_idle_conns {
+            None => DEFAULT_MAX_IDLE_CONNS as usize,
+            Some(0) => usize::MAX,
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        };
         let env = PoolEnv {
             resilience,
             server_max_body_size: spec.server_max_body_size,
             insecure,
             mtls,
             max_idle_per_host,
+            max_idle,
+            max_redirection: u32::try_from(spec.max_redirection).unwrap_or(u32::MAX),
         };
         let mut main = None;
         let mut candidates = Vec::new();
@@ -209,7 +217,6 @@ impl ProxyPlan {
             compression: spec.compression.map(|c| Compression {
                 min_length: u64::from(c.min_length),
             }),
-            max_redirection: spec.max_redirection,
             warnings,
         })
     }
@@ -245,9 +252,6 @@ impl Proxy {
         metrics: &MetricsRegistry,
         member: &MemberInfo,
     ) -> Result<Proxy, SpecError> {
-        if plan.max_redirection > 0 {
-            tracing::warn!(filter = %plan.name, "maxRedirection > 0 is not supported: redirects are returned as they are");
-        }
         let main = Pool::build(plan.main, metrics, member)?;
         let candidates = plan
             .candidates

@@ -50,6 +50,10 @@ pub struct PoolEnv<'a> {
     pub mtls: Option<MtlsMaterial>,
     /// Idle connections per host.
     pub max_idle_per_host: usize,
+    /// Idle connections in all (`maxIdleConns`; `usize::MAX` for no limit).
+    pub max_idle: usize,
+    /// The Proxy's `maxRedirection`.
+    pub max_redirection: u32,
 }
 
 /// A checked pool spec: everything a [`Pool`] is built from, nothing live yet.
@@ -73,6 +77,7 @@ pub struct PoolPlan {
     filter_label: String,
     sticky_session: bool,
     memory_cache: bool,
+    max_redirection: u32,
 }
 
 impl PoolPlan {
@@ -186,6 +191,7 @@ impl PoolPlan {
             insecure: spec.insecure_skip_verify.unwrap_or(env.insecure),
             mtls: env.mtls.clone(),
             max_idle_per_host: env.max_idle_per_host,
+            max_idle: env.max_idle,
         };
         check_settings(&settings).map_err(|e| SpecError::new(path, e))?;
         let hc_spec = spec
@@ -232,6 +238,7 @@ impl PoolPlan {
                 .as_ref()
                 .is_some_and(|lb| lb.sticky_session.is_some()),
             memory_cache: spec.memory_cache.is_some(),
+            max_redirection: env.max_redirection,
         })
     }
 }
@@ -259,6 +266,9 @@ pub struct Pool {
     /// generation's breaker when the policy is the same.
     breaker: Option<arc_swap::ArcSwap<CircuitBreaker>>,
     metrics: PoolMetrics,
+    /// `maxRedirection`: with N > 0, redirects are followed while fewer than N requests
+    /// were sent (Go's `CheckRedirect` as Easegress sets it).
+    pub(super) max_redirection: u32,
 }
 
 impl Pool {
@@ -288,6 +298,7 @@ impl Pool {
             filter_label,
             sticky_session,
             memory_cache,
+            max_redirection,
         } = plan;
         if sticky_session {
             tracing::warn!(pool = %name, "loadBalance.stickySession is not supported yet and is ignored");
@@ -337,6 +348,7 @@ impl Pool {
             retry,
             breaker,
             metrics,
+            max_redirection,
         })
     }
 

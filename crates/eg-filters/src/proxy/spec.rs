@@ -18,7 +18,7 @@ pub const DEFAULT_MAX_IDLE_CONNS: i64 = 10240;
 pub const DEFAULT_MAX_IDLE_CONNS_PER_HOST: i64 = 1024;
 
 /// The `Proxy` filter spec.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProxySpec {
     /// Server pools: exactly one without `filter` (the main pool), the others are candidates
@@ -33,13 +33,15 @@ pub struct ProxySpec {
     /// Client certificate (and root CA) for upstream TLS.
     #[serde(default)]
     pub mtls: Option<MtlsSpec>,
-    /// Accepted for compatibility; the connection pool limits idle connections per host.
+    /// Idle plain-HTTP upstream connections kept in all (Go's `MaxIdleConns`); 0 = no
+    /// limit. Default 10240.
     #[serde(default)]
     pub max_idle_conns: Option<i64>,
     /// Idle keep-alive connections kept per upstream host. Default 1024.
     #[serde(default)]
     pub max_idle_conns_per_host: Option<i64>,
-    /// Upstream redirects to follow; only 0 (return 3xx as they are) is supported.
+    /// Upstream redirects: 0 returns 3xx as they are; N follows them while fewer than N
+    /// requests were sent (Go's `CheckRedirect` as Easegress sets it).
     #[serde(default)]
     pub max_redirection: i64,
     /// Response body limit in bytes; 0 = 4 MiB, negative = stream.
@@ -51,7 +53,7 @@ pub struct ProxySpec {
 }
 
 /// A server pool.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PoolSpec {
     /// Static servers.
@@ -83,6 +85,7 @@ pub struct PoolSpec {
     pub server_max_body_size: i64,
     /// Deadline of one upstream attempt (status 408, result `timeout`).
     #[serde(default, deserialize_with = "opt_duration")]
+    #[schemars(with = "Option<eg_spec::GoDuration>")]
     pub timeout: Option<Duration>,
     /// Name of a `Retry` policy of the pipeline's `resilience`.
     #[serde(default)]
@@ -105,7 +108,7 @@ pub struct PoolSpec {
 }
 
 /// One upstream server.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerSpec {
     /// `http://host[:port][/path]` or `https://...`. Required.
@@ -122,7 +125,7 @@ pub struct ServerSpec {
 }
 
 /// `loadBalance`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoadBalanceSpec {
     /// `roundRobin` (default), `random`, `weightedRandom`, `ipHash`, `headerHash`,
@@ -144,7 +147,7 @@ pub struct LoadBalanceSpec {
 }
 
 /// A request matcher (`filter` of a pool).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestMatcherSpec {
     /// `general` (default), `ipHash`, `headerHash` or `random`.
@@ -168,7 +171,7 @@ pub struct RequestMatcherSpec {
 }
 
 /// One `urls[]` entry of a request matcher.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UrlMatcherSpec {
     /// Methods; empty = any.
@@ -179,14 +182,16 @@ pub struct UrlMatcherSpec {
 }
 
 /// `healthCheck` of a pool (and the legacy `loadBalance.healthCheck`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthCheckSpec {
     /// Time between checks; default 60s.
     #[serde(default, deserialize_with = "opt_duration")]
+    #[schemars(with = "Option<eg_spec::GoDuration>")]
     pub interval: Option<Duration>,
     /// Deadline of one probe; default 3s.
     #[serde(default, deserialize_with = "opt_duration")]
+    #[schemars(with = "Option<eg_spec::GoDuration>")]
     pub timeout: Option<Duration>,
     /// Consecutive failures before a server is taken out; default 1.
     #[serde(default)]
@@ -224,7 +229,7 @@ pub struct HealthCheckSpec {
 }
 
 /// `healthCheck.match`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthMatchSpec {
     /// Inclusive `[low, high]` status ranges; default `[[200, 399]]`.
@@ -239,7 +244,7 @@ pub struct HealthMatchSpec {
 }
 
 /// A header rule of a health check.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HeaderMatchSpec {
     /// Header name. Required.
@@ -254,7 +259,7 @@ pub struct HeaderMatchSpec {
 }
 
 /// The body rule of a health check.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BodyMatchSpec {
     /// Expected substring or expression.
@@ -266,7 +271,7 @@ pub struct BodyMatchSpec {
 }
 
 /// `compression`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompressionSpec {
     /// Responses with a known length below this are not compressed.
@@ -275,7 +280,7 @@ pub struct CompressionSpec {
 }
 
 /// `mtls`: client certificate for upstream TLS.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MtlsSpec {
     /// Base64 of the client certificate chain (PEM). Required.

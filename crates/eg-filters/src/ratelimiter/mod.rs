@@ -49,7 +49,8 @@ pub const KIND: FilterKind = FilterKind::new(
     &[RESULT_RATE_LIMITED],
     spec::default_spec,
     build,
-);
+)
+.with_schema(crate::spec_schema::<RateLimiterSpec>);
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (s, warnings) = decode_filter_spec::<RateLimiterSpec>(spec)?.into_parts();

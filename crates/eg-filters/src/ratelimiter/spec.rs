@@ -18,7 +18,7 @@ pub const DEFAULT_REFRESH_PERIOD: Duration = Duration::from_millis(10);
 pub const DEFAULT_LIMIT_FOR_PERIOD: u64 = 50;
 
 /// `RateLimiter` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RateLimiterSpec {
     /// The policies rules refer to by name. Required (may be empty only if `urls` is).
@@ -33,7 +33,7 @@ pub struct RateLimiterSpec {
 }
 
 /// One policy.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicySpec {
     /// Name (required, unique).
@@ -51,7 +51,7 @@ pub struct PolicySpec {
 }
 
 /// One `urls` rule.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UrlRuleSpec {
     /// Methods the rule applies to; empty = all.

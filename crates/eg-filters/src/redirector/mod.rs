@@ -44,10 +44,11 @@ pub const KIND: FilterKind = FilterKind::new(
     &[RESULT_REDIRECTED],
     default_spec,
     build,
-);
+)
+.with_schema(crate::spec_schema::<RedirectorSpec>);
 
 /// `Redirector` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RedirectorSpec {
     /// The regular expression (RE2 syntax). Required.

@@ -45,10 +45,11 @@ pub const KIND: FilterKind = FilterKind::new(
     &[RESULT_DECOMPRESS_FAILED, RESULT_COMPRESS_FAILED],
     default_spec,
     build,
-);
+)
+.with_schema(crate::spec_schema::<RequestAdaptorSpec>);
 
 /// `RequestAdaptor` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestAdaptorSpec {
     /// New `Host`. Default: unchanged.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 /// How to rewrite the path: the first non-empty of `replace`, `addPrefix`, `trimPrefix`,
 /// `regexpReplace` applies. The path is the one received, still percent-encoded.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PathAdaptSpec {
     /// Replace the whole path.
@@ -25,7 +25,7 @@ pub struct PathAdaptSpec {
 }
 
 /// `regexpReplace`: `regexp` (RE2 syntax, required) and its `replace`ment (`$1`, `${name}`).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegexpReplaceSpec {
     /// The expression.

@@ -51,10 +51,11 @@ pub const KIND: FilterKind = FilterKind::new(
     ],
     default_spec,
     build,
-);
+)
+.with_schema(crate::spec_schema::<ResponseAdaptorSpec>);
 
 /// `ResponseAdaptor` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResponseAdaptorSpec {
     /// Header changes. Default: none.

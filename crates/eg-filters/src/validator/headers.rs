@@ -12,7 +12,7 @@ use crate::spec::header_name;
 
 /// What values one header may have: one of `values`, or a match of `regexp` (at least one
 /// of the two is required).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ValueValidatorSpec {
     /// Accepted values (exact, case-sensitive, no duplicates). Default: none.

@@ -22,7 +22,7 @@ const KNOWN: [&str; 10] = [
 ];
 
 /// `jwt` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JwtSpec {
     /// `HS256`, `HS384` or `HS512` (required; the others are not supported yet).

@@ -44,10 +44,11 @@ pub const KIND: FilterKind = FilterKind::new(
     &[RESULT_INVALID],
     default_spec,
     build,
-);
+)
+.with_schema(crate::spec_schema::<ValidatorSpec>);
 
 /// `Validator` fields. At least one method must be set.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ValidatorSpec {
     /// Header name → allowed values / regexp. All listed headers must be valid.

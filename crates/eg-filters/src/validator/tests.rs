@@ -214,3 +214,61 @@ async fn basic_auth_file_users() {
     assert_eq!(run(&*v, &mut c).await, RESULT_INVALID);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn basic_auth_reads_htpasswd_md5_and_bcrypt_and_reloads_the_file() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("htpasswd");
+    // htpasswd -nbm alice 'pass word'
+    std::fs::write(&file, "alice:$apr1$lOLie0mu$P1WsFM5zWOnRhVPyPvePY0\n").unwrap();
+    let v = build(
+        &KIND,
+        json!({"basicAuth": {"mode": "FILE", "userFile": file.to_str().unwrap()}}),
+    )
+    .unwrap();
+    v.init(None);
+    let check = |u: &str, p: &str| {
+        let auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        );
+        let mut c = ctx("GET", "/", &[("Authorization", &auth)]);
+        let v = &v;
+        async move {
+            let r = run(&**v, &mut c).await.to_string();
+            let status = c.response().map(|r| r.status.as_u16());
+            let user = c
+                .request()
+                .and_then(|q| q.header("x-auth-user"))
+                .map(str::to_string);
+            (r, status, user)
+        }
+    };
+    assert_eq!(
+        check("alice", "pass word").await,
+        ("".into(), None, Some("alice".into()))
+    );
+    assert_eq!(check("alice", "pass").await.1, Some(401));
+
+    // The file changes: bob (bcrypt, htpasswd -nbB -C 5 bob secret) replaces alice.
+    std::fs::write(
+        &file,
+        "bob:$2y$05$Hn1C/tn1sIK8dYmn8TK4tezmlll20apfme5JYwH9L8xXmG/3ftLl.\n",
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if check("bob", "secret").await.2.as_deref() == Some("bob") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the file was not read again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(check("alice", "pass word").await.1, Some(401));
+    assert_eq!(check("bob", "Secret").await.1, Some(401));
+    v.close();
+}

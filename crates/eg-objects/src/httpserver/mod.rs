@@ -300,7 +300,8 @@ impl Object for HttpServer {
 }
 
 /// The Pipeline specs an HTTPServer spec generates: one per path with a `backendPool`,
-/// named `GENERATED-<server>-<ruleIdx>-<pathIdx>`, labelled `easegress/owner: <server>`,
+/// named `GENERATED-<server>-<ruleIdx>-<pathIdx>`, labelled
+/// `easegress/owner: HTTPServer:<server>` (Easegress's `Spec.AsOwner()`),
 /// with a single `Proxy` filter called `proxy` using that pool. Paths with a
 /// `backendPool` and no `backend` route to the generated pipeline.
 pub fn generated_pipelines(server_spec: &Value) -> Vec<Value> {
@@ -323,7 +324,7 @@ pub fn generated_pipelines(server_spec: &Value) -> Vec<Value> {
             out.push(json!({
                 "name": generated_pipeline_name(name, ri, pi),
                 "kind": "Pipeline",
-                "labels": { eg_spec::OWNER_LABEL: name },
+                "labels": { eg_spec::OWNER_LABEL: eg_spec::owner_of(KIND, name) },
                 "flow": [{"filter": "proxy"}],
                 "filters": [{"name": "proxy", "kind": "Proxy", "pools": [pool]}],
             }));

@@ -240,7 +240,9 @@ pub fn wasm(ctx: &Ctx, w: WasmCmd) -> CmdResult {
                 .filter(|f| !f.is_empty())
                 .ok_or("yaml file is required")?;
             let text = read_input(&file, "Apply shared data to a WasmHost filter")?;
-            let docs: Vec<Value> = serde_saphyr::from_multiple(&text).map_err(|e| e.to_string())?;
+            let docs: Vec<Value> =
+                serde_saphyr::from_multiple_with_options(&text, crate::yaml::yaml_options())
+                    .map_err(|e| e.to_string())?;
             for doc in docs.iter().filter(|d| !d.is_null()) {
                 print_body(
                     ctx,

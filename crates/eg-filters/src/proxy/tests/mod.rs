@@ -8,6 +8,7 @@ mod features;
 mod forwarding;
 mod framing;
 mod health;
+mod redirects;
 mod spec_errors;
 mod tls;
 

@@ -262,6 +262,26 @@ fn proxy_fields() {
         "negative",
     );
     assert_path(
+        base(json!({"maxIdleConns": -1})),
+        "filters[0].maxIdleConns",
+        "negative",
+    );
+    assert_path(
+        base(json!({"maxIdleConns": "many"})),
+        "filters[0].maxIdleConns",
+        "invalid type",
+    );
+    assert_path(
+        base(json!({"maxRedirection": -1})),
+        "filters[0].maxRedirection",
+        "negative",
+    );
+    assert_path(
+        base(json!({"maxRedirection": "3"})),
+        "filters[0].maxRedirection",
+        "invalid type",
+    );
+    assert_path(
         base(json!({"compression": {"minLength": -1}})),
         "filters[0].compression.minLength",
         "invalid value",

@@ -506,7 +506,7 @@ async fn backend_pool_routes_to_the_generated_pipeline() {
     let generated = super::super::generated_pipelines(&doc);
     assert_eq!(generated.len(), 1);
     assert_eq!(generated[0]["name"], "GENERATED-gen-0-1");
-    assert_eq!(generated[0]["labels"]["easegress/owner"], "gen");
+    assert_eq!(generated[0]["labels"]["easegress/owner"], "HTTPServer:gen");
     assert_eq!(generated[0]["filters"][0]["kind"], "Proxy");
     assert_eq!(
         generated[0]["filters"][0]["pools"][0]["servers"][0]["url"],
