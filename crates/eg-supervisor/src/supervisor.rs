@@ -292,7 +292,7 @@ impl Supervisor {
         let gates: Vec<String> = self
             .running()
             .values()
-            .filter(|r| r.kind.info().category == crate::Category::TrafficGate)
+            .filter(|r| r.kind.info().category == Category::TrafficGate)
             .map(|r| r.spec.name().to_string())
             .collect();
         for name in gates {
