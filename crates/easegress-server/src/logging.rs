@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use tracing_subscriber::filter::LevelFilter;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, reload, Registry};
 
@@ -45,8 +45,34 @@ impl Logging {
     }
 }
 
-/// Installs the global logger. With `log_dir`, lines go to `<log_dir>/stdout.log`.
-pub fn init(log_dir: Option<&Path>, debug: bool) -> Result<Logging, String> {
+/// One log line per event, as text (Easegress's layout) or as a JSON object with
+/// `timestamp`, `level`, `message` and the event's fields at the top level.
+fn lines<S, W>(json: bool, ansi: bool, writer: W) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    if json {
+        fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_target(false)
+            .with_writer(writer)
+            .boxed()
+    } else {
+        fmt::layer()
+            .with_target(false)
+            .with_ansi(ansi)
+            .with_writer(writer)
+            .boxed()
+    }
+}
+
+/// Installs the global logger. With `log_dir`, lines go to `<log_dir>/stdout.log`; `json`
+/// writes one JSON object per line (`--log-format json`).
+pub fn init(log_dir: Option<&Path>, debug: bool, json: bool) -> Result<Logging, String> {
     let level = if debug {
         LevelFilter::DEBUG
     } else {
@@ -64,24 +90,15 @@ pub fn init(log_dir: Option<&Path>, debug: bool) -> Result<Logging, String> {
                 .open(&path)
                 .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
             registry
-                .with(
-                    fmt::layer()
-                        .with_ansi(false)
-                        .with_target(false)
-                        .with_writer(Mutex::new(f)),
-                )
+                .with(lines(json, false, Mutex::new(f)))
                 .try_init()
                 .map_err(|e| e.to_string())?;
             Some(path)
         }
         None => {
+            let ansi = !json && std::io::IsTerminal::is_terminal(&std::io::stdout());
             registry
-                .with(
-                    fmt::layer()
-                        .with_target(false)
-                        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-                        .with_writer(std::io::stdout),
-                )
+                .with(lines(json, ansi, std::io::stdout))
                 .try_init()
                 .map_err(|e| e.to_string())?;
             None

@@ -215,6 +215,15 @@ pub struct Cli {
     /// Log at debug level.
     #[arg(long, env = "EASEGRESS_DEBUG")]
     pub debug: bool,
+    /// Format of the server log: `text` (Easegress's) or `json` (one object per line, for
+    /// log pipelines). An easegress-rs addition.
+    #[arg(
+        long = "log-format",
+        env = "EASEGRESS_LOG_FORMAT",
+        default_value = "text",
+        value_parser = ["text", "json"]
+    )]
+    pub log_format: String,
     /// Disable the access logs.
     #[arg(long = "disable-access", env = "EASEGRESS_DISABLE_ACCESS")]
     pub disable_access: bool,
@@ -294,6 +303,7 @@ struct FileConfig {
     api_allowed_hosts: Option<StringList>,
     api_cors_allowed_origins: Option<StringList>,
     debug: Option<bool>,
+    log_format: Option<String>,
     disable_access_log: Option<bool>,
     initial_object_config_files: Option<StringList>,
     home_dir: Option<PathBuf>,
@@ -518,6 +528,12 @@ impl Options {
                 return Err(format!("initial-cluster: {s:?} is not name=peer-url"));
             }
         }
+        if !matches!(c.log_format.as_str(), "text" | "json") {
+            return Err(format!(
+                "invalid log-format {:?}: supported formats are text/json",
+                c.log_format
+            ));
+        }
         if c.api_max_connections == 0 {
             return Err("api-max-connections must be at least 1".into());
         }
@@ -707,6 +723,7 @@ fn merge_file(
         f.api_cors_allowed_origins.map(StringList::into_vec)
     );
     take!("debug", debug, f.debug);
+    take!("log_format", log_format, f.log_format);
     take!("disable_access", disable_access, f.disable_access_log);
     take!(
         "initial_object_config_files",

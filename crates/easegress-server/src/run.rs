@@ -74,7 +74,8 @@ pub fn main_with(registry: Registry) -> i32 {
             None
         }
     };
-    let logging = match logging::init(opts.abs_log_dir.as_deref(), opts.cli.debug) {
+    let json = opts.cli.log_format == "json";
+    let logging = match logging::init(opts.abs_log_dir.as_deref(), opts.cli.debug, json) {
         Ok(l) => Arc::new(l),
         Err(e) => {
             eprintln!("easegress-server: {e}");

@@ -124,3 +124,35 @@ fn initial_object_files_are_created_once() {
         "changed"
     );
 }
+
+#[test]
+fn json_log_format_writes_one_object_per_line() {
+    let mut s = Server::new(BIN, "json-log");
+    s.extra = vec!["--log-format".into(), "json".into()];
+    s.start();
+    let a = s.api("PUT", "/logs/level/debug", "");
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(s.stop(), Some(0));
+    let log = s.system_log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() >= 3, "{log}");
+    for l in &lines {
+        assert!(l["timestamp"].is_string() && l["level"].is_string(), "{l}");
+    }
+    // Fields sit beside the message, at the top level.
+    let start = lines
+        .iter()
+        .find(|l| l["message"] == "easegress-server starting")
+        .expect("the start line");
+    assert_eq!(start["name"], "json-log");
+    assert!(lines
+        .iter()
+        .any(|l| l["message"] == "easegress-server stopped"));
+
+    let bad = Server::run_once(BIN, &["--log-format", "xml"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("log-format"));
+}
