@@ -138,7 +138,10 @@ pub async fn dispatch(
         ("DELETE", ["customdata", kind, "items"]) => customdata::delete_items(api, kind).await,
         ("GET", ["customdata", kind, id]) => customdata::get_item(api, kind, id).await,
         ("DELETE", ["customdata", kind, id]) => customdata::delete_item(api, kind, id).await,
-        ("GET", ["metrics"]) => Ok(Reply::Text(StatusCode::OK, api.sup.metrics().encode())),
+        ("GET", ["metrics"]) => Ok(Reply::Text(
+            StatusCode::OK,
+            api.sup.metrics().encode() + &eg_supervisor::process_metrics(),
+        )),
         ("GET", ["logs"]) => logs::logs(api, q("tail"), q("follow")).await,
         ("GET", ["logs", "level"]) => logs::get_level(api).await,
         ("PUT", ["logs", "level", level]) => logs::set_level(api, level).await,

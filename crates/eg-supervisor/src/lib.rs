@@ -17,6 +17,7 @@ mod kind;
 mod member;
 pub mod metrics;
 mod object;
+mod process_metrics;
 mod registry;
 mod running;
 mod spec;
@@ -33,3 +34,5 @@ pub use registry::KindRegistry;
 pub use running::Running;
 pub use spec::{parse_stored, Spec};
 pub use supervisor::Supervisor;
+
+pub use process_metrics::process_metrics;

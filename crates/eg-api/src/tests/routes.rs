@@ -52,3 +52,24 @@ async fn kinds_are_listed_with_their_resource_names() {
     let text = a.body.to_string();
     assert!(text.contains("Widget") && text.contains("Part"), "{text}");
 }
+
+#[tokio::test]
+async fn metrics_include_the_process_metrics() {
+    let api = api();
+    let a = call(&api, "GET", "/metrics", "").await;
+    assert_eq!(a.status, 200);
+    let text = a.body.as_str().expect("text");
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "process_start_time_seconds",
+        "process_threads",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{name} "))),
+            "{name} missing in\n{text}"
+        );
+    }
+}
