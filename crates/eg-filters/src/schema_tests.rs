@@ -3,10 +3,10 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::filter::{BuildContext, FilterSpec};
+use crate::filter::BuildContext;
 use crate::registry::FilterKind;
 use crate::resilience::Policies;
-use crate::testkit::supervisor;
+use crate::testkit::{filter_spec, supervisor};
 
 /// Each built-in kind with a small spec it accepts without warnings.
 fn kinds() -> Vec<(FilterKind, Value)> {
@@ -50,18 +50,7 @@ fn kinds() -> Vec<(FilterKind, Value)> {
 
 /// The warnings of `kind`'s check of `doc`.
 fn check(kind: &FilterKind, doc: &Value) -> Result<Vec<String>, String> {
-    let mut doc = doc.clone();
-    if let Some(m) = doc.as_object_mut() {
-        m.insert("name".into(), "f".into());
-        m.insert("kind".into(), kind.kind.into());
-    }
-    let spec = FilterSpec {
-        name: "f".into(),
-        kind: kind.kind.into(),
-        doc,
-        pipeline: "p".into(),
-        path: "filters[0]".into(),
-    };
+    let spec = filter_spec(kind, doc.clone());
     let sup = supervisor();
     let res = Policies::new();
     kind.validate(&spec, &BuildContext::new(&sup, &res))

@@ -26,19 +26,25 @@ pub fn supervisor_of(member: &str) -> Supervisor {
     )
 }
 
-/// Builds a filter of `kind` from `doc` (name and kind are added), at path `filters[0]`.
-pub fn build(kind: &FilterKind, mut doc: Value) -> Result<Box<dyn Filter>, SpecError> {
+/// The spec of filter `f` of `kind` in pipeline `p` at path `filters[0]`, from `doc` (name
+/// and kind are added).
+pub fn filter_spec(kind: &FilterKind, mut doc: Value) -> FilterSpec {
     if let Some(m) = doc.as_object_mut() {
         m.insert("name".into(), "f".into());
         m.insert("kind".into(), kind.kind.into());
     }
-    let spec = FilterSpec {
+    FilterSpec {
         name: "f".into(),
         kind: kind.kind.into(),
         doc,
         pipeline: "p".into(),
         path: "filters[0]".into(),
-    };
+    }
+}
+
+/// Builds a filter of `kind` from `doc` (name and kind are added), at path `filters[0]`.
+pub fn build(kind: &FilterKind, doc: Value) -> Result<Box<dyn Filter>, SpecError> {
+    let spec = filter_spec(kind, doc);
     let sup = supervisor();
     let res = Policies::new();
     let ctx = BuildContext::new(&sup, &res);
