@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use eg_testkit::{etcd_available, eventually, free_port, http, Cluster, Server, START_TIMEOUT};
+use eg_testkit::{
+    etcd_available, eventually, free_port, http, stable_port, Cluster, Server, START_TIMEOUT,
+};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_easegress-server");
@@ -637,7 +639,7 @@ struct ExternalEtcd {
 impl ExternalEtcd {
     fn start() -> ExternalEtcd {
         let dir = tempfile::tempdir().unwrap();
-        let (client, peer) = (free_port(), free_port());
+        let (client, peer) = (stable_port(), stable_port());
         let client_url = format!("http://127.0.0.1:{client}");
         let peer_url = format!("http://127.0.0.1:{peer}");
         let child = std::process::Command::new("etcd")

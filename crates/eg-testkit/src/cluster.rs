@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::net::free_port;
+use crate::net::stable_port;
 use crate::poll::eventually;
 use crate::server::{Server, START_TIMEOUT};
 
@@ -60,8 +60,8 @@ impl Cluster {
         let bin = bin.into();
         let etcd: Vec<EtcdPorts> = (0..n)
             .map(|_| EtcdPorts {
-                client_url: format!("http://127.0.0.1:{}", free_port()),
-                peer_url: format!("http://127.0.0.1:{}", free_port()),
+                client_url: format!("http://127.0.0.1:{}", stable_port()),
+                peer_url: format!("http://127.0.0.1:{}", stable_port()),
             })
             .collect();
         let initial = etcd
@@ -112,7 +112,20 @@ impl Cluster {
             m.spawn_only();
         }
         for m in &self.members {
-            m.wait_healthy();
+            let healthy =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m.wait_healthy()));
+            if healthy.is_err() {
+                let etcd_log =
+                    std::fs::read_to_string(m.dir.path().join("log").join("etcd_server.log"))
+                        .unwrap_or_default();
+                let tail: Vec<&str> = etcd_log.lines().rev().take(20).collect();
+                panic!(
+                    "{} did not become healthy; its log:\n{}\nits etcd log (last lines, newest first):\n{}",
+                    m.name,
+                    m.system_log(),
+                    tail.join("\n")
+                );
+            }
         }
     }
 

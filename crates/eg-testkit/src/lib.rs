@@ -29,7 +29,7 @@ mod tls;
 mod upstream;
 
 pub use cluster::{etcd_available, Cluster, EtcdPorts};
-pub use net::{closed_addr, free_port};
+pub use net::{closed_addr, free_port, stable_port};
 pub use poll::{eventually, eventually_async, poll_until, wait_until, WAIT_TIMEOUT};
 pub use proc::{cpu_ticks, cpu_ticks_during, exhaust_fds, open_fds};
 pub use raw::{
