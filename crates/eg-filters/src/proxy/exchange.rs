@@ -9,14 +9,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use eg_protocols::gzip::{gzip, gzip_stream_flushed};
 use eg_protocols::{fix_framing, Body, BodyError, Context, MessageKind};
+use eg_upstream::connections::{certificate_error, classify, SendFailure, UpstreamError};
+use eg_upstream::server::Server;
 use http::Method;
 
-use super::client::{certificate_error, classify, SendFailure};
 use super::compression::Compression;
-use super::failure::{failure_of, internal, Failure, UpstreamError, STATUS_CLIENT_CLOSED_REQUEST};
+use super::failure::{failure_of, internal, Failure, STATUS_CLIENT_CLOSED_REQUEST};
 use super::forward::{is_event_stream, remove_hop_by_hop, upstream_request, Answer};
 use super::pool::Pool;
-use super::server::Server;
 use super::{RESULT_CLIENT_ERROR, RESULT_INTERNAL_ERROR, RESULT_SERVER_ERROR, RESULT_TIMEOUT};
 
 /// At most one warning per server in this period about its TLS certificate.

@@ -8,7 +8,7 @@ use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_
 use http::uri::{self, PathAndQuery};
 use http::{HeaderMap, Request, StatusCode, Uri, Version};
 
-use super::server::Server;
+use eg_upstream::server::Server;
 
 /// Headers that belong to one connection and are never forwarded.
 static HOP_BY_HOP: [HeaderName; 9] = [
@@ -80,7 +80,7 @@ pub fn remove_hop_by_hop(h: &mut HeaderMap) {
 /// request's path, framing for the body sent, no hop-by-hop headers, and the `Host` rule
 /// (`keepHost` wins; then `setUpstreamHost`; IP-literal servers get the client's `Host`).
 /// `origin_form` leaves scheme and authority out of the URI (what goes on the wire of a
-/// [`super::h1pool::HostPool`] connection).
+/// [`HostPool`](eg_upstream::connections::HostPool) connection).
 pub fn upstream_request(
     server: &Server,
     req: &HttpRequest,

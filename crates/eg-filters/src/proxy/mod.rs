@@ -1,5 +1,9 @@
 //! The `Proxy` filter: server pools, load balancing, health checks.
 //!
+//! Servers, load balancing, health checks, request matchers and connections are the
+//! `eg-upstream` crate's; this module holds what is Proxy's own: its spec, the call of a
+//! request through a pool, the header work, compression, mirroring and metrics.
+//!
 //! A request goes to the first candidate pool whose `filter` matches it, or else to the
 //! main pool (the one without `filter`); a matching `mirrorPool` also gets a copy. The pool
 //! picks a healthy server, sends the request over a pooled keep-alive connection (bodies
@@ -11,19 +15,13 @@
 //! wraps the call (retries included): an open breaker answers 503 `shortCircuited`
 //! without calling the upstream.
 
-mod client;
 mod compression;
 mod exchange;
 mod failure;
 mod forward;
-mod h1pool;
-mod healthcheck;
-mod loadbalance;
-mod matcher;
 mod metrics;
 mod mirror;
 mod pool;
-mod server;
 pub mod spec;
 
 #[cfg(test)]
@@ -36,13 +34,13 @@ use eg_protocols::Context;
 use eg_spec::SpecError;
 use eg_supervisor::metrics::MetricsRegistry;
 use eg_supervisor::MemberInfo;
+use eg_upstream::connections::MtlsMaterial;
 use serde_json::{json, Value};
 
 use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
 use crate::registry::FilterKind;
 use crate::resilience::Policies;
 
-use self::client::MtlsMaterial;
 use self::compression::Compression;
 use self::pool::{Pool, PoolEnv, PoolPlan};
 use self::spec::{ProxySpec, DEFAULT_MAX_IDLE_CONNS, DEFAULT_MAX_IDLE_CONNS_PER_HOST};

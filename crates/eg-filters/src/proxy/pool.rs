@@ -17,15 +17,19 @@ use http::StatusCode;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-use super::client::{check_settings, shared_client, ClientSettings, MtlsMaterial, UpstreamClient};
+use eg_upstream::balance::{LoadBalancer, Policy};
+use eg_upstream::connections::{
+    check_settings, shared_client, ClientSettings, MtlsMaterial, UpstreamClient,
+};
+use eg_upstream::health::{Checker, HealthCheck, ProbeTarget};
+use eg_upstream::matcher::RequestMatcher;
+use eg_upstream::server::{Server, HTTP_SCHEMES};
+use eg_upstream::servers::{ServerHealth, ServerSelection};
+
 use super::compression::Compression;
 use super::failure::Failure;
 use super::forward::{set_response, Answer};
-use super::healthcheck::{Checker, HealthCheck, PoolHealth, ProbeTarget};
-use super::loadbalance::{LoadBalancer, Policy};
-use super::matcher::RequestMatcher;
 use super::metrics::PoolMetrics;
-use super::server::Server;
 use super::spec::PoolSpec;
 use super::{
     RESULT_CLIENT_ERROR, RESULT_FAILURE_CODE, RESULT_INTERNAL_ERROR, RESULT_SHORT_CIRCUITED,
@@ -34,8 +38,6 @@ use crate::resilience::{BreakerCall, BreakerPolicy, CircuitBreaker, Policies, Re
 
 /// Default `serverMaxBodySize`: 4 MiB.
 pub const DEFAULT_SERVER_MAX_BODY_SIZE: u64 = 4 << 20;
-/// The maximum server weight.
-const MAX_WEIGHT: i64 = 100;
 
 /// What a pool is checked with besides its own spec: the Proxy's fields and the pipeline's
 /// policies.
@@ -100,51 +102,12 @@ impl PoolPlan {
                 "service registries are not supported yet: list the servers in `servers`",
             ));
         }
-        if spec.servers.is_empty() {
-            return Err(SpecError::new(
-                field("servers"),
-                "both serviceName and servers are empty",
-            ));
-        }
-        let weighted = spec.servers.iter().filter(|s| s.weight > 0).count();
-        if weighted > 0 && weighted < spec.servers.len() {
-            return Err(SpecError::new(
-                field("servers"),
-                format!(
-                    "not all servers have weight({weighted}/{})",
-                    spec.servers.len()
-                ),
-            ));
-        }
-        let mut servers = Vec::with_capacity(spec.servers.len());
-        let mut weights = Vec::with_capacity(spec.servers.len());
-        for (k, s) in spec.servers.iter().enumerate() {
-            let spath = format!("{path}.servers[{k}]");
-            if !(0..=MAX_WEIGHT).contains(&s.weight) {
-                return Err(SpecError::new(
-                    format!("{spath}.weight"),
-                    format!("weight {} is out of range 0-100", s.weight),
-                ));
-            }
-            let server = Server::parse(&s.url, s.keep_host, &format!("{spath}.url"))?;
-            if !spec.server_tags.is_empty() && !s.tags.iter().any(|t| spec.server_tags.contains(t))
-            {
-                continue;
-            }
-            servers.push(server);
-            weights.push(s.weight as u32);
-        }
-        if servers.is_empty() {
-            return Err(SpecError::new(
-                field("serverTags"),
-                "no server has any of these tags",
-            ));
-        }
-        let lb = Policy::compile(
-            spec.load_balance.as_ref(),
-            &field("loadBalance"),
-            weighted > 0,
-        )?;
+        let ServerSelection {
+            servers,
+            weights,
+            weighted,
+        } = ServerSelection::select(&spec.servers, &spec.server_tags, path, HTTP_SCHEMES)?;
+        let lb = Policy::compile(spec.load_balance.as_ref(), &field("loadBalance"), weighted)?;
         let matcher = match &spec.filter {
             Some(f) => Some(RequestMatcher::compile(f, &field("filter"))?),
             None => None,
@@ -248,7 +211,7 @@ pub struct Pool {
     /// `proxy#<filter>#main`, `proxy#<filter>#candidate#<i>` or `proxy#<filter>#mirror`.
     pub name: String,
     pub(super) servers: Box<[Server]>,
-    health: Arc<PoolHealth>,
+    health: Arc<ServerHealth>,
     checker: Option<Checker>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     lb: LoadBalancer,
@@ -328,7 +291,7 @@ impl Pool {
             client: client.clone(),
         });
         let metrics = PoolMetrics::new(metrics, member, &name, &lb_label, &filter_label);
-        let health = Arc::new(PoolHealth::new(
+        let health = Arc::new(ServerHealth::new(
             servers.iter().map(|s| s.url.clone()).collect(),
             weights,
         ));

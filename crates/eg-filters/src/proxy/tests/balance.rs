@@ -1,7 +1,7 @@
 //! Load balancing and pool selection.
 
-use super::super::loadbalance::fnv32;
 use super::*;
+use eg_upstream::balance::fnv32;
 
 async fn three() -> (Upstream, Upstream, Upstream) {
     (

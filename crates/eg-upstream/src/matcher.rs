@@ -1,15 +1,16 @@
-//! Request matchers: which requests a candidate or mirror pool takes.
+//! Request matchers: which requests a candidate or mirror pool takes (a pool's `filter`).
 
 use std::net::IpAddr;
 
 use eg_protocols::escape::decode_path;
+use eg_protocols::standard_method as parse_method;
 use eg_protocols::HttpRequest;
 use eg_spec::{SpecError, StringMatcher};
 use http::header::HeaderName;
 use http::Method;
 
-use super::loadbalance::{fnv32, ip_text, StackText};
-use super::spec::RequestMatcherSpec;
+use crate::balance::{fnv32, ip_text, StackText};
+use crate::spec::RequestMatcherSpec;
 
 /// The number of permil buckets.
 const PERMIL: u32 = 1000;
@@ -170,9 +171,6 @@ impl UrlRule {
         self.url.matches(&decode_path(req.path()))
     }
 }
-
-/// The standard methods Easegress accepts in specs.
-pub use eg_protocols::standard_method as parse_method;
 
 #[cfg(test)]
 mod tests {

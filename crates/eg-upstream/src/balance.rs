@@ -1,4 +1,5 @@
-//! Load-balancing policies over the healthy servers of a pool.
+//! Load-balancing policies over the healthy servers of a pool: each [`Policy`] is one way
+//! to pick an index of the [`HealthyGroup`]; a new policy is one more variant.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -8,7 +9,8 @@ use eg_protocols::HttpRequest;
 use eg_spec::SpecError;
 use http::header::{HeaderName, COOKIE};
 
-use super::spec::LoadBalanceSpec;
+use crate::servers::HealthyGroup;
+use crate::spec::LoadBalanceSpec;
 
 /// How a pool picks one of its healthy servers.
 #[derive(Debug)]
@@ -73,30 +75,6 @@ impl Policy {
                 ))
             }
         })
-    }
-}
-
-/// The servers currently taking traffic: indexes into the pool's server list.
-#[derive(Debug, Default)]
-pub struct HealthyGroup {
-    /// Indexes of healthy servers, in spec order.
-    pub idx: Box<[usize]>,
-    /// Weights of those servers (same order).
-    pub weights: Box<[u32]>,
-    /// Sum of `weights`.
-    pub total_weight: u64,
-}
-
-impl HealthyGroup {
-    /// The group of servers `idx` with the given per-server weights (indexed by server).
-    pub fn new(idx: Vec<usize>, all_weights: &[u32]) -> HealthyGroup {
-        let weights: Box<[u32]> = idx.iter().map(|&i| all_weights[i]).collect();
-        let total_weight = weights.iter().map(|&w| u64::from(w)).sum();
-        HealthyGroup {
-            idx: idx.into(),
-            weights,
-            total_weight,
-        }
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! The request path of a proxied request with the generic pooled client hashes the pool key,
 //! locks the shared pool map, builds a lazy connect future and spawns a task per request to
-//! hand the connection back. Here every [`Server`](super::server::Server) holds its
+//! hand the connection back. Here every [`Server`](crate::server::Server) holds its
 //! [`HostPool`] directly: a checkout pops an idle sender under a short lock, and the sender
 //! goes back once its response is read. Connections are HTTP/1.1, `TCP_NODELAY` on, closed
 //! after [`POOL_IDLE_TIMEOUT`] idle. `https` servers keep using the generic client.
@@ -20,13 +20,7 @@ use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 use tokio::net::TcpStream;
 
-/// Idle pooled connections are closed after this long: below the keep-alive timeout of
-/// common backends (Node.js: 5s), so we rarely write to a connection the server is closing.
-pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
-/// TCP connect deadline (Go's dialer default in Easegress).
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// TCP keep-alive probe time of upstream connections.
-pub const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+use super::{CONNECT_TIMEOUT, POOL_IDLE_TIMEOUT, TCP_KEEPALIVE};
 
 /// An idle connection.
 struct Idle {
@@ -38,14 +32,14 @@ struct Idle {
 /// `Transport.MaxIdleConns`, the Proxy's `maxIdleConns`). A connection given back when the
 /// budget is spent is closed.
 #[derive(Debug)]
-pub struct IdleBudget {
+pub(crate) struct IdleBudget {
     idle: AtomicUsize,
     max: usize,
 }
 
 impl IdleBudget {
     /// A budget of `max` idle connections (`usize::MAX`: no limit).
-    pub fn new(max: usize) -> IdleBudget {
+    pub(crate) fn new(max: usize) -> IdleBudget {
         IdleBudget {
             idle: AtomicUsize::new(0),
             max,
@@ -133,7 +127,11 @@ impl HostPool {
     /// A pool for `authority` (port 80 when it has none) keeping up to `max_idle` idle
     /// connections, and no more than `budget` allows for all hosts together; inside a
     /// runtime it also starts a task closing expired idle connections.
-    pub fn new(authority: &Authority, max_idle: usize, budget: Arc<IdleBudget>) -> Arc<HostPool> {
+    pub(crate) fn new(
+        authority: &Authority,
+        max_idle: usize,
+        budget: Arc<IdleBudget>,
+    ) -> Arc<HostPool> {
         let host = authority
             .host()
             .trim_start_matches('[')

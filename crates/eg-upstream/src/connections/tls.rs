@@ -1,22 +1,12 @@
-//! The upstream HTTP client: pooled keep-alive connections shared by every worker thread.
-//!
-//! One client exists per distinct TLS/pool setting in the process (a cache of weak handles),
-//! so every `Proxy` filter with the same settings — and the next generation of the same
-//! filter — reuses warm connections.
+//! The TLS side of upstream connections: `mtls` material, and one rustls `ClientConfig` per
+//! client profile (verified against the WebPKI roots, the `mtls` roots, or not at all with
+//! `insecureSkipVerify`).
 
-use std::collections::HashMap;
 use std::error::Error as StdError;
-use std::sync::{Arc, LazyLock, Weak};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use base64::Engine as _;
-use eg_protocols::{Body, BodyError};
 use eg_spec::SpecError;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use parking_lot::Mutex;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -26,27 +16,8 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
-use super::h1pool::{HostPool, IdleBudget, CONNECT_TIMEOUT, POOL_IDLE_TIMEOUT, TCP_KEEPALIVE};
-use super::spec::MtlsSpec;
-use http::uri::Authority;
-
-/// The connector: plain TCP or TLS (rustls, ring), HTTP/1.1.
-pub type Connector = HttpsConnector<HttpConnector>;
-/// The hyper client type.
-pub type HyperClient = Client<Connector, Body>;
-
-/// What makes two upstream clients different.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ClientSettings {
-    /// Skip certificate verification.
-    pub insecure: bool,
-    /// Decoded client certificate, key and root CAs (PEM), if `mtls` is set.
-    pub mtls: Option<MtlsMaterial>,
-    /// Idle connections kept per host.
-    pub max_idle_per_host: usize,
-    /// Idle plain-HTTP connections kept in all hosts together (`maxIdleConns`).
-    pub max_idle: usize,
-}
+use super::client::ClientSettings;
+use crate::spec::MtlsSpec;
 
 /// Decoded `mtls` PEM texts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -122,92 +93,11 @@ impl MtlsMaterial {
     }
 }
 
-/// A pooled client plus a client that always opens a new connection (health probes, and the
-/// one retry after a pooled connection turned out to be closed by the server).
-pub struct UpstreamClient {
-    /// Keep-alive pooled client.
-    pub pooled: HyperClient,
-    /// Client without idle connections.
-    pub fresh: HyperClient,
-    /// Idle connections per plain-HTTP `host:port`, shared by every server using it.
-    hosts: Mutex<HashMap<Authority, Weak<HostPool>>>,
-    max_idle_per_host: usize,
-    /// The idle connections of all those host pools together, bounded by `maxIdleConns`.
-    idle: Arc<IdleBudget>,
-}
-
-impl UpstreamClient {
-    /// The connection pool of plain-HTTP upstream `authority`, created on first use; every
-    /// pool (and the next generation) naming the same `host:port` gets the same one.
-    pub fn host_pool(&self, authority: &Authority) -> Arc<HostPool> {
-        let mut hosts = self.hosts.lock();
-        if let Some(p) = hosts.get(authority).and_then(Weak::upgrade) {
-            return p;
-        }
-        hosts.retain(|_, w| w.strong_count() > 0);
-        let p = HostPool::new(authority, self.max_idle_per_host, self.idle.clone());
-        hosts.insert(authority.clone(), Arc::downgrade(&p));
-        p
-    }
-}
-
-static CLIENTS: LazyLock<Mutex<HashMap<ClientSettings, Weak<UpstreamClient>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-/// The process-wide client for `settings`, built on first use.
-pub fn shared_client(settings: &ClientSettings) -> Result<Arc<UpstreamClient>, String> {
-    let mut cache = CLIENTS.lock();
-    if let Some(c) = cache.get(settings).and_then(Weak::upgrade) {
-        return Ok(c);
-    }
-    cache.retain(|_, w| w.strong_count() > 0);
-    let tls = tls_config(settings)?;
-    let client = Arc::new(UpstreamClient {
-        pooled: build_client(tls.clone(), settings.max_idle_per_host),
-        fresh: build_client(tls, 0),
-        hosts: Mutex::new(HashMap::new()),
-        max_idle_per_host: settings.max_idle_per_host,
-        idle: Arc::new(IdleBudget::new(settings.max_idle)),
-    });
-    cache.insert(settings.clone(), Arc::downgrade(&client));
-    Ok(client)
-}
-
-/// Checks that a client could be built for `settings` (the client certificate and key go
-/// together, the CAs are usable) without building one: only the TLS configuration is made,
-/// and only when `mtls` gives material to check.
-pub fn check_settings(settings: &ClientSettings) -> Result<(), String> {
-    match settings.mtls {
-        Some(_) => tls_config(settings).map(drop),
-        None => Ok(()),
-    }
-}
-
-fn build_client(tls: ClientConfig, max_idle_per_host: usize) -> HyperClient {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    http.set_keepalive(Some(TCP_KEEPALIVE));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .pool_max_idle_per_host(max_idle_per_host)
-        .pool_timer(TokioTimer::new())
-        .timer(TokioTimer::new())
-        .set_host(false)
-        .build(https)
-}
-
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn tls_config(settings: &ClientSettings) -> Result<ClientConfig, String> {
+pub(crate) fn tls_config(settings: &ClientSettings) -> Result<ClientConfig, String> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -480,87 +370,6 @@ pub fn certificate_error<'a>(err: &'a (dyn StdError + 'static)) -> Option<&'a Ce
     None
 }
 
-/// Lets through at most one log line per period, counting the ones it holds back (so a
-/// broken upstream under load does not flood the log).
-#[derive(Debug, Default)]
-pub struct LogLimiter {
-    /// When the last line went out, and how many were held back since.
-    state: Mutex<(Option<Instant>, u64)>,
-}
-
-impl LogLimiter {
-    /// Whether to log at `now`: `Some(n)` with the `n` lines held back since the last one,
-    /// `None` within `every` of the last one.
-    pub fn allow(&self, now: Instant, every: Duration) -> Option<u64> {
-        let mut s = self.state.lock();
-        match s.0 {
-            Some(last) if now.saturating_duration_since(last) < every => {
-                s.1 += 1;
-                None
-            }
-            _ => {
-                s.0 = Some(now);
-                Some(std::mem::take(&mut s.1))
-            }
-        }
-    }
-}
-
-/// Why an upstream call failed, as the pool maps it to a status and result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendFailure {
-    /// The client's request body broke off (client gone): 499 `clientError`.
-    ClientGone,
-    /// A pooled connection was closed by the server before it answered; safe to retry an
-    /// idempotent request once on a new connection.
-    StaleConnection,
-    /// Connect or network failure: 503 `serverError`.
-    Network,
-}
-
-/// Classifies a client error by walking its sources.
-pub fn classify(err: &hyper_util::client::legacy::Error) -> SendFailure {
-    if err.is_connect() {
-        return SendFailure::Network;
-    }
-    classify_sources(err.source())
-}
-
-/// Classifies an error of a [`HostPool`] connection.
-pub fn classify_hyper(err: &hyper::Error) -> SendFailure {
-    classify_sources(Some(err))
-}
-
-fn classify_sources(first: Option<&(dyn StdError + 'static)>) -> SendFailure {
-    let mut src = first;
-    let mut stale = false;
-    while let Some(e) = src {
-        if e.downcast_ref::<BodyError>().is_some() {
-            return SendFailure::ClientGone;
-        }
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_incomplete_message() || h.is_canceled() {
-                stale = true;
-            }
-        }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind::*;
-            if matches!(
-                io.kind(),
-                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
-            ) {
-                stale = true;
-            }
-        }
-        src = e.source();
-    }
-    if stale {
-        SendFailure::StaleConnection
-    } else {
-        SendFailure::Network
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,18 +414,5 @@ mod tests {
             Some((0x30, &b"ab"[..], &b"c"[..]))
         );
         assert_eq!(validity(b"\x30\x03\x30\x01\x00"), None);
-    }
-
-    #[test]
-    fn the_limiter_lets_one_line_through_per_period() {
-        let l = LogLimiter::default();
-        let t0 = Instant::now();
-        let every = Duration::from_secs(10);
-        assert_eq!(l.allow(t0, every), Some(0));
-        assert_eq!(l.allow(t0 + Duration::from_secs(1), every), None);
-        assert_eq!(l.allow(t0 + Duration::from_secs(9), every), None);
-        assert_eq!(l.allow(t0 + Duration::from_secs(10), every), Some(2));
-        assert_eq!(l.allow(t0 + Duration::from_secs(11), every), None);
-        assert_eq!(l.allow(t0 + Duration::from_secs(30), every), Some(1));
     }
 }

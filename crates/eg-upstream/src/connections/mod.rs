@@ -1,0 +1,35 @@
+//! Connections to upstream servers.
+//!
+//! Two kinds of connection pool serve the servers of a pool:
+//!
+//! - [`HostPool`] (`host_pool.rs`): the keep-alive HTTP/1.1 connections of one plain-HTTP
+//!   `host:port`, checked out and given back without a task per request;
+//! - [`UpstreamClient`] (`client.rs`): hyper's generic pooled client over rustls, used for
+//!   `https` servers, health probes, redirects and mirrors; it also hands out the
+//!   [`HostPool`]s, one per `host:port`, and bounds their idle connections together.
+//!
+//! `tls.rs` builds the one rustls `ClientConfig` of a client profile (`insecureSkipVerify`,
+//! `mtls`), and `errors.rs` classifies failed calls ([`classify`], [`SendFailure`]) so a
+//! proxy can map them to its statuses.
+
+use std::time::Duration;
+
+mod client;
+mod errors;
+mod host_pool;
+mod tls;
+
+pub use self::client::{
+    check_settings, shared_client, ClientSettings, Connector, HyperClient, UpstreamClient,
+};
+pub use self::errors::{classify, SendFailure, UpstreamError};
+pub use self::host_pool::{HostPool, SendError, Sent};
+pub use self::tls::{certificate_error, MtlsMaterial};
+
+/// Idle pooled connections are closed after this long: below the keep-alive timeout of
+/// common backends (Node.js: 5s), so we rarely write to a connection the server is closing.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+/// TCP connect deadline (Go's dialer default in Easegress).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// TCP keep-alive probe time of upstream connections.
+pub const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
