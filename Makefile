@@ -5,6 +5,7 @@
 #   make test     unit + integration tests, then the shared acceptance suite (skipped with a
 #                 note when ../shared is absent, except under CI)
 #   make bench    the proxy benchmark against NGINX (installs wrk/nginx with apt-get)
+#   make schemas  regenerate docs/schemas/ (JSON schemas of every kind, for editors)
 #   make fmt / make lint
 
 CARGO      ?= cargo
@@ -14,7 +15,7 @@ SHARED     ?= $(CURDIR)/../shared
 ACCEPTANCE ?= $(SHARED)/acceptance
 PENDING    := $(CURDIR)/tests/acceptance-pending.txt
 
-.PHONY: all build run test unit acceptance acceptance-run bench fmt lint clean deps
+.PHONY: all build run test unit acceptance acceptance-run bench schemas fmt lint clean deps
 
 all: build
 
@@ -48,6 +49,9 @@ acceptance-run: build
 
 bench: build
 	bash bench/run.sh
+
+schemas: deps
+	EG_WRITE_SCHEMAS=1 $(CARGO) test -p easegress-server --test schemas
 
 fmt:
 	$(CARGO) fmt --all

@@ -14,6 +14,7 @@ pub mod options;
 pub mod registry;
 pub mod rlimit;
 mod run;
+pub mod schemas;
 pub mod upgrade;
 
 pub use run::main_with;

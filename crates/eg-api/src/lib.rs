@@ -25,6 +25,7 @@ pub use api::{
     DEFAULT_MAX_OBJECT_SIZE, DEFAULT_READ_HEADER_TIMEOUT, DEFAULT_READ_TIMEOUT,
     DEFAULT_WRITE_LOCK_TIMEOUT,
 };
+pub use metadata::kind_schema;
 pub use objects::create_initial_object;
 pub use reply::{ApiError, Reply};
 pub use server::serve;

@@ -3,6 +3,9 @@
 use http::StatusCode;
 use serde_json::{json, Map, Value};
 
+use eg_filters::FilterRegistry;
+use eg_supervisor::{Category, KindRegistry};
+
 use crate::api::Api;
 use crate::reply::{ok, ApiError, ApiResult, Reply};
 
@@ -11,6 +14,26 @@ pub async fn object_kinds(api: &Api) -> ApiResult {
     let mut kinds: Vec<&str> = api.sup.kinds().iter().map(|k| k.info().kind).collect();
     kinds.sort_unstable();
     ok(json!(kinds))
+}
+
+/// `GET /object-kinds/{kind}/schema`: the JSON schema of the kind's spec (`kind` may be
+/// an alias).
+pub async fn object_kind_schema(api: &Api, kind: &str) -> ApiResult {
+    kind_schema(&api.filters, api.sup.kinds(), kind)
+        .map(ok)
+        .unwrap_or_else(|| Err(ApiError::not_found(format!("kind {kind} not found"))))
+}
+
+/// The JSON schema of the spec of object kind `kind` (a name or an alias): a
+/// `Pipeline`-category kind's `filters` items are checked against the filter kinds' schemas.
+pub fn kind_schema(filters: &FilterRegistry, kinds: &KindRegistry, kind: &str) -> Option<Value> {
+    let info = kinds.resolve(kind)?.info();
+    let schema = (info.schema)();
+    Some(if info.category == Category::Pipeline {
+        filters.embed_in_pipeline_schema(schema)
+    } else {
+        schema
+    })
 }
 
 /// `GET /object-api-resources`.

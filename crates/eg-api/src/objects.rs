@@ -136,7 +136,7 @@ fn warnings_reply(status: StatusCode, name: &str, warnings: Vec<String>) -> Repl
 }
 
 /// `POST /objects`.
-pub async fn create(api: &Api, body: Bytes) -> ApiResult {
+pub async fn create(api: &Api, body: Bytes, dry_run: bool) -> ApiResult {
     let doc = parse_body_off_thread(body).await?;
     let _guard = api.lock_writes().await?;
     let checked = check_off_thread(&api.sup, doc).await?;
@@ -157,6 +157,14 @@ pub async fn create(api: &Api, body: Bytes) -> ApiResult {
             )));
         }
         ops.push(Op::Put(keys::object(o.name()), to_bytes(&o.doc)));
+    }
+    if dry_run {
+        if stored(&store, &name)?.is_some() {
+            return Err(ApiError::conflict(format!(
+                "conflict name: {name} already exists"
+            )));
+        }
+        return Ok(warnings_reply(StatusCode::CREATED, &name, checked.warnings));
     }
     ops.push(version_op());
     let key = keys::object(&name);
@@ -190,7 +198,7 @@ fn location_response(name: &str) -> http::Response<crate::reply::ApiBody> {
 }
 
 /// `PUT /objects/{name}`.
-pub async fn update(api: &Api, name: &str, body: Bytes) -> ApiResult {
+pub async fn update(api: &Api, name: &str, body: Bytes, dry_run: bool) -> ApiResult {
     let doc = parse_body_off_thread(body).await?;
     let _guard = api.lock_writes().await?;
     let store = api.sup.store().clone();
@@ -215,6 +223,9 @@ pub async fn update(api: &Api, name: &str, body: Bytes) -> ApiResult {
             existing.kind(),
             checked.spec.kind()
         )));
+    }
+    if dry_run {
+        return Ok(warnings_reply(StatusCode::OK, name, checked.warnings));
     }
     let mut ops = vec![Op::Put(keys::object(name), to_bytes(&checked.spec.doc))];
     let new_owned: BTreeSet<&str> = checked.owned.iter().map(|o| o.name()).collect();
@@ -356,7 +367,7 @@ pub async fn create_initial_object(api: &Api, text: &str) -> Result<bool, String
         return Ok(false);
     }
     let body = serde_json::to_vec(&doc).map_err(|e| e.to_string())?;
-    create(api, Bytes::from(body))
+    create(api, Bytes::from(body), false)
         .await
         .map(|_| true)
         .map_err(|e| e.message)
@@ -404,7 +415,7 @@ mod tests {
         parse_body(&body).expect("parses");
         let parse_time = t.elapsed();
 
-        let fut = create(&api, body);
+        let fut = create(&api, body, false);
         tokio::pin!(fut);
         let t = Instant::now();
         let first =

@@ -16,6 +16,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/healthz", "GET"),
     ("/about", "GET"),
     ("/object-kinds", "GET"),
+    ("/object-kinds/{kind}/schema", "GET"),
     ("/object-api-resources", "GET"),
     ("/objects-yaml/{kind}/{name}", "GET"),
     ("/objects", "POST"),
@@ -99,9 +100,10 @@ pub async fn dispatch(
         },
         ("GET", ["about"]) => Ok(Reply::Text(StatusCode::OK, ABOUT.to_string())),
         ("GET", ["object-kinds"]) => metadata::object_kinds(api).await,
+        ("GET", ["object-kinds", kind, "schema"]) => metadata::object_kind_schema(api, kind).await,
         ("GET", ["object-api-resources"]) => metadata::api_resources(api).await,
         ("GET", ["objects-yaml", kind, name]) => metadata::object_template(api, kind, name).await,
-        ("POST", ["objects"]) => objects::create(api, body).await,
+        ("POST", ["objects"]) => objects::create(api, body, dry_run(q("dryRun"))).await,
         ("GET", ["objects"]) => {
             let all = q("all-namespaces").is_some_and(|v| v == "true");
             objects::list(api, q("namespace").filter(|n| !n.is_empty()), all).await
@@ -112,7 +114,7 @@ pub async fn dispatch(
         ("GET", ["objects", name]) => {
             objects::get(api, name, q("namespace").filter(|n| !n.is_empty())).await
         }
-        ("PUT", ["objects", name]) => objects::update(api, name, body).await,
+        ("PUT", ["objects", name]) => objects::update(api, name, body, dry_run(q("dryRun"))).await,
         ("DELETE", ["objects", name]) => objects::delete(api, name).await,
         ("GET", ["status", "objects"]) => status::objects(api, None).await,
         ("GET", ["status", "objects", name]) => status::objects(api, Some(name)).await,
@@ -164,6 +166,12 @@ pub async fn dispatch(
             }
         }
     }
+}
+
+/// `?dryRun=true` (or Kubernetes' `All`): validate the write and answer as if it were
+/// made, storing nothing.
+fn dry_run(value: Option<&str>) -> bool {
+    matches!(value, Some("true") | Some("All"))
 }
 
 fn template_matches(template: &str, segs: &[&str]) -> bool {

@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 
 use eg_spec::SpecError;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::filter::{BuildContext, Built, FilterSpec};
+
+pub use eg_spec::schema::spec_schema;
 
 /// A registered filter kind: its name, the results it may return, its defaults, and how to
 /// check and build it.
@@ -119,42 +121,56 @@ impl FilterRegistry {
     pub fn iter(&self) -> impl Iterator<Item = &FilterKind> {
         self.kinds.values()
     }
+
+    /// One JSON schema accepting the spec of any registered filter: `kind` must name a
+    /// registered kind, and the rest of the spec is checked against that kind's schema
+    /// (an `if kind = X then schema(X)` per kind, which editors follow for completion).
+    pub fn filter_spec_schema(&self) -> Value {
+        let kinds: Vec<&str> = self.kinds.keys().copied().collect();
+        let branches: Vec<Value> = self
+            .iter()
+            .map(|k| {
+                let mut then = (k.schema)();
+                if let Some(obj) = then.as_object_mut() {
+                    obj.remove("$schema");
+                }
+                json!({"if": {"properties": {"kind": {"const": k.kind}}}, "then": then})
+            })
+            .collect();
+        json!({
+            "type": "object",
+            "required": ["kind", "name"],
+            "properties": {
+                "kind": {"type": "string", "enum": kinds},
+                "name": {"type": "string"},
+            },
+            "allOf": branches,
+        })
+    }
+
+    /// `pipeline_schema` (the schema of a `Pipeline` spec) with its `filters` items checked
+    /// by [`FilterRegistry::filter_spec_schema`].
+    pub fn embed_in_pipeline_schema(&self, mut pipeline_schema: Value) -> Value {
+        if let Some(props) = pipeline_schema
+            .get_mut("properties")
+            .and_then(Value::as_object_mut)
+        {
+            let description = props
+                .get("filters")
+                .and_then(|f| f.get("description"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let mut filters = json!({"type": "array", "items": self.filter_spec_schema()});
+            if !description.is_null() {
+                filters["description"] = description;
+            }
+            props.insert("filters".into(), filters);
+        }
+        pipeline_schema
+    }
 }
 
 /// A JSON schema saying only "an object", for kinds that do not publish a detailed one.
 pub fn object_schema() -> Value {
-    serde_json::json!({"type": "object"})
-}
-
-/// The JSON schema (draft 2020-12, nested types inlined) of a filter spec of type `T`, plus
-/// the meta fields every filter spec carries: `name` and `kind` (both required).
-///
-/// Generated from the type the kind decodes its spec into, with serde's renames and
-/// defaults: the schema lists exactly the fields the decoder knows.
-pub fn spec_schema<T: schemars::JsonSchema>() -> Value {
-    let settings = schemars::generate::SchemaSettings::draft2020_12().with(|s| {
-        s.inline_subschemas = true;
-    });
-    let mut schema = settings
-        .into_generator()
-        .into_root_schema_for::<T>()
-        .to_value();
-    if let Some(obj) = schema.as_object_mut() {
-        let props = obj
-            .entry("properties")
-            .or_insert_with(|| Value::Object(Default::default()));
-        if let Some(props) = props.as_object_mut() {
-            props.insert("name".into(), serde_json::json!({"type": "string"}));
-            props.insert("kind".into(), serde_json::json!({"type": "string"}));
-        }
-        let required = obj
-            .entry("required")
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Some(req) = required.as_array_mut() {
-            for k in ["kind", "name"] {
-                req.insert(0, Value::String(k.into()));
-            }
-        }
-    }
-    schema
+    json!({"type": "object"})
 }

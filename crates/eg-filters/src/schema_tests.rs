@@ -131,3 +131,32 @@ fn nested_types_and_durations_are_described() {
         "{mock}"
     );
 }
+
+#[test]
+fn a_pipelines_filters_are_checked_against_the_schema_of_their_kind() {
+    let mut registry = crate::FilterRegistry::new();
+    registry
+        .register(crate::mock::KIND)
+        .register(crate::proxy::KIND);
+    let pipeline = json!({
+        "type": "object",
+        "properties": {"filters": {"type": "array", "description": "The filters."}},
+    });
+    let schema = registry.embed_in_pipeline_schema(pipeline);
+    let filters = &schema["properties"]["filters"];
+    assert_eq!(filters["description"], "The filters.");
+    let items = &filters["items"];
+    assert_eq!(
+        items["properties"]["kind"]["enum"],
+        json!(["Mock", "Proxy"])
+    );
+    assert_eq!(items["required"], json!(["kind", "name"]));
+    let branches = items["allOf"].as_array().expect("one branch per kind");
+    assert_eq!(branches.len(), 2);
+    let proxy = branches
+        .iter()
+        .find(|b| b["if"]["properties"]["kind"]["const"] == "Proxy")
+        .expect("a Proxy branch");
+    assert!(proxy["then"]["properties"]["pools"].is_object(), "{proxy}");
+    assert!(proxy["then"].get("$schema").is_none());
+}

@@ -14,6 +14,7 @@ pub mod ipfilter;
 pub mod matcher;
 pub mod meta;
 pub mod nulls;
+pub mod schema;
 
 pub use decode::{decode, decode_kind, unknown_field_warning, Decoded};
 pub use document::{parse_document, parse_documents, to_yaml, yaml_options};
@@ -22,3 +23,4 @@ pub use error::{SpecError, SpecResult};
 pub use ipfilter::{IpFilter, IpFilterSpec};
 pub use matcher::{StringMatcher, StringMatcherSpec};
 pub use meta::{owner_of, Meta, DEFAULT_VERSION, META_KEYS, OWNER_LABEL, OWNER_USER_API};
+pub use schema::{field_schema, spec_schema};

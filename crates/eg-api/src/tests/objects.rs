@@ -280,3 +280,77 @@ async fn delete_all_needs_all_true() {
     );
     assert!(stored_names(&api).is_empty());
 }
+
+#[tokio::test]
+async fn a_dry_run_create_checks_everything_and_stores_nothing() {
+    let api = api();
+    let a = call(
+        &api,
+        "POST",
+        "/objects?dryRun=true",
+        &widget("w1", json!({"parts": 2})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
+    assert!(stored_names(&api).is_empty());
+    assert_eq!(config_version(&api), 0);
+
+    let a = call(
+        &api,
+        "POST",
+        "/objects?dryRun=All",
+        &widget("w1", json!({"size": -1})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.message().contains("size"), "{a:?}");
+
+    post(&api, &widget("w1", json!({"size": 1}))).await;
+    let version = config_version(&api);
+    let a = call(
+        &api,
+        "POST",
+        "/objects?dryRun=true",
+        &widget("w1", json!({"size": 2})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{a:?}");
+    assert_eq!(stored(&api, "w1").unwrap()["size"], 1);
+    assert_eq!(config_version(&api), version);
+}
+
+#[tokio::test]
+async fn a_dry_run_update_checks_everything_and_changes_nothing() {
+    let api = api();
+    post(&api, &widget("w1", json!({"size": 1}))).await;
+    let version = config_version(&api);
+    let a = call(
+        &api,
+        "PUT",
+        "/objects/w1?dryRun=true",
+        &widget("w1", json!({"size": 7, "unknownField": 1})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    assert_eq!(a.body["warnings"], json!(["unknownField"]));
+    assert_eq!(stored(&api, "w1").unwrap()["size"], 1);
+    assert_eq!(config_version(&api), version);
+
+    let a = call(
+        &api,
+        "PUT",
+        "/objects/w1?dryRun=true",
+        &widget("w1", json!({"size": -7})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    let a = call(
+        &api,
+        "PUT",
+        "/objects/nope?dryRun=true",
+        &widget("nope", json!({})),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(stored(&api, "nope").is_none());
+}

@@ -73,3 +73,14 @@ async fn metrics_include_the_process_metrics() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_object_kinds_schema_is_served_by_name_or_alias() {
+    let api = api();
+    let a = call(&api, "GET", "/object-kinds/widgets/schema", "").await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    assert_eq!(a.body["type"], "object");
+    let a = call(&api, "GET", "/object-kinds/Gadget/schema", "").await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(a.message().contains("Gadget"), "{a:?}");
+}

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use eg_filters::FilterRegistry;
 use eg_protocols::Context;
 use eg_spec::SpecError;
-use eg_supervisor::{object_schema, Category, KindInfo, Object, ObjectKind, Spec, Supervisor};
+use eg_supervisor::{Category, KindInfo, Object, ObjectKind, Spec, Supervisor};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -34,11 +34,11 @@ pub const INFO: KindInfo = KindInfo {
     name: "globalfilter",
     aliases: &["globalfilters"],
     default_spec: || json!({"fallthrough": {"beforePipeline": false, "pipeline": false}}),
-    schema: object_schema,
+    schema: eg_spec::spec_schema::<GlobalFilterSpec>,
 };
 
 /// `GlobalFilter` fields.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GlobalFilterSpec {
     /// A pipeline spec (`filters`, `flow`, `resilience`, `data`) run before the routed
@@ -54,7 +54,7 @@ pub struct GlobalFilterSpec {
 }
 
 /// `fallthrough` fields.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FallthroughSpec {
     /// Run the routed pipeline even when `beforePipeline` ended. Default false.

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use eg_spec::SpecError;
-use eg_supervisor::{object_schema, Category, KindInfo, Object, ObjectKind, Spec, Supervisor};
+use eg_supervisor::{Category, KindInfo, Object, ObjectKind, Spec, Supervisor};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
@@ -61,7 +61,7 @@ pub const INFO: KindInfo = KindInfo {
             "maxConnections": spec::DEFAULT_MAX_CONNECTIONS,
         })
     },
-    schema: object_schema,
+    schema: eg_spec::spec_schema::<HttpServerSpec>,
 };
 
 /// The `HTTPServer` object kind.

@@ -27,7 +27,7 @@ fn default_true() -> bool {
 }
 
 /// The kind fields of an `HTTPServer` spec.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpServerSpec {
     /// Listening port, 1..65535 (required).
@@ -99,7 +99,7 @@ pub struct HttpServerSpec {
 }
 
 /// One host condition of a rule.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HostSpec {
     /// The host (exact or with one leading/trailing `*`), or a regexp.
@@ -111,7 +111,7 @@ pub struct HostSpec {
 }
 
 /// A routing rule: hosts, an IP filter and paths.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleSpec {
     /// Host to match (exact, `*.example.com` or `www.example.*`).
@@ -132,7 +132,7 @@ pub struct RuleSpec {
 }
 
 /// A path of a rule: how to match it and where it goes.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PathSpec {
     /// Exact path (RadixTree: a pattern with `{p}`, `{p:re}`, `*`).
@@ -177,7 +177,7 @@ pub struct PathSpec {
 }
 
 /// A header or query condition: one of `values`, or `regexp`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ValueMatchSpec {
     /// Header or query name.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use eg_filters::FilterRegistry;
 use eg_spec::SpecError;
-use eg_supervisor::{object_schema, Category, KindInfo, Object, ObjectKind, Spec, Supervisor};
+use eg_supervisor::{Category, KindInfo, Object, ObjectKind, Spec, Supervisor};
 use serde_json::json;
 
 use super::compile::{check, compile};
@@ -22,7 +22,7 @@ pub const INFO: KindInfo = KindInfo {
     name: "pipeline",
     aliases: &["pipelines", "pl"],
     default_spec: || json!({"filters": []}),
-    schema: object_schema,
+    schema: eg_spec::spec_schema::<super::spec::PipelineSpec>,
 };
 
 /// Builds `Pipeline` objects with the filter kinds of a registry.

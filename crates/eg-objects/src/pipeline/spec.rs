@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 pub const END: &str = "END";
 
 /// `Pipeline` fields (also the `beforePipeline`/`afterPipeline` of a GlobalFilter).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineSpec {
     /// Filter specs (`name`, `kind` and the kind's fields). Required (may be empty).
@@ -29,7 +29,7 @@ pub struct PipelineSpec {
 }
 
 /// One step of the flow.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FlowNodeSpec {
     /// The filter's name, or `END` (required).

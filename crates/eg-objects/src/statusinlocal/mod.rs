@@ -29,19 +29,13 @@ pub const INFO: KindInfo = KindInfo {
     name: "statusinlocalcontroller",
     aliases: &["statusinlocalcontrollers", "statusinlocal"],
     default_spec: || json!({"path": "status.yaml"}),
-    schema: || {
-        json!({
-            "type": "object",
-            "required": ["path"],
-            "properties": {"path": {"type": "string", "minLength": 1}},
-        })
-    },
+    schema: eg_spec::spec_schema::<StatusInLocalSpec>,
 };
 /// How often the status file is rewritten.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The spec of a `StatusInLocalController`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusInLocalSpec {
     /// The file the statuses are written to (YAML). Relative paths are taken relative to the

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use eg_spec::{GoDuration, SpecError};
 use eg_supervisor::{Category, KindInfo, Object, ObjectKind, Spec, Supervisor};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// `TrafficController` (egctl `trafficcontroller`, `tc`).
 pub const TRAFFIC_CONTROLLER: KindInfo = KindInfo {
@@ -27,7 +27,7 @@ pub const TRAFFIC_CONTROLLER: KindInfo = KindInfo {
     name: "trafficcontroller",
     aliases: &["trafficcontroller", "tc"],
     default_spec: eg_supervisor::no_defaults,
-    schema: empty_schema,
+    schema: eg_spec::spec_schema::<NoFields>,
 };
 
 /// `RawConfigTrafficController` (egctl `rawconfigtrafficcontroller`, `rctc`).
@@ -37,7 +37,7 @@ pub const RAW_CONFIG_TRAFFIC_CONTROLLER: KindInfo = KindInfo {
     name: "rawconfigtrafficcontroller",
     aliases: &["rawconfigtrafficcontroller", "rctc"],
     default_spec: eg_supervisor::no_defaults,
-    schema: empty_schema,
+    schema: eg_spec::spec_schema::<NoFields>,
 };
 
 /// `ServiceRegistry` (egctl `serviceregistry`, `sr`); its one field is `syncInterval`
@@ -48,13 +48,7 @@ pub const SERVICE_REGISTRY: KindInfo = KindInfo {
     name: "serviceregistry",
     aliases: &["sr", "serviceregistry"],
     default_spec: || json!({"syncInterval": "10s"}),
-    schema: || {
-        json!({
-            "type": "object",
-            "required": ["syncInterval"],
-            "properties": {"syncInterval": {"type": "string", "format": "duration"}},
-        })
-    },
+    schema: eg_spec::spec_schema::<ServiceRegistrySpec>,
 };
 
 /// `StatusSyncController` (egctl `statussynccontroller`, `ssc`).
@@ -64,7 +58,7 @@ pub const STATUS_SYNC_CONTROLLER: KindInfo = KindInfo {
     name: "statussynccontroller",
     aliases: &["statussynccontroller", "ssc"],
     default_spec: eg_supervisor::no_defaults,
-    schema: empty_schema,
+    schema: eg_spec::spec_schema::<NoFields>,
 };
 
 /// Every system controller, in Easegress's creation order.
@@ -75,16 +69,12 @@ pub const ALL: [&KindInfo; 4] = [
     &STATUS_SYNC_CONTROLLER,
 ];
 
-fn empty_schema() -> Value {
-    json!({"type": "object", "properties": {}})
-}
-
 /// A spec without fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct NoFields {}
 
 /// The `ServiceRegistry` spec.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct ServiceRegistrySpec {
     /// How often registries are polled (Go duration), required.
@@ -144,6 +134,7 @@ impl Object for SystemController {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
     fn spec(doc: Value) -> Spec {
         Spec::from_doc(doc).unwrap()
     }
