@@ -43,6 +43,13 @@ pub enum Command {
     Describe(DescribeArgs),
     /// Apply a configuration to a resource by filename or stdin
     Apply(FileArgs),
+    /// Show what apply -f would change, as a unified diff (exit 1 when something differs)
+    Diff(DiffArgs),
+    /// Describe the fields of a kind: egctl explain HTTPServer.rules.paths
+    Explain {
+        /// KIND or KIND.field.subfield (object or filter kind).
+        target: String,
+    },
     /// Edit a resource
     Edit(EditArgs),
     /// View Easegress APIs
@@ -80,10 +87,21 @@ pub enum Shell {
     Zsh,
 }
 
-/// `-f FILE|-` of create/apply.
+/// `-f FILE|-` of apply.
 #[derive(Debug, Args)]
 pub struct FileArgs {
     /// A yaml file specifying the object.
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<String>,
+    /// Only validate on the server: nothing is stored
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+}
+
+/// `diff -f FILE|-`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// A yaml file with the objects to compare with the stored ones.
     #[arg(short = 'f', long = "file")]
     pub file: Option<String>,
 }
@@ -95,6 +113,9 @@ pub struct CreateArgs {
     /// A yaml file specifying the object.
     #[arg(short = 'f', long = "file")]
     pub file: Option<String>,
+    /// Only validate on the server: nothing is stored
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
     /// Generated resources.
     #[command(subcommand)]
     pub sub: Option<CreateSub>,

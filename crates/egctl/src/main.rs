@@ -7,8 +7,12 @@ const EXIT_FAILURE: i32 = 1;
 
 fn main() {
     let cli = egctl::cli::Cli::parse();
-    if let Err(e) = egctl::cmd::run(cli) {
-        eprintln!("Error: {e}");
-        std::process::exit(EXIT_FAILURE);
+    match egctl::cmd::run(cli) {
+        Ok(0) => {}
+        Ok(status) => std::process::exit(status),
+        Err(e) => {
+            eprintln!("Error: {e}");
+            std::process::exit(EXIT_FAILURE);
+        }
     }
 }

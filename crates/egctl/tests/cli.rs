@@ -538,3 +538,145 @@ fn edit_round_trips_through_the_editor() {
         unchanged.stdout
     );
 }
+
+#[test]
+fn a_dry_run_validates_on_the_server_and_stores_nothing() {
+    let env = Env::new();
+    let doc = "name: pa\nkind: Pipeline\nfilters: []\n";
+    let r = env.run_stdin(&["apply", "-f", "-", "--dry-run"], doc);
+    assert_eq!(
+        r.stdout, "create Pipeline pa successfully (dry run)\n",
+        "{}",
+        r.stderr
+    );
+    let r = env.run_stdin(&["create", "--dry-run", "-f", "-"], doc);
+    assert_eq!(r.stdout, "create Pipeline pa successfully (dry run)\n");
+    assert!(env.fake.state.lock().unwrap().objects.is_empty());
+    env.run_stdin(&["apply", "-f", "-"], doc);
+    let r = env.run_stdin(
+        &["apply", "--dry-run", "-f", "-"],
+        "name: pa\nkind: Pipeline\nflow: []\n",
+    );
+    assert_eq!(r.stdout, "update Pipeline pa successfully (dry run)\n");
+    assert!(env.fake.state.lock().unwrap().objects["pa"]
+        .get("flow")
+        .is_none());
+    let writes: Vec<String> = env
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|q| q.method != "GET")
+        .map(|q| format!("{} {}", q.method, q.path))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            "POST /apis/v2/objects?dryRun=true",
+            "POST /apis/v2/objects?dryRun=true",
+            "POST /apis/v2/objects",
+            "PUT /apis/v2/objects/pa?dryRun=true",
+        ]
+    );
+    let r = env.run_stdin(
+        &["apply", "--dry-run", "-f", "-"],
+        "name: k1\nkind: CustomData\ndata: []\n",
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("--dry-run checks objects"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn diff_shows_what_apply_would_change_with_kubectls_exit_codes() {
+    let env = Env::new();
+    let doc = "name: pa\nkind: Pipeline\nflow:\n- filter: mock\n";
+    let r = env.run_stdin(&["diff", "-f", "-"], doc);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .starts_with("--- /dev/null\n+++ Pipeline/pa (file)\n"),
+        "{}",
+        r.stdout
+    );
+
+    env.fake.put_object(json!({
+        "name": "pa", "kind": "Pipeline", "flow": [{"filter": "mock"}],
+        "createdAt": "2026-12-04T10:00:00Z", "labels": {"easegress/owner": "user-api"},
+        "version": "easegress.megaease.com/v2",
+    }));
+    let r = env.run_stdin(&["diff", "-f", "-"], doc);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stderr);
+
+    let r = env.run_stdin(
+        &["diff", "-f", "-"],
+        "name: pa\nkind: Pipeline\nflow:\n- filter: proxy\n",
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("\n-- filter: mock\n+- filter: proxy\n"),
+        "{}",
+        r.stdout
+    );
+
+    let r = egctl_in(
+        env.home.path(),
+        Some("127.0.0.1:1"),
+        &["diff", "-f", "-"],
+        Some(doc),
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.starts_with("Error: "), "{}", r.stderr);
+}
+
+#[test]
+fn explain_walks_object_and_filter_schemas() {
+    let env = Env::new();
+    let r = env.run(&["explain", "hs.rules.paths"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .starts_with("KIND:     HTTPServer\nFIELD:    paths <[]object>\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("  backend\t<string>\n    The pipeline.\n"),
+        "{}",
+        r.stdout
+    );
+
+    let r = env.run(&["explain", "proxy.pools.loadBalance"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .starts_with("KIND:     Proxy\nFIELD:    loadBalance <object>\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("  policy\t<string>\n    default: \"roundRobin\"\n"),
+        "{}",
+        r.stdout
+    );
+
+    let r = env.run(&["explain", "HTTPServer.nope"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("field \"nope\" does not exist in HTTPServer"),
+        "{}",
+        r.stderr
+    );
+    let r = env.run(&["explain", "Gadget"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("Gadget: no such object or filter kind"),
+        "{}",
+        r.stderr
+    );
+}

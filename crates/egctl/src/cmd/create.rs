@@ -29,9 +29,12 @@ pub fn create(ctx: &Ctx, args: CreateArgs) -> CmdResult {
         "Create a resource from a file or from stdin.",
     )? {
         match doc.kind.as_str() {
+            CUSTOM_DATA_KIND_KIND | CUSTOM_DATA_KIND if args.dry_run => {
+                return Err(no_dry_run(&doc));
+            }
             CUSTOM_DATA_KIND_KIND => customdata::create_kind(ctx, &doc)?,
             CUSTOM_DATA_KIND => customdata::change_data(ctx, &doc, "create")?,
-            _ => create_object(ctx, &doc)?,
+            _ => create_object(ctx, &doc, args.dry_run)?,
         }
     }
     Ok(())
@@ -44,43 +47,73 @@ pub fn apply(ctx: &Ctx, args: FileArgs) -> CmdResult {
         "Apply a configuration to a resource by filename or stdin",
     )? {
         match doc.kind.as_str() {
+            CUSTOM_DATA_KIND_KIND | CUSTOM_DATA_KIND if args.dry_run => {
+                return Err(no_dry_run(&doc));
+            }
             CUSTOM_DATA_KIND_KIND => customdata::apply_kind(ctx, &doc)?,
             CUSTOM_DATA_KIND => customdata::change_data(ctx, &doc, "apply")?,
-            _ => apply_object(ctx, &doc)?,
+            _ => apply_object(ctx, &doc, args.dry_run)?,
         }
     }
     Ok(())
 }
 
+/// Custom data is not validated by the server beyond its JSON schema; a dry run is refused
+/// rather than pretending.
+fn no_dry_run(doc: &SpecDoc) -> String {
+    format!(
+        "--dry-run checks objects; {} {} is custom data",
+        doc.kind, doc.name
+    )
+}
+
+/// The query of a write: `?dryRun=true` when only validating.
+fn dry_run_query(dry_run: bool) -> &'static str {
+    if dry_run {
+        "?dryRun=true"
+    } else {
+        ""
+    }
+}
+
+/// The success line, marked `(dry run)` when nothing was stored.
+fn done_msg(action: &str, doc: &SpecDoc, dry_run: bool) -> String {
+    let msg = success_msg(action, &[&doc.kind, &doc.name]);
+    if dry_run {
+        format!("{msg} (dry run)\n")
+    } else {
+        format!("{msg}\n")
+    }
+}
+
 /// POST one object.
-pub fn create_object(ctx: &Ctx, doc: &SpecDoc) -> CmdResult {
-    ctx.req(Method::Post, "/objects", Some(&doc.value))
-        .map_err(|e| error_msg("create", &e, &[&doc.kind, &doc.name]))?;
-    out(&format!(
-        "{}\n",
-        success_msg("create", &[&doc.kind, &doc.name])
-    ));
+pub fn create_object(ctx: &Ctx, doc: &SpecDoc, dry_run: bool) -> CmdResult {
+    ctx.req(
+        Method::Post,
+        &format!("/objects{}", dry_run_query(dry_run)),
+        Some(&doc.value),
+    )
+    .map_err(|e| error_msg("create", &e, &[&doc.kind, &doc.name]))?;
+    out(&done_msg("create", doc, dry_run));
     Ok(())
 }
 
 /// GET, then PUT ("update") or POST ("create") one object.
-pub fn apply_object(ctx: &Ctx, doc: &SpecDoc) -> CmdResult {
+pub fn apply_object(ctx: &Ctx, doc: &SpecDoc, dry_run: bool) -> CmdResult {
     let exists = object::object_exists(ctx, &doc.name);
     let action = if exists { "update" } else { "create" };
+    let query = dry_run_query(dry_run);
     let res = if exists {
         ctx.req(
             Method::Put,
-            &format!("/objects/{}", doc.name),
+            &format!("/objects/{}{query}", doc.name),
             Some(&doc.value),
         )
     } else {
-        ctx.req(Method::Post, "/objects", Some(&doc.value))
+        ctx.req(Method::Post, &format!("/objects{query}"), Some(&doc.value))
     };
     res.map_err(|e| error_msg(action, &e, &[&doc.kind, &doc.name]))?;
-    out(&format!(
-        "{}\n",
-        success_msg(action, &[&doc.kind, &doc.name])
-    ));
+    out(&done_msg(action, doc, dry_run));
     Ok(())
 }
 
@@ -166,11 +199,11 @@ fn create_httpproxy(ctx: &Ctx, a: HttpProxyArgs) -> CmdResult {
             &a.auto_cert_domain_name,
             &dns,
         )?;
-        apply_object(ctx, &to_doc(spec))?;
+        apply_object(ctx, &to_doc(spec), false)?;
     }
-    create_object(ctx, &to_doc(hs))?;
+    create_object(ctx, &to_doc(hs), false)?;
     for p in pipelines {
-        create_object(ctx, &to_doc(p))?;
+        create_object(ctx, &to_doc(p), false)?;
     }
     Ok(())
 }

@@ -4,7 +4,9 @@
 mod config_cmd;
 mod create;
 mod customdata;
+mod diff;
 mod edit;
+mod explain;
 mod general;
 mod member;
 mod object;
@@ -123,24 +125,45 @@ pub fn read_input(file: &str, what: &str) -> CmdResult<String> {
     std::fs::read_to_string(file).map_err(|e| format!("{what} failed: open {file}: {e}"))
 }
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> CmdResult {
+/// Exit status of `diff` when the file differs from the stored objects.
+pub const EXIT_DIFFERENCES: i32 = 1;
+/// Exit status of `diff` when it could not compare (kubectl's convention).
+pub const EXIT_DIFF_ERROR: i32 = 2;
+
+/// Runs the parsed command line; `Ok` holds the exit status.
+pub fn run(cli: Cli) -> CmdResult<i32> {
     let ctx = Ctx::new(&cli)?;
     match cli.command {
-        Command::Create(a) => create::create(&ctx, a),
-        Command::Apply(a) => create::apply(&ctx, a),
-        Command::Delete(a) => object::delete_cmd(&ctx, a),
-        Command::Get(a) => object::get_cmd(&ctx, a),
-        Command::Describe(a) => object::describe_cmd(&ctx, a),
-        Command::Edit(a) => edit::edit_cmd(&ctx, a),
-        Command::Apis => general::apis(&ctx),
-        Command::ApiResources => general::api_resources(&ctx),
-        Command::Health => general::health(&ctx),
-        Command::Metrics => general::metrics(&ctx),
+        Command::Diff(a) => Ok(match diff::diff(&ctx, a) {
+            Ok(true) => EXIT_DIFFERENCES,
+            Ok(false) => 0,
+            Err(e) => {
+                eprintln!("Error: {e}");
+                EXIT_DIFF_ERROR
+            }
+        }),
+        other => run_command(&ctx, other).map(|()| 0),
+    }
+}
+
+fn run_command(ctx: &Ctx, command: Command) -> CmdResult {
+    match command {
+        Command::Diff(a) => diff::diff(ctx, a).map(|_| ()),
+        Command::Explain { target } => explain::explain(ctx, &target),
+        Command::Create(a) => create::create(ctx, a),
+        Command::Apply(a) => create::apply(ctx, a),
+        Command::Delete(a) => object::delete_cmd(ctx, a),
+        Command::Get(a) => object::get_cmd(ctx, a),
+        Command::Describe(a) => object::describe_cmd(ctx, a),
+        Command::Edit(a) => edit::edit_cmd(ctx, a),
+        Command::Apis => general::apis(ctx),
+        Command::ApiResources => general::api_resources(ctx),
+        Command::Health => general::health(ctx),
+        Command::Metrics => general::metrics(ctx),
         Command::Completion { shell } => general::completion(shell),
-        Command::Profile(p) => general::profile(&ctx, p),
-        Command::Wasm(w) => general::wasm(&ctx, w),
-        Command::Logs(l) => general::logs(&ctx, l),
-        Command::Config(c) => config_cmd::config(&ctx, c),
+        Command::Profile(p) => general::profile(ctx, p),
+        Command::Wasm(w) => general::wasm(ctx, w),
+        Command::Logs(l) => general::logs(ctx, l),
+        Command::Config(c) => config_cmd::config(ctx, c),
     }
 }

@@ -136,11 +136,28 @@ fn route(s: &mut State, method: &str, target: &str, body: Value) -> (u16, String
         return err(404, "not found");
     };
     let segs: Vec<&str> = rest.split('/').filter(|x| !x.is_empty()).collect();
+    let dry_run = target.contains("dryRun=true");
     match (method, segs.as_slice()) {
         ("GET", []) => ok(json!([{"group": "admin", "entries": [
             {"path": "/objects", "method": "POST"}, {"path": "/objects", "method": "GET"},
             {"path": "/healthz", "method": "GET"}]}])),
         ("GET", ["healthz"]) => (200, String::new()),
+        ("GET", ["object-kinds", "HTTPServer" | "hs", "schema"]) => ok(json!({
+        "type": "object", "required": ["name", "kind"],
+        "properties": {
+            "port": {"type": ["integer", "null"], "description": "Listening port."},
+            "rules": {"type": "array", "description": "Routing rules.", "items": {
+                "type": "object", "properties": {
+                    "paths": {"type": "array", "items": {"type": "object", "properties": {
+                        "backend": {"type": "string", "description": "The pipeline."}}}}}}},
+        }})),
+        ("GET", ["metadata", "objects", "pipeline", "filters"]) => ok(json!(["Mock", "Proxy"])),
+        ("GET", ["metadata", "objects", "pipeline", "filters", "Proxy", "schema"]) => ok(json!({
+            "type": "object", "properties": {
+                "pools": {"type": "array", "description": "Server pools.", "items": {
+                    "type": "object", "properties": {
+                        "loadBalance": {"type": ["object", "null"], "properties": {
+                            "policy": {"type": "string", "default": "roundRobin"}}}}}}}})),
         ("GET", ["object-api-resources"]) => ok(json!([
             {"kind": "HTTPServer", "name": "httpserver", "aliases": ["httpservers", "hs"], "category": "TrafficGate"},
             {"kind": "Pipeline", "name": "pipeline", "aliases": ["pipelines", "pl"], "category": "Pipeline"}])),
@@ -150,7 +167,9 @@ fn route(s: &mut State, method: &str, target: &str, body: Value) -> (u16, String
             if s.objects.contains_key(&name) {
                 return err(409, &format!("conflict name: {name}"));
             }
-            s.objects.insert(name, body);
+            if !dry_run {
+                s.objects.insert(name, body);
+            }
             (201, String::new())
         }
         ("GET", ["objects", name]) => match s.objects.get(*name) {
@@ -161,7 +180,9 @@ fn route(s: &mut State, method: &str, target: &str, body: Value) -> (u16, String
             if !s.objects.contains_key(*name) {
                 return err(404, &format!("{name} not found"));
             }
-            s.objects.insert(name.to_string(), body);
+            if !dry_run {
+                s.objects.insert(name.to_string(), body);
+            }
             ok(Value::Null)
         }
         ("DELETE", ["objects", name]) => match s.objects.remove(*name) {
