@@ -23,4 +23,4 @@ pub use error::{SpecError, SpecResult};
 pub use ipfilter::{IpFilter, IpFilterSpec};
 pub use matcher::{StringMatcher, StringMatcherSpec};
 pub use meta::{owner_of, Meta, DEFAULT_VERSION, META_KEYS, OWNER_LABEL, OWNER_USER_API};
-pub use schema::{field_schema, spec_schema};
+pub use schema::spec_schema;

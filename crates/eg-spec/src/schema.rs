@@ -44,37 +44,6 @@ fn add_meta_fields(schema: &mut Value) {
     }
 }
 
-/// The value of `schema` at a dotted field path (`rules.paths.backend`): each step goes
-/// into `properties`, through array `items`, and through `anyOf`/`oneOf` alternatives
-/// (the nullable wrappers optional fields get). `None` when a step names no field.
-pub fn field_schema<'a>(schema: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    let mut at = schema;
-    for step in path {
-        at = child(at, step)?;
-    }
-    Some(at)
-}
-
-/// The schema of the field `name` below `schema`, looking through arrays and alternatives.
-fn child<'a>(schema: &'a Value, name: &str) -> Option<&'a Value> {
-    if let Some(found) = schema.get("properties").and_then(|p| p.get(name)) {
-        return Some(found);
-    }
-    if let Some(items) = schema.get("items") {
-        if let Some(found) = child(items, name) {
-            return Some(found);
-        }
-    }
-    for key in ["anyOf", "oneOf", "allOf"] {
-        if let Some(alts) = schema.get(key).and_then(Value::as_array) {
-            if let Some(found) = alts.iter().find_map(|alt| child(alt, name)) {
-                return Some(found);
-            }
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,16 +51,9 @@ mod tests {
     #[allow(dead_code)]
     #[derive(schemars::JsonSchema, serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
-    struct Inner {
+    struct Outer {
         /// How long to wait.
         wait_time: String,
-    }
-
-    #[allow(dead_code)]
-    #[derive(schemars::JsonSchema, serde::Deserialize)]
-    struct Outer {
-        items: Vec<Inner>,
-        maybe: Option<Inner>,
     }
 
     #[test]
@@ -99,16 +61,11 @@ mod tests {
         let s = spec_schema::<Outer>();
         assert_eq!(s["properties"]["name"]["type"], "string");
         assert_eq!(s["properties"]["kind"]["type"], "string");
+        assert_eq!(
+            s["properties"]["waitTime"]["description"],
+            "How long to wait."
+        );
         let req = s["required"].as_array().unwrap();
         assert_eq!(&req[..2], &[json!("name"), json!("kind")]);
-    }
-
-    #[test]
-    fn field_paths_go_through_arrays_and_options() {
-        let s = spec_schema::<Outer>();
-        let f = field_schema(&s, &["items", "waitTime"]).unwrap();
-        assert_eq!(f["description"], "How long to wait.");
-        assert!(field_schema(&s, &["maybe", "waitTime"]).is_some());
-        assert!(field_schema(&s, &["items", "nothing"]).is_none());
     }
 }
