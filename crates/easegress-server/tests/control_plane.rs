@@ -48,6 +48,32 @@ fn crud_status_codes_and_config_version() {
     assert_eq!(dup.status, 409);
     assert_eq!(dup.json()["code"], 409);
 
+    // A dry run checks the write and stores nothing.
+    let dry = s.api(
+        "POST",
+        "/objects?dryRun=true",
+        &mock_pipeline("pl-dry", "d"),
+    );
+    assert_eq!(dry.status, 201, "{}", dry.body);
+    assert_eq!(s.api("GET", "/objects/pl-dry", "").status, 404);
+    let dry = s.api(
+        "PUT",
+        "/objects/pl-a?dryRun=true",
+        &mock_pipeline("pl-a", "changed"),
+    );
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    assert_eq!(
+        s.api("GET", "/objects/pl-a", "").json()["filters"][0]["rules"][0]["body"],
+        "a"
+    );
+    let bad = s.api(
+        "POST",
+        "/objects?dryRun=true",
+        "name: bad-hs\nkind: HTTPServer\nport: nope\n",
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("port"), "{}", bad.body);
+
     let got = s.api("GET", "/objects/pl-a", "");
     assert_eq!(got.status, 200);
     let spec = got.json();
@@ -225,6 +251,27 @@ fn kinds_resources_and_filter_metadata() {
             .status,
         404
     );
+    // Object kinds serve the schemas of their spec types; a Pipeline's filters are checked
+    // per filter kind.
+    let hs = s.api("GET", "/object-kinds/hs/schema", "").json();
+    for field in [
+        "port",
+        "rules",
+        "keepAlive",
+        "ipFilter",
+        "clientMaxBodySize",
+    ] {
+        assert!(hs["properties"].get(field).is_some(), "{field}: {hs}");
+    }
+    let pl = s.api("GET", "/object-kinds/Pipeline/schema", "").json();
+    let items = &pl["properties"]["filters"]["items"];
+    assert!(
+        items["properties"]["kind"]["enum"]
+            .as_array()
+            .is_some_and(|k| k.contains(&json!("Proxy"))),
+        "{pl}"
+    );
+    assert_eq!(s.api("GET", "/object-kinds/Nope/schema", "").status, 404);
     let tmpl = s.api("GET", "/objects-yaml/hs/demo", "");
     assert!(tmpl.body.contains("kind: HTTPServer"), "{}", tmpl.body);
     let groups = s.api("GET", "", "").json();
