@@ -50,6 +50,12 @@ pub enum Command {
         /// KIND or KIND.field.subfield (object or filter kind).
         target: String,
     },
+    /// Names for shell completion (resource names, or the objects of KIND)
+    #[command(name = "__names", hide = true)]
+    Names {
+        /// The resource whose objects to list.
+        kind: Option<String>,
+    },
     /// Edit a resource
     Edit(EditArgs),
     /// View Easegress APIs

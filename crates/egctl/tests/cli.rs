@@ -680,3 +680,69 @@ fn explain_walks_object_and_filter_schemas() {
         r.stderr
     );
 }
+
+/// What bash completes `line` (words; the last is being typed) to with egctl's script.
+fn bash_complete(env: &Env, line: &[&str]) -> Vec<String> {
+    let script = env.ok(&["completion", "bash"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("egctl.bash");
+    std::fs::write(&file, script).unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_egctl")).parent().unwrap();
+    let words: Vec<String> = line.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE='{}'; COMP_POINT=${{#COMP_LINE}}; \
+         _egctl_names egctl '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        file.display(),
+        words.join(" "),
+        line.len() - 1,
+        line.join(" "),
+        line[line.len() - 1],
+        line[line.len().saturating_sub(2)],
+    );
+    let out = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .env("HOME", env.home.path())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn bash_completes_object_names_from_the_server() {
+    let env = Env::new();
+    env.fake
+        .put_object(json!({"name": "demo-a", "kind": "Pipeline"}));
+    env.fake
+        .put_object(json!({"name": "demo-b", "kind": "Pipeline"}));
+    env.fake
+        .put_object(json!({"name": "gate", "kind": "HTTPServer"}));
+    let server = env.fake.addr.as_str();
+    assert_eq!(
+        bash_complete(&env, &["egctl", "--server", server, "get", "pl", "demo"]),
+        ["demo-a", "demo-b"]
+    );
+    assert_eq!(
+        bash_complete(
+            &env,
+            &["egctl", "--server", server, "describe", "httpserver", ""]
+        ),
+        ["gate"]
+    );
+    let kinds = bash_complete(&env, &["egctl", "--server", server, "delete", "p"]);
+    assert_eq!(kinds, ["pipeline"]);
+    let verbs = bash_complete(&env, &["egctl", "--server", server, "expl"]);
+    assert_eq!(verbs, ["explain"]);
+}

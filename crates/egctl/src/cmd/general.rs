@@ -269,7 +269,10 @@ pub fn completion_script(shell: Shell) -> String {
     }
     let script = String::from_utf8_lossy(&buf).into_owned();
     match shell {
-        Shell::Bash => format!("# bash completion for egctl                               -*- shell-script -*-\n\n{script}"),
+        Shell::Bash => format!(
+            "# bash completion for egctl                               -*- shell-script -*-\n\n{script}{}",
+            super::names::BASH_NAMES
+        ),
         Shell::Zsh => match script.split_once('\n') {
             Some((first, rest)) if first.starts_with("#compdef") => {
                 format!("{first}\n# zsh completion for egctl                                -*- shell-script -*-\n{rest}")

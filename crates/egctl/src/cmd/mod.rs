@@ -9,6 +9,7 @@ mod edit;
 mod explain;
 mod general;
 mod member;
+mod names;
 mod object;
 
 use std::cell::OnceCell;
@@ -150,6 +151,7 @@ fn run_command(ctx: &Ctx, command: Command) -> CmdResult {
     match command {
         Command::Diff(a) => diff::diff(ctx, a).map(|_| ()),
         Command::Explain { target } => explain::explain(ctx, &target),
+        Command::Names { kind } => names::names(ctx, kind.as_deref()),
         Command::Create(a) => create::create(ctx, a),
         Command::Apply(a) => create::apply(ctx, a),
         Command::Delete(a) => object::delete_cmd(ctx, a),
