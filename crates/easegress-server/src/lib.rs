@@ -15,6 +15,7 @@ pub mod registry;
 pub mod rlimit;
 mod run;
 pub mod schemas;
+pub mod systemd;
 pub mod upgrade;
 
 pub use run::main_with;

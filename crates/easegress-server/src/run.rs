@@ -252,6 +252,7 @@ async fn run(
                     match startup.await {
                         Ok(()) => {
                             tracing::info!("easegress-server ready");
+                            crate::systemd::notify_ready();
                             Ok(stop.await)
                         }
                         Err(why) => Err(why),
@@ -264,6 +265,7 @@ async fn run(
         _ => match startup.await {
             Ok(()) => {
                 tracing::info!("easegress-server ready");
+                crate::systemd::notify_ready();
                 Ok(stop.await)
             }
             Err(why) => Err(why),
@@ -274,6 +276,7 @@ async fn run(
         tracing::info!("upgraded: the new process serves; stopping accepting and draining");
     } else {
         tracing::info!("stopping: closing the admin API and all objects");
+        crate::systemd::notify_stopping();
     }
     let _ = stop_tx.send(true);
     let forced = tokio::spawn(async {

@@ -395,3 +395,43 @@ fn signal_upgrade_without_a_running_server_says_why() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("easegress.pid"), "{err}");
 }
+
+/// The next sd_notify datagram on `socket` (the server's log when none comes in time).
+fn next_notification(socket: &std::os::unix::net::UnixDatagram, s: &Server) -> String {
+    let mut buf = [0u8; 512];
+    match socket.recv(&mut buf) {
+        Ok(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+        Err(e) => panic!("no notification ({e}); the server's log:\n{}", s.system_log()),
+    }
+}
+
+#[test]
+fn systemd_hears_ready_the_new_main_pid_after_an_upgrade_and_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    socket.set_read_timeout(Some(SWITCH)).unwrap();
+    let (mut s, bin) = server_from_copy("sd-notify");
+    s.env
+        .push(("NOTIFY_SOCKET".into(), path.display().to_string()));
+    s.start();
+    let first = s.pid().unwrap();
+    let ready = next_notification(&socket, &s);
+    assert!(ready.contains("READY=1"), "{ready}");
+    assert!(ready.contains(&format!("MAINPID={first}")), "{ready}");
+
+    replace_binary(&bin, Path::new(BIN));
+    signal_upgrade(&s);
+    let second = s.wait_for_successor(first, SWITCH);
+    let ready = next_notification(&socket, &s);
+    assert!(ready.contains("READY=1"), "{ready}");
+    assert!(ready.contains(&format!("MAINPID={second}")), "{ready}");
+
+    // The new process is not the test's child: stop it by its pid.
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &second.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(next_notification(&socket, &s), "STOPPING=1");
+}
