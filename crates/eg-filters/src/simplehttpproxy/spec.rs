@@ -26,8 +26,8 @@ pub struct SimpleHttpProxySpec {
     /// cannot be reached is sent again (not when its body is streamed).
     #[serde(default)]
     pub retry_policy: String,
-    /// Deadline of one attempt: connecting, sending and reading the answer (and, for
-    /// `CONNECT`, dialling the target). Empty or 0: none.
+    /// Deadline of one attempt: connecting, sending and reading the answer (its head only
+    /// when the answer is streamed); for `CONNECT`, dialling the target. Empty or 0: none.
     #[serde(default, deserialize_with = "eg_upstream::spec::opt_duration")]
     #[schemars(with = "Option<eg_spec::GoDuration>")]
     pub timeout: Option<Duration>,
