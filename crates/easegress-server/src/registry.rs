@@ -74,6 +74,7 @@ pub fn builtin() -> Registry {
         .register(f::requestadaptor::KIND)
         .register(f::responseadaptor::KIND)
         .register(f::ratelimiter::KIND)
+        .register(f::simplehttpproxy::KIND)
         .register(f::redirector::KIND)
         .register(f::validator::KIND);
     // Objects: the system controllers first, as Easegress creates them.

@@ -27,6 +27,7 @@ pub mod ratelimiter;
 pub mod redirector;
 pub mod requestadaptor;
 pub mod responseadaptor;
+pub mod simplehttpproxy;
 pub mod template;
 pub mod validator;
 

@@ -7,15 +7,15 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use eg_protocols::gzip::{gzip, gzip_stream_flushed};
-use eg_protocols::{fix_framing, Body, BodyError, Context, MessageKind};
+use eg_protocols::{fix_framing, Body, Context, MessageKind};
 use eg_upstream::connections::{certificate_error, classify, SendFailure, UpstreamError};
 use eg_upstream::server::Server;
 use http::Method;
 
+use super::answer::{read_answer, AnswerError};
 use super::compression::Compression;
 use super::failure::{failure_of, internal, Failure, STATUS_CLIENT_CLOSED_REQUEST};
-use super::forward::{is_event_stream, remove_hop_by_hop, upstream_request, Answer};
+use super::forward::{upstream_request, Answer};
 use super::pool::Pool;
 use super::{RESULT_CLIENT_ERROR, RESULT_INTERNAL_ERROR, RESULT_SERVER_ERROR, RESULT_TIMEOUT};
 
@@ -148,59 +148,22 @@ impl Pool {
             );
             return Err(Failure(502, RESULT_SERVER_ERROR));
         }
-        let (head, incoming) = resp.into_parts();
-        let mut headers = head.headers;
-        let status = head.status;
-        let mut body = Body::Incoming(incoming);
-        let streaming = self.max_body.is_none() || is_event_stream(&headers);
-        if !streaming {
-            if let Err(e) = body.buffer(self.max_body).await {
+        let gzip = if gzip_ok { compression } else { None };
+        read_answer(resp, conn, self.max_body, to_head, gzip)
+            .await
+            .map_err(|e| {
                 match e {
-                    BodyError::TooLarge { limit } => tracing::warn!(
+                    AnswerError::TooLarge { limit } => tracing::warn!(
                         pool = %self.name,
                         limit,
                         "response body larger than serverMaxBodySize; set it to -1 to stream"
                     ),
-                    BodyError::Io(e) => {
+                    AnswerError::Io(e) => {
                         tracing::debug!(pool = %self.name, error = %e, "response body read failed")
                     }
                 }
-                return Err(Failure(500, RESULT_INTERNAL_ERROR));
-            }
-        }
-        // Transfer-Encoding wins over Content-Length (RFC 9112 §6.1), and the length the
-        // client gets is that of the body it is sent.
-        fix_framing(
-            &mut headers,
-            MessageKind::Response { status, to_head },
-            body.known_len(),
-        );
-        remove_hop_by_hop(&mut headers);
-        if let Some((hp, tx)) = conn {
-            if body.is_buffered() {
-                hp.put(tx);
-            } else {
-                hp.put_when_ready(tx);
-            }
-        }
-        if let (true, Some(c)) = (gzip_ok, compression) {
-            if c.response_wanted(status, &headers, body.known_len()) {
-                Compression::mark(&mut headers);
-                body = match body {
-                    Body::Full(b) => Body::Full(gzip(&b).map_err(internal)?),
-                    other => gzip_stream_flushed(other),
-                };
-            }
-        }
-        let resp_size = body.known_len().unwrap_or(0);
-        Ok((
-            Answer {
-                status,
-                headers,
-                body,
-            },
-            resp_size,
-        ))
+                Failure(500, RESULT_INTERNAL_ERROR)
+            })
     }
 
     /// Follows the upstream's redirects as Go's `http.Client` does for Easegress with
@@ -340,7 +303,8 @@ fn resolve(base: &http::Uri, location: &str) -> Option<http::Uri> {
     format!("{scheme}://{authority}{path}").parse().ok()
 }
 
-fn is_idempotent(m: &Method) -> bool {
+/// Whether a request with method `m` may be sent again after a connection failed.
+pub(crate) fn is_idempotent(m: &Method) -> bool {
     matches!(
         *m,
         Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE

@@ -15,17 +15,18 @@
 //! wraps the call (retries included): an open breaker answers 503 `shortCircuited`
 //! without calling the upstream.
 
-mod compression;
-mod exchange;
-mod failure;
-mod forward;
+pub(crate) mod answer;
+pub(crate) mod compression;
+pub(crate) mod exchange;
+pub(crate) mod failure;
+pub(crate) mod forward;
 mod metrics;
 mod mirror;
 mod pool;
 pub mod spec;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::any::Any;
 use std::sync::Arc;

@@ -251,7 +251,6 @@ impl HostPool {
     }
 
     /// The idle connections kept now.
-    #[cfg(test)]
     pub fn idle_count(&self) -> usize {
         self.idle.lock().len()
     }

@@ -10,7 +10,7 @@ mod framing;
 mod health;
 mod redirects;
 mod spec_errors;
-mod tls;
+pub(crate) mod tls;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

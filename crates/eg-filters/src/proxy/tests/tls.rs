@@ -22,7 +22,11 @@ fn acceptor(require_client_cert: bool) -> tokio_rustls::TlsAcceptor {
     acceptor_for(SERVER_CERT, SERVER_KEY, require_client_cert)
 }
 
-fn acceptor_for(cert: &str, key: &str, require_client_cert: bool) -> tokio_rustls::TlsAcceptor {
+pub(crate) fn acceptor_for(
+    cert: &str,
+    key: &str,
+    require_client_cert: bool,
+) -> tokio_rustls::TlsAcceptor {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert.as_bytes())
         .collect::<Result<_, _>>()

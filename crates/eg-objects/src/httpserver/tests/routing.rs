@@ -519,3 +519,56 @@ async fn backend_pool_routes_to_the_generated_pipeline() {
     apply(&sup, echo("GENERATED-gen-0-1", "generated"));
     assert_eq!(get(port, "/any").await.server(), "generated");
 }
+
+/// The head of the answer to `CONNECT target` (the connection stays open when it is 200).
+async fn connect_head(port: u16, target: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let req = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match tokio::time::timeout(Duration::from_secs(15), s.read(&mut byte)).await {
+            Ok(Ok(1)) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).to_ascii_lowercase()
+}
+
+fn mock_pipeline(name: &str, label: &str) -> Value {
+    json!({
+        "name": name, "kind": "Pipeline",
+        "filters": [{"name": "m", "kind": "Mock", "rules": [{"code": 200, "headers": {"X-Route": label}}]}],
+    })
+}
+
+/// A CONNECT's authority-form target (`host:port`) has no path: the Ordered router gives it
+/// to a path entry without path conditions (here limited to CONNECT), never to one with a
+/// `path`, `pathPrefix` or `pathRegexp`.
+#[tokio::test]
+async fn connect_is_routed_to_a_path_entry_without_path_conditions() {
+    let sup = supervisor(None);
+    apply(&sup, mock_pipeline("pl-connect", "connect"));
+    apply(&sup, mock_pipeline("pl-root", "root"));
+    let port = free_port();
+    let fields = json!({"rules": [{"paths": [
+        {"pathPrefix": "/", "backend": "pl-root"},
+        {"methods": ["CONNECT"], "backend": "pl-connect"},
+    ]}]});
+    start(&sup, server("hs-connect", port, fields)).await;
+    let head = connect_head(port, "example.test:443").await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("x-route: connect"), "{head}");
+    assert!(!head.contains("content-length"), "{head}");
+    assert_eq!(get(port, "/x").await.status, 200);
+
+    let port = free_port();
+    let fields = json!({"rules": [{"paths": [{"pathPrefix": "/", "backend": "pl-root"}]}]});
+    start(&sup, server("hs-prefix-only", port, fields)).await;
+    let head = connect_head(port, "example.test:443").await;
+    assert!(head.starts_with("http/1.1 404"), "{head}");
+}
