@@ -5,6 +5,7 @@
 #   make test     unit + integration tests, then the shared acceptance suite (skipped with a
 #                 note when ../shared is absent, except under CI)
 #   make bench    the proxy benchmark against NGINX (installs wrk/nginx with apt-get)
+#   make deb      a Debian package (cargo-deb) in target/debian/; make package-test checks it
 #   make schemas  regenerate docs/schemas/ (JSON schemas of every kind, for editors)
 #   make fmt / make lint
 
@@ -15,7 +16,7 @@ SHARED     ?= $(CURDIR)/../shared
 ACCEPTANCE ?= $(SHARED)/acceptance
 PENDING    := $(CURDIR)/tests/acceptance-pending.txt
 
-.PHONY: all build run test unit acceptance acceptance-run bench schemas fmt lint clean deps
+.PHONY: all build run test unit acceptance acceptance-run bench deb package-test schemas fmt lint clean deps
 
 all: build
 
@@ -49,6 +50,13 @@ acceptance-run: build
 
 bench: build
 	bash bench/run.sh
+
+deb: build
+	@command -v cargo-deb >/dev/null || $(CARGO) install cargo-deb --locked
+	$(CARGO) deb -p easegress-server --no-build --dbgsym
+
+package-test: deb
+	bash packaging/test-deb.sh
 
 schemas: deps
 	EG_WRITE_SCHEMAS=1 $(CARGO) test -p easegress-server --test schemas
