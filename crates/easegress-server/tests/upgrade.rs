@@ -401,7 +401,10 @@ fn next_notification(socket: &std::os::unix::net::UnixDatagram, s: &Server) -> S
     let mut buf = [0u8; 512];
     match socket.recv(&mut buf) {
         Ok(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
-        Err(e) => panic!("no notification ({e}); the server's log:\n{}", s.system_log()),
+        Err(e) => panic!(
+            "no notification ({e}); the server's log:\n{}",
+            s.system_log()
+        ),
     }
 }
 
