@@ -11,8 +11,6 @@ use http_body_util::{BodyExt, Full};
 
 use crate::reply::{encode, ApiBody, ApiError};
 
-pub(crate) use assets::ASSETS;
-
 /// Where the dashboard lives.
 pub const DASHBOARD_PATH: &str = "/dashboard/";
 

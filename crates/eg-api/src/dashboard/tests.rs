@@ -15,7 +15,7 @@ async fn body(r: Response<ApiBody>) -> Bytes {
     r.into_body().collect().await.unwrap().to_bytes()
 }
 
-fn header<'a>(r: &'a Response<ApiBody>, name: header::HeaderName) -> &'a str {
+fn header(r: &Response<ApiBody>, name: header::HeaderName) -> &str {
     r.headers()
         .get(&name)
         .and_then(|v| v.to_str().ok())
@@ -140,6 +140,6 @@ async fn head_sends_the_length_without_the_body() {
     let r = respond(&Method::HEAD, "/dashboard/", &HeaderMap::new());
     assert_eq!(r.status(), StatusCode::OK);
     let len: usize = header(&r, header::CONTENT_LENGTH).parse().unwrap();
-    assert_eq!(len, ASSETS[0].bytes.len());
+    assert_eq!(len, assets::ASSETS[0].bytes.len());
     assert!(body(r).await.is_empty());
 }

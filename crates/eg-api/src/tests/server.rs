@@ -69,7 +69,9 @@ async fn v1_is_an_alias_and_other_prefixes_are_404() {
         request(&addr, "GET", "/apis/v2x/healthz", "").await.status,
         404
     );
-    assert_eq!(request(&addr, "GET", "/", "").await.status, 404);
+    // The root leads to the dashboard; other paths outside the prefixes are not found.
+    assert_eq!(request(&addr, "GET", "/", "").await.status, 302);
+    assert_eq!(request(&addr, "GET", "/index.html", "").await.status, 404);
 }
 
 #[tokio::test]

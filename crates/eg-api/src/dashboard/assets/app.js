@@ -488,9 +488,11 @@
     parts.push(svgEl('text', { x: x0, y: CHART_H - 3, text: '−5 min' }));
     parts.push(svgEl('text', { x: x1, y: CHART_H - 3, 'text-anchor': 'end', text: 'now' }));
     for (const s of series) {
-      const pts = s.points.filter(([t, v]) => now - t <= HISTORY_MS && isFinite(v))
-        .map(([t, v]) => x(t).toFixed(1) + ',' + y(v).toFixed(1)).join(' ');
+      const shown = s.points.filter(([t, v]) => now - t <= HISTORY_MS && isFinite(v));
+      const pts = shown.map(([t, v]) => x(t).toFixed(1) + ',' + y(v).toFixed(1)).join(' ');
       parts.push(svgEl('polyline', { class: s.cls, points: pts, 'data-series': s.name || s.cls }));
+      const last = shown[shown.length - 1];
+      if (last) parts.push(svgEl('circle', { class: s.cls, cx: x(last[0]).toFixed(1), cy: y(last[1]).toFixed(1), r: 2.5 }));
     }
     svg.replaceChildren(...parts);
     svg.setAttribute('aria-label', label);
@@ -806,6 +808,8 @@
       try {
         await refreshers[current]();
         $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+        // When the first data was on screen, for page-load measurements.
+        if (!performance.getEntriesByName('eg-first-data').length) performance.mark('eg-first-data');
       } finally {
         running = null;
       }
