@@ -70,6 +70,35 @@ filters:
 const BAD_FIELD: &str = "filters[0].pools[0].servers[1].url";
 const BAD_LINE: u64 = 10;
 
+/// Where the editor finds a field path: (text, path, line, whether all of the path was found).
+const LOCATE_CASES: [(&str, &str, u64, bool); 5] = [
+    (
+        "kind: HTTPServer\nname: x\nrules:\n- paths:\n  - pathPrefix: /a\n    backend: a\n  - pathPrefix: /b\n",
+        "rules[0].paths[1]",
+        7,
+        true,
+    ),
+    (
+        "kind: HTTPServer\nname: x\nrules:\n- paths:\n  - pathPrefix: /a\n    backend: a\n  - pathPrefix: /b\n",
+        "rules[0].paths[1].backend",
+        7,
+        false,
+    ),
+    (
+        "rules:\n  - host: a\n    paths:\n      - pathPrefix: /\n        backend: b\n",
+        "rules[0].paths[0].backend",
+        5,
+        true,
+    ),
+    (
+        "# c\n\"name\": x\nfilters:\n  - name: a\n    kind: Mock\n  # between\n  - name: b\n    kind: Proxy\n",
+        "filters[1].kind",
+        8,
+        true,
+    ),
+    ("name: x\nkind: Pipeline\n", "filters[0].pools", 1, false),
+];
+
 fn http_server(port: u16) -> String {
     format!(
         "name: hs-dash\nkind: HTTPServer\nport: {port}\nrules:\n  - paths:\n      - pathPrefix: /\n        backend: pl-dash\n"
@@ -161,6 +190,38 @@ async fn the_dashboard_in_a_real_browser() {
         )
         .await;
 
+    // The keyboard alone: the skip link first, then the sections; Enter opens one and
+    // moves focus to its heading.
+    for _ in 0..3 {
+        b.press("Tab", 9).await;
+        if b.eval("document.activeElement.className === 'skip'").await == true {
+            break;
+        }
+    }
+    assert_eq!(b.eval("document.activeElement.className").await, "skip");
+    b.press("Tab", 9).await;
+    assert_eq!(
+        b.eval("document.activeElement.dataset.view").await,
+        "objects"
+    );
+    b.press("Tab", 9).await;
+    assert_eq!(
+        b.eval("document.activeElement.dataset.view").await,
+        "traffic"
+    );
+    b.press("Enter", 13).await;
+    b.wait_for(
+        "the traffic view to take focus",
+        "document.activeElement.id === 'h-traffic' && !document.getElementById('view-traffic').hidden",
+    )
+    .await;
+    b.eval("location.hash = '#objects'").await;
+    b.wait_for(
+        "the objects view",
+        "!document.getElementById('view-objects').hidden",
+    )
+    .await;
+
     // An object's status per member and its YAML.
     b.eval("document.querySelector('#object-list button[data-name=\"hs-dash\"]').click()")
         .await;
@@ -247,6 +308,44 @@ async fn the_dashboard_in_a_real_browser() {
     );
     assert_eq!(s.api("GET", "/objects/pl-bad", "").status, 404);
     b.screenshot(&out.join("editor-error.png")).await;
+    for (text, path, line, exact) in LOCATE_CASES {
+        let found = b
+            .eval(&format!(
+                "window.egDashboard.locate({}, {})",
+                js(text),
+                js(path)
+            ))
+            .await;
+        assert_eq!(
+            found,
+            json!({"line": line, "exact": exact}),
+            "{path} in:\n{text}"
+        );
+    }
+
+    // Deleting from the page asks once more, then removes the object.
+    b.eval("document.querySelector('#object-list button[data-name=\"pl-editor\"]').click()")
+        .await;
+    b.wait_for(
+        "pl-editor selected",
+        "document.getElementById('detail-title').textContent === 'Pipeline pl-editor' \
+         && !document.getElementById('delete').disabled",
+    )
+    .await;
+    b.eval("document.getElementById('delete').click()").await;
+    b.wait_for(
+        "the confirmation to take focus",
+        "document.activeElement.id === 'delete-confirm'",
+    )
+    .await;
+    assert_eq!(s.api("GET", "/objects/pl-editor", "").status, 200);
+    b.eval("document.activeElement.click()").await;
+    b.wait_for(
+        "the editor to report the object deleted",
+        "document.getElementById('editor-result').textContent.includes('Deleted pl-editor')",
+    )
+    .await;
+    assert_eq!(s.api("GET", "/objects/pl-editor", "").status, 404);
 
     // Traffic through the HTTPServer moves its charts.
     b.eval("location.hash = '#traffic'").await;

@@ -248,6 +248,19 @@ impl Browser {
         .await;
     }
 
+    /// Presses and releases a key, as a keyboard would (`code` is its Windows key code).
+    pub async fn press(&mut self, key: &str, code: u32) {
+        let text = if key == "Enter" { "\r" } else { "" };
+        for kind in ["keyDown", "keyUp"] {
+            self.call(
+                "Input.dispatchKeyEvent",
+                json!({"type": kind, "key": key, "code": key, "windowsVirtualKeyCode": code,
+                       "text": if kind == "keyDown" { text } else { "" }}),
+            )
+            .await;
+        }
+    }
+
     /// Saves a PNG of the page's viewport at `path`.
     pub async fn screenshot(&mut self, path: &Path) {
         let r = self
