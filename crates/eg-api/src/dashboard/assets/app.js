@@ -801,9 +801,12 @@
   let current = null;
   let timer = null;
   let running = null;
+  let again = false;
 
   async function refresh() {
-    if (running) return running;
+    if (!current) return null;
+    // A view switched while a refresh runs gets its own right after it.
+    if (running) { again = true; return running; }
     running = (async () => {
       try {
         await refreshers[current]();
@@ -812,6 +815,7 @@
         if (!performance.getEntriesByName('eg-first-data').length) performance.mark('eg-first-data');
       } finally {
         running = null;
+        if (again) { again = false; refresh(); }
       }
     })();
     return running;
