@@ -1,7 +1,8 @@
 # easegress-rs — build, test and run.
 #
 #   make          release binaries in bin/ (easegress-server, egctl)
-#   make run      the server on its embedded defaults, with the quick-start objects
+#   make run      the server on its embedded defaults, with the quick-start objects; prints
+#                 where the dashboard and the admin API are
 #   make test     unit + integration tests, then the shared acceptance suite (skipped with a
 #                 note when ../shared is absent, except under CI)
 #   make bench    the proxy benchmark against NGINX (installs wrk/nginx with apt-get)
@@ -29,6 +30,9 @@ build: deps
 	cp target/release/easegress-server target/release/egctl $(BIN_DIR)/
 
 run: build
+	@echo "dashboard:  http://localhost:2381/dashboard/"
+	@echo "admin API:  http://localhost:2381/apis/v2  (egctl talks to it)"
+	@echo "quick start: curl http://127.0.0.1:10080/hello"
 	cd example/quickstart && $(BIN_DIR)/easegress-server \
 	  --initial-object-config-files pipeline-mock.yaml,httpserver.yaml
 

@@ -1,14 +1,16 @@
 //! The admin API layer: Easegress's REST API.
 //!
 //! Served on `--api-addr` (default `localhost:2381`) under `/apis/v2`, with `/apis/v1` as an
-//! alias. Object writes go to the store; the supervisor picks them up from its watch. Every
-//! answer carries `X-Config-Version`; errors are `{"code": <status>, "message": "..."}`.
+//! alias, and a dashboard at `/dashboard/` (see `docs/dashboard.md`). Object writes go to
+//! the store; the supervisor picks them up from its watch. Every answer carries
+//! `X-Config-Version`; errors are `{"code": <status>, "message": "..."}`.
 #![forbid(unsafe_code)]
 
 mod access;
 mod api;
 mod conn;
 mod customdata;
+mod dashboard;
 mod logs;
 mod metadata;
 mod objects;
@@ -25,6 +27,7 @@ pub use api::{
     DEFAULT_MAX_OBJECT_SIZE, DEFAULT_READ_HEADER_TIMEOUT, DEFAULT_READ_TIMEOUT,
     DEFAULT_WRITE_LOCK_TIMEOUT,
 };
+pub use dashboard::DASHBOARD_PATH;
 pub use metadata::kind_schema;
 pub use objects::create_initial_object;
 pub use reply::{ApiError, Reply};

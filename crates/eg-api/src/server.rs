@@ -1,4 +1,5 @@
-//! The admin API listener: HTTP or HTTPS, basic auth, CORS, prefixes.
+//! The admin API listener: HTTP or HTTPS, basic auth, CORS, prefixes, and the dashboard
+//! below `/dashboard/` behind the same checks.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -384,6 +385,8 @@ pub async fn handle(api: &Api, req: Request<Incoming>) -> Response<ApiBody> {
             );
         }
         r
+    } else if crate::dashboard::owns(req.uri().path()) {
+        crate::dashboard::respond(req.method(), req.uri().path(), req.headers())
     } else {
         route(api, req, wants_yaml).await
     };

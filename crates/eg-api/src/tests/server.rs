@@ -69,7 +69,9 @@ async fn v1_is_an_alias_and_other_prefixes_are_404() {
         request(&addr, "GET", "/apis/v2x/healthz", "").await.status,
         404
     );
-    assert_eq!(request(&addr, "GET", "/", "").await.status, 404);
+    // The root leads to the dashboard; other paths outside the prefixes are not found.
+    assert_eq!(request(&addr, "GET", "/", "").await.status, 302);
+    assert_eq!(request(&addr, "GET", "/index.html", "").await.status, 404);
 }
 
 #[tokio::test]
@@ -115,4 +117,84 @@ async fn an_object_over_the_size_limit_is_413_and_not_stored() {
     .await
     .unwrap();
     assert_eq!(status_of(&answer), 413, "{answer}");
+}
+
+/// `GET path` with extra header fields, from a blocking thread.
+async fn get_with(addr: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
+    let (addr, path) = (addr.to_string(), path.to_string());
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let h: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        http(&addr, "GET", &path, &h, "")
+    })
+    .await
+    .unwrap()
+    .expect("request")
+}
+
+#[tokio::test]
+async fn the_dashboard_is_behind_the_same_basic_auth() {
+    let mut users = std::collections::BTreeMap::new();
+    users.insert("admin".to_string(), "s3cret".to_string());
+    let (addr, _stop) = serving(ApiConfig {
+        basic_auth: users,
+        ..ApiConfig::default()
+    })
+    .await;
+    // admin:s3cret
+    const AUTH: (&str, &str) = ("Authorization", "Basic YWRtaW46czNjcmV0");
+    for path in [
+        "/",
+        "/dashboard/",
+        "/dashboard/app.js",
+        "/dashboard/nothing",
+    ] {
+        let refused = get_with(&addr, path, &[]).await;
+        assert_eq!(refused.status, 401, "{path}");
+        assert!(refused.header("WWW-Authenticate").is_some());
+        assert!(!refused.body.contains("<html"), "{path}");
+    }
+    let page = get_with(&addr, "/dashboard/", &[AUTH]).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(page
+        .header("Content-Security-Policy")
+        .is_some_and(|c| c.contains("default-src 'none'")));
+    assert!(page.body.contains("<main"));
+    let root = get_with(&addr, "/", &[AUTH]).await;
+    assert_eq!(root.status, 302);
+    assert_eq!(root.header("Location"), Some("/dashboard/"));
+    let tag = page.header("ETag").expect("an ETag");
+    let again = get_with(&addr, "/dashboard/", &[AUTH, ("If-None-Match", tag)]).await;
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    let missing = get_with(&addr, "/dashboard/nothing.js", &[AUTH]).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["code"], 404);
+}
+
+#[tokio::test]
+async fn the_dashboard_answers_only_to_allowed_hosts_without_auth() {
+    let (addr, _stop) = serving(ApiConfig::default()).await;
+    let as_host = |host: &str| {
+        let (addr, req) = (
+            addr.clone(),
+            format!("GET /dashboard/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        );
+        tokio::task::spawn_blocking(move || raw(&addr, &req))
+    };
+    let rebound = as_host("attacker.example").await.unwrap();
+    assert_eq!(status_of(&rebound), 403, "{rebound}");
+    assert!(!rebound.contains("<html"));
+    let local = as_host("localhost").await.unwrap();
+    assert_eq!(status_of(&local), 200);
 }
