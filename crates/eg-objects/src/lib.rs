@@ -4,6 +4,7 @@
 //! running object beside it.
 #![forbid(unsafe_code)]
 
+mod gate;
 pub mod globalfilter;
 pub mod httpserver;
 pub mod pipeline;

@@ -15,15 +15,10 @@
 //! generation's [`Object::close`] then releases only what it still holds.
 
 mod accesslog;
-mod backend;
-mod cache;
-mod listener;
 mod metrics;
 mod mux;
-mod realip;
 mod router;
 pub mod spec;
-mod stats;
 mod tls;
 
 #[cfg(test)]
@@ -38,9 +33,10 @@ use eg_supervisor::{Category, KindInfo, Object, ObjectKind, Spec, Supervisor};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
+use crate::gate::listener::{self, Listener, ListenerConfig, Shared, State};
+use crate::gate::stats::SharedStats;
 pub use accesslog::{flush_access_logs, reopen_access_logs, ACCESS_LOG_FILE, FLUSH_INTERVAL};
-use listener::{Listener, ListenerConfig, Shared, State};
-use mux::{Mux, SharedStats};
+use mux::Mux;
 pub use spec::{generated_pipeline_name, HttpServerSpec};
 
 /// The kind name.
@@ -133,6 +129,7 @@ fn check(doc: &Spec) -> Result<Checked, SpecError> {
         tls,
         keep_alive: s.keep_alive,
         keep_alive_timeout,
+        h2c: None,
     };
     Ok(Checked {
         spec: s,
@@ -203,7 +200,7 @@ pub struct HttpServer {
     pending: Mutex<Option<Pending>>,
     /// The state shared with the listener and its connections, set by `start`. A successor
     /// on the same listener shares it too.
-    shared: OnceLock<Arc<Shared>>,
+    shared: OnceLock<Arc<Shared<Mux>>>,
     /// The listener, while this generation holds it.
     listener: Mutex<Option<Listener>>,
     /// Set when a successor took over serving this server (its listener or its place).

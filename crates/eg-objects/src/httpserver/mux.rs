@@ -21,13 +21,14 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::{Frame, SizeHint};
 
 use super::accesslog::{AccessLog, Format, Record};
-use super::backend::{self, GlobalFilter, ObjectSlot};
-use super::cache::{Cached, RouteCache};
 use super::metrics::{self, BackendMetrics, ServerLabels};
-use super::realip::TrustedProxies;
 use super::router::{RouteRequest, Router};
 use super::spec::{HttpServerSpec, DEFAULT_CLIENT_MAX_BODY_SIZE, STREAM_BODY};
-use super::stats::RequestStats;
+use crate::gate::backend::{self, GlobalFilter, ObjectSlot};
+use crate::gate::cache::{Cached, RouteCache};
+use crate::gate::listener::Gate;
+use crate::gate::realip::{append_x_forwarded_for, TrustedProxies};
+use crate::gate::stats::{RequestStats, SharedStats};
 use crate::pipeline::Pipeline;
 
 /// Per-route things resolved at build time.
@@ -35,32 +36,6 @@ struct RouteRuntime {
     pipeline: ObjectSlot<Pipeline>,
     metrics: BackendMetrics,
     stats: Arc<RequestStats>,
-}
-
-/// Server-wide statistics kept across generations.
-pub(crate) struct SharedStats {
-    /// All requests.
-    pub server: Arc<RequestStats>,
-    /// Per path pattern (the status's `topN`).
-    pub paths: parking_lot::Mutex<std::collections::BTreeMap<String, Arc<RequestStats>>>,
-}
-
-impl SharedStats {
-    /// Empty statistics.
-    pub fn new() -> SharedStats {
-        SharedStats {
-            server: RequestStats::ticked(true),
-            paths: Default::default(),
-        }
-    }
-
-    fn path(&self, pattern: &str) -> Arc<RequestStats> {
-        self.paths
-            .lock()
-            .entry(pattern.to_string())
-            .or_insert_with(|| RequestStats::ticked(false))
-            .clone()
-    }
 }
 
 /// One compiled configuration of a server.
@@ -200,7 +175,7 @@ impl Mux {
     }
 
     /// Serves one request: route, check the body, run the pipeline, answer.
-    pub async fn handle(
+    pub async fn serve(
         self: Arc<Self>,
         req: Request<hyper::body::Incoming>,
         peer: SocketAddr,
@@ -350,14 +325,27 @@ impl Mux {
     }
 }
 
-/// The answer to a request whose handling panicked.
-pub(crate) fn internal_error() -> Response<LoggedBody> {
-    let mut out = Response::new(LoggedBody {
-        inner: Body::Empty,
-        finish: None,
-    });
-    *out.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    out
+impl Gate for Mux {
+    type Body = LoggedBody;
+    type BodyError = BodyError;
+
+    fn handle(
+        self: Arc<Self>,
+        req: Request<hyper::body::Incoming>,
+        peer: SocketAddr,
+    ) -> impl std::future::Future<Output = Response<LoggedBody>> + Send {
+        self.serve(req, peer)
+    }
+
+    /// A 500 without a body.
+    fn internal_error() -> Response<LoggedBody> {
+        let mut out = Response::new(LoggedBody {
+            inner: Body::Empty,
+            finish: None,
+        });
+        *out.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        out
+    }
 }
 
 /// Everything recorded when a response is done.
@@ -572,25 +560,6 @@ fn set_path(head: &mut http::request::Parts, path: &str) -> Result<(), http::Err
     Ok(())
 }
 
-/// Adds the client IP to `X-Forwarded-For` unless it is already there (Easegress's rule).
-fn append_x_forwarded_for(h: &mut HeaderMap, ip: std::net::IpAddr) {
-    let ip = ip.to_string();
-    let current = h
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let next = if current.is_empty() {
-        ip
-    } else if current.contains(ip.as_str()) {
-        return;
-    } else {
-        format!("{current},{ip}")
-    };
-    if let Ok(v) = HeaderValue::from_str(&next) {
-        h.insert("x-forwarded-for", v);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -682,17 +651,5 @@ mod tests {
             settle_host(&mut head(Version::HTTP_2, "https://b.com/x", &["a.com"])),
             Err("Host header differs from :authority")
         );
-    }
-
-    #[test]
-    fn x_forwarded_for_appends_once() {
-        let mut h = HeaderMap::new();
-        let ip = "10.0.0.1".parse().unwrap();
-        append_x_forwarded_for(&mut h, ip);
-        assert_eq!(h["x-forwarded-for"], "10.0.0.1");
-        append_x_forwarded_for(&mut h, ip);
-        assert_eq!(h["x-forwarded-for"], "10.0.0.1");
-        append_x_forwarded_for(&mut h, "10.0.0.2".parse().unwrap());
-        assert_eq!(h["x-forwarded-for"], "10.0.0.1,10.0.0.2");
     }
 }

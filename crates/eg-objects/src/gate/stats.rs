@@ -6,6 +6,7 @@
 //! Easegress, so they follow the traffic whether or not anyone reads them; percentiles (from
 //! a fixed log-scale histogram) are computed when the status is read.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, LazyLock, Weak};
 use std::time::Duration;
@@ -263,6 +264,33 @@ impl RequestStats {
 
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
+}
+
+/// Server-wide statistics kept across generations.
+pub(crate) struct SharedStats {
+    /// All requests.
+    pub server: Arc<RequestStats>,
+    /// Per path pattern (the status's `topN`).
+    pub paths: Mutex<BTreeMap<String, Arc<RequestStats>>>,
+}
+
+impl SharedStats {
+    /// Empty statistics.
+    pub fn new() -> SharedStats {
+        SharedStats {
+            server: RequestStats::ticked(true),
+            paths: Default::default(),
+        }
+    }
+
+    /// The statistics of one route pattern (path, or gRPC method pattern).
+    pub fn path(&self, pattern: &str) -> Arc<RequestStats> {
+        self.paths
+            .lock()
+            .entry(pattern.to_string())
+            .or_insert_with(|| RequestStats::ticked(false))
+            .clone()
+    }
 }
 
 #[cfg(test)]

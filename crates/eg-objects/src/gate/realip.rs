@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use eg_spec::SpecError;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 use ipnet::IpNet;
 
 /// Proxies whose forwarding headers are believed.
@@ -86,6 +86,25 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
         .map(canonical)
 }
 
+/// Adds the client IP to `X-Forwarded-For` unless it is already there (Easegress's rule).
+pub(crate) fn append_x_forwarded_for(h: &mut HeaderMap, ip: IpAddr) {
+    let ip = ip.to_string();
+    let current = h
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let next = if current.is_empty() {
+        ip
+    } else if current.contains(ip.as_str()) {
+        return;
+    } else {
+        format!("{current},{ip}")
+    };
+    if let Ok(v) = HeaderValue::from_str(&next) {
+        h.insert("x-forwarded-for", v);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +141,17 @@ mod tests {
         assert_eq!(t.client_ip(peer, &h), ip("5.5.5.5"));
         assert_eq!(t.client_ip(peer, &HeaderMap::new()), peer);
         assert!(TrustedProxies::compile(&["nope".into()]).is_err());
+    }
+
+    #[test]
+    fn x_forwarded_for_appends_once() {
+        let mut h = HeaderMap::new();
+        let ip = "10.0.0.1".parse().unwrap();
+        append_x_forwarded_for(&mut h, ip);
+        assert_eq!(h["x-forwarded-for"], "10.0.0.1");
+        append_x_forwarded_for(&mut h, ip);
+        assert_eq!(h["x-forwarded-for"], "10.0.0.1");
+        append_x_forwarded_for(&mut h, "10.0.0.2".parse().unwrap());
+        assert_eq!(h["x-forwarded-for"], "10.0.0.1,10.0.0.2");
     }
 }

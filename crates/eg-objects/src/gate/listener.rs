@@ -1,5 +1,9 @@
-//! The listener of a server: bind (retried every 10 s on failure), accept with a
-//! connection limit, TLS, HTTP/1.1 and HTTP/2 (ALPN) through hyper, graceful shutdown.
+//! The listener of a traffic gate: bind (retried every 10 s on failure), accept with a
+//! connection limit, TLS, HTTP/1.1 and HTTP/2 (ALPN) or HTTP/2 with prior knowledge (h2c)
+//! through hyper, graceful shutdown.
+//!
+//! The listener serves any [`Gate`]: the configuration a gate compiled from its spec,
+//! swapped atomically on rule changes while connections stay open.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -22,7 +26,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio_rustls::TlsAcceptor;
 
-use super::mux::{Mux, SharedStats};
+use super::h2c::{self, H2cConfig};
+use super::stats::{RequestStats, SharedStats};
 
 /// Time between attempts to bind a port that failed.
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(10);
@@ -50,6 +55,27 @@ const H2_MAX_STREAMS: u32 = 256;
 /// Entries in the status's `topN`.
 const TOP_N: usize = 10;
 
+/// The routing configuration a listener hands requests to.
+pub(crate) trait Gate: Send + Sync + 'static {
+    /// The response body.
+    type Body: http_body::Body<Data = bytes::Bytes, Error = Self::BodyError>
+        + Send
+        + Unpin
+        + 'static;
+    /// The body's error.
+    type BodyError: Into<Box<dyn std::error::Error + Send + Sync>>;
+
+    /// Serves one request from `peer`.
+    fn handle(
+        self: Arc<Self>,
+        req: http::Request<hyper::body::Incoming>,
+        peer: SocketAddr,
+    ) -> impl Future<Output = http::Response<Self::Body>> + Send;
+
+    /// The answer to a request whose handling panicked.
+    fn internal_error() -> http::Response<Self::Body>;
+}
+
 /// Listener settings; a change of any of them restarts the listener.
 #[derive(Clone)]
 pub(crate) struct ListenerConfig {
@@ -65,6 +91,9 @@ pub(crate) struct ListenerConfig {
     pub keep_alive: bool,
     /// Idle timeout of kept-alive connections (`None` = none).
     pub keep_alive_timeout: Option<Duration>,
+    /// Serve HTTP/2 with prior knowledge (no TLS, no HTTP/1) with these connection
+    /// timers, instead of HTTP/1.1 and HTTP/2 over TLS.
+    pub h2c: Option<H2cConfig>,
 }
 
 impl ListenerConfig {
@@ -76,6 +105,7 @@ impl ListenerConfig {
             && self.tls_source == other.tls_source
             && self.keep_alive == other.keep_alive
             && self.keep_alive_timeout == other.keep_alive_timeout
+            && self.h2c == other.h2c
     }
 }
 
@@ -100,11 +130,11 @@ impl State {
 }
 
 /// What the listener task and the object share.
-pub(crate) struct Shared {
+pub(crate) struct Shared<M> {
     /// Server name.
     pub name: String,
     /// The current configuration.
-    pub mux: ArcSwap<Mux>,
+    pub mux: ArcSwap<M>,
     /// `maxConnections`.
     pub max_conns: AtomicUsize,
     active: AtomicUsize,
@@ -115,15 +145,15 @@ pub(crate) struct Shared {
     pub stats: Arc<SharedStats>,
 }
 
-impl Shared {
+impl<M> Shared<M> {
     /// Shared state for a server.
     pub fn new(
         name: &str,
-        mux: Mux,
+        mux: M,
         max_conns: usize,
         health: Arc<Cell>,
         stats: Arc<SharedStats>,
-    ) -> Shared {
+    ) -> Shared<M> {
         Shared {
             name: name.to_string(),
             mux: ArcSwap::from_pointee(mux),
@@ -173,7 +203,7 @@ impl Shared {
             m.insert("error".into(), json!(error));
         }
         m.extend(self.stats.server.to_json());
-        let mut top: Vec<(String, Arc<super::stats::RequestStats>)> = self
+        let mut top: Vec<(String, Arc<RequestStats>)> = self
             .stats
             .paths
             .lock()
@@ -255,8 +285,8 @@ impl Listener {
     /// over the old one's socket if the address and port are unchanged — connections waiting
     /// in the backlog are then accepted by the new listener and none is refused — and
     /// otherwise binds once the old listener has let its socket go.
-    pub fn start(
-        shared: Arc<Shared>,
+    pub fn start<M: Gate>(
+        shared: Arc<Shared<M>>,
         config: ListenerConfig,
         after: Option<&Listener>,
     ) -> Listener {
@@ -363,8 +393,8 @@ fn bind(cfg: &ListenerConfig) -> std::io::Result<std::net::TcpListener> {
     }
 }
 
-async fn run(
-    shared: Arc<Shared>,
+async fn run<M: Gate>(
+    shared: Arc<Shared<M>>,
     cfg: ListenerConfig,
     mut inherited: Option<std::net::TcpListener>,
     mut stop: watch::Receiver<Stop>,
@@ -506,9 +536,9 @@ impl<F: Future> Future for CatchUnwind<'_, F> {
 }
 
 /// Decrements the connection count when a connection ends.
-struct ConnGuard(Arc<Shared>);
+struct ConnGuard<M>(Arc<Shared<M>>);
 
-impl Drop for ConnGuard {
+impl<M> Drop for ConnGuard<M> {
     fn drop(&mut self) {
         self.0.active.fetch_sub(1, Ordering::AcqRel);
         self.0.slot_freed.notify_one();
@@ -524,6 +554,8 @@ struct Protocols {
     /// Deadline for the first byte of a plain connection when hyper has no header timer
     /// (`keepAliveTimeout: 0`).
     first_byte: Option<Duration>,
+    /// Connection timers when serving HTTP/2 with prior knowledge.
+    h2c: Option<H2cConfig>,
 }
 
 fn protocols(cfg: &ListenerConfig) -> Protocols {
@@ -537,6 +569,10 @@ fn protocols(cfg: &ListenerConfig) -> Protocols {
     h2.timer(TokioTimer::new())
         .adaptive_window(true)
         .max_concurrent_streams(H2_MAX_STREAMS);
+    if let Some(h2c) = &cfg.h2c {
+        h2.keep_alive_interval(h2c.keepalive_time)
+            .keep_alive_timeout(h2c.keepalive_timeout);
+    }
     let header_deadline = cfg.keep_alive_timeout.unwrap_or(FIRST_REQUEST_TIMEOUT);
     Protocols {
         h1,
@@ -546,6 +582,7 @@ fn protocols(cfg: &ListenerConfig) -> Protocols {
             .keep_alive_timeout
             .is_none()
             .then_some(FIRST_REQUEST_TIMEOUT),
+        h2c: cfg.h2c.clone(),
     }
 }
 
@@ -557,8 +594,8 @@ pub(crate) fn accept_backoff(n: u32) -> Duration {
         .min(ACCEPT_ERROR_PAUSE_MAX)
 }
 
-async fn accept_loop(
-    shared: &Arc<Shared>,
+async fn accept_loop<M: Gate>(
+    shared: &Arc<Shared<M>>,
     cfg: &ListenerConfig,
     listener: &TcpListener,
     stop: &mut watch::Receiver<Stop>,
@@ -622,10 +659,10 @@ async fn accept_loop(
     }
 }
 
-async fn serve_connection(
+async fn serve_connection<M: Gate>(
     stream: TcpStream,
     peer: SocketAddr,
-    guard: ConnGuard,
+    guard: ConnGuard<M>,
     mut drain: ConnDrain,
     protocols: Arc<Protocols>,
     tls: Option<TlsAcceptor>,
@@ -644,7 +681,7 @@ async fn serve_connection(
                     Ok(resp) => resp,
                     Err(_) => {
                         tracing::error!(%peer, "a request handler panicked; answered 500");
-                        super::mux::internal_error()
+                        M::internal_error()
                     }
                 };
                 if closing {
@@ -655,6 +692,14 @@ async fn serve_connection(
             }
         })
     };
+    if let Some(cfg) = protocols.h2c.as_ref() {
+        let result = serve_h2c(stream, peer, guard.0.clone(), cfg, &protocols, &mut drain).await;
+        if let Err(e) = result {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
+        }
+        drop(guard);
+        return;
+    }
     let result =
         match tls {
             None => {
@@ -715,6 +760,64 @@ async fn serve_connection(
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
     drop(guard);
+}
+
+/// Serves an HTTP/2 connection with prior knowledge until it ends: its first bytes within
+/// the handshake deadline, then streams until the listener drains, the connection has been
+/// idle for `maxConnectionIdle` or is `maxConnectionAge` old; then GOAWAY, and after
+/// `maxConnectionAgeGrace` the connection is closed even with streams still open.
+async fn serve_h2c<M: Gate>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared<M>>,
+    cfg: &H2cConfig,
+    protocols: &Protocols,
+    drain: &mut ConnDrain,
+) -> hyper::Result<()> {
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(protocols.tls_handshake, stream.peek(&mut byte)).await {
+        Ok(Ok(n)) if n > 0 => {}
+        _ => {
+            tracing::debug!(%peer, "no HTTP/2 preface within the deadline; closing");
+            return Ok(());
+        }
+    }
+    let activity = h2c::Activity::new();
+    let streams = activity.clone();
+    let service = hyper::service::service_fn(move |req| {
+        let mux = shared.mux.load_full();
+        let open = streams.open();
+        async move {
+            let handled = std::pin::pin!(mux.handle(req, peer));
+            let resp = match (CatchUnwind { inner: handled }).await {
+                Ok(resp) => resp,
+                Err(_) => {
+                    tracing::error!(%peer, "a request handler panicked; answered an internal error");
+                    M::internal_error()
+                }
+            };
+            Ok::<_, Infallible>(resp.map(|b| h2c::Tracked::new(b, open)))
+        }
+    });
+    let conn = protocols.h2.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let ending = h2c::ending(cfg, &activity);
+    tokio::select! {
+        r = conn.as_mut() => return r,
+        _ = drain.reached(Phase::Draining) => {}
+        _ = ending => tracing::debug!(%peer, "connection idle or old; sending GOAWAY"),
+    }
+    conn.as_mut().graceful_shutdown();
+    match cfg.max_age_grace {
+        Some(grace) => match tokio::time::timeout(grace, conn).await {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::debug!(%peer, "streams still open after maxConnectionAgeGrace; closing");
+                Ok(())
+            }
+        },
+        None => conn.await,
+    }
 }
 
 /// Serves an HTTP/1 connection until it ends, closing it gracefully (after the request in
