@@ -82,6 +82,7 @@ pub fn builtin() -> Registry {
         r.object(move |_| Arc::new(o::system::SystemControllerKind::new(info)));
     }
     r.object(|_| Arc::new(o::httpserver::HttpServerKind::new()))
+        .object(|_| Arc::new(o::grpcserver::GrpcServerKind::new()))
         .object(|filters| Arc::new(o::pipeline::PipelineKind::new(filters.clone())))
         .object(|filters| Arc::new(o::globalfilter::GlobalFilterKind::new(filters.clone())))
         .object(|_| Arc::new(o::statusinlocal::StatusInLocalKind));

@@ -6,6 +6,7 @@
 
 mod gate;
 pub mod globalfilter;
+pub mod grpcserver;
 pub mod httpserver;
 pub mod pipeline;
 pub mod statusinlocal;

@@ -14,6 +14,7 @@ mod body;
 mod context;
 pub mod escape;
 mod framing;
+pub mod grpc;
 pub mod gzip;
 pub mod host;
 mod message;

@@ -119,7 +119,8 @@ pub(crate) enum State {
 }
 
 impl State {
-    fn as_str(self) -> &'static str {
+    /// The name in the status object.
+    pub fn as_str(self) -> &'static str {
         match self {
             State::Nil => "nil",
             State::Running => "running",

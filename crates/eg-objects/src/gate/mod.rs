@@ -4,6 +4,7 @@
 
 pub(crate) mod backend;
 pub(crate) mod cache;
+pub(crate) mod generation;
 pub(crate) mod h2c;
 pub(crate) mod listener;
 pub(crate) mod realip;

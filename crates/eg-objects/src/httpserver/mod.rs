@@ -17,7 +17,7 @@
 mod accesslog;
 mod metrics;
 mod mux;
-mod router;
+pub(crate) mod router;
 pub mod spec;
 mod tls;
 
@@ -25,16 +25,15 @@ mod tls;
 mod tests;
 
 use std::any::Any;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use eg_spec::SpecError;
 use eg_supervisor::{Category, KindInfo, Object, ObjectKind, Spec, Supervisor};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-use crate::gate::listener::{self, Listener, ListenerConfig, Shared, State};
-use crate::gate::stats::SharedStats;
+use crate::gate::generation::Generation;
+use crate::gate::listener::{self, ListenerConfig};
 pub use accesslog::{flush_access_logs, reopen_access_logs, ACCESS_LOG_FILE, FLUSH_INTERVAL};
 use mux::Mux;
 pub use spec::{generated_pipeline_name, HttpServerSpec};
@@ -165,23 +164,22 @@ impl ObjectKind for HttpServerKind {
             .unwrap_or(spec::DEFAULT_MAX_CONNECTIONS) as usize;
         listener::check_connection_limit(spec.name(), max_conns);
         Ok(Arc::new(HttpServer {
-            name: spec.name().to_string(),
             pending: Mutex::new(Some(Pending {
+                name: spec.name().to_string(),
                 sup: sup.clone(),
                 spec: checked.spec,
                 parts: checked.parts,
                 listener: checked.listener,
                 max_conns,
             })),
-            shared: OnceLock::new(),
-            listener: Mutex::new(None),
-            superseded: AtomicBool::new(false),
+            generation: Generation::new(spec.name()),
         }))
     }
 }
 
 /// What a built generation starts with.
 struct Pending {
+    name: String,
     sup: Supervisor,
     spec: HttpServerSpec,
     parts: mux::Parts,
@@ -190,68 +188,30 @@ struct Pending {
 }
 
 /// An HTTPServer generation.
-///
-/// The listener and the state it shares with its connections ([`Shared`]) pass from
-/// generation to generation; a generation owns its listener until a successor takes it,
-/// and marks the server closed only if no successor took over serving it.
 pub struct HttpServer {
-    name: String,
     /// What `build` prepared, taken by `start`.
     pending: Mutex<Option<Pending>>,
-    /// The state shared with the listener and its connections, set by `start`. A successor
-    /// on the same listener shares it too.
-    shared: OnceLock<Arc<Shared<Mux>>>,
-    /// The listener, while this generation holds it.
-    listener: Mutex<Option<Listener>>,
-    /// Set when a successor took over serving this server (its listener or its place).
-    superseded: AtomicBool,
+    /// The listener and state shared with its connections.
+    generation: Generation<Mux>,
 }
 
 impl HttpServer {
     /// `running`, `failed`, `closed` or `nil` (not started yet).
     pub fn state(&self) -> &'static str {
-        match self.shared.get().map_or(State::Nil, |s| s.state()) {
-            State::Nil => "nil",
-            State::Running => "running",
-            State::Failed => "failed",
-            State::Closed => "closed",
-        }
+        self.generation.state()
     }
 
     /// Starts with `pending`, taking over from `prev`.
     fn start_with(&self, p: Pending, prev: Option<&HttpServer>) {
-        let prev_shared = prev.and_then(|prev| prev.shared.get());
-        let stats = prev_shared
-            .map(|s| s.stats.clone())
-            .unwrap_or_else(|| Arc::new(SharedStats::new()));
-        let mux = Mux::new(&self.name, p.parts, &p.spec, &p.sup, stats.clone());
-        let mut old_listener = None;
-        if let (Some(prev), Some(prev_shared)) = (prev, prev_shared) {
-            prev.superseded.store(true, Ordering::Release);
-            let mut prev_listener = prev.listener.lock();
-            if prev_listener
-                .as_ref()
-                .is_some_and(|l| l.config.same_listener(&p.listener))
-            {
-                // Same listener: keep it and its connections; only the configuration changes.
-                prev_shared.mux.store(Arc::new(mux));
-                prev_shared.set_max_connections(p.max_conns);
-                *self.listener.lock() = prev_listener.take();
-                let _ = self.shared.set(prev_shared.clone());
-                return;
-            }
-            // The listener changes: the new one stops the old one and takes over its socket
-            // (or binds once it is released); the old connections drain meanwhile.
-            old_listener = prev_listener.take();
-        }
-        let health = match prev_shared {
-            Some(s) => s.health(),
-            None => metrics::health(&p.sup, &metrics::ServerLabels::new(&p.sup, &self.name)),
-        };
-        let shared = Arc::new(Shared::new(&self.name, mux, p.max_conns, health, stats));
-        let listener = Listener::start(shared.clone(), p.listener, old_listener.as_ref());
-        *self.listener.lock() = Some(listener);
-        let _ = self.shared.set(shared);
+        let prev = prev.map(|p| &p.generation);
+        let stats = Generation::stats_after(prev);
+        let name = p.name.clone();
+        let mux = Mux::new(&name, p.parts, &p.spec, &p.sup, stats.clone());
+        let sup = p.sup.clone();
+        self.generation
+            .start(mux, p.listener, p.max_conns, stats, prev, || {
+                metrics::health(&sup, &metrics::ServerLabels::new(&sup, &name))
+            });
     }
 }
 
@@ -267,24 +227,14 @@ impl Object for HttpServer {
     }
 
     fn status(&self) -> Value {
-        match self.shared.get() {
-            Some(s) => s.status(),
-            None => json!({"name": self.name, "state": "nil"}),
-        }
+        self.generation.status()
     }
 
     /// Stops the listener if this generation still holds it, and marks the server closed
     /// (health 0) unless a successor took over serving it: a replaced generation whose
     /// listener and shared state live on in its successor leaves them alone.
     fn close(&self) {
-        if let Some(l) = self.listener.lock().take() {
-            l.stop();
-        }
-        if !self.superseded.load(Ordering::Acquire) {
-            if let Some(s) = self.shared.get() {
-                s.close();
-            }
-        }
+        self.generation.close();
     }
 
     fn as_any(&self) -> &dyn Any {

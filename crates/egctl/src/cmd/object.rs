@@ -281,7 +281,7 @@ fn parse_status(body: &Value, name: Option<&str>) -> Vec<StatusEntry> {
 fn status_namespace(category: &str, kind: &str, ns: &str) -> String {
     let category = if category.is_empty() {
         match kind {
-            "HTTPServer" => "TrafficGate",
+            "HTTPServer" | "GRPCServer" => "TrafficGate",
             "Pipeline" => "Pipeline",
             _ => "",
         }
