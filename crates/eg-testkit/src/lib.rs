@@ -14,12 +14,14 @@
 //!   costs, from `/proc`, and running it out of descriptors.
 //! - [`Cluster`]: primaries that each run their own etcd, and secondaries, on loopback.
 //! - [`self_signed`]: a throwaway certificate.
+//! - [`GrpcUpstream`], [`GrpcClient`]: gRPC peers speaking raw gRPC framing over h2c.
 //!
 //! The crate depends on no crate of the workspace, so every crate can list it under
 //! `[dev-dependencies]`. Helpers panic on failure: they are for tests only.
 #![forbid(unsafe_code)]
 
 mod cluster;
+mod grpc;
 mod net;
 mod poll;
 mod proc;
@@ -29,6 +31,10 @@ mod tls;
 mod upstream;
 
 pub use cluster::{etcd_available, Cluster, EtcdPorts};
+pub use grpc::{
+    frame_body, grpc_frame, status_trailers, FrameBody, GrpcCall, GrpcClient, GrpcReply, GrpcSeen,
+    GrpcUpstream, MessageReader,
+};
 pub use net::{closed_addr, free_port, stable_port};
 pub use poll::{eventually, eventually_async, poll_until, wait_until, WAIT_TIMEOUT};
 pub use proc::{cpu_ticks, cpu_ticks_during, exhaust_fds, open_fds};
