@@ -68,6 +68,7 @@ pub fn builtin() -> Registry {
         .register(f::builder::resultbuilder::KIND)
         .register(f::corsadaptor::KIND)
         .register(f::fallback::KIND)
+        .register(f::grpcproxy::KIND)
         .register(f::headercounter::KIND)
         .register(f::mock::KIND)
         .register(f::proxy::KIND)

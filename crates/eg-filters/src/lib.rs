@@ -20,6 +20,7 @@ pub mod adapt;
 pub mod builder;
 pub mod corsadaptor;
 pub mod fallback;
+pub mod grpcproxy;
 pub mod headercounter;
 pub mod mock;
 pub mod proxy;

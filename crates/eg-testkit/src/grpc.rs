@@ -137,8 +137,8 @@ pub struct GrpcSeen {
 ///   ended; `ClientStream`: one message `<count>:<messages joined by ,>`;
 /// - `ServerStream`: the request message is a number `n`; answers `0`, `1`, … `n-1`;
 /// - `Bidi`: echoes each message as it arrives;
-/// - `Fail`: status from the request header `x-fail-code` (default 13), message
-///   `failed on purpose`, no message;
+/// - `Fail`: a trailers-only answer with the status from the request header `x-fail-code`
+///   (default 13) and the message `failed on purpose`;
 /// - `Hang`: never answers (until the caller gives up).
 pub struct GrpcUpstream {
     /// The address.
@@ -258,8 +258,8 @@ fn answer(
                 }
             }
             "Fail" => {
-                reader.all().await;
-                trailers = status_trailers(fail_code, "failed on purpose");
+                // Trailers-only: the status went out with the headers.
+                return;
             }
             "Hang" => {
                 tx.closed().await;
@@ -275,6 +275,10 @@ fn answer(
     let mut resp = Response::new(out);
     resp.headers_mut()
         .insert("content-type", HeaderValue::from_static("application/grpc"));
+    if method.ends_with("/Fail") {
+        resp.headers_mut()
+            .extend(status_trailers(fail_code, "failed on purpose"));
+    }
     if let Ok(v) = HeaderValue::from_str(&label_header) {
         resp.headers_mut().insert("x-upstream", v);
     }

@@ -12,6 +12,9 @@ use http::header::{HeaderName, COOKIE};
 use crate::servers::HealthyGroup;
 use crate::spec::LoadBalanceSpec;
 
+/// The name of the `forward` policy.
+pub const FORWARD: &str = "forward";
+
 /// How a pool picks one of its healthy servers.
 #[derive(Debug)]
 pub enum Policy {
@@ -25,12 +28,31 @@ pub enum Policy {
     IpHash,
     /// FNV-32 of a header's first value (`""` when missing) modulo the count.
     HeaderHash(HeaderName),
+    /// gRPC proxies only: no pool server; the target `host:port` is the value of a request
+    /// header (`forwardKey`), see [`LoadBalancer::forward_target`].
+    Forward(HeaderName),
 }
 
 impl Policy {
-    /// The policy of `spec` (`None` = round robin); errors name `path` (the `loadBalance`
-    /// field). `weighted` says whether the servers have weights.
+    /// The policy of `spec` for an HTTP proxy (`None` = round robin; `forward` refused);
+    /// errors name `path` (the `loadBalance` field). `weighted` says whether the servers
+    /// have weights.
     pub fn compile(
+        spec: Option<&LoadBalanceSpec>,
+        path: &str,
+        weighted: bool,
+    ) -> Result<Policy, SpecError> {
+        if spec.is_some_and(|s| s.policy == FORWARD) {
+            return Err(SpecError::new(
+                format!("{path}.policy"),
+                "forward is for gRPC proxies only",
+            ));
+        }
+        Policy::compile_with_forward(spec, path, weighted)
+    }
+
+    /// Like [`Policy::compile`], with `forward` (which needs `forwardKey`) allowed.
+    pub fn compile_with_forward(
         spec: Option<&LoadBalanceSpec>,
         path: &str,
         weighted: bool,
@@ -65,6 +87,17 @@ impl Policy {
                 )
             }
             "cookieHash" => Policy::HeaderHash(COOKIE),
+            FORWARD => {
+                if spec.forward_key.is_empty() {
+                    return Err(SpecError::new(
+                        format!("{path}.forwardKey"),
+                        "forward needs to specify forwardKey",
+                    ));
+                }
+                Policy::Forward(HeaderName::from_bytes(spec.forward_key.as_bytes()).map_err(
+                    |_| SpecError::new(format!("{path}.forwardKey"), "invalid header name"),
+                )?)
+            }
             other => {
                 return Err(SpecError::new(
                     format!("{path}.policy"),
@@ -133,8 +166,23 @@ impl LoadBalancer {
                 let v = req.headers().get(key).map(|v| v.as_bytes()).unwrap_or(b"");
                 (fnv32(v) % n as u32) as usize
             }
+            Policy::Forward(_) => return None,
         };
         Some(group.idx[pos])
+    }
+
+    /// With the `forward` policy, `Some` with the request's target (the `forwardKey`
+    /// header's value, `""` when missing or not text); `None` with any other policy.
+    pub fn forward_target<'r>(&self, req: &'r HttpRequest) -> Option<&'r str> {
+        match &self.policy {
+            Policy::Forward(key) => Some(
+                req.headers()
+                    .get(key)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            ),
+            _ => None,
+        }
     }
 }
 

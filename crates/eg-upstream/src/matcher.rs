@@ -26,6 +26,8 @@ pub enum RequestMatcher {
         headers: Box<[(HeaderName, StringMatcher)]>,
         /// Method and path rules; any must match when not empty.
         urls: Box<[UrlRule]>,
+        /// gRPC full-method matchers (the request path); any must match when not empty.
+        methods: Box<[StringMatcher]>,
     },
     /// FNV-32 of the client IP modulo 1000 below `permil`.
     IpHash {
@@ -54,8 +56,24 @@ pub struct UrlRule {
 }
 
 impl RequestMatcher {
-    /// Checks and compiles `spec`; errors are reported under `path` (the `filter` field).
+    /// Checks and compiles `spec` of an HTTP proxy (no `methods`); errors are reported
+    /// under `path` (the `filter` field).
     pub fn compile(spec: &RequestMatcherSpec, path: &str) -> Result<RequestMatcher, SpecError> {
+        if !spec.methods.is_empty() {
+            return Err(SpecError::new(
+                format!("{path}.methods"),
+                "methods matchers are for gRPC proxies only",
+            ));
+        }
+        RequestMatcher::compile_with_methods(spec, path)
+    }
+
+    /// Checks and compiles `spec` of a gRPC proxy: `general` may match full methods
+    /// (`methods`) instead of, or besides, headers.
+    pub fn compile_with_methods(
+        spec: &RequestMatcherSpec,
+        path: &str,
+    ) -> Result<RequestMatcher, SpecError> {
         let permil = || -> Result<u32, SpecError> {
             if spec.permil <= 0 || spec.permil > i64::from(PERMIL) {
                 return Err(SpecError::new(
@@ -67,7 +85,7 @@ impl RequestMatcher {
         };
         match spec.policy.as_str() {
             "" | "general" => {
-                if spec.headers.is_empty() {
+                if spec.headers.is_empty() && spec.methods.is_empty() {
                     return Err(SpecError::new(
                         format!("{path}.headers"),
                         "headers is not specified",
@@ -97,10 +115,15 @@ impl RequestMatcher {
                         url: u.url.compile(&format!("{upath}.url"))?,
                     });
                 }
+                let mut methods = Vec::with_capacity(spec.methods.len());
+                for (i, m) in spec.methods.iter().enumerate() {
+                    methods.push(m.compile(&format!("{path}.methods[{i}]"))?);
+                }
                 Ok(RequestMatcher::General {
                     match_all: spec.match_all_headers,
                     headers: headers.into(),
                     urls: urls.into(),
+                    methods: methods.into(),
                 })
             }
             "ipHash" => Ok(RequestMatcher::IpHash { permil: permil()? }),
@@ -133,7 +156,14 @@ impl RequestMatcher {
                 match_all,
                 headers,
                 urls,
+                methods,
             } => {
+                if !methods.is_empty() && !methods.iter().any(|m| m.matches(req.path())) {
+                    return false;
+                }
+                if headers.is_empty() {
+                    return urls.is_empty() || urls.iter().any(|u| u.matches(req));
+                }
                 let matched = if *match_all {
                     headers.iter().all(|(n, m)| header_matches(req, n, m))
                 } else {
@@ -189,5 +219,27 @@ mod tests {
         assert!(m.matches(&req, ip));
         let req = HttpRequest::simple(Method::POST, "/%E4%B8%AD%E6%96%87").unwrap();
         assert!(!m.matches(&req, ip));
+    }
+
+    #[test]
+    fn grpc_methods_match_the_full_method() {
+        let spec: RequestMatcherSpec = serde_json::from_value(serde_json::json!({
+            "methods": [{"exact": "/a.S/One"}, {"prefix": "/b.S/"}],
+        }))
+        .unwrap();
+        assert!(RequestMatcher::compile(&spec, "filter")
+            .unwrap_err()
+            .to_string()
+            .starts_with("filter.methods"));
+        let m = RequestMatcher::compile_with_methods(&spec, "filter").unwrap();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        for (path, want) in [("/a.S/One", true), ("/b.S/Two", true), ("/a.S/Two", false)] {
+            let req = HttpRequest::simple(Method::POST, path).unwrap();
+            assert_eq!(m.matches(&req, ip), want, "{path}");
+        }
+        let bad: RequestMatcherSpec =
+            serde_json::from_value(serde_json::json!({"methods": [{"regex": "("}]})).unwrap();
+        let err = RequestMatcher::compile_with_methods(&bad, "filter").unwrap_err();
+        assert!(err.to_string().starts_with("filter.methods[0]"), "{err}");
     }
 }

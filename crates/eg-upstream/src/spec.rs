@@ -74,6 +74,10 @@ pub struct RequestMatcherSpec {
     /// `general`: method and path rules, any of which must match too.
     #[serde(default)]
     pub urls: Vec<UrlMatcherSpec>,
+    /// `general`, gRPC proxies only: full-method (`/package.Service/Method`) matchers, any
+    /// of which must match too.
+    #[serde(default)]
+    pub methods: Vec<StringMatcherSpec>,
 }
 
 /// One `urls[]` entry of a request matcher.

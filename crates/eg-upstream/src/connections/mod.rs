@@ -6,7 +6,9 @@
 //!   `host:port`, checked out and given back without a task per request;
 //! - [`UpstreamClient`] (`client.rs`): hyper's generic pooled client over rustls, used for
 //!   `https` servers, health probes, redirects and mirrors; it also hands out the
-//!   [`HostPool`]s, one per `host:port`, and bounds their idle connections together.
+//!   [`HostPool`]s, one per `host:port`, and bounds their idle connections together;
+//! - [`H2Pool`] (`h2_pool.rs`): HTTP/2 with prior knowledge (h2c) connections per
+//!   `host:port`, each shared by many calls at once (gRPC).
 //!
 //! `tls.rs` builds the one rustls `ClientConfig` of a client profile (`insecureSkipVerify`,
 //! `mtls`), and `errors.rs` classifies failed calls ([`classify`], [`SendFailure`]) so a
@@ -16,6 +18,7 @@ use std::time::Duration;
 
 mod client;
 mod errors;
+mod h2_pool;
 mod host_pool;
 mod tls;
 
@@ -23,6 +26,7 @@ pub use self::client::{
     check_settings, shared_client, ClientSettings, Connector, HyperClient, UpstreamClient,
 };
 pub use self::errors::{classify, SendFailure, UpstreamError};
+pub use self::h2_pool::{H2Error, H2Pool, H2Settings};
 pub use self::host_pool::{HostPool, SendError, Sent};
 pub use self::tls::{certificate_error, MtlsMaterial};
 

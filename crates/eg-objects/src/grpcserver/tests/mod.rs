@@ -2,6 +2,7 @@
 //! and h2c gRPC clients on 127.0.0.1.
 
 mod lifecycle;
+mod proxy;
 mod routing;
 mod validation;
 
@@ -81,7 +82,10 @@ impl Filter for Answer {
 /// GRPCProxy) and GlobalFilter.
 pub fn supervisor() -> Supervisor {
     let mut filters = eg_filters::FilterRegistry::new();
-    filters.register(ANSWER).register(crate::testkit::STEP);
+    filters
+        .register(ANSWER)
+        .register(crate::testkit::STEP)
+        .register(eg_filters::grpcproxy::KIND);
     let filters = Arc::new(filters);
     let mut kinds = KindRegistry::new();
     kinds
