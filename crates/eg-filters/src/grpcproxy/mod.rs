@@ -6,9 +6,10 @@
 //! taken by the first candidate pool whose `filter` matches, else by the main pool.
 //! Failures answer with the gRPC statuses Easegress uses: `Unavailable` when short
 //! circuited, `InvalidArgument` when no server is available, `Internal` for a bad
-//! forward target, `DeadlineExceeded` when `timeout` or `grpc-timeout` passes before the
-//! answer starts; an upstream's own error status passes through untouched.
+//! forward target, `DeadlineExceeded` when `timeout` or `grpc-timeout` passes (before the
+//! answer starts, or as trailers ending it); an upstream's own error status passes through untouched.
 
+mod deadline;
 mod pool;
 pub mod spec;
 

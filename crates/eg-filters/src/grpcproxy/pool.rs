@@ -17,6 +17,7 @@ use http::uri::Authority;
 use http::{HeaderMap, Request};
 use serde_json::{json, Value};
 
+use super::deadline::{DeadlineBody, DEADLINE_MESSAGE};
 use super::spec::GrpcPoolSpec;
 use super::{
     RESULT_CLIENT_ERROR, RESULT_INTERNAL_ERROR, RESULT_SERVER_ERROR, RESULT_SHORT_CIRCUITED,
@@ -249,23 +250,30 @@ impl Pool {
                 .await
                 .map_err(|e| Failed(Code::Unavailable, e.to_string(), RESULT_SERVER_ERROR))
         };
+        let deadline = deadline.map(|d| tokio::time::Instant::now() + d);
         let resp = match deadline {
-            Some(d) => tokio::time::timeout(d, exchange)
+            Some(at) => tokio::time::timeout_at(at, exchange)
                 .await
                 .unwrap_or_else(|_| {
                     Err(Failed(
                         Code::DeadlineExceeded,
-                        "context deadline exceeded".into(),
+                        DEADLINE_MESSAGE.into(),
                         RESULT_SERVER_ERROR,
                     ))
                 })?,
             None => exchange.await?,
         };
         let (head, body) = resp.into_parts();
+        let body = match deadline {
+            Some(at) => Body::Stream(http_body_util::combinators::UnsyncBoxBody::new(
+                DeadlineBody::new(body, at),
+            )),
+            None => Body::Incoming(body),
+        };
         Ok(HttpResponse {
             status: head.status,
             headers: head.headers,
-            body: Body::Incoming(body),
+            body,
         })
     }
 }
