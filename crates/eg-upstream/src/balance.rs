@@ -247,6 +247,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn forward_takes_the_target_from_its_header() {
+        let spec: LoadBalanceSpec = serde_json::from_value(
+            serde_json::json!({"policy": "forward", "forwardKey": "x-target"}),
+        )
+        .unwrap();
+        let err = Policy::compile(Some(&spec), "loadBalance", false).unwrap_err();
+        assert!(err.to_string().starts_with("loadBalance.policy"), "{err}");
+        let lb = LoadBalancer::new(Policy::compile_with_forward(Some(&spec), "lb", false).unwrap());
+        let mut req = HttpRequest::simple(http::Method::POST, "/s.S/M").unwrap();
+        assert_eq!(lb.forward_target(&req), Some(""));
+        req.headers_mut()
+            .insert("x-target", http::HeaderValue::from_static("10.0.0.1:9000"));
+        assert_eq!(lb.forward_target(&req), Some("10.0.0.1:9000"));
+        let group = HealthyGroup::new(vec![0], &[0]);
+        let ip: IpAddr = "10.0.0.9".parse().unwrap();
+        assert_eq!(lb.choose(&group, &req, ip), None);
+        let rr = LoadBalancer::new(Policy::RoundRobin);
+        assert_eq!(rr.forward_target(&req), None);
+        let no_key: LoadBalanceSpec =
+            serde_json::from_value(serde_json::json!({"policy": "forward"})).unwrap();
+        let err = Policy::compile_with_forward(Some(&no_key), "lb", false).unwrap_err();
+        assert!(err.to_string().starts_with("lb.forwardKey"), "{err}");
+    }
+
+    #[test]
     fn fnv32_matches_go() {
         // Go: fnv.New32() over "" and "a".
         assert_eq!(fnv32(b""), 0x811c9dc5);
