@@ -52,7 +52,8 @@ pub const KIND: FilterKind = FilterKind::new(
     spec::default_spec,
     build,
 )
-.with_check(check);
+.with_check(check)
+.with_schema(crate::spec_schema::<GrpcProxySpec>);
 
 /// A checked spec.
 struct Plan {
