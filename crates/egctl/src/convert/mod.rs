@@ -17,6 +17,9 @@ pub mod translate;
 pub mod upstream;
 pub mod vars;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::Path;
 
 use serde_json::Value;
