@@ -4,7 +4,6 @@
 use serde_json::{json, Map, Value};
 
 use super::model::{Backend, HeaderChange, Location};
-use crate::yaml::to_yaml;
 
 /// Name of the RequestAdaptor filter.
 pub const ADAPTOR_NAME: &str = "request-adaptor";
@@ -49,10 +48,7 @@ fn adaptor(loc: &Location) -> Option<Value> {
             .iter()
             .any(|h| matches!(h, HeaderChange::Set { template: true, .. }));
         if templated {
-            spec.insert(
-                "template".into(),
-                json!(to_yaml(&json!({ "header": header }))),
-            );
+            spec.insert("template".into(), json!(header_template(b)));
         } else {
             spec.insert("header".into(), Value::Object(header));
         }
@@ -80,6 +76,33 @@ fn header_adapt(b: &Backend) -> Map<String, Value> {
         header.insert("del".into(), Value::Array(del));
     }
     header
+}
+
+/// The header changes as the YAML text of a template. Values are single-quoted, where
+/// only `'` is escaped, so the quotes inside template actions reach the template parser
+/// as they are.
+fn header_template(b: &Backend) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let mut set = String::new();
+    let mut del = String::new();
+    for h in &b.headers {
+        match h {
+            HeaderChange::Set { name, value, .. } => {
+                set.push_str(&format!("    {}: {}\n", quote(name), quote(value)));
+            }
+            HeaderChange::Delete(name) => del.push_str(&format!("  - {}\n", quote(name))),
+        }
+    }
+    let mut t = String::from("header:\n");
+    if !set.is_empty() {
+        t.push_str("  set:\n");
+        t.push_str(&set);
+    }
+    if !del.is_empty() {
+        t.push_str("  del:\n");
+        t.push_str(&del);
+    }
+    t
 }
 
 /// The pool: servers, weights and load balance policy (weighted when a weight is not 1).
