@@ -78,6 +78,11 @@ fn the_server_accepts_every_converted_object() {
     // Nothing was stored.
     let stored = s.api("GET", "/objects", "").json();
     let ours = |o: &&Value| o["name"].as_str().is_some_and(|n| n.starts_with("nginx-"));
-    let stored: Vec<&Value> = stored.as_array().into_iter().flatten().filter(ours).collect();
+    let stored: Vec<&Value> = stored
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(ours)
+        .collect();
     assert!(stored.is_empty(), "{stored:?}");
 }
