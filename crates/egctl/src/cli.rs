@@ -22,9 +22,9 @@ pub struct Cli {
     /// Whether to verify the server's certificate chain and host name
     #[arg(long, global = true)]
     pub insecure_skip_verify: bool,
-    /// Output format(default, json, yaml)
-    #[arg(short = 'o', long, global = true, default_value = "default")]
-    pub output: String,
+    /// Output format(default, json, yaml); for convert, the output yaml file path
+    #[arg(short = 'o', long, global = true)]
+    pub output: Option<String>,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -82,6 +82,30 @@ pub enum Command {
     Logs(LogsArgs),
     /// Print metrics of easegress and built-in etcd.
     Metrics,
+    /// Convert other kinds of config to Easegress yaml file
+    #[command(subcommand, infer_subcommands = true)]
+    Convert(ConvertCmd),
+}
+
+/// `convert` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConvertCmd {
+    /// Convert nginx.conf to easegress yaml file (-o names the output yaml file)
+    #[command(
+        after_help = "Example:\n  egctl convert nginx -f <nginx.conf> -o <output.yaml> --resource-prefix <prefix>"
+    )]
+    Nginx(ConvertNginxArgs),
+}
+
+/// `convert nginx`.
+#[derive(Debug, Args)]
+pub struct ConvertNginxArgs {
+    /// nginx.conf file path
+    #[arg(short = 'f', long = "file", default_value = "")]
+    pub file: String,
+    /// prefix of output yaml resources
+    #[arg(long, default_value = "nginx")]
+    pub resource_prefix: String,
 }
 
 /// Shells supported by `completion`.

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod config;
+pub mod convert;
 pub mod httpproxy;
 pub mod output;
 pub mod resources;

@@ -2,6 +2,7 @@
 //! error message for `Error: …` on stderr (exit status 1).
 
 mod config_cmd;
+mod convert;
 mod create;
 mod customdata;
 mod diff;
@@ -23,6 +24,9 @@ use crate::output::{render_body, OutputFormat};
 use crate::resources::{self, Resource};
 use crate::CmdResult;
 
+/// `-o` when not given: tables and descriptions.
+const DEFAULT_FORMAT: &str = "default";
+
 /// Shared state of one egctl run: flags and a lazily built client.
 pub struct Ctx {
     conn: ConnOptions,
@@ -40,7 +44,7 @@ impl Ctx {
                 force_tls: cli.force_tls,
                 insecure_skip_verify: cli.insecure_skip_verify,
             },
-            format: OutputFormat::parse(&cli.output)?,
+            format: OutputFormat::parse(cli.output.as_deref().unwrap_or(DEFAULT_FORMAT))?,
             client: OnceCell::new(),
         })
     }
@@ -133,6 +137,9 @@ pub const EXIT_DIFF_ERROR: i32 = 2;
 
 /// Runs the parsed command line; `Ok` holds the exit status.
 pub fn run(cli: Cli) -> CmdResult<i32> {
+    if let Command::Convert(c) = &cli.command {
+        return convert::convert(c, cli.output.as_deref()).map(|()| 0);
+    }
     let ctx = Ctx::new(&cli)?;
     match cli.command {
         Command::Diff(a) => Ok(match diff::diff(&ctx, a) {
@@ -167,5 +174,6 @@ fn run_command(ctx: &Ctx, command: Command) -> CmdResult {
         Command::Wasm(w) => general::wasm(ctx, w),
         Command::Logs(l) => general::logs(ctx, l),
         Command::Config(c) => config_cmd::config(ctx, c),
+        Command::Convert(c) => convert::convert(&c, None),
     }
 }
