@@ -27,6 +27,11 @@ pub fn standard_method(name: &str) -> Option<Method> {
         .cloned()
 }
 
+/// A marker in a request's extensions: the client connection is TLS (for
+/// `X-Forwarded-Proto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientTls;
+
 /// A request: hyper's head (method, URI, version, headers) plus a [`Body`].
 #[derive(Debug)]
 pub struct HttpRequest {
@@ -88,6 +93,11 @@ impl HttpRequest {
     /// The first value of header `name` as text (`None` if absent or not visible ASCII).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.head.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Whether the client connection is TLS (see [`ClientTls`]).
+    pub fn over_tls(&self) -> bool {
+        self.head.extensions.get::<ClientTls>().is_some()
     }
 
     /// The HTTP version.

@@ -670,10 +670,14 @@ async fn serve_connection<M: Gate>(
 ) {
     let shared = guard.0.clone();
     let closing = drain.closing.clone();
+    let over_tls = tls.is_some();
     let service = move |h1: bool| {
         let shared = shared.clone();
         let closing = closing.clone();
-        hyper::service::service_fn(move |req| {
+        hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+            if over_tls {
+                req.extensions_mut().insert(eg_protocols::ClientTls);
+            }
             let mux = shared.mux.load_full();
             let closing = h1 && closing.load(Ordering::Acquire);
             async move {
@@ -685,7 +689,8 @@ async fn serve_connection<M: Gate>(
                         M::internal_error()
                     }
                 };
-                if closing {
+                // A 101 hands the connection over; it must keep its `Connection: Upgrade`.
+                if closing && resp.status() != http::StatusCode::SWITCHING_PROTOCOLS {
                     resp.headers_mut()
                         .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
                 }
