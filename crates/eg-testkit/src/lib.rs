@@ -15,6 +15,7 @@
 //! - [`Cluster`]: primaries that each run their own etcd, and secondaries, on loopback.
 //! - [`self_signed`]: a throwaway certificate.
 //! - [`GrpcUpstream`], [`GrpcClient`]: gRPC peers speaking raw gRPC framing over h2c.
+//! - [`WsEcho`]: a WebSocket echo server (plain or TLS) that can refuse upgrades.
 //!
 //! The crate depends on no crate of the workspace, so every crate can list it under
 //! `[dev-dependencies]`. Helpers panic on failure: they are for tests only.
@@ -29,6 +30,7 @@ mod raw;
 mod server;
 mod tls;
 mod upstream;
+mod ws;
 
 pub use cluster::{etcd_available, Cluster, EtcdPorts};
 pub use grpc::{
@@ -43,6 +45,7 @@ pub use raw::{
 };
 pub use server::{Server, START_TIMEOUT};
 pub use tls::{self_signed, SelfSigned};
+pub use ws::{WsEcho, WsState};
 pub use upstream::{
     boxed, channel_body, ChannelBody, RawUpstream, Reply, ReplyBody, Seen, Upstream,
 };
