@@ -10,6 +10,9 @@
 //! - [`H2Pool`] (`h2_pool.rs`): HTTP/2 with prior knowledge (h2c) connections per
 //!   `host:port`, each shared by many calls at once (gRPC).
 //!
+//! `websocket.rs` opens WebSocket connections (TCP or TLS and the client handshake, over
+//! `ws_io.rs`'s [`UpstreamIo`]) for the WebSocket proxy and the `ws` health probe.
+//!
 //! `tls.rs` builds the one rustls `ClientConfig` of a client profile (`insecureSkipVerify`,
 //! `mtls`), and `errors.rs` classifies failed calls ([`classify`], [`SendFailure`]) so a
 //! proxy can map them to its statuses.
@@ -21,6 +24,8 @@ mod errors;
 mod h2_pool;
 mod host_pool;
 mod tls;
+mod websocket;
+mod ws_io;
 
 pub use self::client::{
     check_settings, shared_client, ClientSettings, Connector, HyperClient, UpstreamClient,
@@ -29,6 +34,13 @@ pub use self::errors::{classify, SendFailure, UpstreamError};
 pub use self::h2_pool::{H2Error, H2Pool, H2Settings};
 pub use self::host_pool::{HostPool, SendError, Sent};
 pub use self::tls::{certificate_error, MtlsMaterial};
+pub use self::websocket::{
+    has_token, offered_protocols, open_websocket, websocket_tls_config, DialError, Opened,
+    Switched, Target, DIAL_TIMEOUT, MAX_RESPONSE_HEAD, SEC_WEBSOCKET_ACCEPT,
+    SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION,
+    WEBSOCKET_VERSION,
+};
+pub use self::ws_io::UpstreamIo;
 
 /// Idle pooled connections are closed after this long: below the keep-alive timeout of
 /// common backends (Node.js: 5s), so we rarely write to a connection the server is closing.

@@ -13,7 +13,10 @@ use regex::Regex;
 
 use super::ProbeTarget;
 use crate::connections::UpstreamClient;
-use crate::spec::HealthCheckSpec;
+use crate::spec::{HealthCheckSpec, HealthMatchSpec};
+
+/// The statuses a healthy HTTP answer has when `match` does not say.
+const DEFAULT_STATUS: (u16, u16) = (200, 399);
 
 /// The most of a probe response body read for a body rule.
 const MAX_PROBE_BODY: usize = 1 << 20;
@@ -30,8 +33,9 @@ pub struct HttpProbe {
     rules: MatchRules,
 }
 
+/// A compiled `match`: status ranges, header rules, body rule.
 #[derive(Debug)]
-struct MatchRules {
+pub(super) struct MatchRules {
     status: Vec<(u16, u16)>,
     headers: Vec<(HeaderName, ValueRule)>,
     body: Option<BodyRule>,
@@ -44,7 +48,7 @@ enum ValueRule {
 }
 
 #[derive(Debug)]
-enum BodyRule {
+pub(super) enum BodyRule {
     Contains(String),
     Regexp(Regex),
 }
@@ -112,7 +116,7 @@ impl HttpProbe {
                 .map_err(|_| SpecError::new(field("username"), "invalid credentials"))?;
             headers.insert(AUTHORIZATION, v);
         }
-        let rules = compile_rules(spec, &field("match"))?;
+        let rules = compile_rules(spec.matches.as_ref(), &field("match"), DEFAULT_STATUS)?;
         Ok(HttpProbe {
             method,
             path: path_q,
@@ -164,28 +168,8 @@ impl HttpProbe {
         let req = self.request(t)?;
         let resp = client.fresh.request(req).await.ok()?;
         let (head, body) = resp.into_parts();
-        let status = head.status.as_u16();
-        if !self
-            .rules
-            .status
-            .iter()
-            .any(|&(lo, hi)| lo <= status && status <= hi)
-        {
+        if !self.rules.head_matches(head.status.as_u16(), &head.headers) {
             return Some(false);
-        }
-        for (name, rule) in &self.rules.headers {
-            let v = head
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            let ok = match rule {
-                ValueRule::Exact(e) => v == e,
-                ValueRule::Regexp(r) => r.is_match(v),
-            };
-            if !ok {
-                return Some(false);
-            }
         }
         let Some(rule) = &self.rules.body else {
             return Some(true);
@@ -195,18 +179,57 @@ impl HttpProbe {
             .await
             .ok()?
             .to_bytes();
-        let text = String::from_utf8_lossy(&bytes);
-        Some(match rule {
-            BodyRule::Contains(s) => text.contains(s.as_str()),
-            BodyRule::Regexp(r) => r.is_match(&text),
-        })
+        Some(rule.matches(&String::from_utf8_lossy(&bytes)))
     }
 }
 
-fn compile_rules(spec: &HealthCheckSpec, path: &str) -> Result<MatchRules, SpecError> {
-    let Some(m) = &spec.matches else {
+impl MatchRules {
+    /// Whether `status` is in a range and every header rule holds for `headers`.
+    pub(super) fn head_matches(&self, status: u16, headers: &HeaderMap) -> bool {
+        if !self
+            .status
+            .iter()
+            .any(|&(lo, hi)| lo <= status && status <= hi)
+        {
+            return false;
+        }
+        self.headers.iter().all(|(name, rule)| {
+            let v = headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            match rule {
+                ValueRule::Exact(e) => v == e,
+                ValueRule::Regexp(r) => r.is_match(v),
+            }
+        })
+    }
+
+    /// The body rule, if any.
+    pub(super) fn body(&self) -> Option<&BodyRule> {
+        self.body.as_ref()
+    }
+}
+
+impl BodyRule {
+    /// Whether `text` satisfies the rule.
+    pub(super) fn matches(&self, text: &str) -> bool {
+        match self {
+            BodyRule::Contains(s) => text.contains(s.as_str()),
+            BodyRule::Regexp(r) => r.is_match(text),
+        }
+    }
+}
+
+/// Compiles a `match` (at `path`); statuses default to `default_status`.
+pub(super) fn compile_rules(
+    matches: Option<&HealthMatchSpec>,
+    path: &str,
+    default_status: (u16, u16),
+) -> Result<MatchRules, SpecError> {
+    let Some(m) = matches else {
         return Ok(MatchRules {
-            status: vec![(200, 399)],
+            status: vec![default_status],
             headers: Vec::new(),
             body: None,
         });
@@ -225,7 +248,7 @@ fn compile_rules(spec: &HealthCheckSpec, path: &str) -> Result<MatchRules, SpecE
         status.push((r[0] as u16, r[1] as u16));
     }
     if status.is_empty() {
-        status.push((200, 399));
+        status.push(default_status);
     }
     let mut headers = Vec::with_capacity(m.headers.len());
     for (i, h) in m.headers.iter().enumerate() {

@@ -5,10 +5,12 @@
 //! server leaves the load balancer after `fails` consecutive failed probes and comes back
 //! after `passes` consecutive good ones ([`ServerHealth`]).
 //!
-//! What a probe sends and expects is a `Probe` kind; today the HTTP probe (`http_probe.rs`),
-//! one more kind (a WebSocket upgrade expecting 101) being one more variant.
+//! What a probe sends and expects is a `Probe` kind: the HTTP probe (`http_probe.rs`) and
+//! the WebSocket probe (`ws_probe.rs`, an opening handshake expecting 101). A check runs
+//! one or more probes; a server passes when all of them do.
 
 mod http_probe;
+mod ws_probe;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use eg_spec::SpecError;
 use http::uri::{Authority, PathAndQuery, Scheme};
 
 use self::http_probe::HttpProbe;
+pub use self::ws_probe::{HttpProbeSpec, WebSocketHealthCheckSpec, WsProbe, WsProbeSpec};
 use crate::connections::UpstreamClient;
 use crate::servers::ServerHealth;
 use crate::spec::HealthCheckSpec;
@@ -32,6 +35,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 pub(crate) enum Probe {
     /// An HTTP request whose answer must match the check's `match`.
     Http(HttpProbe),
+    /// A WebSocket opening handshake whose answer must match the probe's `match`.
+    Ws(WsProbe),
 }
 
 /// A compiled health check.
@@ -42,7 +47,8 @@ pub struct HealthCheck {
     timeout: Duration,
     fails: i32,
     passes: i32,
-    probe: Probe,
+    /// Every probe must pass, in order.
+    probes: Vec<Probe>,
 }
 
 /// One server to probe.
@@ -75,44 +81,57 @@ impl ProbeTarget {
 impl HealthCheck {
     /// Checks and compiles `spec` with an HTTP probe; errors name fields under `path`.
     pub fn compile(spec: &HealthCheckSpec, path: &str) -> Result<HealthCheck, SpecError> {
-        let field = |f: &str| format!("{path}.{f}");
-        let interval = spec
-            .interval
-            .filter(|d| !d.is_zero())
-            .unwrap_or(DEFAULT_INTERVAL);
-        let timeout = spec
-            .timeout
-            .filter(|d| !d.is_zero())
-            .unwrap_or(DEFAULT_TIMEOUT);
-        if spec.fails < 0 {
-            return Err(SpecError::new(field("fails"), "must be at least 1"));
-        }
-        if spec.passes < 0 {
-            return Err(SpecError::new(field("passes"), "must be at least 1"));
-        }
-        let fails = i32::try_from(spec.fails.max(1)).unwrap_or(i32::MAX);
-        let passes = i32::try_from(spec.passes.max(1)).unwrap_or(i32::MAX);
+        let timing = Timing::compile((spec.interval, spec.timeout, spec.fails, spec.passes), path)?;
         let probe = Probe::Http(HttpProbe::compile(spec, path)?);
-        Ok(HealthCheck {
-            interval,
-            timeout,
-            fails,
-            passes,
-            probe,
-        })
+        Ok(timing.with(vec![probe]))
     }
 
-    /// Probes one server: true when it answered in time and the answer matches.
+    /// Checks and compiles the `healthCheck` of a WebSocketProxy pool: its `http` probe,
+    /// its `ws` probe (over `tls` for `wss` servers), or both. Errors name fields under
+    /// `path`.
+    pub fn compile_websocket(
+        spec: &WebSocketHealthCheckSpec,
+        path: &str,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Result<HealthCheck, SpecError> {
+        let timing = Timing::compile((spec.interval, spec.timeout, spec.fails, spec.passes), path)?;
+        if spec.http.is_none() && spec.ws.is_none() {
+            return Err(SpecError::new(
+                path,
+                "empty health check spec: give http, ws or both",
+            ));
+        }
+        let mut probes = Vec::with_capacity(2);
+        if let Some(h) = &spec.http {
+            let hpath = format!("{path}.http");
+            probes.push(Probe::Http(HttpProbe::compile(
+                &h.as_health_check(),
+                &hpath,
+            )?));
+        }
+        if let Some(w) = &spec.ws {
+            probes.push(Probe::Ws(WsProbe::compile(w, &format!("{path}.ws"), tls)?));
+        }
+        Ok(timing.with(probes))
+    }
+
+    /// Probes one server: true when it answered every probe in time and as expected.
     async fn probe(&self, client: &UpstreamClient, t: &ProbeTarget) -> bool {
-        let work = async {
-            match &self.probe {
-                Probe::Http(p) => p.probe(client, t).await,
+        for probe in &self.probes {
+            let work = async {
+                match probe {
+                    Probe::Http(p) => p.probe(client, t).await,
+                    Probe::Ws(p) => p.probe(t).await,
+                }
+            };
+            if !matches!(
+                tokio::time::timeout(self.timeout, work).await,
+                Ok(Some(true))
+            ) {
+                return false;
             }
-        };
-        matches!(
-            tokio::time::timeout(self.timeout, work).await,
-            Ok(Some(true))
-        )
+        }
+        true
     }
 
     /// One round: probes every server concurrently and updates `health`.
@@ -135,6 +154,48 @@ impl HealthCheck {
         }
         if changed {
             health.rebuild();
+        }
+    }
+}
+
+/// The timing fields every health check has.
+struct Timing {
+    interval: Duration,
+    timeout: Duration,
+    fails: i32,
+    passes: i32,
+}
+
+impl Timing {
+    /// Checks `(interval, timeout, fails, passes)`; errors name fields under `path`.
+    fn compile(
+        (interval, timeout, fails, passes): (Option<Duration>, Option<Duration>, i64, i64),
+        path: &str,
+    ) -> Result<Timing, SpecError> {
+        let field = |f: &str| format!("{path}.{f}");
+        if fails < 0 {
+            return Err(SpecError::new(field("fails"), "must be at least 1"));
+        }
+        if passes < 0 {
+            return Err(SpecError::new(field("passes"), "must be at least 1"));
+        }
+        Ok(Timing {
+            interval: interval
+                .filter(|d| !d.is_zero())
+                .unwrap_or(DEFAULT_INTERVAL),
+            timeout: timeout.filter(|d| !d.is_zero()).unwrap_or(DEFAULT_TIMEOUT),
+            fails: i32::try_from(fails.max(1)).unwrap_or(i32::MAX),
+            passes: i32::try_from(passes.max(1)).unwrap_or(i32::MAX),
+        })
+    }
+
+    fn with(self, probes: Vec<Probe>) -> HealthCheck {
+        HealthCheck {
+            interval: self.interval,
+            timeout: self.timeout,
+            fails: self.fails,
+            passes: self.passes,
+            probes,
         }
     }
 }
