@@ -72,6 +72,7 @@ pub fn builtin() -> Registry {
         .register(f::headercounter::KIND)
         .register(f::mock::KIND)
         .register(f::proxy::KIND)
+        .register(f::websocketproxy::KIND)
         .register(f::requestadaptor::KIND)
         .register(f::responseadaptor::KIND)
         .register(f::ratelimiter::KIND)

@@ -31,6 +31,7 @@ pub mod responseadaptor;
 pub mod simplehttpproxy;
 pub mod template;
 pub mod validator;
+pub mod websocketproxy;
 
 pub use filter::{BuildContext, Built, Filter, FilterFuture, FilterSpec, Handled, RESULT_OK};
 pub use registry::{object_schema, spec_schema, BuildFn, CheckFn, FilterKind, FilterRegistry};

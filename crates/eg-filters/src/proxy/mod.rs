@@ -13,7 +13,8 @@
 //! response body over `serverMaxBodySize` 500 `internalError`, a status in `failureCodes`
 //! keeps the upstream response and returns `failureCode`. A pool's `circuitBreakerPolicy`
 //! wraps the call (retries included): an open breaker answers 503 `shortCircuited`
-//! without calling the upstream.
+//! without calling the upstream. A WebSocket handshake is answered 501 `internalError`,
+//! naming `WebSocketProxy` (`upgrade.rs`).
 
 pub(crate) mod answer;
 pub(crate) mod compression;
@@ -24,6 +25,7 @@ mod metrics;
 mod mirror;
 mod pool;
 pub mod spec;
+mod upgrade;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -299,6 +301,9 @@ impl Proxy {
 
 impl Filter for Proxy {
     fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
+        if upgrade::refuse_websocket(ctx) {
+            return Handled::Done(RESULT_INTERNAL_ERROR);
+        }
         if let Some(m) = &self.mirror {
             mirror::mirror_if_matching(m, ctx);
         }
