@@ -45,7 +45,7 @@ pub use raw::{
 };
 pub use server::{Server, START_TIMEOUT};
 pub use tls::{self_signed, SelfSigned};
-pub use ws::{WsEcho, WsState};
 pub use upstream::{
     boxed, channel_body, ChannelBody, RawUpstream, Reply, ReplyBody, Seen, Upstream,
 };
+pub use ws::{WsEcho, WsState};

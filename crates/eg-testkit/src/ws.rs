@@ -38,6 +38,8 @@ pub struct WsState {
     pub sessions: AtomicUsize,
     /// Headers of the last handshake request.
     pub last_headers: Mutex<Option<HeaderMap>>,
+    /// The request path of each session accepted.
+    pub paths: Mutex<Vec<String>>,
     /// Close codes clients sent.
     pub close_codes: Mutex<Vec<u16>>,
     /// Text sent to each new session first, if any.
@@ -170,6 +172,7 @@ fn answer(mut req: Request<Incoming>, st: Arc<WsState>) -> Response<Full<Bytes>>
         return reply(StatusCode::SERVICE_UNAVAILABLE);
     }
     *st.last_headers.lock() = Some(req.headers().clone());
+    st.paths.lock().push(req.uri().path().to_string());
     let protocol = req
         .headers()
         .get("sec-websocket-protocol")
