@@ -6,6 +6,7 @@ mod lifecycle;
 mod routing;
 mod tls;
 mod validation;
+mod websocket;
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -132,7 +133,9 @@ pub fn supervisor(log_dir: Option<std::path::PathBuf>) -> Supervisor {
     filters
         .register(ECHO)
         .register(crate::testkit::STEP)
-        .register(eg_filters::mock::KIND);
+        .register(eg_filters::mock::KIND)
+        .register(eg_filters::proxy::KIND)
+        .register(eg_filters::websocketproxy::KIND);
     let filters = Arc::new(filters);
     let mut kinds = KindRegistry::new();
     kinds
