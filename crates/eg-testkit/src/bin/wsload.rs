@@ -31,7 +31,16 @@ fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> T {
         .unwrap_or_else(|| usage())
 }
 
+/// How long one socket may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn connect(url: &str) -> Result<Ws, String> {
+    tokio::time::timeout(CONNECT_TIMEOUT, connect_now(url))
+        .await
+        .map_err(|_| "timed out".to_string())?
+}
+
+async fn connect_now(url: &str) -> Result<Ws, String> {
     let rest = url.strip_prefix("ws://").ok_or("only ws:// URLs")?;
     let authority = rest.split('/').next().unwrap_or(rest);
     let tcp = TcpStream::connect(authority)
