@@ -24,7 +24,7 @@ use tokio_tungstenite::WebSocketStream;
 /// How long both sides get to finish the closing handshake once the relay stops.
 pub const CLOSE_WAIT: Duration = Duration::from_secs(5);
 /// Bytes read from a socket at a time (tungstenite allocates it per socket).
-pub const READ_BUFFER_SIZE: usize = 8 * 1024;
+pub const READ_BUFFER_SIZE: usize = 4 * 1024;
 /// Written bytes gathered before a write to the socket (a flush always writes them all).
 pub const WRITE_BUFFER_SIZE: usize = 16 * 1024;
 
