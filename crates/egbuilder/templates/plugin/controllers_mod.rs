@@ -1,0 +1,4 @@
+//! The controller kinds of this crate, one module each.
+//!
+//! Written by `egbuilder init` and rewritten by `egbuilder add`.
+@MODULES@
