@@ -1,6 +1,6 @@
 # easegress-rs — build, test and run.
 #
-#   make          release binaries in bin/ (easegress-server, egctl)
+#   make          release binaries in bin/ (easegress-server, egctl, egbuilder)
 #   make run      the server on its embedded defaults, with the quick-start objects; prints
 #                 where the dashboard and the admin API are
 #   make test     unit + integration tests, then the shared acceptance suite (skipped with a
@@ -25,9 +25,9 @@ deps:
 	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found: install Rust from rustup (stable)"; exit 1; }
 
 build: deps
-	$(CARGO) build --release -p easegress-server -p egctl
+	$(CARGO) build --release -p easegress-server -p egctl -p egbuilder
 	@mkdir -p $(BIN_DIR)
-	cp target/release/easegress-server target/release/egctl $(BIN_DIR)/
+	cp target/release/easegress-server target/release/egctl target/release/egbuilder $(BIN_DIR)/
 
 run: build
 	@echo "dashboard:  http://localhost:2381/dashboard/"
