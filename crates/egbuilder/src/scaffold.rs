@@ -181,7 +181,7 @@ pub fn registry(project: &Project) -> String {
     let mut lines = String::new();
     for kind in &project.filters {
         lines.push_str(&format!(
-            "    registry\n        .filters\n        .register(crate::filters::{}::KIND);\n",
+            "    registry.filters.register(crate::filters::{}::KIND);\n",
             module_name(kind)
         ));
     }
