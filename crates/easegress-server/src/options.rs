@@ -12,6 +12,11 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use eg_supervisor::{ClusterOptions, ClusterRole, MemberOptions};
 use serde::Deserialize;
 
+/// Access-log backups kept by default when `--access-log-max-size` is set.
+pub const DEFAULT_ACCESS_LOG_MAX_BACKUPS: u32 = 5;
+/// Bytes in one MiB (the unit of `--access-log-max-size`).
+const MIB: u64 = 1024 * 1024;
+
 /// Command-line flags. Every flag can also be set as `EASEGRESS_<FLAG_UPPER_SNAKE>`.
 #[derive(Parser, Debug, Clone)]
 #[command(
@@ -227,6 +232,20 @@ pub struct Cli {
     /// Disable the access logs.
     #[arg(long = "disable-access", env = "EASEGRESS_DISABLE_ACCESS")]
     pub disable_access: bool,
+    /// Rotate the access log when it reaches this many MiB (0: only on SIGHUP).
+    #[arg(
+        long = "access-log-max-size",
+        env = "EASEGRESS_ACCESS_LOG_MAX_SIZE",
+        default_value_t = 0
+    )]
+    pub access_log_max_size: u64,
+    /// Rotated access logs kept (`filter_http_access.log.1` … `.N`).
+    #[arg(
+        long = "access-log-max-backups",
+        env = "EASEGRESS_ACCESS_LOG_MAX_BACKUPS",
+        default_value_t = DEFAULT_ACCESS_LOG_MAX_BACKUPS
+    )]
+    pub access_log_max_backups: u32,
     /// Object spec files (one object each) created at start when absent, separated by commas.
     #[arg(
         long = "initial-object-config-files",
@@ -271,6 +290,16 @@ pub struct Cli {
     pub signal_upgrade: bool,
 }
 
+impl Cli {
+    /// The access-log rotation the flags ask for.
+    pub fn access_log_rotation(&self) -> eg_objects::httpserver::Rotation {
+        eg_objects::httpserver::Rotation {
+            max_bytes: self.access_log_max_size.saturating_mul(MIB),
+            max_backups: self.access_log_max_backups,
+        }
+    }
+}
+
 /// The `--config-file` YAML: keys are flag names; cluster URLs may sit under `cluster:`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -305,6 +334,8 @@ struct FileConfig {
     debug: Option<bool>,
     log_format: Option<String>,
     disable_access_log: Option<bool>,
+    access_log_max_size: Option<u64>,
+    access_log_max_backups: Option<u32>,
     initial_object_config_files: Option<StringList>,
     home_dir: Option<PathBuf>,
     data_dir: Option<PathBuf>,
@@ -726,6 +757,16 @@ fn merge_file(
     take!("log_format", log_format, f.log_format);
     take!("disable_access", disable_access, f.disable_access_log);
     take!(
+        "access_log_max_size",
+        access_log_max_size,
+        f.access_log_max_size
+    );
+    take!(
+        "access_log_max_backups",
+        access_log_max_backups,
+        f.access_log_max_backups
+    );
+    take!(
         "initial_object_config_files",
         initial_object_config_files,
         f.initial_object_config_files.map(|l| l
@@ -753,6 +794,21 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Options, String> {
         Options::parse_from(std::iter::once("easegress-server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn access_log_rotation_flags_are_in_mib() {
+        let o = parse(&[]).unwrap();
+        assert_eq!(o.cli.access_log_rotation().max_bytes, 0);
+        let o = parse(&[
+            "--access-log-max-size",
+            "3",
+            "--access-log-max-backups",
+            "2",
+        ])
+        .unwrap();
+        let r = o.cli.access_log_rotation();
+        assert_eq!((r.max_bytes, r.max_backups), (3 * MIB, 2));
     }
 
     #[test]

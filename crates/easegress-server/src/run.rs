@@ -172,6 +172,7 @@ async fn run(
     };
     let (filters, kinds) = registry.finish();
     let member = MemberInfo::new(opts.member_options());
+    eg_objects::httpserver::set_access_log_rotation(opts.cli.access_log_rotation());
     let sup = Supervisor::new(kinds, store, member);
     let watcher = sup.start();
 

@@ -9,24 +9,36 @@
 //! `<log-dir>/filter_http_access.log` (opened for appending, so whole buffers never
 //! interleave), or stdout when there is no log directory. Lines of different worker
 //! threads reach the file in batches, so they are ordered per thread, not globally.
+//!
+//! `accessLogFormat: json` writes one JSON object per line instead of a template. With a
+//! size limit set ([`set_access_log_rotation`]) the flusher renames a file that grew past
+//! it to `filter_http_access.log.1` (older backups move up to `.N`, the oldest is
+//! removed) and reopens; requests never rotate, and a batch always lands whole in one
+//! file.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use eg_protocols::Tag;
 use eg_spec::{GoDuration, SpecError};
-use http::{HeaderMap, Method, Version};
+use http::{HeaderMap, HeaderValue, Method, Version};
 use parking_lot::Mutex;
 
 /// The access-log file name inside the log directory.
 pub const ACCESS_LOG_FILE: &str = "filter_http_access.log";
 /// Longest URI written; longer ones are cut and end with `...`.
 const MAX_URI_LEN: usize = 512;
+/// The `accessLogFormat` value that selects JSON lines.
+pub const JSON_FORMAT: &str = "json";
+/// Longest `Host`, `User-Agent` or `Referer` value written in a JSON line (bytes); longer
+/// ones are cut and end with `...`.
+const MAX_HEADER_LEN: usize = 512;
 
 /// A variable of the format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +89,10 @@ enum Part {
 #[derive(Debug)]
 pub(crate) struct Format {
     parts: Vec<Part>,
+    /// JSON lines instead of the template (`accessLogFormat: json`).
+    json: bool,
+    /// The line shows `Host`, `User-Agent` and `Referer` (JSON lines do).
+    pub wants_client_headers: bool,
     /// The format uses `{{ReqHeaders}}`.
     pub wants_req_headers: bool,
     /// The format uses `{{RespHeaders}}`.
@@ -91,6 +107,15 @@ impl Format {
         } else {
             format
         };
+        if format.trim() == JSON_FORMAT {
+            return Ok(Format {
+                parts: Vec::new(),
+                json: true,
+                wants_client_headers: true,
+                wants_req_headers: false,
+                wants_resp_headers: false,
+            });
+        }
         let mut parts = Vec::new();
         let mut rest = format;
         while let Some(open) = rest.find("{{") {
@@ -114,6 +139,8 @@ impl Format {
         }
         let uses = |v: Var| parts.iter().any(|p| matches!(p, Part::Var(x) if *x == v));
         Ok(Format {
+            json: false,
+            wants_client_headers: false,
             wants_req_headers: uses(Var::ReqHeaders),
             wants_resp_headers: uses(Var::RespHeaders),
             parts,
@@ -123,6 +150,10 @@ impl Format {
     /// Renders one line (without the newline).
     pub fn render(&self, r: &Record, out: &mut String) {
         use std::fmt::Write as _;
+        if self.json {
+            render_json(r, out);
+            return;
+        }
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
@@ -150,15 +181,10 @@ impl Format {
                             Ok(())
                         }
                         Var::Uri => {
-                            if r.uri.len() > MAX_URI_LEN {
-                                let mut cut = MAX_URI_LEN;
-                                while !r.uri.is_char_boundary(cut) {
-                                    cut -= 1;
-                                }
-                                out.push_str(&r.uri[..cut]);
+                            let (uri, cut) = shorten(&r.uri, MAX_URI_LEN);
+                            out.push_str(uri);
+                            if cut {
                                 out.push_str("...");
-                            } else {
-                                out.push_str(&r.uri);
                             }
                             Ok(())
                         }
@@ -195,6 +221,125 @@ impl Format {
             }
         }
     }
+}
+
+/// `s` cut to at most `max` bytes on a character boundary, and whether it was cut.
+fn shorten(s: &str, max: usize) -> (&str, bool) {
+    if s.len() <= max {
+        return (s, false);
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    (&s[..cut], true)
+}
+
+/// Renders `r` as one JSON object. Every field the template offers except the header
+/// dumps, plus the client's `Host`, `User-Agent` and `Referer` (`null` when absent).
+fn render_json(r: &Record, out: &mut String) {
+    use std::fmt::Write as _;
+    out.push_str("{\"time\":\"");
+    write_time(out, r.time);
+    out.push_str("\",\"remoteAddr\":\"");
+    match r.remote_addr {
+        SocketAddr::V4(a) => {
+            push_ip(out, IpAddr::V4(*a.ip()));
+            out.push(':');
+            push_int(out, u64::from(a.port()));
+        }
+        SocketAddr::V6(a) => {
+            let _ = write!(out, "{a}");
+        }
+    }
+    out.push_str("\",\"realIP\":\"");
+    push_ip(out, r.real_ip);
+    out.push_str("\",\"method\":");
+    push_json_str(out, r.method.as_str().as_bytes());
+    out.push_str(",\"uri\":");
+    let (uri, cut) = shorten(&r.uri, MAX_URI_LEN);
+    push_json_str_cut(out, uri.as_bytes(), cut);
+    out.push_str(",\"proto\":\"");
+    out.push_str(proto(r.version));
+    out.push_str("\",\"statusCode\":");
+    push_int(out, u64::from(r.status));
+    let _ = write!(
+        out,
+        ",\"duration\":\"{}\",\"durationMs\":{:.3}",
+        GoDuration(r.duration),
+        r.duration.as_secs_f64() * 1000.0
+    );
+    out.push_str(",\"reqSize\":");
+    push_int(out, r.req_size);
+    out.push_str(",\"respSize\":");
+    push_int(out, r.resp_size);
+    out.push_str(",\"tags\":[");
+    let mut tag = String::new();
+    for (i, t) in r.tags.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        tag.clear();
+        let _ = write!(tag, "{t}");
+        push_json_str(out, tag.as_bytes());
+    }
+    out.push(']');
+    for (name, v) in [
+        ("host", &r.host),
+        ("userAgent", &r.user_agent),
+        ("referer", &r.referer),
+    ] {
+        out.push_str(",\"");
+        out.push_str(name);
+        out.push_str("\":");
+        match v {
+            Some(v) => {
+                let b = v.as_bytes();
+                let cut = b.len() > MAX_HEADER_LEN;
+                push_json_str_cut(out, &b[..b.len().min(MAX_HEADER_LEN)], cut);
+            }
+            None => out.push_str("null"),
+        }
+    }
+    out.push('}');
+}
+
+/// Appends `b` as a JSON string, with `...` at the end when it was `cut`.
+fn push_json_str_cut(out: &mut String, b: &[u8], cut: bool) {
+    push_json_str(out, b);
+    if cut {
+        out.pop();
+        out.push_str("...\"");
+    }
+}
+
+/// Appends `b` as a quoted JSON string: `"` and `\` escaped, control characters as
+/// `\u00XX`, bytes that are not UTF-8 as `\ufffd` (as Go's `encoding/json` does).
+fn push_json_str(out: &mut String, b: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if u32::from(c) < 0x20 || c == '\u{7f}' => {
+                    let n = u32::from(c) as usize;
+                    out.push_str("\\u00");
+                    out.push(char::from(HEX[n >> 4]));
+                    out.push(char::from(HEX[n & 0xf]));
+                }
+                c => out.push(c),
+            }
+        }
+        if !chunk.invalid().is_empty() {
+            out.push_str("\\ufffd");
+        }
+    }
+    out.push('"');
 }
 
 /// Writes `t` as local time, `2006-01-02T15:04:05.000-07:00`. The part down to the second
@@ -306,6 +451,12 @@ pub(crate) struct Record {
     pub req_headers: Option<HeaderMap>,
     pub resp_headers: Option<HeaderMap>,
     pub tags: Vec<Tag>,
+    /// `Host` (or the URI's authority for HTTP/2), when the format shows it.
+    pub host: Option<HeaderValue>,
+    /// `User-Agent`, when the format shows it.
+    pub user_agent: Option<HeaderValue>,
+    /// `Referer`, when the format shows it.
+    pub referer: Option<HeaderValue>,
 }
 
 /// Shards of line buffers per destination (worker threads map onto them).
@@ -315,28 +466,63 @@ const FLUSH_AT: usize = 64 * 1024;
 /// Lines wait at most this long before the flusher writes them.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Size-based rotation of the access-log files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// A file that reached this many bytes is rotated; 0 = never.
+    pub max_bytes: u64,
+    /// Rotated files kept (`.1` newest … `.N` oldest); 0 = the full file is removed.
+    pub max_backups: u32,
+}
+
+/// The rotation every destination uses unless it was given its own.
+static ROTATE_MAX_BYTES: AtomicU64 = AtomicU64::new(0);
+/// See [`ROTATE_MAX_BYTES`].
+static ROTATE_MAX_BACKUPS: AtomicU32 = AtomicU32::new(0);
+
+/// Sets the size-based rotation of every access log (the server's
+/// `--access-log-max-size` and `--access-log-max-backups`); the flusher applies it.
+pub fn set_access_log_rotation(r: Rotation) {
+    ROTATE_MAX_BACKUPS.store(r.max_backups, Ordering::Release);
+    ROTATE_MAX_BYTES.store(r.max_bytes, Ordering::Release);
+}
+
 /// One destination: its file (or stdout) and the shards of lines waiting for it.
 struct Sink {
     dir: Option<PathBuf>,
     out: Mutex<Output>,
     shards: Box<[Mutex<String>]>,
+    /// This destination's own rotation instead of the global one.
+    rotation: Option<Rotation>,
 }
 
 struct Output {
     w: Box<dyn Write + Send>,
     /// The [`REOPEN`] generation the file was opened at.
     opened_at: u64,
+    /// The inode of the open file (`None` for stdout).
+    inode: Option<u64>,
+}
+
+impl Output {
+    fn open(dir: &Option<PathBuf>) -> Output {
+        let opened_at = REOPEN.load(Ordering::Acquire);
+        let (w, inode) = open(dir);
+        Output {
+            w,
+            opened_at,
+            inode,
+        }
+    }
 }
 
 impl Sink {
-    fn new(dir: Option<PathBuf>) -> Sink {
+    fn new(dir: Option<PathBuf>, rotation: Option<Rotation>) -> Sink {
         Sink {
-            out: Mutex::new(Output {
-                w: open(&dir),
-                opened_at: REOPEN.load(Ordering::Acquire),
-            }),
+            out: Mutex::new(Output::open(&dir)),
             dir,
             shards: (0..SHARDS).map(|_| Mutex::new(String::new())).collect(),
+            rotation,
         }
     }
 
@@ -346,14 +532,47 @@ impl Sink {
         let wanted = REOPEN.load(Ordering::Acquire);
         if wanted != out.opened_at {
             let _ = out.w.flush();
-            out.w = open(&self.dir);
-            out.opened_at = wanted;
+            *out = Output::open(&self.dir);
         }
         if out.w.write_all(lines.as_bytes()).is_err() {
-            out.w = open(&self.dir);
+            *out = Output::open(&self.dir);
             let _ = out.w.write_all(lines.as_bytes());
         }
         let _ = out.w.flush();
+    }
+
+    /// Rotates the file when it reached the size limit. Called by the flusher only, with
+    /// the output locked, so a batch is written wholly before or wholly after.
+    fn rotate_if_due(&self) {
+        let Some(dir) = &self.dir else { return };
+        let r = self.rotation.unwrap_or_else(|| Rotation {
+            max_bytes: ROTATE_MAX_BYTES.load(Ordering::Acquire),
+            max_backups: ROTATE_MAX_BACKUPS.load(Ordering::Acquire),
+        });
+        if r.max_bytes == 0 {
+            return;
+        }
+        let mut out = self.out.lock();
+        let path = dir.join(ACCESS_LOG_FILE);
+        let Ok(meta) = std::fs::metadata(&path) else {
+            // Removed under us: start a new file.
+            *out = Output::open(&self.dir);
+            return;
+        };
+        if out.inode != Some(meta.ino()) {
+            // Another process (the other side of a binary upgrade) rotated it already.
+            *out = Output::open(&self.dir);
+            return;
+        }
+        if meta.len() < r.max_bytes {
+            return;
+        }
+        let _ = out.w.flush();
+        if let Err(e) = shift_backups(&path, r.max_backups) {
+            tracing::error!(path = %path.display(), error = %e, "cannot rotate the access log");
+            return;
+        }
+        *out = Output::open(&self.dir);
     }
 
     /// Writes every waiting line.
@@ -368,7 +587,31 @@ impl Sink {
         if REOPEN.load(Ordering::Acquire) != self.out.lock().opened_at {
             self.write("");
         }
+        self.rotate_if_due();
     }
+}
+
+/// `path.N` for backup `n`.
+fn backup_path(path: &Path, n: u32) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(format!(".{n}"));
+    PathBuf::from(p)
+}
+
+/// Moves `path` to `path.1` and each `path.K` to `path.K+1`, dropping what would go past
+/// `max_backups` (with 0 backups `path` itself is removed).
+fn shift_backups(path: &Path, max_backups: u32) -> std::io::Result<()> {
+    if max_backups == 0 {
+        return std::fs::remove_file(path);
+    }
+    let _ = std::fs::remove_file(backup_path(path, max_backups));
+    for n in (1..max_backups).rev() {
+        let from = backup_path(path, n);
+        if from.exists() {
+            std::fs::rename(&from, backup_path(path, n + 1))?;
+        }
+    }
+    std::fs::rename(path, backup_path(path, 1))
 }
 
 /// The shard of the calling thread.
@@ -402,7 +645,17 @@ impl AccessLog {
     pub fn new(format: Format, dir: Option<PathBuf>) -> AccessLog {
         AccessLog {
             format: Arc::new(format),
-            sink: sink(dir),
+            sink: sink(dir, None),
+        }
+    }
+
+    /// Like [`AccessLog::new`], with a rotation of its own instead of the global one (the
+    /// destination must not be in use yet).
+    #[cfg(test)]
+    fn with_rotation(format: Format, dir: PathBuf, rotation: Rotation) -> AccessLog {
+        AccessLog {
+            format: Arc::new(format),
+            sink: sink(Some(dir), Some(rotation)),
         }
     }
 
@@ -434,7 +687,7 @@ fn sinks() -> &'static Mutex<HashMap<Option<PathBuf>, Arc<Sink>>> {
     SINKS.get_or_init(Default::default)
 }
 
-fn sink(dir: Option<PathBuf>) -> Arc<Sink> {
+fn sink(dir: Option<PathBuf>, rotation: Option<Rotation>) -> Arc<Sink> {
     static FLUSHER: OnceLock<()> = OnceLock::new();
     FLUSHER.get_or_init(|| {
         let spawned = std::thread::Builder::new()
@@ -450,7 +703,7 @@ fn sink(dir: Option<PathBuf>) -> Arc<Sink> {
     sinks()
         .lock()
         .entry(dir.clone())
-        .or_insert_with(|| Arc::new(Sink::new(dir)))
+        .or_insert_with(|| Arc::new(Sink::new(dir, rotation)))
         .clone()
 }
 
@@ -463,7 +716,8 @@ pub fn flush_access_logs() {
     }
 }
 
-fn open(dir: &Option<PathBuf>) -> Box<dyn Write + Send> {
+/// Opens the destination; the inode is `None` for stdout.
+fn open(dir: &Option<PathBuf>) -> (Box<dyn Write + Send>, Option<u64>) {
     if let Some(d) = dir {
         let path = d.join(ACCESS_LOG_FILE);
         let file = std::fs::create_dir_all(d).and_then(|_| {
@@ -473,13 +727,16 @@ fn open(dir: &Option<PathBuf>) -> Box<dyn Write + Send> {
                 .open(&path)
         });
         match file {
-            Ok(f) => return Box::new(f),
+            Ok(f) => {
+                let inode = f.metadata().ok().map(|m| m.ino());
+                return (Box::new(f), inode);
+            }
             Err(e) => {
                 tracing::error!(path = %path.display(), error = %e, "cannot open the access log; writing to stdout")
             }
         }
     }
-    Box::new(std::io::stdout())
+    (Box::new(std::io::stdout()), None)
 }
 
 /// Bumped by [`reopen_access_logs`]; destinations reopen their file when it changed.
@@ -514,6 +771,9 @@ mod tests {
             req_headers: Some(h),
             resp_headers: None,
             tags: vec!["a".into(), "b".into()],
+            host: None,
+            user_agent: None,
+            referer: None,
         };
         let mut s = String::new();
         f.render(&r, &mut s);
@@ -583,6 +843,9 @@ mod tests {
             req_headers: None,
             resp_headers: None,
             tags: Vec::new(),
+            host: None,
+            user_agent: None,
+            referer: None,
         }
     }
 
@@ -602,6 +865,173 @@ mod tests {
             f.render(&r, &mut s);
             assert_eq!(s, format!("{peer} {real} 200 {}", u64::MAX));
         }
+    }
+
+    #[test]
+    fn json_lines_parse_and_hold_every_field_of_hostile_input() {
+        let f = Format::compile(" json ").unwrap();
+        assert!(f.wants_client_headers && !f.wants_req_headers);
+        let mut r = record("/a\"b\\c?q=\u{7f}\u{1}\u{e9}</script>");
+        r.remote_addr = "[2001:db8::1]:443".parse().unwrap();
+        r.real_ip = "10.0.0.9".parse().unwrap();
+        r.method = Method::from_bytes(b"PURGE").unwrap();
+        r.version = Version::HTTP_2;
+        r.status = 503;
+        r.duration = Duration::from_micros(1500);
+        r.req_size = 7;
+        r.resp_size = u64::MAX;
+        r.tags = vec!["pipeline(p\"1)".into(), "line\nbreak".into()];
+        r.host = Some(HeaderValue::from_static("api.example.com"));
+        r.user_agent = Some(HeaderValue::from_bytes(b"curl/8 \xff\xfe \"x\"\t").unwrap());
+        r.referer = None;
+        let mut s = String::new();
+        f.render(&r, &mut s);
+        assert!(!s.contains('\n') && !s.contains('\u{7f}'), "{s}");
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["remoteAddr"], "[2001:db8::1]:443");
+        assert_eq!(v["realIP"], "10.0.0.9");
+        assert_eq!(v["method"], "PURGE");
+        assert_eq!(v["uri"], "/a\"b\\c?q=\u{7f}\u{1}\u{e9}</script>");
+        assert_eq!(v["proto"], "HTTP/2.0");
+        assert_eq!(v["statusCode"], 503);
+        assert_eq!(v["duration"], "1.5ms");
+        assert_eq!(v["durationMs"], 1.5);
+        assert_eq!(v["reqSize"], 7);
+        assert_eq!(v["respSize"], u64::MAX);
+        assert_eq!(
+            v["tags"],
+            serde_json::json!(["pipeline(p\"1)", "line\nbreak"])
+        );
+        assert_eq!(v["host"], "api.example.com");
+        // One replacement character per byte that is not UTF-8, as Go writes them.
+        assert_eq!(v["userAgent"], "curl/8 \u{fffd}\u{fffd} \"x\"\t");
+        assert!(v["referer"].is_null());
+        let time = v["time"].as_str().unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{time}");
+    }
+
+    #[test]
+    fn json_cuts_long_values_and_stays_valid() {
+        let f = Format::compile(JSON_FORMAT).unwrap();
+        let mut r = record(&format!("/{}", "\u{e9}".repeat(400)));
+        r.user_agent = Some(HeaderValue::from_bytes(&[b'\\'; 2000]).unwrap());
+        let mut s = String::new();
+        f.render(&r, &mut s);
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        let uri = v["uri"].as_str().unwrap();
+        assert!(
+            uri.len() <= MAX_URI_LEN + 3 && uri.ends_with("..."),
+            "{uri}"
+        );
+        let ua = v["userAgent"].as_str().unwrap();
+        assert_eq!(ua.len(), MAX_HEADER_LEN + 3);
+    }
+
+    /// Every line of the access log in `dir` and its backups, and how many backups exist.
+    fn all_lines(dir: &Path) -> (Vec<String>, u32) {
+        let path = dir.join(ACCESS_LOG_FILE);
+        let mut lines: Vec<String> = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let mut n = 0;
+        while let Ok(text) = std::fs::read_to_string(backup_path(&path, n + 1)) {
+            n += 1;
+            assert!(text.ends_with('\n'), "backup {n} ends inside a line");
+            lines.extend(text.lines().map(str::to_string));
+        }
+        (lines, n)
+    }
+
+    #[test]
+    fn rotation_under_concurrent_writers_keeps_every_line_once() {
+        const THREADS: usize = 4;
+        const LINES: usize = 5000;
+        const FLUSH_EVERY: usize = 100;
+        let dir = tempfile::tempdir().unwrap();
+        let rotation = Rotation {
+            max_bytes: 64 * 1024,
+            max_backups: 1000,
+        };
+        let log = AccessLog::with_rotation(
+            Format::compile("{{URI}}").unwrap(),
+            dir.path().to_path_buf(),
+            rotation,
+        );
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Flushes (and so rotations) while the writers run, as the flusher thread does.
+        let flusher = {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Acquire) {
+                    flush_access_logs();
+                    std::thread::yield_now();
+                }
+            })
+        };
+        let pad = "p".repeat(80);
+        let writers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let log = log.clone();
+                let pad = pad.clone();
+                std::thread::spawn(move || {
+                    for i in 0..LINES {
+                        log.log(record(&format!("/t{t}/{i}/{pad}")));
+                        // Writers rotate too, so rotations meet writes of other threads
+                        // however the threads are scheduled.
+                        if i % FLUSH_EVERY == 0 {
+                            flush_access_logs();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        done.store(true, Ordering::Release);
+        flusher.join().unwrap();
+        flush_access_logs();
+        let (lines, backups) = all_lines(dir.path());
+        assert!(backups > 5, "only {backups} rotations");
+        let unique: std::collections::HashSet<&String> = lines.iter().collect();
+        assert_eq!(lines.len(), THREADS * LINES);
+        assert_eq!(unique.len(), THREADS * LINES, "every line exactly once");
+        for l in &lines {
+            assert!(l.starts_with("/t") && l.ends_with(&pad), "split line {l}");
+        }
+    }
+
+    #[test]
+    fn backups_are_capped_and_the_oldest_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let rotation = Rotation {
+            max_bytes: 256,
+            max_backups: 3,
+        };
+        let log = AccessLog::with_rotation(
+            Format::compile("{{URI}}").unwrap(),
+            dir.path().to_path_buf(),
+            rotation,
+        );
+        let line = "x".repeat(300);
+        for round in 0..10 {
+            log.log(record(&format!("/{round}/{line}")));
+            flush_access_logs();
+        }
+        let path = dir.path().join(ACCESS_LOG_FILE);
+        let (lines, backups) = all_lines(dir.path());
+        assert_eq!(backups, 3);
+        assert!(!backup_path(&path, 4).exists());
+        // The newest rounds are kept, newest first in `.1`.
+        assert!(std::fs::read_to_string(backup_path(&path, 1))
+            .unwrap()
+            .starts_with("/9/"));
+        assert!(std::fs::read_to_string(backup_path(&path, 3))
+            .unwrap()
+            .starts_with("/7/"));
+        assert_eq!(lines.len(), 3);
     }
 
     #[test]

@@ -34,7 +34,10 @@ use serde_json::{json, Value};
 
 use crate::gate::generation::Generation;
 use crate::gate::listener::{self, ListenerConfig};
-pub use accesslog::{flush_access_logs, reopen_access_logs, ACCESS_LOG_FILE, FLUSH_INTERVAL};
+pub use accesslog::{
+    flush_access_logs, reopen_access_logs, set_access_log_rotation, Rotation, ACCESS_LOG_FILE,
+    FLUSH_INTERVAL, JSON_FORMAT,
+};
 use mux::Mux;
 pub use spec::{generated_pipeline_name, HttpServerSpec};
 

@@ -211,7 +211,19 @@ impl Mux {
                 req_headers: log.format().wants_req_headers.then(|| head.headers.clone()),
                 resp_headers: None,
                 tags: Vec::new(),
+                host: None,
+                user_agent: None,
+                referer: None,
             });
+            if let (true, Some(r)) = (log.format().wants_client_headers, &mut finish.record) {
+                let h = &head.headers;
+                r.host = h.get(HOST).cloned().or_else(|| {
+                    let a = head.uri.authority()?;
+                    HeaderValue::from_str(a.as_str()).ok()
+                });
+                r.user_agent = h.get(http::header::USER_AGENT).cloned();
+                r.referer = h.get(http::header::REFERER).cloned();
+            }
         }
 
         if let Err(why) = settle_host(&mut head) {

@@ -205,6 +205,51 @@ async fn access_log_lines_use_the_format() {
 }
 
 #[tokio::test]
+async fn json_access_log_lines_hold_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let sup = supervisor(Some(dir.path().to_path_buf()));
+    apply(&sup, echo("pl", "pl"));
+    let port = free_port();
+    let mut fields = rules("/ok", "pl");
+    fields["accessLogFormat"] = json!("json");
+    start(&sup, server("hs-json", port, fields)).await;
+    let resp = get_h(
+        port,
+        "/ok?q=%22%0A",
+        &[
+            ("user-agent", "probe \"quoted\" \\ agent"),
+            ("referer", "http://example.com/from"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status, 200);
+    let file = dir.path().join(crate::httpserver::ACCESS_LOG_FILE);
+    for _ in 0..1000 {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if let Some(line) = text.lines().next() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["method"], "GET", "{line}");
+            assert_eq!(v["uri"], "/ok?q=%22%0A");
+            assert_eq!(v["statusCode"], 200);
+            assert_eq!(v["realIP"], "127.0.0.1");
+            assert_eq!(v["proto"], "HTTP/1.1");
+            assert_eq!(v["userAgent"], "probe \"quoted\" \\ agent");
+            assert_eq!(v["referer"], "http://example.com/from");
+            assert!(v["host"].as_str().unwrap().contains("127.0.0.1"), "{line}");
+            assert!(v["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t.as_str().unwrap().contains("pipeline(pl)")));
+            assert!(v["reqSize"].as_u64().unwrap() > 0);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("no access log lines in {}", file.display());
+}
+
+#[tokio::test]
 async fn event_streams_are_flushed_as_they_arrive() {
     let sup = supervisor(None);
     apply(
