@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 
@@ -21,6 +22,8 @@ pub enum MetricType {
     Gauge,
     /// Bucketed observations.
     Histogram,
+    /// Quantiles of the recent observations (Prometheus client libraries' summary).
+    Summary,
 }
 
 impl MetricType {
@@ -29,6 +32,7 @@ impl MetricType {
             MetricType::Counter => "counter",
             MetricType::Gauge => "gauge",
             MetricType::Histogram => "histogram",
+            MetricType::Summary => "summary",
         }
     }
 }
@@ -40,8 +44,75 @@ pub struct Cell {
     value: AtomicU64,
     /// Histogram bucket counts (cumulative computed at encode time).
     buckets: Box<[AtomicU64]>,
-    /// Histogram sum, in f64 bits.
+    /// Histogram and summary sum, in f64 bits.
     sum: AtomicU64,
+    /// Summary observations of the recent windows (`None` for other types).
+    windows: Option<Box<[Window]>>,
+}
+
+/// Quantiles a summary reports: Easegress's `DefaultObjectives`.
+pub const SUMMARY_QUANTILES: [f64; 6] = [0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
+/// Windows a summary's observations are spread over (Prometheus's `DefAgeBuckets`).
+const SUMMARY_WINDOWS: u64 = 5;
+/// Seconds one window covers: the summary reports the last `SUMMARY_WINDOWS` ×
+/// `SUMMARY_WINDOW_SECS` = 10 minutes (Prometheus's `DefMaxAge`).
+const SUMMARY_WINDOW_SECS: u64 = 120;
+/// Sub-buckets per power of two (2^3: a reported quantile is within 6.25 % of the value).
+const SUB_BITS: u32 = 3;
+/// Smallest power of two told apart (2^-10 ≈ 0.001); smaller values count as it.
+const MIN_EXP: i32 = -10;
+/// Largest power of two told apart (2^50); larger values count as it.
+const MAX_EXP: i32 = 50;
+/// Buckets of one window: one for zero, then `2^SUB_BITS` per power of two.
+const SUMMARY_BUCKETS: usize = 1 + (((MAX_EXP - MIN_EXP + 1) as usize) << SUB_BITS);
+
+/// One window of a summary: log-linear bucket counts of the observations made in it.
+#[derive(Debug)]
+struct Window {
+    /// The window number (seconds since the process's first summary / window length)
+    /// the counts belong to.
+    epoch: AtomicU64,
+    counts: Box<[AtomicU64]>,
+}
+
+impl Window {
+    fn new() -> Window {
+        Window {
+            epoch: AtomicU64::new(0),
+            counts: (0..SUMMARY_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+/// The current window number.
+fn summary_epoch() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs() / SUMMARY_WINDOW_SECS
+}
+
+/// The bucket of `v`: from the exponent and the top mantissa bits of the f64, no search.
+fn summary_bucket(v: f64) -> usize {
+    if v.is_nan() || v <= 0.0 {
+        return 0;
+    }
+    let v = v.clamp(2f64.powi(MIN_EXP), 2f64.powi(MAX_EXP));
+    let bits = v.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32 - 1023;
+    let sub = ((bits >> (52 - SUB_BITS)) & ((1 << SUB_BITS) - 1)) as usize;
+    let i = 1 + (((exp - MIN_EXP) as usize) << SUB_BITS) + sub;
+    i.min(SUMMARY_BUCKETS - 1)
+}
+
+/// The value reported for bucket `i`: the middle of its range.
+fn summary_value(i: usize) -> f64 {
+    if i == 0 {
+        return 0.0;
+    }
+    let i = i - 1;
+    let exp = (i >> SUB_BITS) as i32 + MIN_EXP;
+    let sub = (i & ((1 << SUB_BITS) - 1)) as f64;
+    let step = 2f64.powi(exp) / f64::from(1u32 << SUB_BITS);
+    2f64.powi(exp) + step * (sub + 0.5)
 }
 
 impl Cell {
@@ -91,14 +162,34 @@ impl Family {
             .or_insert_with(|| {
                 Arc::new(Cell {
                     buckets: (0..self.bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+                    windows: (self.kind == MetricType::Summary)
+                        .then(|| (0..SUMMARY_WINDOWS).map(|_| Window::new()).collect()),
                     ..Default::default()
                 })
             })
             .clone()
     }
 
-    /// Records one observation into a histogram series.
+    /// Records one observation into a histogram or summary series.
     pub fn observe(&self, cell: &Cell, v: f64) {
+        if let Some(windows) = &cell.windows {
+            let epoch = summary_epoch();
+            let w = &windows[(epoch % SUMMARY_WINDOWS) as usize];
+            let seen = w.epoch.load(Ordering::Acquire);
+            // The first observation of a new window clears what the slot held
+            // `SUMMARY_WINDOWS` windows ago (observations racing with the clearing may be
+            // lost: the quantiles are an estimate).
+            if seen != epoch
+                && w.epoch
+                    .compare_exchange(seen, epoch, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+            {
+                for c in w.counts.iter() {
+                    c.store(0, Ordering::Relaxed);
+                }
+            }
+            w.counts[summary_bucket(v)].fetch_add(1, Ordering::Relaxed);
+        }
         for (i, b) in self.bounds.iter().enumerate() {
             if v <= *b {
                 cell.buckets[i].fetch_add(1, Ordering::Relaxed);
@@ -148,13 +239,64 @@ impl Family {
                     let _ = writeln!(out, "{}_sum{} {}", self.name, lbl, sum);
                     let _ = writeln!(out, "{}_count{} {}", self.name, lbl, count);
                 }
+                MetricType::Summary => {
+                    let quantiles = cell.windows.as_deref().map(quantiles).unwrap_or_default();
+                    for (q, v) in SUMMARY_QUANTILES.iter().zip(quantiles) {
+                        let l = render_labels_with(
+                            &self.label_names,
+                            labels,
+                            Some(("quantile", &q.to_string())),
+                        );
+                        let _ = writeln!(out, "{}{} {}", self.name, l, v);
+                    }
+                    let sum = f64::from_bits(cell.sum.load(Ordering::Relaxed));
+                    let _ = writeln!(out, "{}_sum{} {}", self.name, lbl, sum);
+                    let _ = writeln!(out, "{}_count{} {}", self.name, lbl, cell.get());
+                }
             }
         }
     }
 }
 
+/// The [`SUMMARY_QUANTILES`] of the windows still current (`NaN` with no observation,
+/// as Prometheus client libraries write them).
+fn quantiles(windows: &[Window]) -> Vec<f64> {
+    let now = summary_epoch();
+    let mut counts = vec![0u64; SUMMARY_BUCKETS];
+    for w in windows {
+        if now.saturating_sub(w.epoch.load(Ordering::Acquire)) < SUMMARY_WINDOWS {
+            for (sum, c) in counts.iter_mut().zip(w.counts.iter()) {
+                *sum += c.load(Ordering::Relaxed);
+            }
+        }
+    }
+    let total: u64 = counts.iter().sum();
+    SUMMARY_QUANTILES
+        .iter()
+        .map(|q| {
+            if total == 0 {
+                return f64::NAN;
+            }
+            let rank = ((q * total as f64).ceil() as u64).max(1);
+            let mut seen = 0;
+            for (i, c) in counts.iter().enumerate() {
+                seen += c;
+                if seen >= rank {
+                    return summary_value(i);
+                }
+            }
+            f64::NAN
+        })
+        .collect()
+}
+
 fn render_labels(names: &[String], values: &[String], le: Option<&str>) -> String {
-    if names.is_empty() && le.is_none() {
+    render_labels_with(names, values, le.map(|le| ("le", le)))
+}
+
+/// The `{name="value",…}` part, with one extra label (`le`, `quantile`) at the end.
+fn render_labels_with(names: &[String], values: &[String], extra: Option<(&str, &str)>) -> String {
+    if names.is_empty() && extra.is_none() {
         return String::new();
     }
     let mut s = String::from("{");
@@ -170,11 +312,11 @@ fn render_labels(names: &[String], values: &[String], le: Option<&str>) -> Strin
             .replace('\n', "\\n");
         let _ = write!(s, "{n}=\"{v}\"");
     }
-    if let Some(le) = le {
+    if let Some((name, value)) = extra {
         if !first {
             s.push(',');
         }
-        let _ = write!(s, "le=\"{le}\"");
+        let _ = write!(s, "{name}=\"{value}\"");
     }
     s.push('}');
     s
@@ -258,6 +400,52 @@ mod tests {
             text.contains("httpserver_total_requests{name=\"demo\",backend=\"pipeline-demo\"} 3"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn summary_reports_quantiles_sum_and_count() {
+        let reg = MetricsRegistry::default();
+        let fam = reg.family("s_percentage", "h", MetricType::Summary, &["n"]);
+        let empty = fam.with(&["none"]);
+        let cell = fam.with(&["x"]);
+        for v in 1..=1000 {
+            fam.observe(&cell, f64::from(v));
+        }
+        let text = reg.encode();
+        assert!(text.contains("# TYPE s_percentage summary"), "{text}");
+        assert!(text.contains("s_percentage_count{n=\"x\"} 1000"), "{text}");
+        assert!(text.contains("s_percentage_sum{n=\"x\"} 500500"), "{text}");
+        assert!(
+            text.contains("s_percentage{n=\"none\",quantile=\"0.5\"} NaN"),
+            "{text}"
+        );
+        drop(empty);
+        for (q, want) in SUMMARY_QUANTILES
+            .iter()
+            .zip([250.0, 500.0, 750.0, 900.0, 950.0, 990.0])
+        {
+            let prefix = format!("s_percentage{{n=\"x\",quantile=\"{q}\"}} ");
+            let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap();
+            let got: f64 = line[prefix.len()..].parse().unwrap();
+            assert!(
+                (got - want).abs() / want < 0.07,
+                "{line}: want about {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn summary_buckets_cover_their_values() {
+        for v in [0.0, 0.001, 0.3, 1.0, 7.5, 1024.0, 123_456.0, 4e12] {
+            let got = summary_value(summary_bucket(v));
+            assert!(v == 0.0 || (got - v).abs() / v < 0.07, "{v} -> {got}");
+        }
+        assert_eq!(summary_bucket(f64::NAN), 0);
+        assert_eq!(
+            summary_bucket(f64::INFINITY),
+            summary_bucket(2f64.powi(MAX_EXP))
+        );
+        assert!(summary_bucket(f64::MAX) < SUMMARY_BUCKETS);
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub struct PoolMetrics {
     req_size: Arc<Cell>,
     resp_family: Arc<Family>,
     resp_size: Arc<Cell>,
+    req_pct_family: Arc<Family>,
+    req_size_pct: Arc<Cell>,
+    resp_pct_family: Arc<Family>,
+    resp_size_pct: Arc<Cell>,
     /// Requests handled by this generation (for the status).
     pub count: AtomicU64,
     /// Of which answered with status >= 400.
@@ -85,7 +89,23 @@ impl PoolMetrics {
             &LABELS,
             &buckets,
         );
+        let req_pct_family = reg.family(
+            "proxy_request_body_size_percentage",
+            "a summary of the total size of the request.",
+            MetricType::Summary,
+            &LABELS,
+        );
+        let resp_pct_family = reg.family(
+            "proxy_response_body_size_percentage",
+            "a summary of the total size of the response.",
+            MetricType::Summary,
+            &LABELS,
+        );
         PoolMetrics {
+            req_size_pct: req_pct_family.with(&labels),
+            req_pct_family,
+            resp_size_pct: resp_pct_family.with(&labels),
+            resp_pct_family,
             total: total.with(&labels),
             errors: errors.with(&labels),
             req_size: req_family.with(&labels),
@@ -108,6 +128,10 @@ impl PoolMetrics {
         }
         self.req_family.observe(&self.req_size, req_size as f64);
         self.resp_family.observe(&self.resp_size, resp_size as f64);
+        self.req_pct_family
+            .observe(&self.req_size_pct, req_size as f64);
+        self.resp_pct_family
+            .observe(&self.resp_size_pct, resp_size as f64);
     }
 }
 

@@ -38,6 +38,22 @@ pub(crate) struct BackendMetrics {
     req_size: Arc<Cell>,
     resp_size_family: Arc<Family>,
     resp_size: Arc<Cell>,
+    duration_pct: Observed,
+    req_size_pct: Observed,
+    resp_size_pct: Observed,
+}
+
+/// A resolved series and the family that records into it.
+#[derive(Debug)]
+struct Observed {
+    family: Arc<Family>,
+    cell: Arc<Cell>,
+}
+
+impl Observed {
+    fn observe(&self, v: f64) {
+        self.family.observe(&self.cell, v);
+    }
 }
 
 impl BackendMetrics {
@@ -53,6 +69,9 @@ impl BackendMetrics {
             .observe(&self.req_size, req_size as f64);
         self.resp_size_family
             .observe(&self.resp_size, resp_size as f64);
+        self.duration_pct.observe(duration_ms);
+        self.req_size_pct.observe(req_size as f64);
+        self.resp_size_pct.observe(resp_size as f64);
     }
 }
 
@@ -119,6 +138,11 @@ pub(crate) fn backend(
         let cell = f.with(&values);
         (f, cell)
     };
+    let summary = |name: &str, help: &str| {
+        let family = reg.family(name, help, MetricType::Summary, &BACKEND_LABELS);
+        let cell = family.with(&values);
+        Observed { family, cell }
+    };
     let (duration_family, duration) = hist(
         "httpserver_requests_duration",
         "request processing duration histogram of a backend",
@@ -153,5 +177,17 @@ pub(crate) fn backend(
         req_size,
         resp_size_family,
         resp_size,
+        duration_pct: summary(
+            "httpserver_requests_duration_percentage",
+            "request processing duration summary of a backend",
+        ),
+        req_size_pct: summary(
+            "httpserver_requests_size_bytes_percentage",
+            "a summary of the total size of the request to a backend. Includes body",
+        ),
+        resp_size_pct: summary(
+            "httpserver_responses_size_bytes_percentage",
+            "a summary of the total size of the returned response body from a backend",
+        ),
     }
 }
