@@ -1,7 +1,8 @@
 //! Binary upgrade with the real binary: `--signal-upgrade` replaces the running process by
 //! the file now at its path, with the same objects, the same sockets and no failed request;
 //! a new binary that does not start leaves the old one serving; a graceful stop answers a
-//! request sent on an idle kept-alive connection.
+//! request sent on an idle kept-alive connection; HTTP/2 clients over TLS are sent GOAWAY
+//! and move to the new process without a failed request.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -437,4 +438,215 @@ fn systemd_hears_ready_the_new_main_pid_after_an_upgrade_and_stopping() {
         .unwrap();
     assert!(killed.success());
     assert_eq!(next_notification(&socket, &s), "STOPPING=1");
+}
+
+/// HTTP/2 clients over TLS (ALPN `h2`), each sending requests one after another on one
+/// connection and opening a new one when the server ends it with GOAWAY.
+mod h2_load {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Empty};
+    use hyper::client::conn::http2::SendRequest;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use rustls::pki_types::{CertificateDer, ServerName};
+
+    /// What the clients counted.
+    #[derive(Default)]
+    pub struct Counts {
+        /// Requests answered 200.
+        pub ok: AtomicU64,
+        /// Connections opened (one per client at start, then one per GOAWAY).
+        pub connections: AtomicU64,
+        /// Requests that were sent and failed, with why.
+        pub failures: Mutex<Vec<String>>,
+    }
+
+    /// The running clients.
+    pub struct H2Load {
+        pub counts: Arc<Counts>,
+        stop: Arc<AtomicBool>,
+        rt: tokio::runtime::Runtime,
+        tasks: Vec<tokio::task::JoinHandle<()>>,
+    }
+
+    async fn connect(
+        addr: &str,
+        tls: &tokio_rustls::TlsConnector,
+    ) -> Result<SendRequest<Empty<Bytes>>, String> {
+        let tcp = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+        let stream = tls
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS: {e}"))?;
+        let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+        if alpn.as_deref() != Some(b"h2".as_slice()) {
+            return Err(format!("ALPN chose {alpn:?}"));
+        }
+        let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("h2 handshake: {e}"))?;
+        tokio::spawn(conn);
+        Ok(sender)
+    }
+
+    impl H2Load {
+        /// Starts `clients` clients of `addr`, trusting `cert`.
+        pub fn start(addr: &str, cert: CertificateDer<'static>, clients: usize) -> H2Load {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(cert).expect("trust the certificate");
+            let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            config.alpn_protocols = vec![b"h2".to_vec()];
+            let tls = tokio_rustls::TlsConnector::from(Arc::new(config));
+            let counts = Arc::new(Counts::default());
+            let stop = Arc::new(AtomicBool::new(false));
+            let tasks = (0..clients)
+                .map(|_| {
+                    let (addr, tls, counts, stop) =
+                        (addr.to_string(), tls.clone(), counts.clone(), stop.clone());
+                    rt.spawn(async move {
+                        let mut sender: Option<SendRequest<Empty<Bytes>>> = None;
+                        while !stop.load(Ordering::Acquire) {
+                            let mut s = match sender.take() {
+                                Some(s) if !s.is_closed() => s,
+                                _ => match connect(&addr, &tls).await {
+                                    Ok(s) => {
+                                        counts.connections.fetch_add(1, Ordering::AcqRel);
+                                        s
+                                    }
+                                    Err(e) => {
+                                        counts.failures.lock().unwrap().push(e);
+                                        continue;
+                                    }
+                                },
+                            };
+                            // A connection that got GOAWAY takes no new stream: the request
+                            // is not sent, and goes on a new connection.
+                            if s.ready().await.is_err() {
+                                continue;
+                            }
+                            let req = hyper::Request::get("https://localhost/")
+                                .body(Empty::new())
+                                .expect("a request");
+                            let answer = match s.try_send_request(req).await {
+                                Ok(a) => a,
+                                Err(mut e) => {
+                                    if e.take_message().is_none() {
+                                        counts
+                                            .failures
+                                            .lock()
+                                            .unwrap()
+                                            .push(format!("request: {}", e.error()));
+                                    }
+                                    continue;
+                                }
+                            };
+                            let status = answer.status();
+                            match answer.into_body().collect().await {
+                                Ok(_) if status == 200 => {
+                                    counts.ok.fetch_add(1, Ordering::AcqRel);
+                                    sender = Some(s);
+                                }
+                                Ok(_) => counts
+                                    .failures
+                                    .lock()
+                                    .unwrap()
+                                    .push(format!("status {status}")),
+                                Err(e) => {
+                                    counts.failures.lock().unwrap().push(format!("body: {e}"))
+                                }
+                            }
+                        }
+                    })
+                })
+                .collect();
+            H2Load {
+                counts,
+                stop,
+                rt,
+                tasks,
+            }
+        }
+
+        /// Waits until `more` requests more succeeded.
+        pub fn wait_more(&self, more: u64) {
+            let from = self.counts.ok.load(Ordering::Acquire);
+            eg_testkit::eventually(super::SWITCH, || {
+                (self.counts.ok.load(Ordering::Acquire) >= from + more).then_some(())
+            });
+        }
+
+        /// Stops the clients; returns requests answered, connections opened and failures.
+        pub fn finish(self) -> (u64, u64, Vec<String>) {
+            self.stop.store(true, Ordering::Release);
+            for t in self.tasks {
+                let _ = self.rt.block_on(t);
+            }
+            let c = &self.counts;
+            let failures = c.failures.lock().unwrap().clone();
+            (
+                c.ok.load(Ordering::Acquire),
+                c.connections.load(Ordering::Acquire),
+                failures,
+            )
+        }
+    }
+}
+
+#[test]
+fn http2_clients_move_to_the_new_process_without_a_failed_request() {
+    use base64::Engine;
+    const CLIENTS: usize = 4;
+    let (mut s, bin) = server_from_copy("upgrade-h2");
+    s.start();
+    let cert = eg_testkit::self_signed(&["localhost"]);
+    let b64 = |pem: &str| base64::engine::general_purpose::STANDARD.encode(pem);
+    let port = free_port();
+    let pipeline = "name: pl\nkind: Pipeline\nfilters:\n- name: mock\n  kind: Mock\n  rules:\n  - code: 200\n    body: ok\n";
+    assert_eq!(s.api("POST", "/objects", pipeline).status, 201);
+    let server = format!(
+        "name: hs-h2\nkind: HTTPServer\nport: {port}\naddress: 127.0.0.1\nhttps: true\ncertBase64: {}\nkeyBase64: {}\nrules:\n- paths:\n  - pathPrefix: /\n    backend: pl\n",
+        b64(&cert.cert_pem),
+        b64(&cert.key_pem)
+    );
+    assert_eq!(s.api("POST", "/objects", &server).status, 201);
+    let gateway = format!("127.0.0.1:{port}");
+    eventually(Duration::from_secs(15), || {
+        TcpStream::connect(&gateway).ok()
+    });
+    let load = h2_load::H2Load::start(&gateway, cert.cert_der.clone(), CLIENTS);
+    load.wait_more(50);
+    let pid = s.pid().unwrap();
+    replace_binary(&bin, Path::new(BIN));
+    signal_upgrade(&s);
+    let new = s.wait_for_successor(pid, SWITCH);
+    assert_ne!(new, pid);
+    load.wait_more(50);
+    // Every client was moved: its first connection ended (GOAWAY from the old process).
+    eventually(SWITCH, || {
+        (load.counts.connections.load(Ordering::Acquire) >= 2 * CLIENTS as u64).then_some(())
+    });
+    load.wait_more(20);
+    let (ok, connections, failures) = load.finish();
+    eprintln!("HTTP/2 through the upgrade: {ok} requests on {connections} connections");
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed: {failures:?}",
+        failures.len(),
+        ok + failures.len() as u64
+    );
+    assert!(connections >= 2 * CLIENTS as u64, "{connections}");
+    assert!(ok >= 120, "{ok}");
 }
