@@ -5,17 +5,19 @@
 //! handshake (and its `Origin`), opens the upstream WebSocket with the client's headers
 //! (without the handshake ones, plus `X-Forwarded-*`), and answers `101` with the
 //! subprotocol the upstream chose. Once the HTTPServer has sent the `101` and handed the
-//! connection over (hyper's upgrade), a task relays messages both ways until one side
-//! closes. Failures: no healthy server 503 `internalError`; bad handshake 400/405/426 and
+//! connection over (hyper's upgrade), a task relays frames both ways, as they are, until
+//! both sides closed. Failures: no healthy server 503 `internalError`; bad handshake 400/405/426 and
 //! forbidden `Origin` 403 `clientError`; upstream unreachable or refusing the upgrade 503
 //! `serverError` (not a registered result, as in Easegress: it ends the flow).
 //!
 //! - `spec.rs`: the YAML; `pool.rs`: pools checked and built on `eg-upstream`;
 //! - `session.rs`: one handshake and the hand-over; `handshake.rs`: the client's handshake;
 //!   `origin.rs`: the `Origin` check; `forward_headers.rs`: the upstream request headers;
-//! - `relay.rs`: the message relay; `stats.rs`: the pool statistics in the status.
+//! - `relay.rs`: the frame relay; `frames.rs`: frame headers; `stats.rs`: the pool
+//!   statistics in the status.
 
 mod forward_headers;
+mod frames;
 pub mod handshake;
 mod origin;
 mod pool;

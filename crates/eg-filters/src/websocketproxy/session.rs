@@ -11,8 +11,6 @@ use http::header::{
 use http::StatusCode;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::WebSocketStream;
 
 use eg_upstream::connections::{
     open_websocket, DialError, Target, DIAL_TIMEOUT, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS,
@@ -21,7 +19,7 @@ use eg_upstream::connections::{
 use super::forward_headers::upstream_headers;
 use super::handshake;
 use super::origin::OriginPolicy;
-use super::relay::{self, Traffic};
+use super::relay::{self, Limits, Traffic};
 use super::stats::PoolStats;
 
 /// Result: the handshake could not be served (no healthy server, no connection to hand
@@ -174,17 +172,12 @@ pub async fn serve(
     ctx.set_response(resp);
     stats.session_opened();
 
-    let client_config = relay::config(settings.client_max_msg);
-    let server_config = relay::config(settings.server_max_msg);
+    let limits = Limits {
+        client: settings.client_max_msg,
+        server: settings.server_max_msg,
+    };
     let stats = stats.clone();
     tokio::spawn(async move {
-        let server_ws = WebSocketStream::from_partially_read(
-            opened.io,
-            opened.rest,
-            Role::Client,
-            Some(server_config),
-        )
-        .await;
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
             Err(e) => {
@@ -193,14 +186,9 @@ pub async fn serve(
                 return;
             }
         };
-        let client_ws = WebSocketStream::from_raw_socket(
-            TokioIo::new(upgraded),
-            Role::Server,
-            Some(client_config),
-        )
-        .await;
         let traffic = Traffic::default();
-        relay::relay(client_ws, server_ws, &traffic).await;
+        let client = TokioIo::new(upgraded);
+        relay::relay(client, opened.io, opened.rest, limits, &traffic).await;
         stats.session_closed(&traffic);
     });
     crate::RESULT_OK
