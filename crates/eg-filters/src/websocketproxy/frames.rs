@@ -64,7 +64,10 @@ pub fn parse(buf: &[u8]) -> Option<Header> {
     let &b1 = rest.first()?;
     let masked = b1 & MASK_BIT != 0;
     let (len, len_bytes) = match b1 & LEN_BITS {
-        LEN_16 => (u64::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?)), 2),
+        LEN_16 => (
+            u64::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?)),
+            2,
+        ),
         LEN_64 => (u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?), 8),
         n => (u64::from(n), 0),
     };
@@ -145,7 +148,11 @@ impl Sequence {
             OP_TEXT | OP_BINARY if !self.fragmented => true,
             _ => return Err(Refusal::Protocol),
         };
-        let size = if starts { h.len } else { self.size.saturating_add(h.len) };
+        let size = if starts {
+            h.len
+        } else {
+            self.size.saturating_add(h.len)
+        };
         if rules.max_message.is_some_and(|max| size > max) {
             return Err(Refusal::TooBig);
         }
@@ -223,9 +230,15 @@ mod tests {
             max_message: Some(8),
             masked: Some(false),
         };
-        assert_eq!(s.accept(&h(0x00, 4), limited), Ok(Kind::Data { last: false }));
+        assert_eq!(
+            s.accept(&h(0x00, 4), limited),
+            Ok(Kind::Data { last: false })
+        );
         assert_eq!(s.accept(&h(0x80, 1), limited), Err(Refusal::TooBig));
-        assert_eq!(s.accept(&h(0x80, 0), limited), Ok(Kind::Data { last: true }));
+        assert_eq!(
+            s.accept(&h(0x80, 0), limited),
+            Ok(Kind::Data { last: true })
+        );
         assert_eq!(s.accept(&h(0x82, 9), limited), Err(Refusal::TooBig));
         assert_eq!(s.accept(&h(0xC2, 1), FREE), Err(Refusal::Protocol));
         assert_eq!(s.accept(&h(0x09, 1), FREE), Err(Refusal::Protocol));
@@ -243,7 +256,10 @@ mod tests {
     fn close_frames_are_encoded_masked_or_not() {
         assert_eq!(close_frame(1009, "", None), vec![0x88, 2, 0x03, 0xF1]);
         let f = close_frame(1001, "a", Some([1, 2, 3, 4]));
-        assert_eq!(f, vec![0x88, 0x83, 1, 2, 3, 4, 0x03 ^ 1, 0xE9 ^ 2, b'a' ^ 3]);
+        assert_eq!(
+            f,
+            vec![0x88, 0x83, 1, 2, 3, 4, 0x03 ^ 1, 0xE9 ^ 2, b'a' ^ 3]
+        );
         let h = parse(&f).unwrap();
         assert_eq!((h.opcode, h.len, h.masked), (OP_CLOSE, 3, true));
     }

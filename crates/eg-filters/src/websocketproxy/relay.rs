@@ -274,7 +274,10 @@ impl<'t> Pump<'t> {
         }
         self.written = 0;
         self.checked = 0;
-        debug_assert!(self.buf.len() < frames::MAX_HEADER_LEN, "only a partial header is left");
+        debug_assert!(
+            self.buf.len() < frames::MAX_HEADER_LEN,
+            "only a partial header is left"
+        );
         if self.buf.capacity() - self.buf.len() < MIN_READ_ROOM {
             let mut fresh = BytesMut::with_capacity(READ_BUFFER_SIZE.max(self.buf.len() * 2));
             fresh.extend_from_slice(&self.buf);
@@ -333,8 +336,7 @@ pub async fn relay<C, S>(
         if let Poll::Ready(s) = up.poll_pump(cx, &mut client, Some(&mut server), Mode::Forward) {
             return Poll::Ready((Side::Client, s));
         }
-        if let Poll::Ready(s) = down.poll_pump(cx, &mut server, Some(&mut client), Mode::Forward)
-        {
+        if let Poll::Ready(s) = down.poll_pump(cx, &mut server, Some(&mut client), Mode::Forward) {
             return Poll::Ready((Side::Server, s));
         }
         Poll::Pending

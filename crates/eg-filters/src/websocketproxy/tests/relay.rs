@@ -35,6 +35,8 @@ async fn text_and_binary_are_echoed_and_headers_are_forwarded() {
     .unwrap();
     assert_eq!(resp.status(), 101);
     assert_eq!(resp.headers()["sec-websocket-protocol"], "chat");
+    // No extension is negotiated: frames pass through unchanged.
+    assert!(!resp.headers().contains_key("sec-websocket-extensions"));
     c.send(Message::text("hello")).await.unwrap();
     assert_eq!(next(&mut c).await, Message::text("hello"));
     c.send(Message::binary(vec![0u8, 1, 2, 255])).await.unwrap();
@@ -97,6 +99,26 @@ async fn an_oversized_upstream_message_closes_the_client_with_1011() {
     assert_eq!(close_code(&m), Some(1011), "{m:?}");
     until("the upstream to see 1009", || async {
         echo.state.close_codes.lock().contains(&1009).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reserved_bit_without_extension_closes_with_1002() {
+    let echo = WsEcho::start().await;
+    let gw = Gateway::start(spec(&[&echo.url()], json!({}))).await;
+    let (mut c, _) = connect(&gw.url("/"), &[]).await.unwrap();
+    let mut frame = Frame::message(
+        Bytes::from_static(b"deflated?"),
+        OpCode::Data(Data::Text),
+        true,
+    );
+    frame.header_mut().rsv1 = true;
+    c.send(Message::Frame(frame)).await.unwrap();
+    let m = next(&mut c).await;
+    assert_eq!(close_code(&m), Some(1002), "{m:?}");
+    until("the upstream to see 1001", || async {
+        echo.state.close_codes.lock().contains(&1001).then_some(())
     })
     .await;
 }
