@@ -7,21 +7,19 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use eg_protocols::{content_length, Body, Context, HttpRequest, HttpResponse};
+use eg_protocols::{Context, HttpRequest, HttpResponse};
 use eg_spec::SpecError;
 use eg_supervisor::metrics::MetricsRegistry;
 use eg_supervisor::MemberInfo;
 use http::uri::Scheme;
 use http::StatusCode;
-use parking_lot::Mutex;
 use serde_json::{json, Value};
 
 use eg_upstream::balance::{LoadBalancer, Policy};
 use eg_upstream::connections::{
     check_settings, shared_client, ClientSettings, MtlsMaterial, UpstreamClient,
 };
-use eg_upstream::health::{Checker, HealthCheck, ProbeTarget};
+use eg_upstream::health::{Checker, HealthCheck, HealthTask, ProbeTarget};
 use eg_upstream::matcher::RequestMatcher;
 use eg_upstream::server::{Server, HTTP_SCHEMES};
 use eg_upstream::servers::{ServerHealth, ServerSelection};
@@ -34,7 +32,9 @@ use super::spec::PoolSpec;
 use super::{
     RESULT_CLIENT_ERROR, RESULT_FAILURE_CODE, RESULT_INTERNAL_ERROR, RESULT_SHORT_CIRCUITED,
 };
-use crate::resilience::{BreakerCall, BreakerPolicy, CircuitBreaker, Policies, RetryPolicy};
+use crate::resilience::{
+    Attempts, BreakerCall, BreakerPolicy, CircuitBreaker, Policies, RetryPolicy,
+};
 
 /// Default `serverMaxBodySize`: 4 MiB.
 pub const DEFAULT_SERVER_MAX_BODY_SIZE: u64 = 4 << 20;
@@ -212,8 +212,7 @@ pub struct Pool {
     pub name: String,
     pub(super) servers: Box<[Server]>,
     health: Arc<ServerHealth>,
-    checker: Option<Checker>,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    checks: HealthTask,
     lb: LoadBalancer,
     /// Which requests this pool takes (`None` for the main pool).
     pub matcher: Option<RequestMatcher>,
@@ -299,8 +298,7 @@ impl Pool {
             name,
             servers: servers.into(),
             health,
-            checker,
-            task: Mutex::new(None),
+            checks: HealthTask::new(checker),
             lb: LoadBalancer::new(lb),
             matcher,
             set_upstream_host,
@@ -326,22 +324,12 @@ impl Pool {
                 }
             }
         }
-        if let Some(c) = &self.checker {
-            let handle = c.spawn(self.health.clone());
-            if handle.is_none() {
-                tracing::warn!(pool = %self.name, "no async runtime: health checks not started");
-            }
-            if let Some(old) = std::mem::replace(&mut *self.task.lock(), handle) {
-                old.abort();
-            }
-        }
+        self.checks.start(&self.name, &self.health);
     }
 
     /// Stops the health-check task.
     pub fn stop(&self) {
-        if let Some(t) = self.task.lock().take() {
-            t.abort();
-        }
+        self.checks.stop();
     }
 
     /// Status: counts and server health.
@@ -417,38 +405,14 @@ impl Pool {
         let Some(req) = ctx.request_mut() else {
             return self.fail(ctx, Failure(500, RESULT_INTERNAL_ERROR), 0);
         };
-        let body = match &req.body {
-            Body::Empty => Body::Empty,
-            Body::Full(b) => Body::Full(b.clone()),
-            _ => std::mem::take(&mut req.body),
-        };
-        let replay: Option<Bytes> = match &body {
-            Body::Empty => Some(Bytes::new()),
-            Body::Full(b) => Some(b.clone()),
-            _ => None,
-        };
-        let req_size = body
-            .known_len()
-            .unwrap_or_else(|| content_length(req.headers()).unwrap_or(0));
-
-        let attempts = match (&self.retry, &replay) {
-            (Some(r), Some(_)) => r.max_attempts.max(1),
-            _ => 1,
-        };
-        let mut body = Some(body);
-        let mut done = 0;
+        let (mut tries, req_size) = Attempts::take(req, self.retry.as_ref());
         let outcome = loop {
-            let b = body
-                .take()
-                .unwrap_or_else(|| replay.clone().map(Body::full).unwrap_or_default());
-            let r = self.attempt(ctx, b, replay.clone(), compression).await;
-            done += 1;
-            let failed = self.attempt_failed(&r);
-            if !failed || done >= attempts {
+            let body = tries.next_body();
+            let r = self
+                .attempt(ctx, body, tries.replay().cloned(), compression)
+                .await;
+            if !tries.again(self.attempt_failed(&r)).await {
                 break r;
-            }
-            if let Some(p) = &self.retry {
-                tokio::time::sleep(p.wait_before(done)).await;
             }
         };
         if let Some(p) = permit {

@@ -6,6 +6,7 @@
 //! The breaker itself ([`CircuitBreaker`]) is the state machine a filter runs its calls
 //! through; a policy is only its settings.
 
+mod attempts;
 pub mod circuitbreaker;
 mod policy;
 
@@ -15,6 +16,7 @@ use eg_spec::error::join_path;
 use eg_spec::SpecError;
 use serde_json::Value;
 
+pub use attempts::Attempts;
 pub use circuitbreaker::{BreakerCall, BreakerPolicy, CircuitBreaker, Permit, State};
 pub use policy::RetryPolicy;
 

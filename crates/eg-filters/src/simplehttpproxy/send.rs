@@ -10,8 +10,7 @@
 //! `clientError`. Only unreachable targets are retried, and only when the request body can
 //! be sent again (not streamed).
 
-use bytes::Bytes;
-use eg_protocols::{content_length, fix_framing, Body, Context, HttpResponse, MessageKind};
+use eg_protocols::{fix_framing, Body, Context, HttpResponse, MessageKind};
 use eg_upstream::connections::{classify, SendFailure, UpstreamError};
 use http::header::HOST;
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -24,6 +23,7 @@ use crate::proxy::exchange::is_idempotent;
 use crate::proxy::failure::{failure_of, Failure};
 use crate::proxy::forward::{remove_hop_by_hop, set_response, Answer};
 use crate::proxy::RESULT_CLIENT_ERROR;
+use crate::resilience::Attempts;
 
 /// Where a request goes: its URL split for the connection pools.
 struct Target {
@@ -58,39 +58,15 @@ impl SimpleHttpProxy {
         let Some(req) = ctx.request_mut() else {
             return self.fail(ctx, Failure(500, RESULT_INTERNAL_ERROR));
         };
-        let body = match &req.body {
-            Body::Empty => Body::Empty,
-            Body::Full(b) => Body::Full(b.clone()),
-            _ => std::mem::take(&mut req.body),
-        };
-        let replay: Option<Bytes> = match &body {
-            Body::Empty => Some(Bytes::new()),
-            Body::Full(b) => Some(b.clone()),
-            _ => None,
-        };
-        let req_size = body
-            .known_len()
-            .unwrap_or_else(|| content_length(req.headers()).unwrap_or(0));
-        let attempts = match (&self.retry, &replay) {
-            (Some(r), Some(_)) => r.max_attempts.max(1),
-            _ => 1,
-        };
-        let mut body = Some(body);
-        let mut done = 0;
+        let (mut tries, req_size) = Attempts::take(req, self.retry.as_ref());
         let outcome = loop {
-            let b = body
-                .take()
-                .unwrap_or_else(|| replay.clone().map(Body::full).unwrap_or_default());
-            let r = self.attempt(ctx, b, replay.is_some()).await;
-            done += 1;
+            let body = tries.next_body();
+            let r = self.attempt(ctx, body, tries.replay().is_some()).await;
             // Only failures to reach the target are retried, as Easegress's retry wraps
             // the client call and nothing else.
             let retry = matches!(&r, Err(f) if f.1 == RESULT_SERVER_ERROR);
-            if !retry || done >= attempts {
+            if !tries.again(retry).await {
                 break r;
-            }
-            if let Some(p) = &self.retry {
-                tokio::time::sleep(p.wait_before(done)).await;
             }
         };
         match outcome {

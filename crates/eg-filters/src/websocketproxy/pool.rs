@@ -10,13 +10,12 @@ use eg_upstream::balance::{LoadBalancer, Policy};
 use eg_upstream::connections::{
     shared_client, websocket_tls_config, ClientSettings, Target, UpstreamClient,
 };
-use eg_upstream::health::{Checker, HealthCheck, ProbeTarget};
+use eg_upstream::health::{Checker, HealthCheck, HealthTask, ProbeTarget};
 use eg_upstream::matcher::RequestMatcher;
 use eg_upstream::server::{Server, WS_SCHEMES};
 use eg_upstream::servers::{ServerHealth, ServerSelection};
 use http::uri::Scheme;
 use http::StatusCode;
-use parking_lot::Mutex;
 use serde_json::{json, Value};
 
 use super::origin::OriginPolicy;
@@ -137,8 +136,7 @@ pub struct Pool {
     servers: Box<[Server]>,
     upstreams: Box<[Upstream]>,
     health: Arc<ServerHealth>,
-    checker: Option<Checker>,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    checks: HealthTask,
     lb: LoadBalancer,
     /// Which requests this pool takes (`None` for the main pool).
     pub matcher: Option<RequestMatcher>,
@@ -198,8 +196,7 @@ impl Pool {
             servers: servers.into(),
             upstreams,
             health,
-            checker,
-            task: Mutex::new(None),
+            checks: HealthTask::new(checker),
             lb: LoadBalancer::new(lb),
             matcher,
             settings: Arc::new(SessionSettings {
@@ -218,22 +215,12 @@ impl Pool {
         if let Some(p) = prev {
             self.health.inherit(&p.health);
         }
-        if let Some(c) = &self.checker {
-            let handle = c.spawn(self.health.clone());
-            if handle.is_none() {
-                tracing::warn!(pool = %self.name, "no async runtime: health checks not started");
-            }
-            if let Some(old) = std::mem::replace(&mut *self.task.lock(), handle) {
-                old.abort();
-            }
-        }
+        self.checks.start(&self.name, &self.health);
     }
 
     /// Stops the health-check task (relayed sessions go on to their end).
     pub fn stop(&self) {
-        if let Some(t) = self.task.lock().take() {
-            t.abort();
-        }
+        self.checks.stop();
     }
 
     /// Status: handshakes, sessions, relayed messages and server health.

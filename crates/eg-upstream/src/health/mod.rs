@@ -257,3 +257,42 @@ impl Checker {
         }))
     }
 }
+
+/// A pool's health-check task: the checker (if the pool has one) and the handle of its running
+/// loop. One generation's pool starts it once its servers' health is settled and stops it
+/// when the generation is closed; starting again replaces (and aborts) the previous loop.
+pub struct HealthTask {
+    checker: Option<Checker>,
+    running: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl HealthTask {
+    /// A task for `checker`; `None` for a pool without health checks (start and stop do
+    /// nothing). Nothing runs until [`HealthTask::start`].
+    pub fn new(checker: Option<Checker>) -> HealthTask {
+        HealthTask {
+            checker,
+            running: parking_lot::Mutex::new(None),
+        }
+    }
+
+    /// Starts the check loop over `health`, aborting a loop this task started before.
+    /// Outside a Tokio runtime nothing starts and a warning names `pool`.
+    pub fn start(&self, pool: &str, health: &Arc<ServerHealth>) {
+        let Some(c) = &self.checker else { return };
+        let handle = c.spawn(health.clone());
+        if handle.is_none() {
+            tracing::warn!(pool, "no async runtime: health checks not started");
+        }
+        if let Some(old) = std::mem::replace(&mut *self.running.lock(), handle) {
+            old.abort();
+        }
+    }
+
+    /// Stops the check loop, if running.
+    pub fn stop(&self) {
+        if let Some(t) = self.running.lock().take() {
+            t.abort();
+        }
+    }
+}
