@@ -22,6 +22,7 @@ pub mod corsadaptor;
 pub mod fallback;
 pub mod grpcproxy;
 pub mod headercounter;
+pub mod headertojson;
 pub mod mock;
 pub mod proxy;
 pub mod ratelimiter;

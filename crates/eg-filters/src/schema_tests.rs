@@ -33,6 +33,10 @@ fn kinds() -> Vec<(FilterKind, Value)> {
         (crate::mock::KIND, json!({})),
         (crate::fallback::KIND, json!({"mockCode": 200})),
         (crate::headercounter::KIND, json!({"headers": ["X-A"]})),
+        (
+            crate::headertojson::KIND,
+            json!({"headerMap": [{"header": "X-A", "json": "a"}]}),
+        ),
         (crate::requestadaptor::KIND, json!({})),
         (crate::responseadaptor::KIND, json!({})),
         (requestbuilder::KIND, json!({"template": "method: GET"})),
