@@ -46,6 +46,9 @@ pub struct Context {
     /// Whether tags are kept (default `true`); a server without an access log turns it off
     /// so that `add_tag`/`add_lazy_tag` cost nothing.
     pub record_tags: bool,
+    /// The `pathPrefix` of the HTTPServer path that routed the request, when that path has
+    /// one (`RedirectorV2` replaces it); `None` otherwise.
+    pub route_path_prefix: Option<std::sync::Arc<str>>,
 }
 
 impl Context {
@@ -66,6 +69,7 @@ impl Context {
             data: None,
             tags: Vec::new(),
             record_tags: true,
+            route_path_prefix: None,
         }
     }
 

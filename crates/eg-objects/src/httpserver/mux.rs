@@ -36,6 +36,8 @@ struct RouteRuntime {
     pipeline: ObjectSlot<Pipeline>,
     metrics: BackendMetrics,
     stats: Arc<RequestStats>,
+    /// The path's `pathPrefix`, handed to the request context.
+    path_prefix: Option<Arc<str>>,
 }
 
 /// One compiled configuration of a server.
@@ -110,6 +112,7 @@ impl Mux {
                 pipeline: ObjectSlot::new(&r.backend),
                 metrics: metrics::backend(sup, &labels, parts.router.kind, &r.backend),
                 stats: stats.path(&r.pattern),
+                path_prefix: r.prefix.as_deref().map(Arc::from),
             })
             .collect();
         let access_log = (!sup.member().options.disable_access_log)
@@ -296,6 +299,7 @@ impl Mux {
         let is_head = head.method == http::Method::HEAD;
         let mut ctx = Context::new(HttpRequest::new(head, body), peer, real_ip);
         ctx.record_tags = finish.record.is_some();
+        ctx.route_path_prefix.clone_from(&self.routes[ri].path_prefix);
         let global = self.global_filter.as_ref().and_then(|g| g.get(&self.sup));
         backend::run(&mut ctx, &pipeline, global.as_deref()).await;
         let response = ctx.take_default_response();

@@ -572,3 +572,38 @@ async fn connect_is_routed_to_a_path_entry_without_path_conditions() {
     let head = connect_head(port, "example.test:443").await;
     assert!(head.starts_with("http/1.1 404"), "{head}");
 }
+
+/// RedirectorV2's `ReplacePrefixMatch` replaces the `pathPrefix` of the path that routed
+/// the request.
+#[tokio::test]
+async fn redirector_v2_replaces_the_route_prefix() {
+    let sup = supervisor(None);
+    apply(
+        &sup,
+        json!({
+            "name": "pl-redirect", "kind": "Pipeline",
+            "flow": [{"filter": "r"}],
+            "filters": [{"name": "r", "kind": "RedirectorV2", "statusCode": 301,
+                         "path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/account/"}}],
+        }),
+    );
+    let port = serve(
+        &sup,
+        json!({"rules": [{"paths": [
+            {"pathPrefix": "/user/", "backend": "pl-redirect"},
+            {"path": "/exact", "backend": "pl-redirect"},
+        ]}]}),
+    )
+    .await;
+    let resp = get(port, "/user/data/profile?x=1").await;
+    assert_eq!(resp.status, 301, "{resp:?}");
+    assert_eq!(
+        resp.headers["location"],
+        "http://127.0.0.1/account/data/profile?x=1"
+    );
+    // A path without a prefix: nothing to replace, no redirect (the pipeline ends without
+    // a response).
+    let resp = get(port, "/exact").await;
+    assert_ne!(resp.status, 301, "{resp:?}");
+    assert!(resp.headers.get("location").is_none());
+}
