@@ -66,6 +66,7 @@ pub fn builtin() -> Registry {
         .register(f::builder::requestbuilder::KIND)
         .register(f::builder::responsebuilder::KIND)
         .register(f::builder::resultbuilder::KIND)
+        .register(f::certextractor::KIND)
         .register(f::corsadaptor::KIND)
         .register(f::fallback::KIND)
         .register(f::grpcproxy::KIND)
@@ -79,6 +80,7 @@ pub fn builtin() -> Registry {
         .register(f::ratelimiter::KIND)
         .register(f::simplehttpproxy::KIND)
         .register(f::redirector::KIND)
+        .register(f::redirectorv2::KIND)
         .register(f::validator::KIND);
     // Objects: the system controllers first, as Easegress creates them.
     for info in o::system::ALL {

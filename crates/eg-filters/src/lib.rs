@@ -18,6 +18,7 @@ mod testkit;
 
 pub mod adapt;
 pub mod builder;
+pub mod certextractor;
 pub mod corsadaptor;
 pub mod fallback;
 pub mod grpcproxy;
@@ -27,6 +28,7 @@ pub mod mock;
 pub mod proxy;
 pub mod ratelimiter;
 pub mod redirector;
+pub mod redirectorv2;
 pub mod requestadaptor;
 pub mod responseadaptor;
 pub mod simplehttpproxy;

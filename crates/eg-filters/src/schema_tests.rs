@@ -30,6 +30,11 @@ fn kinds() -> Vec<(FilterKind, Value)> {
             crate::redirector::KIND,
             json!({"match": "^/a", "replacement": "/b"}),
         ),
+        (crate::redirectorv2::KIND, json!({"scheme": "https"})),
+        (
+            crate::certextractor::KIND,
+            json!({"target": "subject", "field": "CommonName"}),
+        ),
         (crate::mock::KIND, json!({})),
         (crate::fallback::KIND, json!({"mockCode": 200})),
         (crate::headercounter::KIND, json!({"headers": ["X-A"]})),

@@ -24,5 +24,7 @@ pub use body::{Body, BodyError, BoxStream};
 pub use context::{Context, Namespace, DEFAULT_NAMESPACE};
 pub use framing::{content_length, fix_framing, MessageKind};
 pub use host::{split_host_port, strip_port, unbracket};
-pub use message::{standard_method, ClientTls, HttpRequest, HttpResponse, STANDARD_METHODS};
+pub use message::{
+    standard_method, ClientTls, HttpRequest, HttpResponse, PeerCertificates, STANDARD_METHODS,
+};
 pub use tag::{LazyTag, Tag};

@@ -32,6 +32,12 @@ pub fn standard_method(name: &str) -> Option<Method> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientTls;
 
+/// In a request's extensions when the client presented certificates on its TLS connection
+/// (mutual TLS): the chain as the client sent it, leaf first, each certificate in DER.
+/// Absent for plain HTTP and for TLS clients without a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerCertificates(pub std::sync::Arc<[bytes::Bytes]>);
+
 /// A request: hyper's head (method, URI, version, headers) plus a [`Body`].
 #[derive(Debug)]
 pub struct HttpRequest {
@@ -98,6 +104,15 @@ impl HttpRequest {
     /// Whether the client connection is TLS (see [`ClientTls`]).
     pub fn over_tls(&self) -> bool {
         self.head.extensions.get::<ClientTls>().is_some()
+    }
+
+    /// The certificates the client presented on its TLS connection (see
+    /// [`PeerCertificates`]); empty when there are none.
+    pub fn peer_certificates(&self) -> &[bytes::Bytes] {
+        self.head
+            .extensions
+            .get::<PeerCertificates>()
+            .map_or(&[], |c| &c.0)
     }
 
     /// The HTTP version.

@@ -671,12 +671,16 @@ async fn serve_connection<M: Gate>(
     let shared = guard.0.clone();
     let closing = drain.closing.clone();
     let over_tls = tls.is_some();
-    let service = move |h1: bool| {
+    // `certs`: the client's certificate chain, on mutual-TLS connections only.
+    let service = move |h1: bool, certs: Option<eg_protocols::PeerCertificates>| {
         let shared = shared.clone();
         let closing = closing.clone();
         hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
             if over_tls {
                 req.extensions_mut().insert(eg_protocols::ClientTls);
+                if let Some(c) = &certs {
+                    req.extensions_mut().insert(c.clone());
+                }
             }
             let mux = shared.mux.load_full();
             let closing = h1 && closing.load(Ordering::Acquire);
@@ -722,7 +726,7 @@ async fn serve_connection<M: Gate>(
                 }
                 let conn = protocols
                     .h1
-                    .serve_connection(TokioIo::new(stream), service(true))
+                    .serve_connection(TokioIo::new(stream), service(true, None))
                     .with_upgrades();
                 serve_h1(conn, &mut drain).await
             }
@@ -741,10 +745,18 @@ async fn serve_connection<M: Gate>(
                             return;
                         }
                     };
+                let certs = tls_stream.get_ref().1.peer_certificates().map(|chain| {
+                    eg_protocols::PeerCertificates(
+                        chain
+                            .iter()
+                            .map(|c| bytes::Bytes::copy_from_slice(c.as_ref()))
+                            .collect(),
+                    )
+                });
                 if tls_stream.get_ref().1.alpn_protocol() == Some(b"h2") {
                     let conn = protocols
                         .h2
-                        .serve_connection(TokioIo::new(tls_stream), service(false));
+                        .serve_connection(TokioIo::new(tls_stream), service(false, certs));
                     tokio::pin!(conn);
                     tokio::select! {
                         r = conn.as_mut() => r,
@@ -756,7 +768,7 @@ async fn serve_connection<M: Gate>(
                 } else {
                     let conn = protocols
                         .h1
-                        .serve_connection(TokioIo::new(tls_stream), service(true))
+                        .serve_connection(TokioIo::new(tls_stream), service(true, certs))
                         .with_upgrades();
                     serve_h1(conn, &mut drain).await
                 }

@@ -134,6 +134,8 @@ pub fn supervisor(log_dir: Option<std::path::PathBuf>) -> Supervisor {
         .register(ECHO)
         .register(crate::testkit::STEP)
         .register(eg_filters::mock::KIND)
+        .register(eg_filters::certextractor::KIND)
+        .register(eg_filters::redirectorv2::KIND)
         .register(eg_filters::proxy::KIND)
         .register(eg_filters::websocketproxy::KIND);
     let filters = Arc::new(filters);

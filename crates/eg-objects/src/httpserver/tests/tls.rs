@@ -259,6 +259,63 @@ async fn client_certificates_are_required_with_a_ca() {
     .is_err());
 }
 
+/// The client certificate of a mutual-TLS connection reaches the filters: CertExtractor
+/// copies its subject's common name (and its issuer's) into request headers, over HTTP/1.1
+/// and HTTP/2.
+#[tokio::test]
+async fn client_certificate_fields_reach_filters() {
+    let pki = Pki::new();
+    let leaf = pki.leaf(&["localhost"], false);
+    let mut params = CertificateParams::new(vec!["client".to_string()]).unwrap();
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CommonName, "client-a");
+    dn.push(rcgen::DnType::OrganizationName, "Org A");
+    params.distinguished_name = dn;
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &pki.issuer).unwrap();
+    let client = Leaf {
+        pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        der: cert.der().clone(),
+        key_der: PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    };
+    let sup = supervisor(None);
+    apply(
+        &sup,
+        json!({
+            "name": "pl", "kind": "Pipeline",
+            "flow": [{"filter": "cn"}, {"filter": "org"}, {"filter": "echo"}],
+            "filters": [
+                {"name": "cn", "kind": "CertExtractor", "target": "subject",
+                 "field": "CommonName", "headerKey": "X-Client-CN"},
+                {"name": "org", "kind": "CertExtractor", "certIndex": -1,
+                 "target": "subject", "field": "Organization"},
+                {"name": "echo", "kind": "Echo", "label": "mtls"},
+            ],
+        }),
+    );
+    let port = free_port();
+    start(
+        &sup,
+        server(
+            "hs",
+            port,
+            json!({"https": true, "certBase64": b64(&leaf.pem), "keyBase64": b64(&leaf.key_pem),
+                   "caCertBase64": b64(&pki.ca_pem), "rules": routes()}),
+        ),
+    )
+    .await;
+    for alpn in [&b"http/1.1"[..], &b"h2"[..]] {
+        let resp = tls_get(port, pki.client(&[alpn], Some(&client)), "localhost", "/")
+            .await
+            .unwrap();
+        let headers = &resp.json()["headers"];
+        assert_eq!(headers["x-client-cn"], "client-a", "{resp:?}");
+        assert_eq!(headers["tls-subject-organization"], "Org A", "{resp:?}");
+    }
+}
+
 #[tokio::test]
 async fn tls_validation_names_the_field() {
     let pki = Pki::new();
