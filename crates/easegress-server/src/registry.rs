@@ -71,6 +71,7 @@ pub fn builtin() -> Registry {
         .register(f::fallback::KIND)
         .register(f::grpcproxy::KIND)
         .register(f::headercounter::KIND)
+        .register(f::headerlookup::KIND)
         .register(f::headertojson::KIND)
         .register(f::mock::KIND)
         .register(f::proxy::KIND)

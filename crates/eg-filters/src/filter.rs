@@ -83,8 +83,11 @@ pub struct FilterSpec {
 }
 
 /// What a filter kind may use while checking or building: the supervisor (member, metrics,
-/// other objects) and the pipeline's `resilience` policies, already decoded and checked.
+/// store) and the pipeline's `resilience` policies, already decoded and checked.
 pub struct BuildContext<'a> {
+    /// The store of this member (custom data lives there); filters read it and watch it
+    /// from `init`, never write it.
+    pub store: &'a std::sync::Arc<dyn eg_store::Store>,
     /// Where filters register their Prometheus series.
     pub metrics: &'a MetricsRegistry,
     /// This member: its name, cluster name and role label the series.
@@ -97,6 +100,7 @@ impl<'a> BuildContext<'a> {
     /// What filters get from `supervisor`: its metrics registry and member, nothing else.
     pub fn new(supervisor: &'a Supervisor, resilience: &'a Policies) -> BuildContext<'a> {
         BuildContext {
+            store: supervisor.store(),
             metrics: supervisor.metrics(),
             member: supervisor.member(),
             resilience,

@@ -23,6 +23,7 @@ pub mod corsadaptor;
 pub mod fallback;
 pub mod grpcproxy;
 pub mod headercounter;
+pub mod headerlookup;
 pub mod headertojson;
 pub mod mock;
 pub mod proxy;

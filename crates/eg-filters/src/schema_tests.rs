@@ -39,6 +39,11 @@ fn kinds() -> Vec<(FilterKind, Value)> {
         (crate::fallback::KIND, json!({"mockCode": 200})),
         (crate::headercounter::KIND, json!({"headers": ["X-A"]})),
         (
+            crate::headerlookup::KIND,
+            json!({"headerKey": "X-Id", "etcdPrefix": "users",
+                   "headerSetters": [{"etcdKey": "a", "headerKey": "X-A"}]}),
+        ),
+        (
             crate::headertojson::KIND,
             json!({"headerMap": [{"header": "X-A", "json": "a"}]}),
         ),
