@@ -82,6 +82,7 @@ pub fn builtin() -> Registry {
         .register(f::simplehttpproxy::KIND)
         .register(f::redirector::KIND)
         .register(f::redirectorv2::KIND)
+        .register(f::remotefilter::KIND)
         .register(f::validator::KIND);
     // Objects: the system controllers first, as Easegress creates them.
     for info in o::system::ALL {

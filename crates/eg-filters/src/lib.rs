@@ -30,6 +30,7 @@ pub mod proxy;
 pub mod ratelimiter;
 pub mod redirector;
 pub mod redirectorv2;
+pub mod remotefilter;
 pub mod requestadaptor;
 pub mod responseadaptor;
 pub mod simplehttpproxy;

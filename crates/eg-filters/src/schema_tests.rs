@@ -35,6 +35,10 @@ fn kinds() -> Vec<(FilterKind, Value)> {
             crate::certextractor::KIND,
             json!({"target": "subject", "field": "CommonName"}),
         ),
+        (
+            crate::remotefilter::KIND,
+            json!({"url": "http://127.0.0.1:9/filter", "timeout": "1s"}),
+        ),
         (crate::mock::KIND, json!({})),
         (crate::fallback::KIND, json!({"mockCode": 200})),
         (crate::headercounter::KIND, json!({"headers": ["X-A"]})),

@@ -121,7 +121,7 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
 
 /// Escapes `path` as Go's URL encoder does for a path: unreserved characters and
 /// `$&+,/:;=@` are kept, every other byte is `%XX`.
-fn escape_path(path: &str) -> String {
+pub(crate) fn escape_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~$&+,/:;=@".contains(&b) {
