@@ -98,8 +98,12 @@ fn text(tag: u8, bytes: &[u8]) -> Option<String> {
             std::str::from_utf8(bytes).ok().map(str::to_string)
         }
         BMP_STRING if bytes.len() % 2 == 0 => {
-            let units = bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]));
-            char::decode_utf16(units).collect::<Result<String, _>>().ok()
+            let units = bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]));
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .ok()
         }
         _ => None,
     }
@@ -117,7 +121,10 @@ mod tests {
         assert_eq!(element(&[0x30, 0x81]), None);
         assert_eq!(element(&[0x30, 0x85, 0, 0, 0, 0, 1]), None);
         assert_eq!(element(&[0x1f, 0x00]), None);
-        assert_eq!(element(&[0x04, 0x81, 0x01, 0xaa, 0xbb]), Some((0x04, &[0xaa][..], &[0xbb][..])));
+        assert_eq!(
+            element(&[0x04, 0x81, 0x01, 0xaa, 0xbb]),
+            Some((0x04, &[0xaa][..], &[0xbb][..]))
+        );
         assert_eq!(names(b"junk"), None);
     }
 

@@ -89,7 +89,10 @@ pub struct CertExtractor {
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (s, warnings) = decode_filter_spec::<CertExtractorSpec>(spec)?.into_parts();
-    Ok(Built::new(CertExtractor::compile(&s, &spec.path)?, warnings))
+    Ok(Built::new(
+        CertExtractor::compile(&s, &spec.path)?,
+        warnings,
+    ))
 }
 
 impl CertExtractor {

@@ -103,7 +103,12 @@ async fn issuer_index_and_default_header() {
     .await;
     assert_eq!(got, pairs(&[("tls-issuer-commonname", "Test CA")]));
     // Index 1 and -1 are the second (last) certificate; 2 wraps to the first.
-    for (index, want) in [(1, "Test CA"), (-1, "Test CA"), (2, "client-a"), (-2, "client-a")] {
+    for (index, want) in [
+        (1, "Test CA"),
+        (-1, "Test CA"),
+        (2, "client-a"),
+        (-2, "client-a"),
+    ] {
         let spec = json!({"certIndex": index, "target": "subject", "field": "CommonName",
                           "headerKey": "X-CN"});
         assert_eq!(

@@ -20,7 +20,10 @@ fn spec() -> Value {
 
 fn put(sup: &Supervisor, kind: &str, id: &str, item: Value) {
     sup.store()
-        .put(&keys::custom_data_item(kind, id), item.to_string().into_bytes())
+        .put(
+            &keys::custom_data_item(kind, id),
+            item.to_string().into_bytes(),
+        )
         .unwrap();
 }
 
@@ -42,7 +45,11 @@ async fn added(f: &dyn Filter, path: &str, headers: &[(&str, &str)]) -> Vec<(Str
         .unwrap()
         .headers()
         .iter()
-        .filter(|(k, _)| !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k.as_str())))
+        .filter(|(k, _)| {
+            !headers
+                .iter()
+                .any(|(h, _)| h.eq_ignore_ascii_case(k.as_str()))
+        })
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
         .collect()
 }
@@ -57,27 +64,49 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 #[tokio::test]
 async fn sets_headers_from_the_item() {
     let sup = supervisor();
-    put(&sup, "credentials", "abc", json!({"ext-id": "123456789", "extra-entry": 7, "other": "x"}));
+    put(
+        &sup,
+        "credentials",
+        "abc",
+        json!({"ext-id": "123456789", "extra-entry": 7, "other": "x"}),
+    );
     let f = lookup_filter(&sup, spec());
     assert_eq!(
         added(&*f, "/", &[("x-org-header", "abc")]).await,
         pairs(&[("user-ext-id", "123456789"), ("x-extra", "7")])
     );
     // An existing header is replaced.
-    let mut c = ctx("GET", "/", &[("x-org-header", "abc"), ("User-Ext-Id", "forged")]);
+    let mut c = ctx(
+        "GET",
+        "/",
+        &[("x-org-header", "abc"), ("User-Ext-Id", "forged")],
+    );
     run(&*f, &mut c).await;
-    let all: Vec<_> = c.request().unwrap().headers().get_all("user-ext-id").iter().collect();
+    let all: Vec<_> = c
+        .request()
+        .unwrap()
+        .headers()
+        .get_all("user-ext-id")
+        .iter()
+        .collect();
     assert_eq!(all, vec!["123456789"]);
     // No header, an empty one, or an unknown id: nothing changes.
     assert!(added(&*f, "/", &[]).await.is_empty());
     assert!(added(&*f, "/", &[("x-org-header", "")]).await.is_empty());
-    assert!(added(&*f, "/", &[("x-org-header", "nobody")]).await.is_empty());
+    assert!(added(&*f, "/", &[("x-org-header", "nobody")])
+        .await
+        .is_empty());
 }
 
 #[tokio::test]
 async fn path_regexp_group_extends_the_id() {
     let sup = supervisor();
-    put(&sup, "credentials", "abc-def", json!({"ext-id": "from-path"}));
+    put(
+        &sup,
+        "credentials",
+        "abc-def",
+        json!({"ext-id": "from-path"}),
+    );
     put(&sup, "credentials", "abc", json!({"ext-id": "plain"}));
     let mut doc = spec();
     doc["pathRegExp"] = json!("^/api/([a-z]+)/[0-9]+");
@@ -115,7 +144,10 @@ async fn a_change_of_the_custom_data_is_seen() {
     // A deleted item no longer sets anything.
     sup.store()
         .apply(
-            vec![eg_store::Op::Delete(keys::custom_data_item("credentials", "abc"))],
+            vec![eg_store::Op::Delete(keys::custom_data_item(
+                "credentials",
+                "abc",
+            ))],
             None,
         )
         .unwrap();
@@ -135,7 +167,12 @@ async fn a_change_of_the_custom_data_is_seen() {
 async fn the_cache_holds_at_most_128_items() {
     let sup = supervisor();
     for i in 0..130 {
-        put(&sup, "credentials", &format!("id{i}"), json!({"ext-id": i.to_string()}));
+        put(
+            &sup,
+            "credentials",
+            &format!("id{i}"),
+            json!({"ext-id": i.to_string()}),
+        );
     }
     let f = lookup_filter(&sup, spec());
     let hl = f.as_any().downcast_ref::<HeaderLookup>().unwrap();
@@ -181,11 +218,17 @@ fn bad_specs_name_the_field() {
             "filters[0].headerSetters[0].etcdKey",
         ),
         (
-            with("headerSetters", json!([{"etcdKey": "a", "headerKey": "X-A"}, {"etcdKey": "b"}])),
+            with(
+                "headerSetters",
+                json!([{"etcdKey": "a", "headerKey": "X-A"}, {"etcdKey": "b"}]),
+            ),
             "filters[0].headerSetters[1].headerKey",
         ),
         (
-            with("headerSetters", json!([{"etcdKey": "a", "headerKey": "bad key"}])),
+            with(
+                "headerSetters",
+                json!([{"etcdKey": "a", "headerKey": "bad key"}]),
+            ),
             "filters[0].headerSetters[0].headerKey",
         ),
     ];

@@ -81,9 +81,16 @@ async fn non_json_bodies_are_refused_untouched() {
     let f = build(&KIND, spec()).unwrap();
     for body in ["hello", "{not json", "[1,2]", r#"{"a":1} x"#, "\"s\""] {
         let mut c = with_body(&[("x-username", "clientA")], body);
-        assert_eq!(run(&*f, &mut c).await, RESULT_JSON_ENCODE_DECODE_ERR, "{body}");
+        assert_eq!(
+            run(&*f, &mut c).await,
+            RESULT_JSON_ENCODE_DECODE_ERR,
+            "{body}"
+        );
         let req = c.request().unwrap();
-        assert_eq!(req.body.bytes().map(|b| b.to_vec()), Some(body.as_bytes().to_vec()));
+        assert_eq!(
+            req.body.bytes().map(|b| b.to_vec()),
+            Some(body.as_bytes().to_vec())
+        );
         assert!(req.headers().get("content-length").is_none());
     }
 }
@@ -120,7 +127,10 @@ fn bad_specs_name_the_field() {
     let cases = [
         (json!({}), "filters[0].headerMap"),
         (json!({"headerMap": {}}), "filters[0].headerMap"),
-        (json!({"headerMap": [{"json": "a"}]}), "filters[0].headerMap[0].header"),
+        (
+            json!({"headerMap": [{"json": "a"}]}),
+            "filters[0].headerMap[0].header",
+        ),
         (
             json!({"headerMap": [{"header": "bad name", "json": "a"}]}),
             "filters[0].headerMap[0].header",

@@ -216,11 +216,7 @@ impl RedirectorV2 {
 
     /// The redirect target for `req` routed by a path with prefix `prefix`, and whether it
     /// differs from the request's URL.
-    fn target(
-        &self,
-        req: &eg_protocols::HttpRequest,
-        prefix: Option<&str>,
-    ) -> (String, bool) {
+    fn target(&self, req: &eg_protocols::HttpRequest, prefix: Option<&str>) -> (String, bool) {
         let uri = req.uri();
         let req_scheme = match uri.scheme_str() {
             Some(s) => s,

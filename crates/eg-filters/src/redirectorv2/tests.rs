@@ -38,8 +38,7 @@ async fn replaces_the_full_path() {
 
 #[tokio::test]
 async fn replaces_the_route_prefix() {
-    let spec =
-        json!({"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/account/"}});
+    let spec = json!({"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/account/"}});
     assert_eq!(
         redirect(spec.clone(), "/user/data/profile", Some("/user/")).await,
         Some((302, "http://localhost/account/data/profile".into()))
@@ -72,7 +71,10 @@ async fn no_change_means_no_redirect() {
     assert_eq!(redirect(json!({}), "/user/data/profile", None).await, None);
     assert_eq!(redirect(json!({"statusCode": 303}), "/a", None).await, None);
     assert_eq!(redirect(json!({"scheme": "http"}), "/a", None).await, None);
-    assert_eq!(redirect(json!({"hostname": "localhost"}), "/a", None).await, None);
+    assert_eq!(
+        redirect(json!({"hostname": "localhost"}), "/a", None).await,
+        None
+    );
     // A request that is already https is not redirected to https again.
     let f = build(&KIND, json!({"scheme": "https"})).unwrap();
     let mut c = ctx("GET", "/a", &[("Host", "localhost")]);
@@ -94,7 +96,10 @@ async fn status_code_and_body() {
         let resp = c.response().unwrap();
         assert_eq!(resp.status.as_u16(), code);
         assert_eq!(resp.headers[LOCATION], "https://h/a");
-        let reason = StatusCode::from_u16(code).unwrap().canonical_reason().unwrap();
+        let reason = StatusCode::from_u16(code)
+            .unwrap()
+            .canonical_reason()
+            .unwrap();
         assert_eq!(body_text(&c), reason);
     }
 }

@@ -147,7 +147,10 @@ impl RemoteFilter {
                 .map_err(|e| CallError(format!("do request: {e}")))?;
             let status = resp.status();
             if status.as_u16() >= 300 {
-                return Err(CallError(format!("not 2xx status code: {}", status.as_u16())));
+                return Err(CallError(format!(
+                    "not 2xx status code: {}",
+                    status.as_u16()
+                )));
             }
             let mut body = resp.into_body();
             let mut buf = bytes::BytesMut::new();

@@ -182,14 +182,19 @@ pub(super) struct Changes {
     response: Option<(StatusCode, HeaderMap, Bytes)>,
 }
 
-fn header_map(h: Option<BTreeMap<String, Vec<String>>>, what: &str) -> Result<HeaderMap, CallError> {
+fn header_map(
+    h: Option<BTreeMap<String, Vec<String>>>,
+    what: &str,
+) -> Result<HeaderMap, CallError> {
     let mut out = HeaderMap::new();
     for (k, vs) in h.unwrap_or_default() {
         let name = HeaderName::from_bytes(k.as_bytes())
             .map_err(|_| CallError(format!("unmarshal context: invalid {what} header {k:?}")))?;
         for v in vs {
             let value = HeaderValue::from_str(&v).map_err(|_| {
-                CallError(format!("unmarshal context: invalid value of {what} header {k:?}"))
+                CallError(format!(
+                    "unmarshal context: invalid value of {what} header {k:?}"
+                ))
             })?;
             out.append(name.clone(), value);
         }
@@ -209,8 +214,8 @@ fn body_of(b: Option<String>, what: &str) -> Result<Bytes, CallError> {
 
 /// Decodes and checks the service's answer.
 pub(super) fn decode(answer: &[u8]) -> Result<Changes, CallError> {
-    let doc: Document = serde_json::from_slice(answer)
-        .map_err(|e| CallError(format!("unmarshal context: {e}")))?;
+    let doc: Document =
+        serde_json::from_slice(answer).map_err(|e| CallError(format!("unmarshal context: {e}")))?;
     let Some(re) = doc.request else {
         return Err(CallError("unmarshal context: no request".into()));
     };
@@ -239,7 +244,10 @@ pub(super) fn decode(answer: &[u8]) -> Result<Changes, CallError> {
                 .filter(|c| (200..600).contains(c))
                 .and_then(|c| StatusCode::from_u16(c).ok())
                 .ok_or_else(|| {
-                    CallError(format!("unmarshal context: invalid status code: {}", we.status_code))
+                    CallError(format!(
+                        "unmarshal context: invalid status code: {}",
+                        we.status_code
+                    ))
                 })?;
             Some((
                 status,

@@ -15,7 +15,12 @@ fn request(body: &'static str) -> Context {
     let mut c = ctx(
         "POST",
         "/a%20b?x=1",
-        &[("Host", "example.com"), ("x-multi", "1"), ("X-Multi", "2"), ("content-length", "5")],
+        &[
+            ("Host", "example.com"),
+            ("x-multi", "1"),
+            ("X-Multi", "2"),
+            ("content-length", "5"),
+        ],
     );
     c.request_mut().unwrap().body = Body::full(body);
     c
@@ -62,10 +67,16 @@ async fn sends_the_context_and_applies_the_answer() {
     // What changed.
     let req = c.request().unwrap();
     assert_eq!(req.method(), http::Method::PUT);
-    assert_eq!(req.uri().path_and_query().unwrap().as_str(), "/new%20path?y=2");
+    assert_eq!(
+        req.uri().path_and_query().unwrap().as_str(),
+        "/new%20path?y=2"
+    );
     let multi: Vec<_> = req.headers().get_all("x-new").iter().collect();
     assert_eq!(multi, vec!["1", "2"]);
-    assert!(req.headers().get("x-multi").is_none(), "request headers are replaced");
+    assert!(
+        req.headers().get("x-multi").is_none(),
+        "request headers are replaced"
+    );
     assert_eq!(req.headers()["host"], "example.com", "Host is kept");
     assert_eq!(req.headers()["content-length"], "7");
     assert_eq!(req.body.bytes().unwrap().as_ref(), b"changed");
@@ -83,13 +94,20 @@ async fn reset_content_means_response_already() {
     });
     let up = service(205, answer).await;
     let mut c = request("");
-    assert_eq!(run(&*filter(&up.url()), &mut c).await, RESULT_RESPONSE_ALREADY);
+    assert_eq!(
+        run(&*filter(&up.url()), &mut c).await,
+        RESULT_RESPONSE_ALREADY
+    );
     assert_eq!(c.response().unwrap().status, 403);
 }
 
 #[tokio::test]
 async fn a_null_response_leaves_the_response_alone() {
-    let up = service(200, json!({"request": {"method": "GET", "path": "/p"}, "response": null})).await;
+    let up = service(
+        200,
+        json!({"request": {"method": "GET", "path": "/p"}, "response": null}),
+    )
+    .await;
     let mut c = request("x");
     let mut existing = HttpResponse::with_body(StatusCode::ACCEPTED, "kept");
     existing.set_header(http::header::CONTENT_TYPE, "text/plain");
@@ -101,7 +119,10 @@ async fn a_null_response_leaves_the_response_alone() {
     let doc: Value = serde_json::from_slice(&up.last().body).unwrap();
     assert_eq!(doc["response"]["statusCode"], 202);
     assert_eq!(doc["response"]["body"], b64("kept"));
-    assert_eq!(doc["response"]["header"], json!({"Content-Type": ["text/plain"]}));
+    assert_eq!(
+        doc["response"]["header"],
+        json!({"Content-Type": ["text/plain"]})
+    );
     // The request's body is gone: the document had none.
     assert!(c.request().unwrap().body.bytes().is_none());
 }
@@ -176,7 +197,10 @@ fn bad_specs_name_the_field() {
         (json!({"url": "/relative"}), "filters[0].url"),
         (json!({"url": "ftp://a.com/x"}), "filters[0].url"),
         (json!({"url": 1}), "filters[0].url"),
-        (json!({"url": "http://a.com", "timeout": "soon"}), "filters[0].timeout"),
+        (
+            json!({"url": "http://a.com", "timeout": "soon"}),
+            "filters[0].timeout",
+        ),
     ];
     for (doc, path) in cases {
         let err = build(&KIND, doc.clone())

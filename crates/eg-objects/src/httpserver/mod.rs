@@ -18,6 +18,7 @@ mod accesslog;
 mod metrics;
 mod mux;
 pub(crate) mod router;
+mod setheaders;
 pub mod spec;
 mod tls;
 

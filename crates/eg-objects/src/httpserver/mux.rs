@@ -31,6 +31,10 @@ use crate::gate::realip::{append_x_forwarded_for, TrustedProxies};
 use crate::gate::stats::{RequestStats, SharedStats};
 use crate::pipeline::Pipeline;
 
+/// A routed request: the route index, its rewritten path, and the path parameters that
+/// `setHeaders` needs.
+type Routed = (usize, Option<String>, Vec<String>);
+
 /// Per-route things resolved at build time.
 struct RouteRuntime {
     pipeline: ObjectSlot<Pipeline>,
@@ -137,9 +141,10 @@ impl Mux {
         }
     }
 
-    /// Finds the route of a request: `Ok(route index, rewritten path)` or the failure
-    /// status.
-    fn route(&self, req: &RouteRequest<'_>) -> Result<(usize, Option<String>), StatusCode> {
+    /// Finds the route of a request: `Ok(route index, rewritten path, path parameters)` or
+    /// the failure status. The parameters are copied out only for a route whose
+    /// `setHeaders` uses them.
+    fn route(&self, req: &RouteRequest<'_>) -> Result<Routed, StatusCode> {
         if let Some(f) = &self.ip_filter {
             if !f.allows(req.ip) {
                 return Err(StatusCode::FORBIDDEN);
@@ -149,7 +154,7 @@ impl Mux {
             match cache.get(req.host, req.method, req.path) {
                 Some(Cached::Route(i)) => {
                     let rewritten = self.router.routes[i].rewritten_path(req.path, &[]);
-                    return Ok((i, rewritten));
+                    return Ok((i, rewritten, Vec::new()));
                 }
                 Some(Cached::Status(s)) => return Err(s),
                 None => {}
@@ -160,8 +165,15 @@ impl Mux {
             if let (Some(cache), false) = (&self.cache, search.uncacheable) {
                 cache.put(req.host, req.method, req.path, Cached::Route(i));
             }
-            let rewritten = self.router.routes[i].rewritten_path(req.path, &search.params);
-            return Ok((i, rewritten));
+            let route = &self.router.routes[i];
+            let rewritten = route.rewritten_path(req.path, &search.params);
+            let params = match &route.set_headers {
+                Some(sh) if sh.uses_params() => {
+                    search.params.iter().map(|p| p.to_string()).collect()
+                }
+                _ => Vec::new(),
+            };
+            return Ok((i, rewritten, params));
         }
         let status = search.failure_status();
         if let Some(cache) = &self.cache {
@@ -249,7 +261,7 @@ impl Mux {
             };
             self.route(&rreq)
         };
-        let (ri, rewritten) = match routed {
+        let (ri, rewritten, params) = match routed {
             Ok(r) => r,
             Err(status) => return finish.respond_status(status),
         };
@@ -258,6 +270,24 @@ impl Mux {
             tracing::debug!(backend = %self.router.routes[ri].backend, "backend pipeline not found");
             return finish.respond_status(StatusCode::SERVICE_UNAVAILABLE);
         };
+        if let Some(sh) = &self.router.routes[ri].set_headers {
+            let changes = sh.evaluate(&super::setheaders::Request {
+                head: &head,
+                real_ip,
+                tls: head.extensions.get::<eg_protocols::ClientTls>().is_some(),
+                params: &params,
+            });
+            for (name, value) in changes {
+                match value {
+                    Some(v) => {
+                        head.headers.insert(name, v);
+                    }
+                    None => {
+                        head.headers.remove(name);
+                    }
+                }
+            }
+        }
         if let Some(path) = rewritten {
             if set_path(&mut head, &path).is_err() {
                 tracing::debug!(%path, "rewritten path is not a valid URI path");
@@ -299,7 +329,8 @@ impl Mux {
         let is_head = head.method == http::Method::HEAD;
         let mut ctx = Context::new(HttpRequest::new(head, body), peer, real_ip);
         ctx.record_tags = finish.record.is_some();
-        ctx.route_path_prefix.clone_from(&self.routes[ri].path_prefix);
+        ctx.route_path_prefix
+            .clone_from(&self.routes[ri].path_prefix);
         let global = self.global_filter.as_ref().and_then(|g| g.get(&self.sup));
         backend::run(&mut ctx, &pipeline, global.as_deref()).await;
         let response = ctx.take_default_response();

@@ -174,6 +174,11 @@ pub struct PathSpec {
     /// Body limit for this path (0 = the server's).
     #[serde(default)]
     pub client_max_body_size: i64,
+    /// Request headers set when this path routes a request: name → value with NGINX-style
+    /// variables (`$remote_addr`, `$http_<name>`, `${name:default}`, ...); an empty value
+    /// deletes the header.
+    #[serde(default)]
+    pub set_headers: BTreeMap<String, String>,
 }
 
 /// A header or query condition: one of `values`, or `regexp`.

@@ -125,6 +125,8 @@ pub(crate) struct Route {
     pub cacheable: bool,
     /// Text identifying the path in statistics (`/api/*`, `^/user/[0-9]+$`, ...).
     pub pattern: String,
+    /// `setHeaders`, when the path has any.
+    pub set_headers: Option<Box<super::setheaders::SetHeaders>>,
 }
 
 impl Route {
@@ -374,6 +376,17 @@ fn compile_path(
     } else {
         Rewrite::Ordered(p.rewrite_target.clone())
     };
+    let params = if radix {
+        radix::pattern_keys(&p.path, &format!("{ppath}.path"))?
+    } else {
+        Vec::new()
+    };
+    let set_headers = super::setheaders::SetHeaders::compile(
+        &p.set_headers,
+        &params,
+        &format!("{ppath}.setHeaders"),
+    )?
+    .map(Box::new);
     let cacheable =
         headers.is_none() && queries.is_none() && ip_filter.is_none() && !rule_has_ip_filter;
     let pattern = [&p.path, &p.path_prefix, &p.path_regexp]
@@ -396,6 +409,7 @@ fn compile_path(
         client_max_body_size: p.client_max_body_size,
         cacheable,
         pattern,
+        set_headers,
     })
 }
 

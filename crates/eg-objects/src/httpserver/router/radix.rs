@@ -190,6 +190,11 @@ fn matching_brace(s: &str) -> Option<usize> {
     None
 }
 
+/// The parameter names of `pattern`, in order.
+pub(crate) fn pattern_keys(pattern: &str, path: &str) -> Result<Vec<String>, SpecError> {
+    Ok(parse_pattern(pattern, path)?.keys)
+}
+
 /// Compiles a RadixTree rewrite target against the parameters of `pattern`.
 pub(crate) fn compile_rewrite(
     pattern: &str,

@@ -607,3 +607,63 @@ async fn redirector_v2_replaces_the_route_prefix() {
     assert_ne!(resp.status, 301, "{resp:?}");
     assert!(resp.headers.get("location").is_none());
 }
+
+/// A path's `setHeaders` sets request headers from variables before the pipeline runs; an
+/// empty value deletes a header; other paths are untouched.
+#[tokio::test]
+async fn path_set_headers() {
+    let sup = with_backends(&["A", "B"]);
+    let port = serve(
+        &sup,
+        json!({"rules": [{"paths": [
+            {"pathPrefix": "/api", "backend": "pl-A", "setHeaders": {
+                "X-Real-IP": "$remote_addr",
+                "X-Forwarded-For": "$proxy_add_x_forwarded_for",
+                "X-Page": "p${arg_page:1}",
+                "X-Who": "${http_x_user:anonymous}@$host",
+                "X-Secret": "",
+                "X-Static": "fixed",
+            }},
+            {"pathPrefix": "/", "backend": "pl-B"},
+        ]}]}),
+    )
+    .await;
+    let resp = get_h(
+        port,
+        "/api/x?page=3",
+        &[
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-secret", "s"),
+            ("x-user", "bob"),
+        ],
+    )
+    .await;
+    let h = &resp.json()["headers"];
+    assert_eq!(h["x-real-ip"], "127.0.0.1");
+    assert_eq!(h["x-forwarded-for"], "1.2.3.4, 127.0.0.1");
+    assert_eq!(h["x-page"], "p3");
+    assert_eq!(h["x-who"], "bob@127.0.0.1");
+    assert_eq!(h["x-static"], "fixed");
+    assert!(h.get("x-secret").is_none(), "{h}");
+    let h = get(port, "/api/y").await.json()["headers"].clone();
+    assert_eq!(h["x-page"], "p1");
+    assert_eq!(h["x-who"], "anonymous@127.0.0.1");
+    let h = get_h(port, "/other", &[("x-secret", "s")]).await.json()["headers"].clone();
+    assert_eq!(h["x-secret"], "s");
+    assert!(h.get("x-real-ip").is_none());
+}
+
+/// RadixTree path parameters are variables of `setHeaders`.
+#[tokio::test]
+async fn set_headers_use_path_parameters() {
+    let sup = with_backends(&["A"]);
+    let port = serve(
+        &sup,
+        json!({"routerKind": "RadixTree", "rules": [{"paths": [
+            {"path": "/users/{id}", "backend": "pl-A", "setHeaders": {"X-User-Id": "user-$id"}},
+        ]}]}),
+    )
+    .await;
+    let h = get(port, "/users/42").await.json()["headers"].clone();
+    assert_eq!(h["x-user-id"], "user-42");
+}

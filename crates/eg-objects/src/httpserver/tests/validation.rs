@@ -56,6 +56,21 @@ fn bad_fields_name_their_path() {
             "invalid regexp",
         ),
         (
+            path(json!({"path": "/x", "backend": "b", "setHeaders": {"bad name": "v"}})),
+            "rules[0].paths[1].setHeaders.bad name",
+            "invalid header name",
+        ),
+        (
+            path(json!({"path": "/x", "backend": "b", "setHeaders": {"X-A": "$host\n"}})),
+            "rules[0].paths[1].setHeaders.X-A",
+            "invalid header value",
+        ),
+        (
+            path(json!({"path": "/x", "backend": "b", "setHeaders": ["X-A"]})),
+            "rules[0].paths[1].setHeaders",
+            "invalid type",
+        ),
+        (
             path(json!({"path": "x", "backend": "b"})),
             "rules[0].paths[1].path",
             "start with '/'",
