@@ -97,7 +97,7 @@ fn text(tag: u8, bytes: &[u8]) -> Option<String> {
         UTF8_STRING | NUMERIC_STRING | PRINTABLE_STRING | T61_STRING | IA5_STRING => {
             std::str::from_utf8(bytes).ok().map(str::to_string)
         }
-        BMP_STRING if bytes.len() % 2 == 0 => {
+        BMP_STRING if bytes.len().is_multiple_of(2) => {
             let units = bytes
                 .chunks_exact(2)
                 .map(|c| u16::from_be_bytes([c[0], c[1]]));
