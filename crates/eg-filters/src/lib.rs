@@ -33,6 +33,7 @@ pub mod redirectorv2;
 pub mod remotefilter;
 pub mod requestadaptor;
 pub mod responseadaptor;
+pub mod signer;
 pub mod simplehttpproxy;
 pub mod template;
 pub mod validator;
