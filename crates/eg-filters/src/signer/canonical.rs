@@ -164,7 +164,10 @@ mod tests {
     fn uri_is_encoded_again() {
         assert_eq!(canonical_uri(""), "/");
         assert_eq!(canonical_uri("/a b/%20~x"), "/a%20b/%2520~x");
-        assert_eq!(canonical_uri("/documents and settings/"), "/documents%20and%20settings/");
+        assert_eq!(
+            canonical_uri("/documents and settings/"),
+            "/documents%20and%20settings/"
+        );
     }
 
     #[test]

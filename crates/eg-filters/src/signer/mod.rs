@@ -156,7 +156,8 @@ impl Signer {
             &l.expires,
             &l.signed_headers,
         ];
-        w.query.retain(|(k, _)| !names.iter().any(|n| k == n.as_bytes()));
+        w.query
+            .retain(|(k, _)| !names.iter().any(|n| k == n.as_bytes()));
         if w.presign {
             let set = [
                 (&l.algorithm_name, l.algorithm_value.clone()),
@@ -290,7 +291,10 @@ impl Signer {
     ) -> Result<(), String> {
         let mut w = self.prepare(parts, body, time, scopes, None)?;
         let to_sign = self.string_to_sign(parts, &mut w);
-        let sig = hmac::sign(&self.signing_key(&self.access_key_secret, &w), to_sign.as_bytes());
+        let sig = hmac::sign(
+            &self.signing_key(&self.access_key_secret, &w),
+            to_sign.as_bytes(),
+        );
         let auth = format!(
             "{} Credential={}/{}, SignedHeaders={}, Signature={}",
             self.literal.algorithm_value,
@@ -316,7 +320,10 @@ impl Signer {
     ) -> Result<(), String> {
         let mut w = self.prepare(parts, None, time, scopes, Some(expires.as_secs()))?;
         let to_sign = self.string_to_sign(parts, &mut w);
-        let sig = hmac::sign(&self.signing_key(&self.access_key_secret, &w), to_sign.as_bytes());
+        let sig = hmac::sign(
+            &self.signing_key(&self.access_key_secret, &w),
+            to_sign.as_bytes(),
+        );
         w.query.push((
             self.literal.signature.as_bytes().to_vec(),
             hex(sig.as_ref()).into_bytes(),
@@ -342,7 +349,10 @@ impl Signer {
         };
         let cred = cred.strip_prefix("Credential=").ok_or_else(bad)?;
         let date_prefix = self.credential(cred, w).ok_or_else(bad)?;
-        w.signed_headers = signed.strip_prefix("SignedHeaders=").ok_or_else(bad)?.into();
+        w.signed_headers = signed
+            .strip_prefix("SignedHeaders=")
+            .ok_or_else(bad)?
+            .into();
         let sig = sig.strip_prefix("Signature=").ok_or_else(bad)?.to_string();
         let date = parts
             .headers

@@ -34,22 +34,25 @@ fn scopes() -> Vec<String> {
     vec!["us-east-1".into(), "service".into()]
 }
 
-fn signature_of(p: &Parts) -> String {
-    let auth = p.headers["authorization"].to_str().unwrap();
-    auth.rsplit_once("Signature=").unwrap().1.to_string()
-}
-
 #[test]
 fn aws_test_suite_vectors() {
     // get-vanilla, get-vanilla-query-order-key-case, post-vanilla, post-vanilla-query.
     let cases = [
-        ("GET", "/", "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"),
+        (
+            "GET",
+            "/",
+            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
+        ),
         (
             "GET",
             "/?Param2=value2&Param1=value1",
             "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500",
         ),
-        ("POST", "/", "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"),
+        (
+            "POST",
+            "/",
+            "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b",
+        ),
         (
             "POST",
             "/?Param1=value1",
@@ -158,19 +161,63 @@ fn default_literals_and_messages() {
     };
     let bad = Err("invalid header format: Authorization".to_string());
     assert_eq!(with("HMAC-SHA256", "20150830T123600Z"), bad);
-    assert_eq!(with("AWS4-HMAC-SHA256 Credential=id1/20150830/s/request, SignedHeaders=host, Signature=00", "20150830T123600Z"), bad);
-    assert_eq!(with("HMAC-SHA256 Credential=id1/20150830/s/request, Signature=00", "20150830T123600Z"), bad);
-    assert_eq!(with("HMAC-SHA256 Credential=id1/20150830, SignedHeaders=host, Signature=00", "20150830T123600Z"), bad);
-    assert_eq!(with("HMAC-SHA256 Cred=id1/20150830/s/request, SignedHeaders=host, Signature=00", "20150830T123600Z"), bad);
-    let good_shape = "HMAC-SHA256 Credential=id1/20150830/s/request, SignedHeaders=host;x-date, Signature=00";
-    assert_eq!(with(good_shape, "20150831T123600Z"), Err("signature timestamp mismatch".into()));
-    assert_eq!(with(good_shape, "20150830T12360"), Err("invalid header format: X-Date".into()));
-    assert_eq!(with(good_shape, "20150830T123600Z"), Err("signature verification failed".into()));
+    assert_eq!(
+        with(
+            "AWS4-HMAC-SHA256 Credential=id1/20150830/s/request, SignedHeaders=host, Signature=00",
+            "20150830T123600Z"
+        ),
+        bad
+    );
+    assert_eq!(
+        with(
+            "HMAC-SHA256 Credential=id1/20150830/s/request, Signature=00",
+            "20150830T123600Z"
+        ),
+        bad
+    );
+    assert_eq!(
+        with(
+            "HMAC-SHA256 Credential=id1/20150830, SignedHeaders=host, Signature=00",
+            "20150830T123600Z"
+        ),
+        bad
+    );
+    assert_eq!(
+        with(
+            "HMAC-SHA256 Cred=id1/20150830/s/request, SignedHeaders=host, Signature=00",
+            "20150830T123600Z"
+        ),
+        bad
+    );
+    let good_shape =
+        "HMAC-SHA256 Credential=id1/20150830/s/request, SignedHeaders=host;x-date, Signature=00";
+    assert_eq!(
+        with(good_shape, "20150831T123600Z"),
+        Err("signature timestamp mismatch".into())
+    );
+    assert_eq!(
+        with(good_shape, "20150830T12360"),
+        Err("invalid header format: X-Date".into())
+    );
+    assert_eq!(
+        with(good_shape, "20150830T123600Z"),
+        Err("signature verification failed".into())
+    );
     let unknown = auth.replace("id1/", "id2/");
-    assert_eq!(with(&unknown, "20150830T123600Z"), Err("access-key-id not found".into()));
+    assert_eq!(
+        with(&unknown, "20150830T123600Z"),
+        Err("access-key-id not found".into())
+    );
     // The same signature in upper-case hex is not the signature Easegress compares.
-    let upper = format!("{}{}", &auth[..auth.len() - 64], auth[auth.len() - 64..].to_uppercase());
-    assert_eq!(with(&upper, "20150830T123600Z"), Err("signature verification failed".into()));
+    let upper = format!(
+        "{}{}",
+        &auth[..auth.len() - 64],
+        auth[auth.len() - 64..].to_uppercase()
+    );
+    assert_eq!(
+        with(&upper, "20150830T123600Z"),
+        Err("signature verification failed".into())
+    );
 }
 
 #[test]
@@ -179,13 +226,27 @@ fn presigned_query_with_header_hoisting() {
     let mut p = parts(
         "GET",
         "/bucket/key?list=a+b",
-        &[("x-amz-meta-a", "1"), ("x-amz-foo", "bar"), ("content-type", "t")],
+        &[
+            ("x-amz-meta-a", "1"),
+            ("x-amz-foo", "bar"),
+            ("content-type", "t"),
+        ],
     );
-    s.presign(&mut p, T, &scopes(), Duration::from_secs(60)).unwrap();
+    s.presign(&mut p, T, &scopes(), Duration::from_secs(60))
+        .unwrap();
     let q = p.uri.query().unwrap().to_string();
-    assert!(q.contains("x-amz-foo=bar"), "allowed prefix is hoisted: {q}");
-    assert!(!q.contains("x-amz-meta-a="), "disallowed prefix stays a header: {q}");
-    assert!(q.contains("X-Amz-Expires=60") && q.contains("list=a%20b"), "{q}");
+    assert!(
+        q.contains("x-amz-foo=bar"),
+        "allowed prefix is hoisted: {q}"
+    );
+    assert!(
+        !q.contains("x-amz-meta-a="),
+        "disallowed prefix stays a header: {q}"
+    );
+    assert!(
+        q.contains("X-Amz-Expires=60") && q.contains("list=a%20b"),
+        "{q}"
+    );
     assert!(!p.headers.contains_key(AUTHORIZATION));
     // The client sends the hoisted header in the query only.
     p.headers.remove("x-amz-foo");
@@ -202,14 +263,36 @@ fn presigned_query_with_header_hoisting() {
         Err("signature verification failed".into())
     );
     for (from, to, msg) in [
-        ("X-Amz-Algorithm=AWS4", "X-Amz-Algorithm=XX", "invalid query value: X-Amz-Algorithm"),
-        ("X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_request", "X-Amz-Credential=A%2F", "invalid query value: X-Amz-Credential"),
-        ("X-Amz-Expires=60", "X-Amz-Expires=x", "invalid query value: X-Amz-Expires"),
-        ("X-Amz-Date=20150830T1236", "X-Amz-Date=20150830T9936", "invalid query value: X-Amz-Date"),
+        (
+            "X-Amz-Algorithm=AWS4",
+            "X-Amz-Algorithm=XX",
+            "invalid query value: X-Amz-Algorithm",
+        ),
+        (
+            "X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_request",
+            "X-Amz-Credential=A%2F",
+            "invalid query value: X-Amz-Credential",
+        ),
+        (
+            "X-Amz-Expires=60",
+            "X-Amz-Expires=x",
+            "invalid query value: X-Amz-Expires",
+        ),
+        (
+            "X-Amz-Date=20150830T1236",
+            "X-Amz-Date=20150830T9936",
+            "invalid query value: X-Amz-Date",
+        ),
     ] {
         let mut t = p.clone();
-        t.uri = format!("/bucket/key?{}", q.replace(from, to)).parse().unwrap();
-        assert_eq!(s.verify_at(&t, None, T as f64), Err(msg.to_string()), "{to}");
+        t.uri = format!("/bucket/key?{}", q.replace(from, to))
+            .parse()
+            .unwrap();
+        assert_eq!(
+            s.verify_at(&t, None, T as f64),
+            Err(msg.to_string()),
+            "{to}"
+        );
     }
 }
 
@@ -228,7 +311,10 @@ fn ignored_headers_and_exclude_body() {
     s.sign(&mut p, Some(b"body"), T, &[]).unwrap();
     let auth = p.headers["authorization"].to_str().unwrap();
     assert!(auth.contains("Credential=k/20150830/request,"), "{auth}");
-    assert!(auth.contains("SignedHeaders=host;x-content-sha256;x-date,"), "{auth}");
+    assert!(
+        auth.contains("SignedHeaders=host;x-content-sha256;x-date,"),
+        "{auth}"
+    );
     p.headers.insert("x-trace", "2".parse().unwrap());
     assert!(s.verify_at(&p, Some(b"other body"), T as f64).is_ok());
 }
@@ -239,7 +325,10 @@ fn bad_specs_name_the_field() {
         ttl: "ten".into(),
         ..Default::default()
     };
-    assert_eq!(Signer::compile(&bad_ttl, "f.signature").unwrap_err().path, "f.signature.ttl");
+    assert_eq!(
+        Signer::compile(&bad_ttl, "f.signature").unwrap_err().path,
+        "f.signature.ttl"
+    );
     let mut lit = LiteralSpec {
         scope_suffix: "r".into(),
         algorithm_name: "A".into(),
@@ -258,8 +347,14 @@ fn bad_specs_name_the_field() {
     };
     assert!(Signer::compile(&spec(&lit), "s").is_ok());
     lit.date = "bad header".into();
-    assert_eq!(Signer::compile(&spec(&lit), "s").unwrap_err().path, "s.literal.date");
+    assert_eq!(
+        Signer::compile(&spec(&lit), "s").unwrap_err().path,
+        "s.literal.date"
+    );
     lit.date = "D".into();
     lit.expires = String::new();
-    assert_eq!(Signer::compile(&spec(&lit), "s").unwrap_err().path, "s.literal.expires");
+    assert_eq!(
+        Signer::compile(&spec(&lit), "s").unwrap_err().path,
+        "s.literal.expires"
+    );
 }

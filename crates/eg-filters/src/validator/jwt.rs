@@ -1,10 +1,14 @@
-//! The `jwt` method of the Validator: HMAC-signed tokens (HS256, HS384, HS512).
+//! The `jwt` method of the Validator.
 //!
 //! The token comes from the cookie `cookieName` when set and present, otherwise from
 //! `Authorization: Bearer <token>`. It is valid when its header's `alg` equals the spec's
-//! algorithm, its signature verifies with the secret, and its `exp`, `nbf` and `iat` claims
-//! (when present) allow the current time, as golang-jwt v4 checks them.
+//! algorithm (so `none`, and an HMAC token against a public key, never pass), its
+//! signature verifies with the key — the hex `secret` for HS256/384/512, the hex of a PEM
+//! `publicKey` or a key of the `jwks` set for RS*, PS*, ES256, ES384 and EdDSA — and its
+//! `exp`, `nbf` and `iat` claims (when present) allow the current time, with no leeway, as
+//! golang-jwt v4 checks them.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,95 +18,161 @@ use eg_spec::error::join_path;
 use eg_spec::SpecError;
 use ring::hmac;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-/// Algorithms Easegress accepts; only the HMAC ones are implemented here.
-const KNOWN: [&str; 10] = [
-    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "EdDSA",
-];
+use super::jwks::{Jwks, JwksSpec};
+use super::keys::{Alg, VerifyKey};
 
 /// `jwt` fields.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JwtSpec {
-    /// `HS256`, `HS384` or `HS512` (required; the others are not supported yet).
+    /// `HS256`, `HS384`, `HS512`, `RS256`, `RS384`, `RS512`, `PS256`, `PS384`, `PS512`,
+    /// `ES256`, `ES384` or `EdDSA` (required; `ES512` is refused).
     #[serde(default)]
     pub algorithm: String,
-    /// Hex of a PEM public key, for the RS/ES/EdDSA algorithms (not supported yet).
+    /// Hex of a PEM public key (`-----BEGIN PUBLIC KEY-----`, SubjectPublicKeyInfo), for
+    /// the RS/PS/ES/EdDSA algorithms (or use `jwks`). RSA keys need 2048 bits or more.
     #[serde(default)]
     pub public_key: String,
-    /// The HMAC secret, hex-encoded (required for the HS algorithms).
+    /// The HMAC secret, hex-encoded (required for the HS algorithms; unused by the
+    /// others).
     #[serde(default)]
     pub secret: String,
     /// A cookie holding the token; when absent from a request, the `Authorization` header
     /// is used. Default: none.
     #[serde(default)]
     pub cookie_name: String,
+    /// Public keys from a JSON Web Key Set URL, instead of `publicKey` (not in Easegress).
+    #[serde(default)]
+    pub jwks: Option<JwksSpec>,
+}
+
+/// What checking a token gave.
+#[derive(Debug)]
+pub(super) enum Checked {
+    /// Valid; the claims.
+    Valid(Map<String, Value>),
+    /// Refused, and why.
+    Invalid(String),
+    /// The token names a key the key set does not hold (yet).
+    UnknownKey,
 }
 
 /// A compiled JWT check.
 pub(super) struct JwtValidator {
-    algorithm: &'static str,
-    key: hmac::Key,
+    alg: Alg,
+    key: Option<VerifyKey>,
+    jwks: Option<Arc<Jwks>>,
     cookie_name: Option<String>,
 }
 
 impl JwtValidator {
     /// Checks and compiles the spec; errors name `path.<field>`.
     pub(super) fn compile(spec: &JwtSpec, path: &str) -> Result<JwtValidator, SpecError> {
-        let alg_path = join_path(path, "algorithm");
-        let Some(algorithm) = KNOWN.iter().copied().find(|a| *a == spec.algorithm) else {
-            return Err(SpecError::new(
-                alg_path,
-                format!("{:?} is not one of {}", spec.algorithm, KNOWN.join(", ")),
-            ));
-        };
-        let hmac_alg = match algorithm {
-            "HS256" => hmac::HMAC_SHA256,
-            "HS384" => hmac::HMAC_SHA384,
-            "HS512" => hmac::HMAC_SHA512,
-            other => {
-                return Err(SpecError::new(
-                    alg_path,
-                    format!("{other} is not supported yet (HS256, HS384 and HS512 are)"),
-                ))
+        let alg = Alg::parse(&spec.algorithm)
+            .map_err(|e| SpecError::new(join_path(path, "algorithm"), e))?;
+        let name = alg.name();
+        let pk_path = join_path(path, "publicKey");
+        let mut jwks = None;
+        let key = match alg {
+            Alg::Hs(_, hmac_alg) => {
+                if !spec.public_key.is_empty() || spec.jwks.is_some() {
+                    let field = if spec.jwks.is_some() {
+                        "jwks"
+                    } else {
+                        "publicKey"
+                    };
+                    return Err(SpecError::new(
+                        join_path(path, field),
+                        format!("not used by {name}, which checks with secret"),
+                    ));
+                }
+                let secret_path = join_path(path, "secret");
+                if spec.secret.is_empty() {
+                    return Err(SpecError::new(secret_path, format!("required for {name}")));
+                }
+                let secret = decode_hex(&spec.secret).ok_or_else(|| {
+                    SpecError::new(&secret_path, "must be an even number of hex digits")
+                })?;
+                Some(VerifyKey::Hmac(hmac::Key::new(hmac_alg, &secret)))
             }
+            _ => match (&spec.public_key, &spec.jwks) {
+                (pk, None) if pk.is_empty() => {
+                    return Err(SpecError::new(
+                        pk_path,
+                        format!("required for {name} (or set jwks)"),
+                    ))
+                }
+                (pk, Some(j)) if pk.is_empty() => {
+                    jwks = Some(Arc::new(Jwks::compile(j, alg, &join_path(path, "jwks"))?));
+                    None
+                }
+                (_, Some(_)) => {
+                    return Err(SpecError::new(pk_path, "set publicKey or jwks, not both"))
+                }
+                (pk, None) => {
+                    let pem = decode_hex(pk)
+                        .ok_or_else(|| SpecError::new(&pk_path, "must be hex (of a PEM key)"))?;
+                    Some(VerifyKey::from_pem(alg, &pem).map_err(|e| SpecError::new(&pk_path, e))?)
+                }
+            },
         };
-        let secret_path = join_path(path, "secret");
-        if spec.secret.is_empty() {
-            return Err(SpecError::new(
-                secret_path,
-                format!("required for {algorithm}"),
-            ));
-        }
-        let secret = decode_hex(&spec.secret)
-            .ok_or_else(|| SpecError::new(&secret_path, "must be an even number of hex digits"))?;
         Ok(JwtValidator {
-            algorithm,
-            key: hmac::Key::new(hmac_alg, &secret),
+            alg,
+            key,
+            jwks,
             cookie_name: (!spec.cookie_name.is_empty()).then(|| spec.cookie_name.clone()),
         })
     }
 
-    /// Checks the request's token; the error says why it is refused.
-    pub(super) fn validate(&self, req: &HttpRequest) -> Result<(), String> {
+    /// The key set, when keys come from one.
+    pub(super) fn jwks(&self) -> Option<&Arc<Jwks>> {
+        self.jwks.as_ref()
+    }
+
+    /// The request's token: the cookie, else the bearer token.
+    pub(super) fn token(&self, req: &HttpRequest) -> Result<String, String> {
         let from_cookie = self
             .cookie_name
             .as_deref()
             .and_then(|name| cookie(req, name))
             .filter(|t| !t.is_empty());
-        let token = match from_cookie {
-            Some(t) => t,
+        match from_cookie {
+            Some(t) => Ok(t.to_string()),
             None => {
                 let auth = req.header("authorization").unwrap_or("");
                 auth.strip_prefix("Bearer ")
-                    .ok_or_else(|| format!("unexpected authorization header: {auth}"))?
+                    .map(str::to_string)
+                    .ok_or_else(|| "unexpected authorization header".to_string())
             }
-        };
-        self.verify(token, now_secs())
+        }
     }
 
-    fn verify(&self, token: &str, now: f64) -> Result<(), String> {
+    /// Checks a token at the current time.
+    pub(super) fn check(&self, token: &str) -> Checked {
+        self.check_at(token, now_secs())
+    }
+
+    /// Checks a token with the configured key only (no key set); the claims or why not.
+    pub(super) fn verify_token(&self, token: &str) -> Result<Map<String, Value>, String> {
+        match self.check(token) {
+            Checked::Valid(c) => Ok(c),
+            Checked::Invalid(e) => Err(e),
+            Checked::UnknownKey => Err("no key for the token".into()),
+        }
+    }
+
+    fn check_at(&self, token: &str, now: f64) -> Checked {
+        match self.verify(token, now) {
+            Ok(Some(c)) => Checked::Valid(c),
+            Ok(None) => Checked::UnknownKey,
+            Err(e) => Checked::Invalid(e),
+        }
+    }
+
+    /// `Ok(None)` when the key set holds no key for the token.
+    fn verify(&self, token: &str, now: f64) -> Result<Option<Map<String, Value>>, String> {
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -111,19 +181,35 @@ impl JwtValidator {
         };
         let header: Value = decode_segment(h)?;
         let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
-        if alg != self.algorithm {
+        if alg != self.alg.name() {
             return Err(format!("unexpected signing method: {alg}"));
         }
+        let from_set;
+        let key = match (&self.key, &self.jwks) {
+            (Some(k), _) => k,
+            (None, Some(set)) => {
+                let kid = header.get("kid").and_then(Value::as_str);
+                match set.key(kid) {
+                    Some(k) => {
+                        from_set = k;
+                        &*from_set
+                    }
+                    None => return Ok(None),
+                }
+            }
+            (None, None) => return Err("no key".into()),
+        };
         let claims: Value = decode_segment(p)?;
-        let claims = claims
-            .as_object()
-            .ok_or_else(|| "claims are not a JSON object".to_string())?;
+        let Value::Object(claims) = claims else {
+            return Err("claims are not a JSON object".into());
+        };
         let signature = URL_SAFE_NO_PAD
             .decode(s)
             .map_err(|_| "signature is not base64url".to_string())?;
         let signed = &token[..h.len() + 1 + p.len()];
-        hmac::verify(&self.key, signed.as_bytes(), &signature)
-            .map_err(|_| "signature is invalid".to_string())?;
+        if !key.verify(signed.as_bytes(), &signature) {
+            return Err("signature is invalid".into());
+        }
         let time = |name: &str| -> Result<Option<f64>, String> {
             match claims.get(name) {
                 None | Some(Value::Null) => Ok(None),
@@ -140,7 +226,7 @@ impl JwtValidator {
         if time("iat")?.is_some_and(|iat| now < iat) {
             return Err("token used before issued".into());
         }
-        Ok(())
+        Ok(Some(claims))
     }
 }
 
@@ -201,83 +287,55 @@ mod tests {
         JwtValidator::compile(&spec, "jwt").unwrap()
     }
 
+    fn verdict(v: &JwtValidator, token: &str, now: f64) -> Result<(), String> {
+        match v.check_at(token, now) {
+            Checked::Valid(_) => Ok(()),
+            Checked::Invalid(e) => Err(e),
+            Checked::UnknownKey => Err("unknown key".into()),
+        }
+    }
+
     const HS256: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
     #[test]
-    fn verifies_signature_algorithm_and_times() {
+    fn hmac_tokens_times_at_their_boundaries() {
         let v = validator("HS256");
-        let good = sign(
-            hmac::HMAC_SHA256,
-            b"mysecret",
-            HS256,
-            r#"{"sub":"a","exp":2000}"#,
-        );
-        assert_eq!(v.verify(&good, 1000.0), Ok(()));
-        assert_eq!(v.verify(&good, 2000.0), Err("token is expired".into()));
-        let forged = sign(hmac::HMAC_SHA256, b"other", HS256, r#"{"sub":"a"}"#);
+        let good = sign(hmac::HMAC_SHA256, b"mysecret", HS256, r#"{"exp":2000}"#);
+        assert_eq!(verdict(&v, &good, 1999.9), Ok(()));
+        assert_eq!(verdict(&v, &good, 2000.0), Err("token is expired".into()));
+        let forged = sign(hmac::HMAC_SHA256, b"other", HS256, "{}");
         assert_eq!(
-            v.verify(&forged, 1000.0),
+            verdict(&v, &forged, 1.0),
             Err("signature is invalid".into())
         );
         let hs512 = sign(hmac::HMAC_SHA512, b"mysecret", r#"{"alg":"HS512"}"#, "{}");
-        assert!(v
-            .verify(&hs512, 1000.0)
-            .unwrap_err()
-            .contains("signing method"));
-        assert!(validator("HS512").verify(&hs512, 1000.0).is_ok());
+        assert_eq!(
+            verdict(&v, &hs512, 1.0),
+            Err("unexpected signing method: HS512".into())
+        );
+        assert!(verdict(&validator("HS512"), &hs512, 1.0).is_ok());
         let nbf = sign(hmac::HMAC_SHA256, b"mysecret", HS256, r#"{"nbf":1500}"#);
-        assert!(v.verify(&nbf, 1000.0).is_err());
-        assert!(v.verify(&nbf, 1500.0).is_ok());
+        assert!(verdict(&v, &nbf, 1499.0).is_err());
+        assert!(verdict(&v, &nbf, 1500.0).is_ok());
         let iat = sign(hmac::HMAC_SHA256, b"mysecret", HS256, r#"{"iat":1500}"#);
-        assert!(v.verify(&iat, 1000.0).is_err());
-        let bad_exp = sign(hmac::HMAC_SHA256, b"mysecret", HS256, r#"{"exp":"never"}"#);
-        assert!(v.verify(&bad_exp, 1000.0).is_err());
+        assert!(verdict(&v, &iat, 1499.0).is_err());
         let array = sign(hmac::HMAC_SHA256, b"mysecret", HS256, "[1]");
-        assert!(v.verify(&array, 1000.0).is_err());
+        assert!(verdict(&v, &array, 1.0).is_err());
         for junk in ["", "a.b", "a.b.c.d", "not.a.token", "e30.e30."] {
-            assert!(v.verify(junk, 1000.0).is_err(), "{junk}");
+            assert!(verdict(&v, junk, 1.0).is_err(), "{junk}");
         }
     }
 
     #[test]
-    fn bad_specs_name_the_field() {
-        let cases = [
-            (JwtSpec::default(), "jwt.algorithm"),
-            (
-                JwtSpec {
-                    algorithm: "RS256".into(),
-                    public_key: "00".into(),
-                    ..Default::default()
-                },
-                "jwt.algorithm",
-            ),
-            (
-                JwtSpec {
-                    algorithm: "HS256".into(),
-                    ..Default::default()
-                },
-                "jwt.secret",
-            ),
-            (
-                JwtSpec {
-                    algorithm: "HS256".into(),
-                    secret: "abc".into(),
-                    ..Default::default()
-                },
-                "jwt.secret",
-            ),
-            (
-                JwtSpec {
-                    algorithm: "HS256".into(),
-                    secret: "zz".into(),
-                    ..Default::default()
-                },
-                "jwt.secret",
-            ),
-        ];
-        for (spec, path) in cases {
+    fn odd_or_non_hex_secrets_are_refused() {
+        for secret in ["abc", "zz"] {
+            let spec = JwtSpec {
+                algorithm: "HS256".into(),
+                secret: secret.into(),
+                ..Default::default()
+            };
             let err = JwtValidator::compile(&spec, "jwt").err().map(|e| e.path);
-            assert_eq!(err.as_deref(), Some(path), "{spec:?}");
+            assert_eq!(err.as_deref(), Some("jwt.secret"), "{secret}");
         }
     }
 }

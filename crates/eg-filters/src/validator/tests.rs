@@ -112,8 +112,63 @@ fn bad_specs_name_the_field() {
         (json!({"headers": []}), "filters[0].headers", "invalid type"),
         (
             json!({"jwt": {"algorithm": "RS256", "publicKey": "00"}}),
+            "filters[0].jwt.publicKey",
+            "not a PEM block",
+        ),
+        (
+            json!({"jwt": {"algorithm": "RS256", "publicKey": "zz"}}),
+            "filters[0].jwt.publicKey",
+            "must be hex",
+        ),
+        (
+            json!({"jwt": {"algorithm": "RS256", "secret": "00"}}),
+            "filters[0].jwt.publicKey",
+            "required for RS256",
+        ),
+        (
+            json!({"jwt": {"algorithm": "ES512", "publicKey": "00"}}),
             "filters[0].jwt.algorithm",
-            "not supported yet",
+            "not supported",
+        ),
+        (
+            json!({"jwt": {"algorithm": "none"}}),
+            "filters[0].jwt.algorithm",
+            "is not one of",
+        ),
+        (
+            json!({"jwt": {"algorithm": "HS256", "secret": "00", "publicKey": "00"}}),
+            "filters[0].jwt.publicKey",
+            "not used by HS256",
+        ),
+        (
+            json!({"jwt": {"algorithm": "HS256", "secret": "00", "jwks": {"url": "http://a/"}}}),
+            "filters[0].jwt.jwks",
+            "not used by HS256",
+        ),
+        (
+            json!({"jwt": {"algorithm": "RS256", "jwks": {}}}),
+            "filters[0].jwt.jwks.url",
+            "required",
+        ),
+        (
+            json!({"jwt": {"algorithm": "RS256", "jwks": {"url": "file:///k"}}}),
+            "filters[0].jwt.jwks.url",
+            "not an http(s) URL",
+        ),
+        (
+            json!({"jwt": {"algorithm": "RS256", "jwks": {"url": "http://a/", "refreshInterval": "0"}}}),
+            "filters[0].jwt.jwks.refreshInterval",
+            "at least 1s",
+        ),
+        (
+            json!({"jwt": {"algorithm": "RS256", "jwks": {"url": "http://a/", "minRefreshInterval": "soon"}}}),
+            "filters[0].jwt.jwks.minRefreshInterval",
+            "invalid duration",
+        ),
+        (
+            json!({"jwt": {"algorithm": "RS256", "publicKey": "00", "jwks": {"url": "http://a/"}}}),
+            "filters[0].jwt.publicKey",
+            "not both",
         ),
         (
             json!({"jwt": {"algorithm": "HS256"}}),
@@ -127,13 +182,58 @@ fn bad_specs_name_the_field() {
         ),
         (
             json!({"signature": {}}),
-            "filters[0].signature",
-            "not supported yet",
+            "filters[0].signature.accessKeys",
+            "at least one access key",
+        ),
+        (
+            json!({"signature": {"accessKeys": {"a": "b"}, "ttl": "a while"}}),
+            "filters[0].signature.ttl",
+            "invalid duration",
+        ),
+        (
+            json!({"signature": {"accessKeys": {"a": "b"}, "literal": {"algorithmName": "A"}}}),
+            "filters[0].signature.literal.scopeSuffix",
+            "required",
+        ),
+        (
+            json!({"signature": {"accessKeys": {"a": "b"}, "excludeBody": "yes"}}),
+            "filters[0].signature.excludeBody",
+            "invalid type",
         ),
         (
             json!({"oauth2": {}}),
             "filters[0].oauth2",
-            "not supported yet",
+            "set tokenIntrospect or jwt",
+        ),
+        (
+            json!({"oauth2": {"tokenIntrospect": {"clientId": "c"}}}),
+            "filters[0].oauth2.tokenIntrospect.endPoint",
+            "required",
+        ),
+        (
+            json!({"oauth2": {"tokenIntrospect": {"endPoint": "/introspect"}}}),
+            "filters[0].oauth2.tokenIntrospect.endPoint",
+            "not an http(s) URL",
+        ),
+        (
+            json!({"oauth2": {"tokenIntrospect": {"endPoint": "http://a/", "basicAuth": "a\nb"}}}),
+            "filters[0].oauth2.tokenIntrospect.basicAuth",
+            "not valid in a header",
+        ),
+        (
+            json!({"oauth2": {"jwt": {"algorithm": "RS256", "secret": "00"}}}),
+            "filters[0].oauth2.jwt.algorithm",
+            "is not one of HS256",
+        ),
+        (
+            json!({"oauth2": {"jwt": {"algorithm": "HS384"}}}),
+            "filters[0].oauth2.jwt.secret",
+            "required",
+        ),
+        (
+            json!({"oauth2": {"jwt": {"algorithm": "HS384", "secret": "x"}}}),
+            "filters[0].oauth2.jwt.secret",
+            "hex",
         ),
     ];
     for (doc, path, msg) in cases {
