@@ -4,13 +4,16 @@
 //! `regexpReplace` that is set), `header` (`del`, `set`, `add`), `body` (which also drops
 //! `Content-Encoding` and sets `Content-Length`), `host`, then `compress` or `decompress`
 //! (`gzip`). With a `template`, its YAML output (same fields) takes priority over each
-//! static field it sets. Results: `compressFailed`, `decompressFailed` (as Easegress
-//! registers them); a template that fails to render or gives an invalid method, path, host
+//! static field it sets. Last, `sign` signs the request (AWS SigV4 compatible). Results:
+//! `compressFailed`, `decompressFailed`, `signFailed`; a template that fails to render or gives an invalid method, path, host
 //! or header ends the flow with `buildErr`, as in Easegress (which does not register it).
 
 mod path;
+mod sign;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_sign;
 
 use std::any::Any;
 
@@ -34,6 +37,9 @@ use crate::template::{BuilderTemplate, RESULT_BUILD_ERR};
 use eg_protocols::{standard_method, STANDARD_METHODS};
 
 pub use path::{PathAdaptSpec, PathAdaptor, RegexpReplaceSpec};
+pub use sign::{RequestSignSpec, RESULT_SIGN_FAILED};
+
+use crate::template::{buffer_within, BODY_BUFFER_LIMIT};
 
 /// The kind name.
 pub const KIND_NAME: &str = "RequestAdaptor";
@@ -42,7 +48,11 @@ pub const KIND_NAME: &str = "RequestAdaptor";
 pub const KIND: FilterKind = FilterKind::new(
     KIND_NAME,
     "RequestAdaptor adapts request.",
-    &[RESULT_DECOMPRESS_FAILED, RESULT_COMPRESS_FAILED],
+    &[
+        RESULT_DECOMPRESS_FAILED,
+        RESULT_COMPRESS_FAILED,
+        RESULT_SIGN_FAILED,
+    ],
     default_spec,
     build,
 )
@@ -74,9 +84,9 @@ pub struct RequestAdaptorSpec {
     /// `gzip`: decompress a body with `Content-Encoding: gzip`.
     #[serde(default)]
     pub decompress: String,
-    /// AWS v4 request signing: not supported yet (refused).
+    /// Sign the adapted request (AWS SigV4 compatible). Default: not signed.
     #[serde(default)]
-    pub sign: Option<Value>,
+    pub sign: Option<RequestSignSpec>,
     /// A template whose YAML output (`method`, `host`, `path`, `header`, `body`) overrides
     /// the static fields.
     #[serde(default)]
@@ -117,12 +127,11 @@ fn default_spec() -> Value {
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (s, warnings) = decode_filter_spec::<RequestAdaptorSpec>(spec)?.into_parts();
     check_coding(&s.compress, &s.decompress, !s.body.is_empty(), &spec.path)?;
-    if s.sign.is_some() {
-        return Err(SpecError::new(
-            join_path(&spec.path, "sign"),
-            "request signing (sign) is not supported yet",
-        ));
-    }
+    let sign = s
+        .sign
+        .as_ref()
+        .map(|g| sign::RequestSigner::compile(g, &join_path(&spec.path, "sign")))
+        .transpose()?;
     let method = if s.method.is_empty() {
         None
     } else if standard_method(&s.method).is_some() {
@@ -170,6 +179,7 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
             compress: !s.compress.is_empty(),
             decompress: !s.decompress.is_empty(),
             template,
+            sign,
         },
         warnings,
     ))
@@ -186,6 +196,7 @@ pub struct RequestAdaptor {
     compress: bool,
     decompress: bool,
     template: Option<BuilderTemplate>,
+    sign: Option<sign::RequestSigner>,
 }
 
 /// The changes for one request: the static ones, overridden by the template's.
@@ -323,12 +334,62 @@ fn set_path(req: &mut HttpRequest, path: &str) -> Result<(), String> {
         .map_err(|e| format!("invalid path {path:?}: {e}"))
 }
 
-impl Filter for RequestAdaptor {
-    fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
+impl RequestAdaptor {
+    /// The adaptation, waiting for bodies when the template reads them.
+    fn adapt_handled<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
         match &self.template {
             Some(t) => t.run_after_bodies(ctx, KIND_NAME, &self.name, |ctx| self.adapt(ctx)),
             None => Handled::Done(self.adapt(ctx)),
         }
+    }
+
+    fn sign_request(&self, signer: &sign::RequestSigner, ctx: &mut Context) -> &'static str {
+        let Some(req) = ctx.request_mut() else {
+            return "";
+        };
+        match signer.sign(req) {
+            Ok(()) => "",
+            Err(e) => {
+                tracing::error!("RequestAdaptor({}): sign request failed: {e}", self.name);
+                RESULT_SIGN_FAILED
+            }
+        }
+    }
+}
+
+impl Filter for RequestAdaptor {
+    fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
+        let Some(signer) = &self.sign else {
+            return self.adapt_handled(ctx);
+        };
+        let body_ready =
+            signer.excludes_body() || ctx.request().is_none_or(|r| r.body.is_buffered());
+        if self.template.is_none() && body_ready {
+            let r = self.adapt(ctx);
+            return Handled::Done(if r.is_empty() {
+                self.sign_request(signer, ctx)
+            } else {
+                r
+            });
+        }
+        Handled::Pending(Box::pin(async move {
+            let r = self.adapt_handled(ctx).result().await;
+            if !r.is_empty() {
+                return r;
+            }
+            if !signer.excludes_body() {
+                if let Some(req) = ctx.request_mut() {
+                    if let Err(e) = buffer_within(&mut req.body, BODY_BUFFER_LIMIT).await {
+                        tracing::error!(
+                            "RequestAdaptor({}): sign request failed: reading the body: {e}",
+                            self.name
+                        );
+                        return RESULT_SIGN_FAILED;
+                    }
+                }
+            }
+            self.sign_request(signer, ctx)
+        }))
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -34,8 +34,13 @@ async fn adapt(spec: Value, c: &mut Context) -> &'static str {
 }
 
 #[test]
-fn results_are_those_easegress_registers() {
-    assert_eq!(KIND.results, &["decompressFailed", "compressFailed"]);
+fn results_are_those_easegress_registers_and_sign_failed() {
+    // Easegress returns signFailed without registering it; registered here so that
+    // jumpIf can name it.
+    assert_eq!(
+        KIND.results,
+        &["decompressFailed", "compressFailed", "signFailed"]
+    );
 }
 
 #[tokio::test]
@@ -284,7 +289,30 @@ fn spec_errors_name_the_field() {
             json!({"body": "x", "decompress": "gzip"}),
             "filters[0].decompress",
         ),
-        (json!({"sign": {"apiProvider": "aws4"}}), "filters[0].sign"),
+        (
+            json!({"sign": {"apiProvider": "aws4"}}),
+            "filters[0].sign.accessKeyId",
+        ),
+        (
+            json!({"sign": {"apiProvider": "gcp", "accessKeyId": "a"}}),
+            "filters[0].sign.apiProvider",
+        ),
+        (
+            json!({"sign": {"accessKeyId": "a", "scopes": ["us-east-1", "s/3"]}}),
+            "filters[0].sign.scopes[1]",
+        ),
+        (
+            json!({"sign": {"accessKeyId": "a", "ttl": "1x"}}),
+            "filters[0].sign.ttl",
+        ),
+        (
+            json!({"sign": {"accessKeyId": "a", "literal": {"scopeSuffix": "x"}}}),
+            "filters[0].sign.literal.algorithmName",
+        ),
+        (
+            json!({"sign": {"accessKeyId": "a", "excludeBody": 1}}),
+            "filters[0].sign.excludeBody",
+        ),
         (json!({"method": "FETCH"}), "filters[0].method"),
         (json!({"host": "a\nb"}), "filters[0].host"),
         (
@@ -309,6 +337,11 @@ fn spec_errors_name_the_field() {
             .unwrap_or_else(|| panic!("{spec} accepted"));
         assert_eq!(e.path, path, "{spec}");
     }
-    let e = build(&KIND, json!({"sign": {}})).err().unwrap();
-    assert!(e.message.contains("not supported yet"), "{}", e.message);
+    let e = build(
+        &KIND,
+        json!({"sign": {"accessKeyId": "a", "apiProvider": "gcp"}}),
+    )
+    .err()
+    .unwrap();
+    assert_eq!(e.message, "\"gcp\" is not a supported API provider");
 }
