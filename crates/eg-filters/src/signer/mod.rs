@@ -337,7 +337,7 @@ impl Signer {
     }
 
     /// Reads credential, time, signed headers and signature from `Authorization`.
-    fn from_header(&self, parts: &Parts, auth: &str, w: &mut Work) -> Result<String, String> {
+    fn read_header(&self, parts: &Parts, auth: &str, w: &mut Work) -> Result<String, String> {
         let bad = || format!("{INVALID_HEADER}Authorization");
         let (alg, rest) = auth.split_once(' ').ok_or_else(bad)?;
         if alg != self.literal.algorithm_value {
@@ -365,7 +365,7 @@ impl Signer {
     }
 
     /// Reads the signing parameters from the query of a presigned request.
-    fn from_query(&self, w: &mut Work) -> Result<String, String> {
+    fn read_query(&self, w: &mut Work) -> Result<String, String> {
         w.presign = true;
         let l = &self.literal;
         let get = |name: &str| {
@@ -434,9 +434,9 @@ impl Signer {
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .unwrap_or_default();
         let sig = if auth.is_empty() {
-            self.from_query(&mut w)?
+            self.read_query(&mut w)?
         } else {
-            self.from_header(parts, &auth, &mut w)?
+            self.read_header(parts, &auth, &mut w)?
         };
         w.canonical_headers = self.rebuild_headers(parts, &w.signed_headers);
         let age = now - w.time as f64;

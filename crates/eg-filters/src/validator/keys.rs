@@ -147,7 +147,7 @@ impl VerifyKey {
     /// A public key for `alg` from a PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
     pub(super) fn from_pem(alg: Alg, pem: &[u8]) -> Result<VerifyKey, String> {
         let der = pem_body(pem).ok_or("not a PEM block")?;
-        let (oid, params, key) = spki(&der).ok_or("not a SubjectPublicKeyInfo public key")?;
+        let Spki { oid, param, key } = spki(&der).ok_or("not a SubjectPublicKeyInfo public key")?;
         let want = match alg {
             Alg::Rsa(..) => (OID_RSA, None),
             Alg::Ec(_, _, Curve::P256) => (OID_EC, Some(OID_P256)),
@@ -155,7 +155,7 @@ impl VerifyKey {
             Alg::EdDsa => (OID_ED25519, None),
             Alg::Hs(..) => return Err("HMAC algorithms use a secret".into()),
         };
-        if oid != want.0 || want.1.is_some_and(|c| params != Some(c)) {
+        if oid != want.0 || want.1.is_some_and(|c| param != Some(c)) {
             return Err(format!("the key is not a {} key", alg.name()));
         }
         VerifyKey::public(alg, key.to_vec())
@@ -242,8 +242,18 @@ fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     Some((tag, &rest[..len], &rest[len..]))
 }
 
-/// SubjectPublicKeyInfo → (algorithm OID, parameter OID if any, key bits).
-fn spki(input: &[u8]) -> Option<(&[u8], Option<&[u8]>, &[u8])> {
+/// The parts of a SubjectPublicKeyInfo used here.
+struct Spki<'a> {
+    /// Algorithm OID.
+    oid: &'a [u8],
+    /// Parameter OID (the curve), if any.
+    param: Option<&'a [u8]>,
+    /// The key bits.
+    key: &'a [u8],
+}
+
+/// Reads a SubjectPublicKeyInfo.
+fn spki(input: &[u8]) -> Option<Spki<'_>> {
     let (0x30, seq, _) = der(input)? else {
         return None;
     };
@@ -263,7 +273,7 @@ fn spki(input: &[u8]) -> Option<(&[u8], Option<&[u8]>, &[u8])> {
     let (&0, key) = bits.split_first()? else {
         return None;
     };
-    Some((oid, param, key))
+    Some(Spki { oid, param, key })
 }
 
 /// The modulus size of a PKCS#1 RSAPublicKey.

@@ -100,8 +100,8 @@ pub(super) struct Introspect {
 
 /// A compiled `oauth2` check.
 pub(super) enum OAuth2Validator {
-    Introspect(Box<Introspect>),
-    Jwt(JwtValidator),
+    Introspect(Introspect),
+    Jwt(Box<JwtValidator>),
 }
 
 fn form_encode(out: &mut String, s: &str) {
@@ -148,12 +148,12 @@ impl OAuth2Validator {
                 form_encode(&mut client, &t.client_secret);
             }
             let fetcher = Fetcher::new(t.insecure_tls).map_err(|e| SpecError::new(&p, e))?;
-            return Ok(OAuth2Validator::Introspect(Box::new(Introspect {
+            return Ok(OAuth2Validator::Introspect(Introspect {
                 end_point,
                 client,
                 basic_auth,
                 fetcher,
-            })));
+            }));
         }
         let Some(j) = &spec.jwt else {
             return Err(SpecError::new(path, "set tokenIntrospect or jwt"));
@@ -170,7 +170,9 @@ impl OAuth2Validator {
             secret: j.secret.clone(),
             ..Default::default()
         };
-        Ok(OAuth2Validator::Jwt(JwtValidator::compile(&jwt, &p)?))
+        Ok(OAuth2Validator::Jwt(Box::new(JwtValidator::compile(
+            &jwt, &p,
+        )?)))
     }
 
     /// Whether checking a token needs a call to the authorization server.
