@@ -326,3 +326,67 @@ fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
     der_push(&mut out, 0x30, &seq);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use ring::rand::SystemRandom;
+    use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair};
+    use serde_json::json;
+
+    use super::*;
+
+    fn b64(b: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(b)
+    }
+
+    #[test]
+    fn ec_and_okp_jwks_verify_and_wrong_curves_are_refused() {
+        let rng = SystemRandom::new();
+        for (name, signing, len) in [
+            ("ES256", &signature::ECDSA_P256_SHA256_FIXED_SIGNING, 32),
+            ("ES384", &signature::ECDSA_P384_SHA384_FIXED_SIGNING, 48),
+        ] {
+            let alg = Alg::parse(name).unwrap();
+            let p8 = EcdsaKeyPair::generate_pkcs8(signing, &rng).unwrap();
+            let k = EcdsaKeyPair::from_pkcs8(signing, p8.as_ref(), &rng).unwrap();
+            let point = k.public_key().as_ref();
+            let crv = if len == 32 { "P-256" } else { "P-384" };
+            let jwk = json!({"kty": "EC", "crv": crv, "x": b64(&point[1..1 + len]), "y": b64(&point[1 + len..])});
+            let key = VerifyKey::from_jwk(alg, &jwk).unwrap();
+            let sig = k.sign(&rng, b"msg").unwrap();
+            assert!(key.verify(b"msg", sig.as_ref()), "{name}");
+            assert!(!key.verify(b"other", sig.as_ref()), "{name}");
+            let other = json!({"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA"});
+            assert!(VerifyKey::from_jwk(alg, &other)
+                .unwrap_err()
+                .contains("is not"));
+            let short = json!({"kty": "EC", "crv": crv, "x": "AA", "y": "AA"});
+            assert!(VerifyKey::from_jwk(alg, &short).is_err());
+        }
+        let p8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let k = Ed25519KeyPair::from_pkcs8(p8.as_ref()).unwrap();
+        let alg = Alg::parse("EdDSA").unwrap();
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": b64(k.public_key().as_ref())});
+        let key = VerifyKey::from_jwk(alg, &jwk).unwrap();
+        assert!(key.verify(b"msg", k.sign(b"msg").as_ref()));
+        let x448 = json!({"kty": "OKP", "crv": "Ed448", "x": "AA"});
+        assert!(VerifyKey::from_jwk(alg, &x448).is_err());
+        let no_x = json!({"kty": "OKP", "crv": "Ed25519"});
+        assert_eq!(VerifyKey::from_jwk(alg, &no_x).unwrap_err(), "no x");
+    }
+
+    #[test]
+    fn rsa_public_key_der_round_trips_its_size() {
+        let mut n = vec![0xC0];
+        n.extend(std::iter::repeat_n(0x11, 255));
+        let der = rsa_public_key_der(&n, &[1, 0, 1]);
+        assert_eq!(rsa_modulus_bits(&der), Some(2048));
+        assert_eq!(rsa_modulus_bits(&der[..10]), None);
+        assert!(VerifyKey::public(
+            Alg::parse("RS256").unwrap(),
+            rsa_public_key_der(&[0x7f; 128], &[3])
+        )
+        .unwrap_err()
+        .contains("1023"));
+    }
+}
