@@ -91,7 +91,7 @@ fn default_spec() -> Value {
 }
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
-    let (s, warnings) = decode_filter_spec::<ValidatorSpec>(spec)?.into_parts();
+    let (s, mut warnings) = decode_filter_spec::<ValidatorSpec>(spec)?.into_parts();
     if s.headers.is_none()
         && s.jwt.is_none()
         && s.signature.is_none()
@@ -115,6 +115,12 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
         .as_ref()
         .map(|j| jwt::JwtValidator::compile(j, &at("jwt")))
         .transpose()?;
+    if s.jwt.as_ref().is_some_and(jwt::secret_has_odd_digit) {
+        warnings.push(format!(
+            "{}: odd number of hex digits; the last one is not part of the key",
+            join_path(&at("jwt"), "secret")
+        ));
+    }
     let signature = match &s.signature {
         Some(sig) => {
             let signer = Signer::compile(sig, &at("signature"))?;

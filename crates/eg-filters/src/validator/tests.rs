@@ -372,3 +372,21 @@ async fn basic_auth_reads_htpasswd_md5_and_bcrypt_and_reloads_the_file() {
     assert_eq!(check("bob", "Secret").await.1, Some(401));
     v.close();
 }
+
+#[test]
+fn an_odd_jwt_secret_is_accepted_with_a_warning() {
+    // Easegress's traffic-verification tutorial writes a 15-digit secret.
+    let spec = crate::testkit::filter_spec(
+        &KIND,
+        json!({"jwt": {"algorithm": "HS256", "secret": "6d7973656372657"}}),
+    );
+    let sup = crate::testkit::supervisor();
+    let res = crate::resilience::Policies::new();
+    let built = (KIND.build)(&spec, &BuildContext::new(&sup, &res)).expect("accepted");
+    assert_eq!(
+        built.warnings,
+        vec![
+            "filters[0].jwt.secret: odd number of hex digits; the last one is not part of the key"
+        ]
+    );
+}
