@@ -11,6 +11,7 @@ use http::header::{HeaderName, COOKIE};
 
 use crate::servers::HealthyGroup;
 use crate::spec::LoadBalanceSpec;
+use crate::sticky::StickySession;
 
 /// The name of the `forward` policy.
 pub const FORWARD: &str = "forward";
@@ -111,11 +112,13 @@ impl Policy {
     }
 }
 
-/// A policy plus its state (the round-robin counter).
+/// A policy plus its state (the round-robin counter), and the sticky sessions consulted
+/// before it.
 #[derive(Debug)]
 pub struct LoadBalancer {
     policy: Policy,
     counter: AtomicUsize,
+    sticky: Option<StickySession>,
 }
 
 impl LoadBalancer {
@@ -124,11 +127,24 @@ impl LoadBalancer {
         LoadBalancer {
             policy,
             counter: AtomicUsize::new(0),
+            sticky: None,
         }
     }
 
+    /// The same, consulting `sticky` sessions first (when `Some`).
+    pub fn with_sticky(mut self, sticky: Option<StickySession>) -> LoadBalancer {
+        self.sticky = sticky;
+        self
+    }
+
+    /// The sticky sessions, if any.
+    pub fn sticky(&self) -> Option<&StickySession> {
+        self.sticky.as_ref()
+    }
+
     /// The index (into the pool's servers) of the server for this request, `None` when no
-    /// server is healthy.
+    /// server is healthy: the healthy server the request's sticky-session cookie names, or
+    /// else the policy's choice.
     pub fn choose(
         &self,
         group: &HealthyGroup,
@@ -138,6 +154,9 @@ impl LoadBalancer {
         let n = group.idx.len();
         if n == 0 {
             return None;
+        }
+        if let Some(i) = self.sticky.as_ref().and_then(|s| s.choose(group, req)) {
+            return Some(i);
         }
         let pos = match &self.policy {
             Policy::RoundRobin => self.counter.fetch_add(1, Ordering::Relaxed) % n,

@@ -9,7 +9,8 @@
 //!   the accepted schemes are a parameter ([`server::HTTP_SCHEMES`], [`server::WS_SCHEMES`]).
 //! - [`servers`]: the servers of a pool — `serverTags`, weights (all or none) — and their
 //!   health, published as a [`servers::HealthyGroup`] the request path reads without a lock.
-//! - [`balance`]: the load-balancing policies picking one server of the healthy group.
+//! - [`balance`]: the load-balancing policies picking one server of the healthy group,
+//!   after [`sticky`] sessions had their say.
 //! - [`matcher`]: the request matchers deciding whether a pool takes a request.
 //! - [`health`]: the health checker: one task per pool probing every server, counting
 //!   consecutive failures and successes; the probe kind (HTTP today) is pluggable.
@@ -28,3 +29,4 @@ pub mod matcher;
 pub mod server;
 pub mod servers;
 pub mod spec;
+pub mod sticky;

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use eg_spec::{GoDuration, StringMatcherSpec};
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
 
 /// One upstream server.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -44,12 +43,33 @@ pub struct LoadBalanceSpec {
     /// GRPCProxy only (accepted, unused).
     #[serde(default)]
     pub forward_key: String,
-    /// Sticky sessions (not supported yet: ignored with a warning).
+    /// Sticky sessions: requests carrying a session cookie go back to the same server.
     #[serde(default)]
-    pub sticky_session: Option<Value>,
+    pub sticky_session: Option<StickySessionSpec>,
     /// Legacy place of the health check.
     #[serde(default)]
     pub health_check: Option<HealthCheckSpec>,
+}
+
+/// `loadBalance.stickySession`.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StickySessionSpec {
+    /// `CookieConsistentHash`, `DurationBased` or `ApplicationBased`. Required.
+    #[serde(default)]
+    pub mode: String,
+    /// The application's cookie: hashed by `CookieConsistentHash`; its presence in a
+    /// response makes `ApplicationBased` set the load balancer's cookie. Required by both.
+    #[serde(default)]
+    pub app_cookie_name: String,
+    /// The load balancer's cookie (`DurationBased`, `ApplicationBased`); default
+    /// `EG_SESSION`.
+    #[serde(default)]
+    pub lb_cookie_name: String,
+    /// Lifetime of the load balancer's cookie; default (and when 0) 2h.
+    #[serde(default, deserialize_with = "opt_duration")]
+    #[schemars(with = "Option<eg_spec::GoDuration>")]
+    pub lb_cookie_expire: Option<Duration>,
 }
 
 /// A request matcher (`filter` of a pool).
