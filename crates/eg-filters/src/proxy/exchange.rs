@@ -51,15 +51,16 @@ impl Pool {
         replay: Option<Bytes>,
         compression: Option<Compression>,
     ) -> Result<(Answer, u64), Failure> {
-        let (server, upstream, idempotent, to_head, gzip_ok) = {
+        let (server_idx, server, upstream, idempotent, to_head, gzip_ok) = {
             let real_ip = ctx.real_ip;
             let Some(req) = ctx.request() else {
                 return Err(Failure(500, RESULT_INTERNAL_ERROR));
             };
-            let Some(server) = self.choose(req, real_ip) else {
+            let Some(server_idx) = self.choose_index(req, real_ip) else {
                 tracing::debug!(pool = %self.name, "no available server");
                 return Err(Failure(503, RESULT_INTERNAL_ERROR));
             };
+            let server = &self.servers[server_idx];
             let gzip_ok = compression
                 .is_some_and(|_| Compression::client_accepts(req.method(), req.headers()));
             let upstream = upstream_request(
@@ -72,6 +73,7 @@ impl Pool {
             .map_err(internal)?;
             let to_head = req.method() == Method::HEAD;
             (
+                server_idx,
                 server,
                 upstream,
                 is_idempotent(req.method()),
@@ -149,7 +151,7 @@ impl Pool {
             return Err(Failure(502, RESULT_SERVER_ERROR));
         }
         let gzip = if gzip_ok { compression } else { None };
-        read_answer(resp, conn, self.max_body, to_head, gzip)
+        let mut answer = read_answer(resp, conn, self.max_body, to_head, gzip)
             .await
             .map_err(|e| {
                 match e {
@@ -163,7 +165,9 @@ impl Pool {
                     }
                 }
                 Failure(500, RESULT_INTERNAL_ERROR)
-            })
+            })?;
+        self.return_server(server_idx, &mut answer.0.headers);
+        Ok(answer)
     }
 
     /// Follows the upstream's redirects as Go's `http.Client` does for Easegress with

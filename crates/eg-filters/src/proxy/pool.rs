@@ -23,6 +23,7 @@ use eg_upstream::health::{Checker, HealthCheck, HealthTask, ProbeTarget};
 use eg_upstream::matcher::RequestMatcher;
 use eg_upstream::server::{Server, HTTP_SCHEMES};
 use eg_upstream::servers::{ServerHealth, ServerSelection};
+use eg_upstream::sticky::StickySession;
 
 use super::compression::Compression;
 use super::failure::Failure;
@@ -77,7 +78,7 @@ pub struct PoolPlan {
     health_check: Option<HealthCheck>,
     lb_label: String,
     filter_label: String,
-    sticky_session: bool,
+    sticky: Option<StickySession>,
     memory_cache: bool,
     max_redirection: u32,
 }
@@ -108,6 +109,18 @@ impl PoolPlan {
             weighted,
         } = ServerSelection::select(&spec.servers, &spec.server_tags, path, HTTP_SCHEMES)?;
         let lb = Policy::compile(spec.load_balance.as_ref(), &field("loadBalance"), weighted)?;
+        let sticky = match spec
+            .load_balance
+            .as_ref()
+            .and_then(|l| l.sticky_session.as_ref())
+        {
+            Some(ss) => Some(StickySession::compile(
+                ss,
+                &field("loadBalance.stickySession"),
+                servers.iter().map(|s| s.url.clone()).collect(),
+            )?),
+            None => None,
+        };
         let matcher = match &spec.filter {
             Some(f) => Some(RequestMatcher::compile(f, &field("filter"))?),
             None => None,
@@ -196,10 +209,7 @@ impl PoolPlan {
                 .as_ref()
                 .map(|f| f.policy.clone())
                 .unwrap_or_default(),
-            sticky_session: spec
-                .load_balance
-                .as_ref()
-                .is_some_and(|lb| lb.sticky_session.is_some()),
+            sticky,
             memory_cache: spec.memory_cache.is_some(),
             max_redirection: env.max_redirection,
         })
@@ -258,13 +268,10 @@ impl Pool {
             health_check,
             lb_label,
             filter_label,
-            sticky_session,
+            sticky,
             memory_cache,
             max_redirection,
         } = plan;
-        if sticky_session {
-            tracing::warn!(pool = %name, "loadBalance.stickySession is not supported yet and is ignored");
-        }
         if memory_cache {
             tracing::warn!(pool = %name, "memoryCache is not supported yet and is ignored");
         }
@@ -299,7 +306,7 @@ impl Pool {
             servers: servers.into(),
             health,
             checks: HealthTask::new(checker),
-            lb: LoadBalancer::new(lb),
+            lb: LoadBalancer::new(lb).with_sticky(sticky),
             matcher,
             set_upstream_host,
             timeout,
@@ -378,10 +385,21 @@ impl Pool {
 
     /// Picks a server for `req`.
     pub fn choose(&self, req: &HttpRequest, real_ip: IpAddr) -> Option<&Server> {
+        self.choose_index(req, real_ip).map(|i| &self.servers[i])
+    }
+
+    /// Picks a server for `req`: its index.
+    pub(super) fn choose_index(&self, req: &HttpRequest, real_ip: IpAddr) -> Option<usize> {
         let group = self.health.group();
-        self.lb
-            .choose(&group, req, real_ip)
-            .map(|i| &self.servers[i])
+        self.lb.choose(&group, req, real_ip)
+    }
+
+    /// Adds the sticky-session cookie naming server `i` to an answer from it, when the
+    /// pool's sticky sessions set one.
+    pub(super) fn return_server(&self, i: usize, headers: &mut http::HeaderMap) {
+        if let Some(s) = self.lb.sticky() {
+            s.return_server(i, headers);
+        }
     }
 
     /// Proxies the request of the active namespace of `ctx` and sets its response.

@@ -98,7 +98,11 @@ mod tests {
 
     #[test]
     fn partitions_are_spread_within_the_load_bound() {
-        let names = ["http://10.0.0.1:80", "http://10.0.0.2:80", "http://10.0.0.3:80"];
+        let names = [
+            "http://10.0.0.1:80",
+            "http://10.0.0.2:80",
+            "http://10.0.0.3:80",
+        ];
         let ring = HashRing::new(&names).unwrap();
         let mut counts = [0usize; 3];
         for &o in ring.owners.iter() {

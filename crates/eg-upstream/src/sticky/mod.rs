@@ -14,8 +14,8 @@
 //! cookie naming no healthy server (forged, stale, garbled) is ignored. A gateway of either
 //! implementation reads the other's cookies. The MAC is checked in constant time.
 
-pub mod murmur3;
 pub mod hash_ring;
+pub mod murmur3;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -248,9 +248,8 @@ fn sets_cookie(resp: &HeaderMap, name: &str) -> bool {
 /// A cookie name: an RFC 7230 token.
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn push_hex(out: &mut String, bytes: &[u8]) {

@@ -1,6 +1,10 @@
 use super::*;
 
-const URLS: [&str; 3] = ["http://10.0.0.1:80", "http://10.0.0.2:80", "http://10.0.0.3:80"];
+const URLS: [&str; 3] = [
+    "http://10.0.0.1:80",
+    "http://10.0.0.2:80",
+    "http://10.0.0.3:80",
+];
 
 fn sticky(doc: serde_json::Value) -> Result<StickySession, SpecError> {
     let spec: StickySessionSpec = serde_json::from_value(doc).unwrap();
@@ -35,17 +39,17 @@ fn duration_based_cookie_is_easegress_format_and_names_its_server() {
     // Key then HMAC-SHA256(key, url).
     let raw = decode_hex::<40>(value).unwrap();
     let key = hmac::Key::new(hmac::HMAC_SHA256, &raw[..8]);
-    assert_eq!(
-        hmac::sign(&key, URLS[1].as_bytes()).as_ref(),
-        &raw[8..]
-    );
+    assert_eq!(hmac::sign(&key, URLS[1].as_bytes()).as_ref(), &raw[8..]);
     // Only Expires, in HTTP-date form, an hour ahead.
     let when = attrs.strip_prefix("Expires=").unwrap();
     assert!(when.ends_with(" GMT"), "{when}");
     let at = httpdate::parse_http_date(when).unwrap();
     let ahead = at.duration_since(SystemTime::now()).unwrap();
     assert!(ahead > Duration::from_secs(3590) && ahead <= Duration::from_secs(3600));
-    assert_eq!(s.choose(&all(), &with_cookie(&format!("a=b; {}", pair(&v)))), Some(1));
+    assert_eq!(
+        s.choose(&all(), &with_cookie(&format!("a=b; {}", pair(&v)))),
+        Some(1)
+    );
     // A fresh key every time.
     assert_ne!(pair(&s.cookie_for(1, &HeaderMap::new()).unwrap()), pair(&v));
 }
@@ -62,11 +66,19 @@ fn a_cookie_naming_no_healthy_server_is_ignored() {
     let last = bad.len() - 1;
     bad[last] = if bad[last] == b'0' { b'1' } else { b'0' };
     let bad = String::from_utf8(bad).unwrap();
-    for c in [bad.as_str(), "EG_SESSION=abcd", "EG_SESSION=zz", "EG_SESSION="] {
+    for c in [
+        bad.as_str(),
+        "EG_SESSION=abcd",
+        "EG_SESSION=zz",
+        "EG_SESSION=",
+    ] {
         assert_eq!(s.choose(&all(), &with_cookie(c)), None, "{c}");
     }
     let key = [7u8; 8];
-    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &key), b"http://elsewhere:80");
+    let tag = hmac::sign(
+        &hmac::Key::new(hmac::HMAC_SHA256, &key),
+        b"http://elsewhere:80",
+    );
     let mut forged = String::from("EG_SESSION=");
     push_hex(&mut forged, &key);
     push_hex(&mut forged, tag.as_ref());
@@ -75,13 +87,18 @@ fn a_cookie_naming_no_healthy_server_is_ignored() {
 
 #[test]
 fn application_based_sets_its_cookie_only_after_the_app_cookie() {
-    let s = sticky(serde_json::json!({"mode": "ApplicationBased", "appCookieName": "sid",
-        "lbCookieName": "LB"}))
+    let s = sticky(
+        serde_json::json!({"mode": "ApplicationBased", "appCookieName": "sid",
+        "lbCookieName": "LB"}),
+    )
     .unwrap();
     let mut h = HeaderMap::new();
     h.append(SET_COOKIE, HeaderValue::from_static("other=1; Path=/"));
     assert!(s.cookie_for(0, &h).is_none());
-    h.append(SET_COOKIE, HeaderValue::from_static("sid=42; Path=/; HttpOnly"));
+    h.append(
+        SET_COOKIE,
+        HeaderValue::from_static("sid=42; Path=/; HttpOnly"),
+    );
     let v = s.cookie_for(0, &h).unwrap();
     assert!(v.to_str().unwrap().starts_with("LB="));
     assert_eq!(s.choose(&all(), &with_cookie(&pair(&v))), Some(0));
@@ -118,8 +135,8 @@ fn bad_specs_name_the_field() {
         let e = sticky(serde_json::json!({"mode": mode})).unwrap_err();
         assert_eq!(e.path, "lb.stickySession.appCookieName", "{mode}");
     }
-    let e = sticky(serde_json::json!({"mode": "DurationBased", "lbCookieName": "a b"}))
-        .unwrap_err();
+    let e =
+        sticky(serde_json::json!({"mode": "DurationBased", "lbCookieName": "a b"})).unwrap_err();
     assert_eq!(e.path, "lb.stickySession.lbCookieName");
     let e = sticky(serde_json::json!({"mode": "ApplicationBased", "appCookieName": "a;b"}))
         .unwrap_err();

@@ -10,6 +10,7 @@ mod framing;
 mod health;
 mod redirects;
 mod spec_errors;
+mod sticky;
 pub(crate) mod tls;
 
 use std::net::SocketAddr;
