@@ -66,22 +66,26 @@ pub(crate) async fn read_answer(
             hp.put_when_ready(tx);
         }
     }
+    let mut answer = Answer {
+        status,
+        headers,
+        body,
+    };
     if let Some(c) = gzip_with {
-        if c.response_wanted(status, &headers, body.known_len()) {
-            Compression::mark(&mut headers);
-            body = match body {
-                Body::Full(b) => Body::Full(gzip(&b).map_err(|e| AnswerError::Io(e.to_string()))?),
-                other => gzip_stream_flushed(other),
-            };
-        }
+        compress(&mut answer, c)?;
     }
-    let resp_size = body.known_len().unwrap_or(0);
-    Ok((
-        Answer {
-            status,
-            headers,
-            body,
-        },
-        resp_size,
-    ))
+    let resp_size = answer.body.known_len().unwrap_or(0);
+    Ok((answer, resp_size))
+}
+
+/// Gzips `answer` when `c` wants it (the caller checked that the client takes gzip).
+pub(crate) fn compress(answer: &mut Answer, c: Compression) -> Result<(), AnswerError> {
+    if c.response_wanted(answer.status, &answer.headers, answer.body.known_len()) {
+        Compression::mark(&mut answer.headers);
+        answer.body = match std::mem::take(&mut answer.body) {
+            Body::Full(b) => Body::Full(gzip(&b).map_err(|e| AnswerError::Io(e.to_string()))?),
+            other => gzip_stream_flushed(other),
+        };
+    }
+    Ok(())
 }

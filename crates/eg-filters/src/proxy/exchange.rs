@@ -12,7 +12,7 @@ use eg_upstream::connections::{certificate_error, classify, SendFailure, Upstrea
 use eg_upstream::server::Server;
 use http::Method;
 
-use super::answer::{read_answer, AnswerError};
+use super::answer::{compress, read_answer, AnswerError};
 use super::compression::Compression;
 use super::failure::{failure_of, internal, Failure, STATUS_CLIENT_CLOSED_REQUEST};
 use super::forward::{upstream_request, Answer};
@@ -151,7 +151,9 @@ impl Pool {
             return Err(Failure(502, RESULT_SERVER_ERROR));
         }
         let gzip = if gzip_ok { compression } else { None };
-        let mut answer = read_answer(resp, conn, self.max_body, to_head, gzip)
+        // With a cache, the answer is stored as the upstream sent it and gzipped after.
+        let read_gzip = if self.cache.is_some() { None } else { gzip };
+        let mut answer = read_answer(resp, conn, self.max_body, to_head, read_gzip)
             .await
             .map_err(|e| {
                 match e {
@@ -166,6 +168,15 @@ impl Pool {
                 }
                 Failure(500, RESULT_INTERNAL_ERROR)
             })?;
+        if let Some(cache) = &self.cache {
+            if let Some(req) = ctx.request() {
+                cache.store(req, &answer.0);
+            }
+            if let Some(c) = gzip {
+                compress(&mut answer.0, c).map_err(|_| Failure(500, RESULT_INTERNAL_ERROR))?;
+                answer.1 = answer.0.body.known_len().unwrap_or(0);
+            }
+        }
         self.return_server(server_idx, &mut answer.0.headers);
         Ok(answer)
     }

@@ -17,6 +17,7 @@
 //! naming `WebSocketProxy` (`upgrade.rs`).
 
 pub(crate) mod answer;
+mod cache;
 pub(crate) mod compression;
 pub(crate) mod exchange;
 pub(crate) mod failure;

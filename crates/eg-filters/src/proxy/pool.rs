@@ -25,6 +25,7 @@ use eg_upstream::server::{Server, HTTP_SCHEMES};
 use eg_upstream::servers::{ServerHealth, ServerSelection};
 use eg_upstream::sticky::StickySession;
 
+use super::cache::{Entry, MemoryCache};
 use super::compression::Compression;
 use super::failure::Failure;
 use super::forward::{set_response, Answer};
@@ -79,7 +80,7 @@ pub struct PoolPlan {
     lb_label: String,
     filter_label: String,
     sticky: Option<StickySession>,
-    memory_cache: bool,
+    memory_cache: Option<MemoryCache>,
     max_redirection: u32,
 }
 
@@ -210,7 +211,10 @@ impl PoolPlan {
                 .map(|f| f.policy.clone())
                 .unwrap_or_default(),
             sticky,
-            memory_cache: spec.memory_cache.is_some(),
+            memory_cache: match &spec.memory_cache {
+                Some(c) => Some(MemoryCache::compile(c, &field("memoryCache"))?),
+                None => None,
+            },
             max_redirection: env.max_redirection,
         })
     }
@@ -241,6 +245,8 @@ pub struct Pool {
     /// `maxRedirection`: with N > 0, redirects are followed while fewer than N requests
     /// were sent (Go's `CheckRedirect` as Easegress sets it).
     pub(super) max_redirection: u32,
+    /// `memoryCache`.
+    pub(super) cache: Option<MemoryCache>,
 }
 
 impl Pool {
@@ -272,9 +278,6 @@ impl Pool {
             memory_cache,
             max_redirection,
         } = plan;
-        if memory_cache {
-            tracing::warn!(pool = %name, "memoryCache is not supported yet and is ignored");
-        }
         let breaker = breaker.map(|policy| {
             let cb = CircuitBreaker::new(policy, name.clone(), std::time::Instant::now());
             arc_swap::ArcSwap::from_pointee(cb)
@@ -317,6 +320,7 @@ impl Pool {
             breaker,
             metrics,
             max_redirection,
+            cache: memory_cache,
         })
     }
 
@@ -408,6 +412,13 @@ impl Pool {
         ctx: &mut Context,
         compression: Option<Compression>,
     ) -> &'static str {
+        if let Some(cache) = &self.cache {
+            if let Some(entry) = ctx.request().and_then(|r| cache.load(r)) {
+                if let Some(result) = self.serve_cached(ctx, &entry, compression) {
+                    return result;
+                }
+            }
+        }
         // The breaker wraps the retries: one permit, one outcome per request.
         let mut permit = None;
         if let Some(b) = &self.breaker {
@@ -452,6 +463,85 @@ impl Pool {
                 }
             }
         }
+    }
+
+    /// Answers from a cache entry without calling the upstream, merging into an existing
+    /// response as Easegress does (its `Access-Control-*` headers win; the entry's are used
+    /// only for a CORS request). `None` when the entry cannot serve the request: a CORS
+    /// request that neither the response so far nor the entry has CORS headers for.
+    fn serve_cached(
+        &self,
+        ctx: &mut Context,
+        entry: &Entry,
+        compression: Option<Compression>,
+    ) -> Option<&'static str> {
+        use eg_protocols::{fix_framing, Body, MessageKind};
+        use http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, ORIGIN};
+        let (origin, gzip_ok, to_head) = {
+            let req = ctx.request()?;
+            (
+                req.headers().get(ORIGIN).is_some_and(|o| !o.is_empty()),
+                compression
+                    .is_some_and(|_| Compression::client_accepts(req.method(), req.headers())),
+                req.method() == http::Method::HEAD,
+            )
+        };
+        let has_cors = |h: &http::HeaderMap| {
+            h.get(ACCESS_CONTROL_ALLOW_ORIGIN)
+                .is_some_and(|v| !v.is_empty())
+        };
+        let resp_cors = ctx.response().is_some_and(|r| has_cors(&r.headers));
+        if origin && !resp_cors && !has_cors(&entry.headers) {
+            return None;
+        }
+        let mut headers = ctx
+            .response_mut()
+            .map(|r| std::mem::take(&mut r.headers))
+            .unwrap_or_default();
+        headers.remove(http::header::CONTENT_LENGTH);
+        headers.remove(http::header::TRANSFER_ENCODING);
+        let mut cors_replaced = Vec::new();
+        for (name, value) in &entry.headers {
+            if !name.as_str().starts_with("access-control-") {
+                headers.append(name.clone(), value.clone());
+            } else if origin && !resp_cors {
+                if !cors_replaced.contains(name) {
+                    headers.remove(name);
+                    cors_replaced.push(name.clone());
+                }
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        let mut body = Body::full(entry.body.clone());
+        if let (true, Some(c)) = (gzip_ok, compression) {
+            if c.response_wanted(entry.status, &headers, body.known_len()) {
+                if let Ok(z) = eg_protocols::gzip::gzip(&entry.body) {
+                    Compression::mark(&mut headers);
+                    body = Body::Full(z);
+                }
+            }
+        }
+        let kind = MessageKind::Response {
+            status: entry.status,
+            to_head,
+        };
+        fix_framing(&mut headers, kind, body.known_len());
+        let size = body.known_len().unwrap_or(0);
+        self.metrics.record(entry.status.as_u16(), 0, size);
+        let answer = HttpResponse {
+            status: entry.status,
+            headers,
+            body,
+        };
+        match ctx.response_mut() {
+            Some(r) => *r = answer,
+            None => ctx.set_response(answer),
+        }
+        Some(if self.is_failure_code(entry.status.as_u16()) {
+            RESULT_FAILURE_CODE
+        } else {
+            super::RESULT_OK
+        })
     }
 
     /// Sets the failure status on the response (creating one if needed).

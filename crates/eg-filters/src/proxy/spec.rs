@@ -99,15 +99,39 @@ pub struct PoolSpec {
     /// Upstream statuses counted as failures (result `failureCode`); default 500-599.
     #[serde(default)]
     pub failure_codes: Vec<i64>,
-    /// Response cache (accepted, not supported yet: ignored).
+    /// Response cache: whole responses kept in memory for a while.
     #[serde(default)]
-    pub memory_cache: Option<Value>,
+    pub memory_cache: Option<MemoryCacheSpec>,
     /// Active health check.
     #[serde(default)]
     pub health_check: Option<HealthCheckSpec>,
     /// Overrides the Proxy's `insecureSkipVerify` for this pool.
     #[serde(default)]
     pub insecure_skip_verify: Option<bool>,
+}
+
+/// `memoryCache` of a pool.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryCacheSpec {
+    /// How long an entry is served. Required.
+    #[serde(default, deserialize_with = "eg_upstream::spec::opt_duration")]
+    #[schemars(with = "Option<eg_spec::GoDuration>")]
+    pub expiration: Option<Duration>,
+    /// Largest body stored, in bytes (1 to 4294967295). Required.
+    #[serde(default)]
+    pub max_entry_bytes: i64,
+    /// Statuses stored. Required, at least one.
+    #[serde(default)]
+    pub codes: Vec<i64>,
+    /// Methods looked up and stored (upper case). Required, at least one.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Not in Easegress: memory all entries may take, in bytes (body, headers and key of
+    /// each); the oldest go first. Default 64 MiB (or `maxEntryBytes` if larger); not
+    /// below `maxEntryBytes`.
+    #[serde(default)]
+    pub max_total_bytes: Option<i64>,
 }
 
 /// `compression`.

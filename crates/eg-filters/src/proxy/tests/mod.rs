@@ -3,6 +3,7 @@
 
 mod balance;
 mod breaker;
+mod cache;
 mod failures;
 mod features;
 mod forwarding;

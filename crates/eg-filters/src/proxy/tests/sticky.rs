@@ -244,7 +244,8 @@ async fn a_removed_server_hands_over_after_a_config_update() {
 fn bad_sticky_specs_name_the_field() {
     let u = "http://127.0.0.1:9".to_string();
     let path = "filters[0].pools[0].loadBalance.stickySession";
-    let bad = |sticky: Value| try_build(sticky_pool(&[u.clone()], sticky, json!({}))).err();
+    let bad =
+        |sticky: Value| try_build(sticky_pool(std::slice::from_ref(&u), sticky, json!({}))).err();
     let cases = [
         (json!({}), "mode", "required"),
         (json!({"mode": "cookie"}), "mode", "CookieConsistentHash"),
