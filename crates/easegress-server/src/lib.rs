@@ -19,6 +19,9 @@ pub mod systemd;
 pub mod upgrade;
 
 pub use run::main_with;
+/// The global-allocator wrapper memory profiles need: a program built on this crate
+/// installs `Sampled(<allocator>)` as its `#[global_allocator]`.
+pub use eg_profile::Sampled;
 
 /// The version string printed by `--version`.
 pub const VERSION: &str = concat!("Easegress (easegress-rs) v", env!("CARGO_PKG_VERSION"));

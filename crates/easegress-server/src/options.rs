@@ -272,10 +272,10 @@ pub struct Cli {
     /// Log directory; empty logs to stdout.
     #[arg(long = "log-dir", env = "EASEGRESS_LOG_DIR")]
     pub log_dir: Option<PathBuf>,
-    /// CPU profile file written at start-up (not supported; accepted for compatibility).
+    /// CPU profile (pprof) taken from start-up and written to this file at a graceful stop.
     #[arg(long = "cpu-profile-file", env = "EASEGRESS_CPU_PROFILE_FILE")]
     pub cpu_profile_file: Option<String>,
-    /// Memory profile file (not supported; accepted for compatibility).
+    /// Heap profile (pprof) sampled from start-up and written to this file at a graceful stop.
     #[arg(long = "memory-profile-file", env = "EASEGRESS_MEMORY_PROFILE_FILE")]
     pub memory_profile_file: Option<String>,
     /// Largest batch of status updates sent to the cluster store.

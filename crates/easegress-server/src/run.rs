@@ -90,6 +90,16 @@ pub fn main_with(registry: Registry) -> i32 {
         }
         Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
     }
+    // As Easegress: the flags' profiles run from start-up to a graceful stop; a file that
+    // cannot be created stops the start.
+    if let Err(e) = eg_profile::global().start_from_flags(
+        opts.cli.cpu_profile_file.as_deref(),
+        opts.cli.memory_profile_file.as_deref(),
+    ) {
+        tracing::error!("{e}");
+        eprintln!("easegress-server: {e}");
+        return 1;
+    }
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all().thread_name("eg-worker");
     if let Some(n) = opts.cli.worker_threads {
@@ -102,14 +112,19 @@ pub fn main_with(registry: Registry) -> i32 {
             return 1;
         }
     };
-    match rt.block_on(run(opts, registry, logging, program)) {
+    let code = match rt.block_on(run(opts, registry, logging, program)) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("easegress-server: {e}");
             1
         }
+    };
+    // Profiles still running (started by flags or the API) are written at exit.
+    if let Err(e) = eg_profile::global().stop() {
+        tracing::error!(error = %e, "profile not written");
     }
+    code
 }
 
 fn write_pidfile(home: &Path) -> Result<std::path::PathBuf, String> {

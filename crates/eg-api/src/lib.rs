@@ -14,6 +14,7 @@ mod dashboard;
 mod logs;
 mod metadata;
 mod objects;
+mod profile;
 mod reply;
 mod routes;
 mod server;

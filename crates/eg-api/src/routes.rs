@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::api::Api;
 use crate::reply::{ok, ApiError, ApiResult, Reply};
-use crate::{customdata, logs, metadata, objects, status, API_PREFIX};
+use crate::{customdata, logs, metadata, objects, profile, status, API_PREFIX};
 
 /// Every route, as listed by `GET /apis/v2` (path templates and methods).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -147,11 +147,12 @@ pub async fn dispatch(
         ("GET", ["logs"]) => logs::logs(api, q("tail"), q("follow")).await,
         ("GET", ["logs", "level"]) => logs::get_level(api).await,
         ("PUT", ["logs", "level", level]) => logs::set_level(api, level).await,
-        ("GET", ["profile"]) => ok(json!({"cpuPath": "", "memoryPath": ""})),
-        ("POST", ["profile", ..]) => Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "profiling is not supported by easegress-rs: use perf or valgrind on the process",
-        )),
+        ("GET", ["profile"]) => profile::info(),
+        ("POST", ["profile", "start", "cpu"]) => profile::start(profile::Kind::Cpu, body).await,
+        ("POST", ["profile", "start", "memory"]) => {
+            profile::start(profile::Kind::Memory, body).await
+        }
+        ("POST", ["profile", "stop"]) => profile::stop().await,
         _ => {
             let known_path = ROUTES.iter().any(|(p, _)| template_matches(p, &segs));
             if known_path {

@@ -28,6 +28,7 @@ pub const EASEGRESS_CRATES: &[&str] = &[
     "eg-filters",
     "eg-handover",
     "eg-objects",
+    "eg-profile",
     "eg-protocols",
     "eg-spec",
     "eg-store",

@@ -31,8 +31,40 @@ async fn fixed_answers() {
     assert_eq!(entries, crate::routes::ROUTES.len());
     let about = call(&api, "GET", "/about", "").await;
     assert!(about.body.as_str().unwrap().contains("Easegress"));
-    let profile = call(&api, "POST", "/profile/start/cpu", "").await;
-    assert_eq!(profile.status, StatusCode::NOT_IMPLEMENTED);
+}
+
+/// Start requests that cannot start anything answer Easegress's 400s and leave nothing
+/// running (the profiles themselves are tested against the real binary).
+#[tokio::test]
+async fn profile_start_refuses_bad_requests() {
+    let api = api();
+    let dir = tempfile::tempdir().unwrap();
+    let missing_dir = dir.path().join("no-such-dir/cpu.pprof");
+    let bad_path = format!("{{\"path\": {:?}}}", missing_dir.to_str().unwrap());
+    for kind in ["cpu", "memory"] {
+        let uri = format!("/profile/start/{kind}");
+        for (body, message) in [
+            ("", "bad request"),
+            ("[1, 2", "bad request"),
+            ("path: [a]", "bad request"),
+            ("{}", "missing path"),
+            ("path: ''", "missing path"),
+        ] {
+            let a = call(&api, "POST", &uri, body).await;
+            assert_eq!(a.status, StatusCode::BAD_REQUEST, "{kind} {body:?}: {a:?}");
+            assert_eq!(a.body["message"], message, "{kind} {body:?}");
+        }
+        let a = call(&api, "POST", &uri, &bad_path).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{a:?}");
+        let m = a.body["message"].as_str().unwrap();
+        assert!(
+            m.starts_with(&format!("create {kind} profile failed: ")) && m.contains("no-such-dir"),
+            "{m}"
+        );
+    }
+    let info = call(&api, "GET", "/profile", "").await;
+    assert_eq!(info.body, json!({"cpuPath": "", "memoryPath": ""}));
+    assert!(!missing_dir.exists());
 }
 
 #[tokio::test]
