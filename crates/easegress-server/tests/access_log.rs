@@ -92,6 +92,13 @@ fn json_lines_are_rotated_by_size_and_reopened_on_sighup() {
         assert_eq!(v["statusCode"], 200, "{l}");
         if v["uri"].as_str().is_some_and(|u| u.starts_with("/a/")) {
             assert_eq!(v["userAgent"], "t", "{l}");
+            // The header dumps of the JSON format.
+            assert_eq!(
+                v["reqHeaders"]["user-agent"],
+                serde_json::json!(["t"]),
+                "{l}"
+            );
+            assert!(v["respHeaders"].is_object(), "{l}");
         }
     }
     assert!(!backup(&dir, 3).exists());

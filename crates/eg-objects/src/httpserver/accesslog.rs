@@ -39,6 +39,9 @@ pub const JSON_FORMAT: &str = "json";
 /// Longest `Host`, `User-Agent` or `Referer` value written in a JSON line (bytes); longer
 /// ones are cut and end with `...`.
 const MAX_HEADER_LEN: usize = 512;
+/// Most header values written per dump (`reqHeaders`, `respHeaders`) of a JSON line; the
+/// rest is summed up as `"...": ["<n> more"]`.
+const MAX_DUMP_VALUES: usize = 64;
 
 /// A variable of the format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,8 +115,8 @@ impl Format {
                 parts: Vec::new(),
                 json: true,
                 wants_client_headers: true,
-                wants_req_headers: false,
-                wants_resp_headers: false,
+                wants_req_headers: true,
+                wants_resp_headers: true,
             });
         }
         let mut parts = Vec::new();
@@ -235,8 +238,9 @@ fn shorten(s: &str, max: usize) -> (&str, bool) {
     (&s[..cut], true)
 }
 
-/// Renders `r` as one JSON object. Every field the template offers except the header
-/// dumps, plus the client's `Host`, `User-Agent` and `Referer` (`null` when absent).
+/// Renders `r` as one JSON object. Every field the template offers, plus the client's
+/// `Host`, `User-Agent` and `Referer` (`null` when absent). The header dumps are objects
+/// of lower-case name → array of values.
 fn render_json(r: &Record, out: &mut String) {
     use std::fmt::Write as _;
     out.push_str("{\"time\":\"");
@@ -300,6 +304,54 @@ fn render_json(r: &Record, out: &mut String) {
             }
             None => out.push_str("null"),
         }
+    }
+    out.push_str(",\"reqHeaders\":");
+    push_json_headers(out, r.req_headers.as_ref());
+    out.push_str(",\"respHeaders\":");
+    push_json_headers(out, r.resp_headers.as_ref());
+    out.push('}');
+}
+
+/// Appends `h` as `{"name":["value",...],...}` (`{}` when absent): values escaped and cut
+/// as the client headers are, at most [`MAX_DUMP_VALUES`] of them.
+fn push_json_headers(out: &mut String, h: Option<&HeaderMap>) {
+    out.push('{');
+    let mut written = 0;
+    let mut left = 0;
+    if let Some(h) = h {
+        for name in h.keys() {
+            if written == MAX_DUMP_VALUES {
+                left += h.get_all(name).iter().count();
+                continue;
+            }
+            if written > 0 {
+                out.push(',');
+            }
+            push_json_str(out, name.as_str().as_bytes());
+            out.push_str(":[");
+            for (i, v) in h.get_all(name).iter().enumerate() {
+                if written == MAX_DUMP_VALUES {
+                    left += 1;
+                    continue;
+                }
+                if i > 0 {
+                    out.push(',');
+                }
+                let b = v.as_bytes();
+                let cut = b.len() > MAX_HEADER_LEN;
+                push_json_str_cut(out, &b[..b.len().min(MAX_HEADER_LEN)], cut);
+                written += 1;
+            }
+            out.push(']');
+        }
+    }
+    if left > 0 {
+        if written > 0 {
+            out.push(',');
+        }
+        out.push_str("\"...\":[\"");
+        push_int(out, left as u64);
+        out.push_str(" more\"]");
     }
     out.push('}');
 }
@@ -870,7 +922,7 @@ mod tests {
     #[test]
     fn json_lines_parse_and_hold_every_field_of_hostile_input() {
         let f = Format::compile(" json ").unwrap();
-        assert!(f.wants_client_headers && !f.wants_req_headers);
+        assert!(f.wants_client_headers && f.wants_req_headers && f.wants_resp_headers);
         let mut r = record("/a\"b\\c?q=\u{7f}\u{1}\u{e9}</script>");
         r.remote_addr = "[2001:db8::1]:443".parse().unwrap();
         r.real_ip = "10.0.0.9".parse().unwrap();
@@ -906,6 +958,8 @@ mod tests {
         // One replacement character per byte that is not UTF-8, as Go writes them.
         assert_eq!(v["userAgent"], "curl/8 \u{fffd}\u{fffd} \"x\"\t");
         assert!(v["referer"].is_null());
+        assert_eq!(v["reqHeaders"], serde_json::json!({}));
+        assert_eq!(v["respHeaders"], serde_json::json!({}));
         let time = v["time"].as_str().unwrap();
         assert!(chrono::DateTime::parse_from_rfc3339(time).is_ok(), "{time}");
     }
@@ -925,6 +979,46 @@ mod tests {
         );
         let ua = v["userAgent"].as_str().unwrap();
         assert_eq!(ua.len(), MAX_HEADER_LEN + 3);
+    }
+
+    #[test]
+    fn json_dumps_headers_escaped_repeated_and_bounded() {
+        let f = Format::compile(JSON_FORMAT).unwrap();
+        let mut r = record("/");
+        let mut req = HeaderMap::new();
+        req.append("x-quote", HeaderValue::from_static("a\"b\\c"));
+        req.append("accept", HeaderValue::from_static("text/html"));
+        req.append("accept", HeaderValue::from_static("*/*"));
+        req.append("x-bin", HeaderValue::from_bytes(b"\xff\t").unwrap());
+        req.append("x-long", HeaderValue::from_bytes(&[b'v'; 2000]).unwrap());
+        r.req_headers = Some(req);
+        let mut resp = HeaderMap::new();
+        for i in 0..MAX_DUMP_VALUES + 5 {
+            resp.append(
+                "set-cookie",
+                HeaderValue::from_str(&format!("c{i}=1")).unwrap(),
+            );
+        }
+        resp.append("x-after", HeaderValue::from_static("1"));
+        r.resp_headers = Some(resp);
+        let mut s = String::new();
+        f.render(&r, &mut s);
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        let req = &v["reqHeaders"];
+        assert_eq!(req["x-quote"], serde_json::json!(["a\"b\\c"]));
+        assert_eq!(req["accept"], serde_json::json!(["text/html", "*/*"]));
+        assert_eq!(req["x-bin"], serde_json::json!(["\u{fffd}\t"]));
+        let long = req["x-long"][0].as_str().unwrap();
+        assert_eq!(long.len(), MAX_HEADER_LEN + 3);
+        assert!(long.ends_with("..."));
+        let resp = &v["respHeaders"];
+        assert_eq!(
+            resp["set-cookie"].as_array().unwrap().len(),
+            MAX_DUMP_VALUES
+        );
+        assert_eq!(resp["set-cookie"][0], "c0=1");
+        assert_eq!(resp["..."], serde_json::json!(["6 more"]));
+        assert!(resp.get("x-after").is_none());
     }
 
     /// Every line of the access log in `dir` and its backups, and how many backups exist.
