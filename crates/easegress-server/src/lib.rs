@@ -18,10 +18,10 @@ pub mod schemas;
 pub mod systemd;
 pub mod upgrade;
 
-pub use run::main_with;
 /// The global-allocator wrapper memory profiles need: a program built on this crate
 /// installs `Sampled(<allocator>)` as its `#[global_allocator]`.
 pub use eg_profile::Sampled;
+pub use run::main_with;
 
 /// The version string printed by `--version`.
 pub const VERSION: &str = concat!("Easegress (easegress-rs) v", env!("CARGO_PKG_VERSION"));

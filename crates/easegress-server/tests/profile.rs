@@ -104,11 +104,25 @@ fn assert_heap_profile(path: &Path) {
         "no easegress-rs function in the heap stacks"
     );
     // The sampler's own frames are cut off: stacks start at the allocating code.
+    let own = |f: &String| {
+        f == "trace"
+            || f.contains("__rust_alloc")
+            || f.contains("eg_profile::heap")
+            || f.contains("on_alloc")
+            || f.contains("trace_unsynchronized")
+    };
     assert!(
-        stacks
+        stacks.iter().all(|s| !s.iter().any(own)),
+        "sampler frames in a stack: {:?}",
+        stacks.iter().find(|s| s.iter().any(own))
+    );
+    // Sampling ends before the CPU profile (if any) is symbolised.
+    assert!(
+        !stacks
             .iter()
-            .all(|s| s.first().is_none_or(|f| !f.starts_with("eg_profile::"))),
-        "allocator frames at the top of a stack"
+            .flatten()
+            .any(|f| f.contains("CpuSession::finish")),
+        "the CPU profile's writing is in the heap profile"
     );
 }
 

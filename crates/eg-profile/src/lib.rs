@@ -174,14 +174,16 @@ impl Profiler {
     pub fn stop(&self) -> Result<(), ProfileError> {
         let mut s = self.lock();
         let mut result = Ok(());
+        // Sampling ends first: the CPU profile's symbolisation below is not the
+        // program's own allocation.
+        let heap = s.mem.take().map(|m| (m, heap::stop()));
         if let Some(session) = s.cpu.take() {
             match session.finish() {
                 Ok(()) => tracing::info!(path = %s.cpu_path, "cpu profile written"),
                 Err(e) => result = Err(ProfileError::Write(format!("{}: {e}", s.cpu_path))),
             }
         }
-        if let Some(mut m) = s.mem.take() {
-            let recorded = heap::stop();
+        if let Some((mut m, recorded)) = heap {
             let bytes = heap::encode(&recorded, m.start, m.started.elapsed());
             use std::io::Write;
             match m.file.write_all(&bytes).and_then(|()| m.file.sync_all()) {

@@ -65,4 +65,15 @@ fn sampled_allocations_and_frees_make_a_heap_profile() {
     );
     assert_eq!(freed_inuse, 0.0, "freed blocks still in use");
     assert_eq!(p.status().memory_path, path.to_str().unwrap());
+    // Stacks start at the allocating code, not in the sampler.
+    for s in &prof.samples {
+        let stack = prof.stack(s);
+        assert!(
+            !stack.iter().any(|f| f.contains("__rust_alloc")
+                || f == "trace"
+                || f.contains("on_alloc")
+                || f.contains("trace_unsynchronized")),
+            "{stack:?}"
+        );
+    }
 }

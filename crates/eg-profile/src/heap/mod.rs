@@ -141,7 +141,7 @@ fn on_alloc(p: *mut u8, size: usize) {
             return;
         }
         t.next.set(draw_interval(t));
-        record::sample(p as usize, size);
+        record::sample(p as usize, size, on_alloc as fn(*mut u8, usize) as usize);
     });
 }
 

@@ -66,15 +66,23 @@ fn clear_table() {
 }
 
 /// Records a sampled allocation of `size` bytes at `addr`. Runs with the thread busy:
-/// its own allocations are not sampled.
-pub(super) fn sample(addr: usize, size: u64) {
+/// its own allocations are not sampled. The stack kept starts below the frame of the
+/// function at `boundary` (the sampler's entry), when the unwinder reports it.
+pub(super) fn sample(addr: usize, size: u64, boundary: usize) {
     let mut ips = [0usize; MAX_DEPTH];
     let mut n = 0;
+    let mut start = 0;
     // SAFETY: on Linux the unwinder (libgcc's `_Unwind_Backtrace`) is thread-safe, which
     // is what the synchronised `trace` would otherwise ensure; the callback only copies
     // addresses into a local array.
     unsafe {
         backtrace::trace_unsynchronized(|f| {
+            if start == 0 && f.symbol_address() as usize == boundary {
+                // Everything so far is the sampler's own; keep the frames below it.
+                n = 0;
+                start = 1;
+                return true;
+            }
             ips[n] = f.ip() as usize;
             n += 1;
             n < MAX_DEPTH

@@ -8,16 +8,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::{Recorded, SAMPLE_RATE};
 use crate::proto::{Builder, Line};
 
-/// Leading frames of these functions are the allocator's own and are left out.
-const ALLOCATOR_FRAMES: [&str; 7] = [
-    "eg_profile::",
-    "<eg_profile::",
-    "backtrace::",
-    "__rust_alloc",
-    "__rust_realloc",
-    "__rdl_",
-    "__rg_",
-];
+/// Leading frames of these functions are the allocator shims and are left out.
+const SHIMS: [&str; 3] = ["__rust_", "__rdl_", "__rg_"];
+/// Leading frames in this crate's files (the wrapper, inlined into a shim) too.
+const OWN_FILES: &str = "eg-profile/src/";
+
+fn allocator_frame(lines: &[Line]) -> bool {
+    lines.iter().all(|l| {
+        l.file.contains(OWN_FILES)
+            || l.name.contains("eg_profile::")
+            || SHIMS
+                .iter()
+                .any(|p| l.name.rsplit("::").next().is_some_and(|n| n.starts_with(p)))
+    })
+}
 
 /// Encodes `r`, taken over `duration` since `start`.
 pub(crate) fn encode(r: &Recorded, start: SystemTime, duration: Duration) -> Vec<u8> {
@@ -44,12 +48,7 @@ pub(crate) fn encode(r: &Recorded, start: SystemTime, duration: Duration) -> Vec
             .collect();
         let own = frames
             .iter()
-            .take_while(|lines| {
-                lines.is_empty()
-                    || lines
-                        .iter()
-                        .all(|l| ALLOCATOR_FRAMES.iter().any(|p| l.name.starts_with(p)))
-            })
+            .take_while(|lines| allocator_frame(lines))
             .count();
         frames.drain(..own);
         let locations: Vec<u64> = frames
