@@ -10,9 +10,13 @@ use crate::proto::{Builder, Line};
 /// Samples per second of CPU time, Go's `runtime/pprof` rate.
 pub const FREQUENCY: i32 = 100;
 
-/// Shared libraries whose code is never unwound from the signal handler: interrupting
-/// their unwinder or allocator and unwinding again could deadlock.
-const BLOCKLIST: [&str; 4] = ["libc", "libgcc", "pthread", "vdso"];
+/// Shared libraries in which a sample is dropped rather than unwound: the unwinder's own
+/// (unwinding again from inside it could deadlock) and the vDSO. The C library is not
+/// among them, so that time in system calls is in the profile as Go's profiler shows
+/// it: the handler takes no C-library lock (it does not allocate, the server's
+/// allocator is not the C library's), and `dl_iterate_phdr`, which the unwinder calls,
+/// takes a recursive lock, so interrupting a thread inside it is safe.
+const BLOCKLIST: [&str; 2] = ["libgcc", "vdso"];
 
 /// A running CPU profile and the file it goes to.
 pub(crate) struct CpuSession {
