@@ -543,12 +543,16 @@ mod h2_load {
                             let answer = match s.try_send_request(req).await {
                                 Ok(a) => a,
                                 Err(mut e) => {
-                                    if e.take_message().is_none() {
+                                    // Not sent at all, or sent on a stream the server's
+                                    // GOAWAY says it never processed: safe to send again
+                                    // (RFC 9113 §6.8), as any HTTP/2 client does.
+                                    if e.take_message().is_none() && !H2Load::unprocessed(e.error())
+                                    {
                                         counts
                                             .failures
                                             .lock()
                                             .unwrap()
-                                            .push(format!("request: {}", e.error()));
+                                            .push(format!("request: {:?}", e.error()));
                                     }
                                     continue;
                                 }
@@ -578,6 +582,15 @@ mod h2_load {
                 rt,
                 tasks,
             }
+        }
+
+        /// Whether a request failed because the server's GOAWAY left its stream unprocessed
+        /// (reason NO_ERROR or REFUSED_STREAM), which a client retries.
+        fn unprocessed(e: &hyper::Error) -> bool {
+            let h2 = std::error::Error::source(e).and_then(|s| s.downcast_ref::<h2::Error>());
+            h2.is_some_and(|h| {
+                h.is_go_away() && h.is_remote() || h.reason() == Some(h2::Reason::REFUSED_STREAM)
+            })
         }
 
         /// Waits until `more` requests more succeeded.
