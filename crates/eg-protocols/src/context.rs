@@ -49,6 +49,9 @@ pub struct Context {
     /// The `pathPrefix` of the HTTPServer path that routed the request, when that path has
     /// one (`RedirectorV2` replaces it); `None` otherwise.
     pub route_path_prefix: Option<std::sync::Arc<str>>,
+    /// The request's trace (server span context) when the server traces requests; proxy
+    /// pools start their child spans from it. `None` costs nothing.
+    pub trace: Option<eg_tracing::RequestTrace>,
 }
 
 impl Context {
@@ -70,6 +73,7 @@ impl Context {
             tags: Vec::new(),
             record_tags: true,
             route_path_prefix: None,
+            trace: None,
         }
     }
 

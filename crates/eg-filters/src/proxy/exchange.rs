@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use eg_protocols::{fix_framing, Body, Context, MessageKind};
+use eg_tracing::ChildSpan;
 use eg_upstream::connections::{certificate_error, classify, SendFailure, UpstreamError};
 use eg_upstream::server::Server;
 use http::Method;
@@ -34,7 +35,31 @@ impl Pool {
         replay: Option<Bytes>,
         compression: Option<Compression>,
     ) -> Result<(Answer, u64), Failure> {
-        let work = self.exchange(ctx, body, replay, compression);
+        let span = match (&ctx.trace, ctx.request()) {
+            (Some(t), Some(r)) => Some(t.child(&self.span_name, r.method())),
+            _ => None,
+        };
+        let r = self
+            .timed_exchange(ctx, body, replay, compression, span.as_ref())
+            .await;
+        if let Some(s) = span {
+            match &r {
+                Ok((a, _)) => s.end(Some(a.status.as_u16()), ""),
+                Err(f) => s.end(None, f.1),
+            }
+        }
+        r
+    }
+
+    async fn timed_exchange(
+        &self,
+        ctx: &mut Context,
+        body: Body,
+        replay: Option<Bytes>,
+        compression: Option<Compression>,
+        span: Option<&ChildSpan>,
+    ) -> Result<(Answer, u64), Failure> {
+        let work = self.exchange(ctx, body, replay, compression, span);
         match self.timeout {
             Some(t) => match tokio::time::timeout(t, work).await {
                 Ok(r) => r,
@@ -50,6 +75,7 @@ impl Pool {
         body: Body,
         replay: Option<Bytes>,
         compression: Option<Compression>,
+        span: Option<&ChildSpan>,
     ) -> Result<(Answer, u64), Failure> {
         let (server_idx, server, upstream, idempotent, to_head, gzip_ok) = {
             let real_ip = ctx.real_ip;
@@ -63,7 +89,7 @@ impl Pool {
             let server = &self.servers[server_idx];
             let gzip_ok = compression
                 .is_some_and(|_| Compression::client_accepts(req.method(), req.headers()));
-            let upstream = upstream_request(
+            let mut upstream = upstream_request(
                 server,
                 req,
                 body,
@@ -71,6 +97,9 @@ impl Pool {
                 self.set_upstream_host,
             )
             .map_err(internal)?;
+            if let Some(s) = span {
+                s.upstream(&server.url, upstream.headers_mut());
+            }
             let to_head = req.method() == Method::HEAD;
             (
                 server_idx,
@@ -112,8 +141,13 @@ impl Pool {
                             return Err(Failure(500, RESULT_INTERNAL_ERROR));
                         };
                         let b = replay.map(Body::full).unwrap_or_default();
-                        upstream_request(server, req, b, false, self.set_upstream_host)
-                            .map_err(internal)?
+                        let mut again =
+                            upstream_request(server, req, b, false, self.set_upstream_host)
+                                .map_err(internal)?;
+                        if let Some(s) = span {
+                            s.upstream(&server.url, again.headers_mut());
+                        }
+                        again
                     };
                     let r = self.client.fresh.request(again).await.map_err(|e| {
                         self.log_failure(server, &e);

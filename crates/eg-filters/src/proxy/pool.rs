@@ -63,6 +63,7 @@ pub struct PoolEnv<'a> {
 /// A checked pool spec: everything a [`Pool`] is built from, nothing live yet.
 pub struct PoolPlan {
     name: String,
+    span_name: String,
     servers: Vec<Server>,
     weights: Vec<u32>,
     lb: Policy,
@@ -186,6 +187,11 @@ impl PoolPlan {
             None => None,
         };
         Ok(PoolPlan {
+            span_name: if spec.span_name.is_empty() {
+                name.clone()
+            } else {
+                spec.span_name.clone()
+            },
             name,
             servers,
             weights,
@@ -224,6 +230,8 @@ impl PoolPlan {
 pub struct Pool {
     /// `proxy#<filter>#main`, `proxy#<filter>#candidate#<i>` or `proxy#<filter>#mirror`.
     pub name: String,
+    /// The name of the span of each attempt (`spanName`, default the pool name).
+    pub(super) span_name: String,
     pub(super) servers: Box<[Server]>,
     health: Arc<ServerHealth>,
     checks: HealthTask,
@@ -259,6 +267,7 @@ impl Pool {
     ) -> Result<Pool, SpecError> {
         let PoolPlan {
             name,
+            span_name,
             mut servers,
             weights,
             lb,
@@ -306,6 +315,7 @@ impl Pool {
         ));
         Ok(Pool {
             name,
+            span_name,
             servers: servers.into(),
             health,
             checks: HealthTask::new(checker),

@@ -80,7 +80,8 @@ pub struct PoolSpec {
     /// Which requests this pool takes (candidate and mirror pools).
     #[serde(default)]
     pub filter: Option<RequestMatcherSpec>,
-    /// Tracing span name (accepted, unused).
+    /// Name of the span of each upstream attempt when the server traces requests
+    /// (default: the pool name, `proxy#<filter>#main|candidate#<i>|mirror`).
     #[serde(default)]
     pub span_name: String,
     /// Overrides the Proxy's `serverMaxBodySize` when not 0.

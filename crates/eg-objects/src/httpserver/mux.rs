@@ -57,6 +57,11 @@ pub(crate) struct Mux {
     global_filter: Option<ObjectSlot<GlobalFilter>>,
     access_log: Option<AccessLog>,
     stats: Arc<SharedStats>,
+    /// The server's name (the server span's name).
+    name: String,
+    /// Set when the spec has `tracing`; `None` = no tracing work per request.
+    tracer: Option<Arc<eg_tracing::Tracer>>,
+    https: bool,
 }
 
 /// The parts of a [`Mux`] compiled from a spec (everything that can reject it).
@@ -65,6 +70,7 @@ pub(crate) struct Parts {
     router: Router,
     trusted: TrustedProxies,
     format: Format,
+    tracing: Option<eg_tracing::TracingConfig>,
 }
 
 /// Compiles and checks the routing part of `spec`, without resolving metrics or statistics.
@@ -94,6 +100,11 @@ pub(crate) fn compile_parts(name: &str, spec: &HttpServerSpec) -> Result<Parts, 
         router: Router::compile(name, router_kind, &spec.rules)?,
         trusted: TrustedProxies::compile(&spec.trusted_proxies)?,
         format: Format::compile(&spec.access_log_format)?,
+        tracing: spec
+            .tracing
+            .as_ref()
+            .map(|t| t.check().map_err(|e| e.within("tracing")))
+            .transpose()?,
     })
 }
 
@@ -138,6 +149,13 @@ impl Mux {
                 .then(|| ObjectSlot::new(&spec.global_filter)),
             access_log,
             stats,
+            name: name.to_string(),
+            tracer: parts.tracing.as_ref().and_then(|cfg| {
+                eg_tracing::Tracer::new(cfg)
+                    .map_err(|e| tracing::error!(server = %name, error = %e, "tracing is off"))
+                    .ok()
+            }),
+            https: spec.https,
         }
     }
 
@@ -207,7 +225,11 @@ impl Mux {
             req_size: req_meta,
             resp_size: 0,
             record: None,
+            span: None,
         };
+        if let Some(t) = &self.tracer {
+            finish.span = Some(t.start_server_span(&self.name, &head, real_ip, self.https));
+        }
         if let Some(log) = &self.access_log {
             finish.record = Some(Record {
                 time: SystemTime::now(),
@@ -331,6 +353,7 @@ impl Mux {
         ctx.record_tags = finish.record.is_some();
         ctx.route_path_prefix
             .clone_from(&self.routes[ri].path_prefix);
+        ctx.trace = finish.span.as_ref().map(|s| s.request_trace());
         let global = self.global_filter.as_ref().and_then(|g| g.get(&self.sup));
         backend::run(&mut ctx, &pipeline, global.as_deref()).await;
         let response = ctx.take_default_response();
@@ -404,6 +427,8 @@ struct Finish {
     req_size: u64,
     resp_size: u64,
     record: Option<Record>,
+    /// The server span, ended with the status when the response is done.
+    span: Option<eg_tracing::ServerSpan>,
 }
 
 impl Finish {
@@ -418,8 +443,11 @@ impl Finish {
         out
     }
 
-    fn done(self) {
+    fn done(mut self) {
         let duration = self.start.elapsed();
+        if let Some(span) = self.span.take() {
+            span.end(self.status);
+        }
         let mux = &self.mux;
         mux.stats
             .server

@@ -96,6 +96,9 @@ pub struct HttpServerSpec {
     /// Proxies (addresses or CIDRs) whose `X-Forwarded-For`/`X-Real-Ip` are believed.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// OpenTelemetry tracing of the requests (off when absent).
+    #[serde(default)]
+    pub tracing: Option<eg_tracing::TracingSpec>,
 }
 
 /// One host condition of a rule.

@@ -5,6 +5,7 @@ mod hardening;
 mod lifecycle;
 mod routing;
 mod tls;
+mod tracing;
 mod validation;
 mod websocket;
 
