@@ -250,12 +250,12 @@ fn rate(v: Option<f64>, path: &str, default: f64) -> Result<f64, SpecError> {
     }
 }
 
-fn count(v: Option<i64>, path: &str) -> Result<u32, SpecError> {
-    let _ = path;
-    Ok(match v.unwrap_or(DEFAULT_COUNT_LIMIT) {
+/// A count limit: absent = 128, negative = no limit.
+fn count(v: Option<i64>) -> u32 {
+    match v.unwrap_or(DEFAULT_COUNT_LIMIT) {
         n if n < 0 => u32::MAX,
         n => u32::try_from(n).unwrap_or(u32::MAX),
-    })
+    }
 }
 
 fn positive(v: Option<i64>, path: &str, default: u64) -> Result<u64, SpecError> {
@@ -367,20 +367,11 @@ impl TracingSpec {
             Some(n) => Some(n as usize),
         };
         let count_limits = [
-            count(
-                limits.attribute_count_limit,
-                "spanLimits.attributeCountLimit",
-            )?,
-            count(limits.event_count_limit, "spanLimits.eventCountLimit")?,
-            count(limits.link_count_limit, "spanLimits.linkCountLimit")?,
-            count(
-                limits.attribute_per_event_count_limit,
-                "spanLimits.attributePerEventCountLimit",
-            )?,
-            count(
-                limits.attribute_per_link_count_limit,
-                "spanLimits.attributePerLinkCountLimit",
-            )?,
+            count(limits.attribute_count_limit),
+            count(limits.event_count_limit),
+            count(limits.link_count_limit),
+            count(limits.attribute_per_event_count_limit),
+            count(limits.attribute_per_link_count_limit),
         ];
         let b = self.batch_limits.clone().unwrap_or_default();
         let max_queue_size = positive(
@@ -514,5 +505,82 @@ impl ExporterSpec {
             return Err(err("exporter", "exporter cannot be empty"));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(v: serde_json::Value) -> TracingSpec {
+        serde_json::from_value(v).expect("spec")
+    }
+
+    #[test]
+    fn defaults_are_easegress_defaults() {
+        let c = spec(serde_json::json!({
+            "serviceName": "s",
+            "exporter": {"otlp": {"protocol": "http", "endpoint": "collector:4318"}},
+        }))
+        .check()
+        .expect("valid");
+        assert_eq!(c.sample_rate, 1.0);
+        assert!(!c.b3);
+        assert_eq!(c.max_queue_size, 2048);
+        assert_eq!(c.max_export_batch_size, 512);
+        assert_eq!(c.batch_timeout, Duration::from_millis(5000));
+        assert_eq!(c.export_timeout, Duration::from_millis(30000));
+        assert_eq!(c.count_limits, [128; 5]);
+        assert_eq!(c.attribute_value_length_limit, None);
+        assert_eq!(
+            c.exporters,
+            vec![ExporterTarget::OtlpHttp {
+                url: "https://collector:4318/v1/traces".parse().expect("uri"),
+                gzip: false,
+                authorization: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn limits_endpoints_and_the_deprecated_zipkin_form() {
+        let c = spec(serde_json::json!({
+            "serviceName": "s",
+            "tags": {"a": "b"},
+            "spanLimits": {"attributeValueLengthLimit": 8, "attributeCountLimit": -1},
+            "batchLimits": {"maxQueueSize": 10, "maxExportBatchSize": 50},
+            "zipkin": {"serverURL": "http://z:9411/api/v2/spans", "sampleRate": 0.25},
+        }))
+        .check()
+        .expect("valid");
+        assert!(c.b3, "the deprecated zipkin form propagates B3");
+        assert_eq!(c.sample_rate, 0.25);
+        assert_eq!(c.attributes.get("a").map(String::as_str), Some("b"));
+        assert_eq!(c.attribute_value_length_limit, Some(8));
+        assert_eq!(c.count_limits[0], u32::MAX);
+        assert_eq!(c.max_export_batch_size, 10, "a batch is at most the queue");
+        let j = spec(serde_json::json!({
+            "serviceName": "s",
+            "exporter": {
+                "jaeger": {"mode": "collector", "endpoint": "http://j:4318", "username": "u", "password": "p"},
+                "otlp": {"protocol": "grpc", "endpoint": "c:4317", "insecure": true},
+            },
+        }))
+        .check()
+        .expect("valid");
+        assert_eq!(
+            j.exporters,
+            vec![
+                ExporterTarget::OtlpHttp {
+                    url: "http://j:4318/v1/traces".parse().expect("uri"),
+                    gzip: false,
+                    authorization: Some("Basic dTpw".into()),
+                },
+                ExporterTarget::OtlpGrpc {
+                    url: "http://c:4317/".parse().expect("uri"),
+                    gzip: false,
+                },
+            ]
+        );
     }
 }
