@@ -44,6 +44,11 @@ impl<M: Gate> Generation<M> {
             .unwrap_or_else(|| Arc::new(SharedStats::new()))
     }
 
+    /// The configuration `prev` serves now, if it started.
+    pub fn current(&self) -> Option<Arc<M>> {
+        self.shared.get().map(|s| s.mux.load_full())
+    }
+
     /// Starts serving `mux`. With the same listener settings as `prev`, takes over prev's
     /// listener and swaps `mux` in (connections stay open); otherwise starts a listener
     /// that takes over prev's socket or binds once prev let go. `health` makes the health

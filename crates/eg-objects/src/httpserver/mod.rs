@@ -210,7 +210,15 @@ impl HttpServer {
         let prev = prev.map(|p| &p.generation);
         let stats = Generation::stats_after(prev);
         let name = p.name.clone();
-        let mux = Mux::new(&name, p.parts, &p.spec, &p.sup, stats.clone());
+        let prev_mux = prev.and_then(|g| g.current());
+        let mux = Mux::new(
+            &name,
+            p.parts,
+            &p.spec,
+            &p.sup,
+            stats.clone(),
+            prev_mux.as_deref(),
+        );
         let sup = p.sup.clone();
         self.generation
             .start(mux, p.listener, p.max_conns, stats, prev, || {

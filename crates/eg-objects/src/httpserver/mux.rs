@@ -61,6 +61,8 @@ pub(crate) struct Mux {
     name: String,
     /// Set when the spec has `tracing`; `None` = no tracing work per request.
     tracer: Option<Arc<eg_tracing::Tracer>>,
+    /// The checked `tracing` the tracer was built from (to keep it across generations).
+    tracing: Option<eg_tracing::TracingConfig>,
     https: bool,
 }
 
@@ -110,14 +112,26 @@ pub(crate) fn compile_parts(name: &str, spec: &HttpServerSpec) -> Result<Parts, 
 
 impl Mux {
     /// The configuration of server `name` from the compiled `parts` of `spec`, resolving
-    /// metric handles and sharing `stats` (kept across generations).
+    /// metric handles and sharing `stats` (kept across generations). The tracer of `prev`
+    /// is kept when `tracing` did not change, as Easegress does; otherwise a new one is
+    /// built (the old one exports what it queued when its last request ends).
     pub fn new(
         name: &str,
         parts: Parts,
         spec: &HttpServerSpec,
         sup: &Supervisor,
         stats: Arc<SharedStats>,
+        prev: Option<&Mux>,
     ) -> Mux {
+        let tracer = match (&parts.tracing, prev) {
+            (None, _) => None,
+            (Some(cfg), Some(p)) if p.tracing.as_ref() == Some(cfg) && p.tracer.is_some() => {
+                p.tracer.clone()
+            }
+            (Some(cfg), _) => eg_tracing::Tracer::new(cfg)
+                .map_err(|e| tracing::error!(server = %name, error = %e, "tracing is off"))
+                .ok(),
+        };
         let labels = ServerLabels::new(sup, name);
         let routes = parts
             .router
@@ -150,11 +164,8 @@ impl Mux {
             access_log,
             stats,
             name: name.to_string(),
-            tracer: parts.tracing.as_ref().and_then(|cfg| {
-                eg_tracing::Tracer::new(cfg)
-                    .map_err(|e| tracing::error!(server = %name, error = %e, "tracing is off"))
-                    .ok()
-            }),
+            tracer,
+            tracing: parts.tracing,
             https: spec.https,
         }
     }
@@ -205,6 +216,11 @@ impl Mux {
             }
         }
         Err(status)
+    }
+
+    /// The tracer, when the server traces requests.
+    pub(crate) fn tracer(&self) -> Option<&Arc<eg_tracing::Tracer>> {
+        self.tracer.as_ref()
     }
 
     /// Serves one request: route, check the body, run the pipeline, answer.

@@ -428,6 +428,44 @@ async fn b3_headers_and_zipkin_json_with_an_error_status_for_5xx() {
     assert_eq!(proxy["tags"]["otel.status_code"], "ERROR");
 }
 
+/// The tracer the running generation of `name` uses.
+fn tracer_of(sup: &Supervisor, name: &str) -> Option<Arc<eg_tracing::Tracer>> {
+    running(sup, name)
+        .generation
+        .current()
+        .and_then(|m| m.tracer().cloned())
+}
+
+#[tokio::test]
+async fn the_tracer_is_kept_while_tracing_is_unchanged() {
+    let col = Collector::start().await;
+    let sup = supervisor(None);
+    let port = free_port();
+    let doc = |tracing: Value, path: &str| {
+        server(
+            "srv",
+            port,
+            json!({"tracing": tracing, "rules": [{"paths": [{"pathPrefix": path, "backend": "p"}]}]}),
+        )
+    };
+    let t = otlp("http", &col, json!({}));
+    start(&sup, doc(t.clone(), "/")).await;
+    let first = tracer_of(&sup, "srv").expect("a tracer");
+    // Other fields change: same tracer (same queue and connections).
+    start(&sup, doc(t.clone(), "/api")).await;
+    let second = tracer_of(&sup, "srv").expect("a tracer");
+    assert!(Arc::ptr_eq(&first, &second));
+    // tracing changes: a new one.
+    let mut t2 = t.clone();
+    t2["sampleRate"] = json!(0.5);
+    start(&sup, doc(t2, "/api")).await;
+    let third = tracer_of(&sup, "srv").expect("a tracer");
+    assert!(!Arc::ptr_eq(&second, &third));
+    // tracing removed: none.
+    start(&sup, server("srv", port, json!({"rules": []}))).await;
+    assert!(tracer_of(&sup, "srv").is_none());
+}
+
 #[tokio::test]
 async fn without_tracing_nothing_is_injected() {
     let up = Upstream::start(|_| Reply::text(200, "up")).await;
