@@ -103,6 +103,7 @@ impl Tracer {
             export_timeout: cfg.export_timeout,
             stats: stats.clone(),
             stop,
+            dropped_reported: 0,
         };
         rt.spawn(worker.run());
         Ok(Arc::new(Tracer {
@@ -130,6 +131,15 @@ impl Tracer {
     /// The queue's counters.
     pub fn stats(&self) -> &QueueStats {
         &self.stats
+    }
+
+    /// The counters as JSON: `{exportedSpans, droppedSpans, failedExports}`.
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::json!({
+            "exportedSpans": self.stats.exported.load(Ordering::Relaxed),
+            "droppedSpans": self.stats.dropped.load(Ordering::Relaxed),
+            "failedExports": self.stats.failed_exports.load(Ordering::Relaxed),
+        })
     }
 }
 

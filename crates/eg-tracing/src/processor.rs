@@ -46,6 +46,8 @@ pub(crate) struct Worker {
     pub(crate) export_timeout: Duration,
     pub(crate) stats: Arc<QueueStats>,
     pub(crate) stop: Arc<Notify>,
+    /// Drops already reported in the log.
+    pub(crate) dropped_reported: u64,
 }
 
 impl QueueProcessor {
@@ -155,7 +157,15 @@ impl Worker {
         }
     }
 
-    async fn export(&self, batch: Vec<SpanData>) {
+    async fn export(&mut self, batch: Vec<SpanData>) {
+        let dropped = self.stats.dropped.load(Ordering::Relaxed);
+        if dropped > self.dropped_reported {
+            tracing::warn!(
+                dropped = dropped - self.dropped_reported,
+                "spans dropped: the export queue (batchLimits.maxQueueSize) was full"
+            );
+            self.dropped_reported = dropped;
+        }
         let n = batch.len() as u64;
         let last = self.exporters.len().saturating_sub(1);
         let mut batch = Some(batch);

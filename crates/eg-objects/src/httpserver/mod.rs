@@ -238,8 +238,15 @@ impl Object for HttpServer {
         );
     }
 
+    /// The gate's status; with tracing on, `tracing` adds the export queue's counters
+    /// (`exportedSpans`, `droppedSpans`, `failedExports`).
     fn status(&self) -> Value {
-        self.generation.status()
+        let mut s = self.generation.status();
+        let tracer = self.generation.current().and_then(|m| m.tracer().cloned());
+        if let (Some(t), Some(obj)) = (tracer, s.as_object_mut()) {
+            obj.insert("tracing".into(), t.status());
+        }
+        s
     }
 
     /// Stops the listener if this generation still holds it, and marks the server closed

@@ -14,6 +14,8 @@ use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, Span};
 use parking_lot::Mutex;
 use prost::Message;
 
+use eg_supervisor::Object;
+
 use super::validation;
 use super::*;
 
@@ -222,6 +224,10 @@ async fn otlp_http_exports_the_server_span_and_the_proxy_span_below_it() {
     let r = get(port, "/orders/7?x=1").await;
     assert_eq!(r.status, 200);
     let spans = col.wait_otlp(2).await;
+    // The queue's counters are in the server's status.
+    let exported = || running(&sup, "srv").status()["tracing"]["exportedSpans"] == 2;
+    assert!(poll_until(Duration::from_secs(10), exported).await);
+    assert_eq!(running(&sup, "srv").status()["tracing"]["droppedSpans"], 0);
     assert!(col
         .exports()
         .iter()
