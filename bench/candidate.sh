@@ -13,6 +13,8 @@
 #   EG_CLIENT_MAX_BODY  the HTTPServer's clientMaxBodySize                     (its default, 4 MiB)
 #   EG_EXTRA_ARGS       more easegress-server flags
 #   EG_REQUEST_ADAPTOR  1 = put a RequestAdaptor (one header set) before the Proxy   0
+#   EG_TRACING          1 = HTTPServer tracing, sampleRate 1, OTLP/HTTP to the upstream
+#                       (whose 200 to any request serves as the collector)          0
 #
 # Everything lives in a fresh temp dir below EG_BENCH_TMP (the caller removes it); the
 # script execs the server, so the caller's process group and PID are the server's.
@@ -65,6 +67,15 @@ $server_body
           policy: roundRobin
 YAML
 
+tracing=""
+if [[ ${EG_TRACING:-0} == 1 ]]; then
+  tracing="tracing:
+  serviceName: bench
+  sampleRate: 1
+  exporter:
+    otlp: {protocol: http, endpoint: 127.0.0.1:$UPSTREAM_PORT, insecure: true}"
+fi
+
 cat >"$dir/httpserver.yaml" <<YAML
 name: bench-server
 kind: HTTPServer
@@ -73,6 +84,7 @@ port: $CANDIDATE_PORT
 keepAlive: true
 https: false
 $client_body
+$tracing
 rules:
   - paths:
       - pathPrefix: /

@@ -7,6 +7,7 @@
 #   EG_BIN=/tmp/old/easegress-server bash bench/instructions.sh
 #   TARGET=nginx bash bench/instructions.sh            # NGINX proxying the same way
 #   TARGET=nginx EG_ACCESS_LOG=1 bash bench/instructions.sh   # ... with its default access log
+#   EG_TRACING=1 bash bench/instructions.sh            # HTTPServer tracing on (see candidate.sh)
 #
 # Environment: TARGET (easegress or nginx), EG_BIN (bin/easegress-server), EG_ACCESS_LOG (0), REQUESTS (2000),
 # WARMUP (200), BODY (bytes of the upstream's answer, 64), EG_WORKER_THREADS (1).

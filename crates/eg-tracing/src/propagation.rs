@@ -3,7 +3,7 @@
 //! `X-B3-*` headers are read).
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::Context;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -36,19 +36,6 @@ impl Extractor for Headers<'_> {
     }
 }
 
-struct HeadersMut<'a>(&'a mut HeaderMap);
-
-impl Injector for HeadersMut<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(n, v);
-        }
-    }
-}
-
 impl HeaderFormat {
     /// The remote parent in `headers`, if they carry a valid one.
     pub fn extract(self, headers: &HeaderMap) -> Option<SpanContext> {
@@ -71,8 +58,27 @@ impl HeaderFormat {
         }
         match self {
             HeaderFormat::TraceContext => {
-                let cx = Context::new().with_remote_span_context(sc.clone());
-                TraceContextPropagator::new().inject_context(&cx, &mut HeadersMut(headers));
+                // `00-<trace id>-<span id>-<flags>`, written without the generic injector
+                // (this runs for every upstream request of a traced server).
+                let mut v = [0u8; 55];
+                v[..3].copy_from_slice(b"00-");
+                hex(&sc.trace_id().to_bytes(), &mut v[3..35]);
+                v[35] = b'-';
+                hex(&sc.span_id().to_bytes(), &mut v[36..52]);
+                v[52] = b'-';
+                hex(&[sc.trace_flags().to_u8() & 1], &mut v[53..55]);
+                if let Ok(v) = HeaderValue::from_bytes(&v) {
+                    headers.insert(TRACEPARENT, v);
+                }
+                let state = sc.trace_state().header();
+                match HeaderValue::from_str(&state) {
+                    Ok(v) if !state.is_empty() => {
+                        headers.insert(TRACESTATE, v);
+                    }
+                    _ => {
+                        headers.remove(TRACESTATE);
+                    }
+                }
             }
             HeaderFormat::B3 => {
                 for h in [
@@ -84,17 +90,29 @@ impl HeaderFormat {
                 ] {
                     headers.remove(h);
                 }
-                let v = format!(
-                    "{}-{}-{}",
-                    sc.trace_id(),
-                    sc.span_id(),
-                    if sc.is_sampled() { "1" } else { "0" }
-                );
-                if let Ok(v) = HeaderValue::from_str(&v) {
+                let mut v = [0u8; 51];
+                hex(&sc.trace_id().to_bytes(), &mut v[..32]);
+                v[32] = b'-';
+                hex(&sc.span_id().to_bytes(), &mut v[33..49]);
+                v[49] = b'-';
+                v[50] = if sc.is_sampled() { b'1' } else { b'0' };
+                if let Ok(v) = HeaderValue::from_bytes(&v) {
                     headers.insert(B3, v);
                 }
             }
         }
+    }
+}
+
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+
+/// Lower-case hex of `bytes` into `out` (twice as long).
+fn hex(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
     }
 }
 
@@ -174,6 +192,24 @@ mod tests {
         let mut out = HeaderMap::new();
         HeaderFormat::TraceContext.inject(&sc, &mut out);
         assert_eq!(out["traceparent"], format!("00-{TID}-{SID}-01").as_str());
+    }
+
+    #[test]
+    fn w3c_writes_tracestate_only_when_there_is_one() {
+        let h = headers(&[
+            ("traceparent", &format!("00-{TID}-{SID}-00")),
+            ("tracestate", "a=1,b=2"),
+        ]);
+        let sc = HeaderFormat::TraceContext.extract(&h).expect("context");
+        assert!(!sc.is_sampled());
+        let mut out = headers(&[("tracestate", "stale=1")]);
+        HeaderFormat::TraceContext.inject(&sc, &mut out);
+        assert_eq!(out["traceparent"], format!("00-{TID}-{SID}-00").as_str());
+        assert_eq!(out["tracestate"], "a=1,b=2");
+        let bare = headers(&[("traceparent", &format!("00-{TID}-{SID}-01"))]);
+        let sc = HeaderFormat::TraceContext.extract(&bare).expect("context");
+        HeaderFormat::TraceContext.inject(&sc, &mut out);
+        assert!(out.get("tracestate").is_none());
     }
 
     #[test]

@@ -37,7 +37,8 @@ impl Tracer {
     /// Starts the server span `name` of a request: a child of the context in `headers` when
     /// they carry a valid one (its sampled flag decides), else a new trace sampled at
     /// `sampleRate`. Attributes: `http.request.method`, `url.path`, `url.scheme`,
-    /// `network.protocol.version`, `client.address`, `cf.ray` when present.
+    /// `network.protocol.version`, `client.address`, `cf.ray` when present. The query is
+    /// not recorded (it may carry credentials).
     pub fn start_server_span(
         self: &Arc<Self>,
         name: &str,
@@ -57,9 +58,6 @@ impl Tracer {
             KeyValue::new("network.protocol.version", protocol_version(head.version)),
             KeyValue::new("client.address", client.to_string()),
         ];
-        if let Some(q) = uri.query() {
-            attrs.push(KeyValue::new("url.query", q.to_string()));
-        }
         if let Some(ray) = headers.get(CF_RAY).and_then(|v| v.to_str().ok()) {
             attrs.push(KeyValue::new("cf.ray", ray.to_string()));
         }
