@@ -86,7 +86,8 @@ pub struct FilterSpec {
 /// store) and the pipeline's `resilience` policies, already decoded and checked.
 pub struct BuildContext<'a> {
     /// The store of this member (custom data lives there); filters read it and watch it
-    /// from `init`, never write it.
+    /// from `init`. Only state a filter owns is written there (WasmHost's shared data,
+    /// under `/wasm/data/<pipeline>/<filter>/`); writes block, see [`eg_store::Store`].
     pub store: &'a std::sync::Arc<dyn eg_store::Store>,
     /// Where filters register their Prometheus series.
     pub metrics: &'a MetricsRegistry,

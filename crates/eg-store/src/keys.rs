@@ -17,6 +17,11 @@ pub const CLUSTER_NAME: &str = "/eg/cluster/name";
 /// Prefix of member leases: `/leases/<member>` holds the member's lease id in hex, put
 /// under that lease.
 pub const LEASES_PREFIX: &str = "/leases/";
+/// Written (with the time) by `POST /apis/v2/wasm/code`; every WasmHost filter watches it
+/// and reloads its code when it changes.
+pub const WASM_CODE_EVENT: &str = "/wasm/code";
+/// Prefix of WasmHost shared data: `/wasm/data/<pipeline>/<filter>/<key>`.
+pub const WASM_DATA_PREFIX: &str = "/wasm/data/";
 /// Name of the cluster-wide write lock; holders' keys are `/config/lock/<lease-hex>`.
 pub const CONFIG_LOCK: &str = "/config/lock";
 
@@ -33,6 +38,11 @@ pub fn member_status(member: &str) -> String {
 /// Key of the object called `name`.
 pub fn object(name: &str) -> String {
     format!("{OBJECTS_PREFIX}{name}")
+}
+
+/// Prefix of the shared data of WasmHost filter `filter` of pipeline `pipeline`.
+pub fn wasm_data(pipeline: &str, filter: &str) -> String {
+    format!("{WASM_DATA_PREFIX}{pipeline}/{filter}/")
 }
 
 /// Key of custom data kind `kind`.
