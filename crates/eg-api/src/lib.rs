@@ -21,6 +21,7 @@ mod server;
 mod status;
 #[cfg(test)]
 mod tests;
+mod wasm;
 
 pub use access::check_origins;
 pub use api::{

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::api::Api;
 use crate::reply::{ok, ApiError, ApiResult, Reply};
-use crate::{customdata, logs, metadata, objects, profile, status, API_PREFIX};
+use crate::{customdata, logs, metadata, objects, profile, status, wasm, API_PREFIX};
 
 /// Every route, as listed by `GET /apis/v2` (path templates and methods).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -50,6 +50,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/customdata/{kind}/items", "DELETE"),
     ("/customdata/{kind}/{id}", "GET"),
     ("/customdata/{kind}/{id}", "DELETE"),
+    ("/wasm/code", "POST"),
+    ("/wasm/data/{pipeline}/{filter}", "GET"),
+    ("/wasm/data/{pipeline}/{filter}", "PUT"),
+    ("/wasm/data/{pipeline}/{filter}", "DELETE"),
     ("/metrics", "GET"),
     ("/logs", "GET"),
     ("/logs/level", "GET"),
@@ -140,6 +144,10 @@ pub async fn dispatch(
         ("DELETE", ["customdata", kind, "items"]) => customdata::delete_items(api, kind).await,
         ("GET", ["customdata", kind, id]) => customdata::get_item(api, kind, id).await,
         ("DELETE", ["customdata", kind, id]) => customdata::delete_item(api, kind, id).await,
+        ("POST", ["wasm", "code"]) => wasm::reload_code(api).await,
+        ("GET", ["wasm", "data", p, f]) => wasm::list_data(api, p, f).await,
+        ("PUT", ["wasm", "data", p, f]) => wasm::apply_data(api, p, f, body).await,
+        ("DELETE", ["wasm", "data", p, f]) => wasm::delete_data(api, p, f).await,
         ("GET", ["metrics"]) => Ok(Reply::Text(
             StatusCode::OK,
             api.sup.metrics().encode() + &eg_supervisor::process_metrics(),
