@@ -83,7 +83,8 @@ pub fn builtin() -> Registry {
         .register(f::redirector::KIND)
         .register(f::redirectorv2::KIND)
         .register(f::remotefilter::KIND)
-        .register(f::validator::KIND);
+        .register(f::validator::KIND)
+        .register(eg_wasmhost::KIND);
     // Objects: the system controllers first, as Easegress creates them.
     for info in o::system::ALL {
         r.object(move |_| Arc::new(o::system::SystemControllerKind::new(info)));
