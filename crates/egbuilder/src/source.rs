@@ -34,7 +34,9 @@ pub const EASEGRESS_CRATES: &[&str] = &[
     "eg-store",
     "eg-supervisor",
     "eg-template",
+    "eg-tracing",
     "eg-upstream",
+    "eg-wasmhost",
     "egctl",
 ];
 
