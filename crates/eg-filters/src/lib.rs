@@ -7,6 +7,7 @@
 //! server's registry lists them.
 #![forbid(unsafe_code)]
 
+mod der;
 mod filter;
 pub mod registry;
 pub mod resilience;

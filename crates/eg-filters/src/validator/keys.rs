@@ -6,6 +6,8 @@ use base64::Engine as _;
 use ring::{hmac, signature};
 use serde_json::Value;
 
+use crate::der::element as der;
+
 /// A JWT `alg`.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Alg {
@@ -218,28 +220,6 @@ fn pem_body(pem: &[u8]) -> Option<Vec<u8>> {
         .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
         .collect();
     STANDARD.decode(body).ok()
-}
-
-/// One DER element: (tag, content, rest).
-fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |a, &b| (a << 8) | usize::from(b));
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return None;
-    }
-    Some((tag, &rest[..len], &rest[len..]))
 }
 
 /// The parts of a SubjectPublicKeyInfo used here.
