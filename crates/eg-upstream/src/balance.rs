@@ -142,6 +142,14 @@ impl LoadBalancer {
         self.sticky.as_ref()
     }
 
+    /// Adds the sticky-session cookie naming server `server` to the headers of an answer
+    /// from it, when the sticky sessions set one.
+    pub fn return_server(&self, server: usize, headers: &mut http::HeaderMap) {
+        if let Some(s) = &self.sticky {
+            s.return_server(server, headers);
+        }
+    }
+
     /// The index (into the pool's servers) of the server for this request, `None` when no
     /// server is healthy: the healthy server the request's sticky-session cookie names, or
     /// else the policy's choice.

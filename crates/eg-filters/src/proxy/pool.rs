@@ -111,18 +111,11 @@ impl PoolPlan {
             weighted,
         } = ServerSelection::select(&spec.servers, &spec.server_tags, path, HTTP_SCHEMES)?;
         let lb = Policy::compile(spec.load_balance.as_ref(), &field("loadBalance"), weighted)?;
-        let sticky = match spec
-            .load_balance
-            .as_ref()
-            .and_then(|l| l.sticky_session.as_ref())
-        {
-            Some(ss) => Some(StickySession::compile(
-                ss,
-                &field("loadBalance.stickySession"),
-                servers.iter().map(|s| s.url.clone()).collect(),
-            )?),
-            None => None,
-        };
+        let sticky = StickySession::of_load_balance(
+            spec.load_balance.as_ref(),
+            &field("loadBalance"),
+            servers.iter().map(|s| s.url.clone()).collect(),
+        )?;
         let matcher = match &spec.filter {
             Some(f) => Some(RequestMatcher::compile(f, &field("filter"))?),
             None => None,
@@ -411,9 +404,7 @@ impl Pool {
     /// Adds the sticky-session cookie naming server `i` to an answer from it, when the
     /// pool's sticky sessions set one.
     pub(super) fn return_server(&self, i: usize, headers: &mut http::HeaderMap) {
-        if let Some(s) = self.lb.sticky() {
-            s.return_server(i, headers);
-        }
+        self.lb.return_server(i, headers);
     }
 
     /// Proxies the request of the active namespace of `ctx` and sets its response.

@@ -14,6 +14,7 @@ use eg_upstream::health::{Checker, HealthCheck, HealthTask, ProbeTarget};
 use eg_upstream::matcher::RequestMatcher;
 use eg_upstream::server::{Server, WS_SCHEMES};
 use eg_upstream::servers::{ServerHealth, ServerSelection};
+use eg_upstream::sticky::StickySession;
 use http::uri::Scheme;
 use http::StatusCode;
 use serde_json::{json, Value};
@@ -40,7 +41,7 @@ pub struct PoolPlan {
     origins: OriginPolicy,
     health_check: Option<HealthCheck>,
     path: String,
-    sticky_session: bool,
+    sticky: Option<StickySession>,
 }
 
 /// `clientMaxMsgSize`/`serverMaxMsgSize`: 0 is the default, -1 no limit, other negatives
@@ -78,6 +79,11 @@ impl PoolPlan {
             weighted,
         } = ServerSelection::select(&spec.servers, &spec.server_tags, path, WS_SCHEMES)?;
         let lb = Policy::compile(spec.load_balance.as_ref(), &field("loadBalance"), weighted)?;
+        let sticky = StickySession::of_load_balance(
+            spec.load_balance.as_ref(),
+            &field("loadBalance"),
+            servers.iter().map(|s| s.url.clone()).collect(),
+        )?;
         let matcher = match &spec.filter {
             Some(f) => Some(RequestMatcher::compile(f, &field("filter"))?),
             None => None,
@@ -121,10 +127,7 @@ impl PoolPlan {
             origins,
             health_check,
             path: path.to_string(),
-            sticky_session: spec
-                .load_balance
-                .as_ref()
-                .is_some_and(|lb| lb.sticky_session.is_some()),
+            sticky,
         })
     }
 }
@@ -160,11 +163,8 @@ impl Pool {
             origins,
             health_check,
             path,
-            sticky_session,
+            sticky,
         } = plan;
-        if sticky_session {
-            tracing::warn!(pool = %name, "loadBalance.stickySession is not supported yet and is ignored");
-        }
         let tls = websocket_tls_config(insecure).map_err(|e| SpecError::new(&path, e))?;
         let checker = match health_check {
             Some(check) => {
@@ -197,7 +197,7 @@ impl Pool {
             upstreams,
             health,
             checks: HealthTask::new(checker),
-            lb: LoadBalancer::new(lb),
+            lb: LoadBalancer::new(lb).with_sticky(sticky),
             matcher,
             settings: Arc::new(SessionSettings {
                 client_max_msg,
@@ -237,7 +237,8 @@ impl Pool {
         Value::Object(s)
     }
 
-    /// Serves the handshake of the active namespace's request.
+    /// Serves the handshake of the active namespace's request; a `101` carries the sticky
+    /// session's cookie naming the server when the pool's sticky sessions set one.
     pub async fn handle(&self, ctx: &mut Context) -> &'static str {
         let chosen = ctx.request().and_then(|req| {
             let group = self.health.group();
@@ -251,7 +252,15 @@ impl Pool {
             ));
             return RESULT_INTERNAL_ERROR;
         };
-        session::serve(ctx, &self.upstreams[i], &self.settings, &self.stats).await
+        let result = session::serve(ctx, &self.upstreams[i], &self.settings, &self.stats).await;
+        if self.lb.sticky().is_some() {
+            if let Some(resp) = ctx.response_mut() {
+                if resp.status == StatusCode::SWITCHING_PROTOCOLS {
+                    self.lb.return_server(i, &mut resp.headers);
+                }
+            }
+        }
+        result
     }
 }
 

@@ -28,7 +28,7 @@ use http::HeaderMap;
 use ring::hmac;
 
 use crate::servers::HealthyGroup;
-use crate::spec::StickySessionSpec;
+use crate::spec::{LoadBalanceSpec, StickySessionSpec};
 
 use self::hash_ring::HashRing;
 
@@ -138,6 +138,21 @@ impl StickySession {
             urls: urls.into(),
             ring: ArcSwapOption::empty(),
         })
+    }
+
+    /// The sticky sessions of a pool's `loadBalance` (at `path`), if it asks for them, for
+    /// a pool whose servers have `urls`; errors name fields under `path.stickySession`.
+    pub fn of_load_balance(
+        spec: Option<&LoadBalanceSpec>,
+        path: &str,
+        urls: Vec<String>,
+    ) -> Result<Option<StickySession>, SpecError> {
+        match spec.and_then(|lb| lb.sticky_session.as_ref()) {
+            Some(ss) => {
+                StickySession::compile(ss, &format!("{path}.stickySession"), urls).map(Some)
+            }
+            None => Ok(None),
+        }
     }
 
     /// The mode.

@@ -6,6 +6,7 @@ mod handshake;
 mod health;
 mod relay;
 mod spec_errors;
+mod sticky;
 mod tls;
 
 use std::convert::Infallible;

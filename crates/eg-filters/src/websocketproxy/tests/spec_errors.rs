@@ -76,6 +76,33 @@ fn load_balance_and_filter() {
         &format!("{P}.loadBalance.headerHashKey"),
         "headerHashKey",
     );
+    let sticky = |s: Value| pool_err(json!({"loadBalance": {"stickySession": s}}));
+    let e = sticky(json!({"mode": "Forever"}));
+    assert_path(e, &format!("{P}.loadBalance.stickySession.mode"), "Forever");
+    let e = sticky(json!({}));
+    assert_path(
+        e,
+        &format!("{P}.loadBalance.stickySession.mode"),
+        "required",
+    );
+    let e = sticky(json!({"mode": "ApplicationBased"}));
+    assert_path(
+        e,
+        &format!("{P}.loadBalance.stickySession.appCookieName"),
+        "needs",
+    );
+    let e = sticky(json!({"mode": "DurationBased", "lbCookieName": "a b"}));
+    assert_path(
+        e,
+        &format!("{P}.loadBalance.stickySession.lbCookieName"),
+        "cookie name",
+    );
+    let e = sticky(json!({"mode": "DurationBased", "lbCookieExpire": "soon"}));
+    assert_path(
+        e,
+        &format!("{P}.loadBalance.stickySession.lbCookieExpire"),
+        "",
+    );
     let e = pool_err(json!({"loadBalance": {"healthCheck": {"interval": "1s"}}}));
     assert_path(e, &format!("{P}.loadBalance.healthCheck"), "healthCheck");
     let doc = json!({"pools": [{"servers": [{"url": U}]},
