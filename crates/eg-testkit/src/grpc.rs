@@ -140,6 +140,8 @@ pub struct GrpcSeen {
 /// - `Fail`: a trailers-only answer with the status from the request header `x-fail-code`
 ///   (default 13) and the message `failed on purpose`;
 /// - `Hang`: never answers (until the caller gives up).
+///
+/// The value of a request header `x-reply-set-cookie` comes back as `set-cookie`.
 pub struct GrpcUpstream {
     /// The address.
     pub addr: SocketAddr,
@@ -281,6 +283,9 @@ fn answer(
     }
     if let Ok(v) = HeaderValue::from_str(&label_header) {
         resp.headers_mut().insert("x-upstream", v);
+    }
+    if let Some(v) = head.headers.get("x-reply-set-cookie") {
+        resp.headers_mut().insert("set-cookie", v.clone());
     }
     resp
 }

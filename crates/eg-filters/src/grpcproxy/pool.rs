@@ -13,6 +13,7 @@ use eg_upstream::connections::H2Pool;
 use eg_upstream::matcher::RequestMatcher;
 use eg_upstream::server::Server;
 use eg_upstream::servers::{ServerHealth, ServerSelection};
+use eg_upstream::sticky::StickySession;
 use http::uri::Authority;
 use http::{HeaderMap, Request};
 use serde_json::{json, Value};
@@ -92,6 +93,17 @@ impl Pool {
             &field("loadBalance"),
             weighted,
         )?;
+        let sticky = StickySession::of_load_balance(
+            spec.load_balance.as_ref(),
+            &field("loadBalance"),
+            servers.iter().map(|s| s.url.clone()).collect(),
+        )?;
+        if forward && sticky.is_some() {
+            return Err(SpecError::new(
+                field("loadBalance.stickySession"),
+                "not used with the forward policy: the forwardKey header names the server",
+            ));
+        }
         let matcher = spec
             .filter
             .as_ref()
@@ -117,7 +129,7 @@ impl Pool {
             name,
             servers: servers.into(),
             health,
-            lb: LoadBalancer::new(lb),
+            lb: LoadBalancer::new(lb).with_sticky(sticky),
             matcher,
             breaker,
         })
@@ -194,6 +206,8 @@ impl Pool {
                 RESULT_INTERNAL_ERROR,
             ));
         };
+        // The pool server chosen (none with `forward`), for the sticky-session cookie.
+        let mut chosen = None;
         let authority: Authority = match self.lb.forward_target(req) {
             Some(target) => forward_authority(target).ok_or_else(|| {
                 Failed(
@@ -203,7 +217,10 @@ impl Pool {
                 )
             })?,
             None => match self.lb.choose(&self.health.group(), req, real_ip) {
-                Some(i) => self.servers[i].authority.clone(),
+                Some(i) => {
+                    chosen = Some(i);
+                    self.servers[i].authority.clone()
+                }
                 None => {
                     return Err(Failed(
                         Code::InvalidArgument,
@@ -263,7 +280,10 @@ impl Pool {
                 })?,
             None => exchange.await?,
         };
-        let (head, body) = resp.into_parts();
+        let (mut head, body) = resp.into_parts();
+        if let Some(i) = chosen {
+            self.lb.return_server(i, &mut head.headers);
+        }
         let body = match deadline {
             Some(at) => Body::Stream(http_body_util::combinators::UnsyncBoxBody::new(
                 DeadlineBody::new(body, at),

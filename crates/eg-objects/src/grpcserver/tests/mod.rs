@@ -4,6 +4,7 @@
 mod lifecycle;
 mod proxy;
 mod routing;
+mod sticky;
 mod validation;
 
 use std::sync::Arc;

@@ -277,6 +277,26 @@ fn bad_proxy_specs_name_their_field() {
             json!({"pools": [{"servers": [{"url": "http://a:1"}], "serviceName": "svc"}]}),
             "filters[0].pools[0].serviceName",
         ),
+        (
+            json!({"pools": [{"servers": [{"url": "http://a:1"}], "loadBalance": {"stickySession": {"mode": "Sometimes"}}}]}),
+            "filters[0].pools[0].loadBalance.stickySession.mode",
+        ),
+        (
+            json!({"pools": [{"servers": [{"url": "http://a:1"}], "loadBalance": {"stickySession": {"mode": "CookieConsistentHash"}}}]}),
+            "filters[0].pools[0].loadBalance.stickySession.appCookieName",
+        ),
+        (
+            json!({"pools": [{"servers": [{"url": "http://a:1"}], "loadBalance": {"stickySession": {"mode": "DurationBased", "lbCookieName": "a;b"}}}]}),
+            "filters[0].pools[0].loadBalance.stickySession.lbCookieName",
+        ),
+        (
+            json!({"pools": [{"servers": [{"url": "http://a:1"}], "loadBalance": {"stickySession": {"mode": "DurationBased", "lbCookieExpire": "long"}}}]}),
+            "filters[0].pools[0].loadBalance.stickySession.lbCookieExpire",
+        ),
+        (
+            json!({"pools": [{"loadBalance": {"policy": "forward", "forwardKey": "x-t", "stickySession": {"mode": "DurationBased"}}}]}),
+            "filters[0].pools[0].loadBalance.stickySession",
+        ),
     ];
     for (fields, field) in cases {
         let err = validate(fields.clone()).expect_err(&fields.to_string());
