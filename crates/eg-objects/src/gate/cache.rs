@@ -4,6 +4,12 @@
 //! swapped entry, so lookups and inserts take no lock. Only decisions that depend on
 //! nothing but the key are stored (no header, query or IP conditions consulted, no path
 //! parameters), and 404/405 answers too.
+//!
+//! A RadixTree match that captured parameters (`/users/{id}`, `/files/*`) is not stored:
+//! its parameters feed `rewriteTarget` and `setHeaders`, so an entry would have to carry
+//! them, and such routes see one path per user or file: caching them would mostly evict
+//! the entries of fixed paths from their slots. A match without parameters is stored and
+//! its hit costs what it did.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;

@@ -182,6 +182,8 @@ impl Mux {
         if let Some(cache) = &self.cache {
             match cache.get(req.host, req.method, req.path) {
                 Some(Cached::Route(i)) => {
+                    // Only matches that captured no parameter are cached (see
+                    // `gate::cache`), so there are none to hand on.
                     let rewritten = self.router.routes[i].rewritten_path(req.path, &[]);
                     return Ok((i, rewritten, Vec::new()));
                 }

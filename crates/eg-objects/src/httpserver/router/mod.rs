@@ -54,8 +54,8 @@ pub(crate) struct Search<'a> {
     pub query_mismatch: bool,
     /// Some candidate's methods did not include the request's.
     pub method_mismatch: bool,
-    /// The decision depends only on host, method and path (no headers, queries or IP
-    /// filters were consulted, no parameters captured), so it may be cached.
+    /// The decision depends on more than host, method and path (headers, queries or IP
+    /// filters were consulted, or RadixTree parameters captured), so it is not cached.
     pub uncacheable: bool,
 }
 

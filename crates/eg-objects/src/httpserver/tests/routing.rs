@@ -667,3 +667,51 @@ async fn set_headers_use_path_parameters() {
     let h = get(port, "/users/42").await.json()["headers"].clone();
     assert_eq!(h["x-user-id"], "user-42");
 }
+
+/// With a route cache, a second request to a RadixTree path with parameters is served as
+/// the first: the same parameters reach `setHeaders` and `rewriteTarget`.
+#[tokio::test]
+async fn radix_tree_parameters_survive_the_route_cache() {
+    let sup = with_backends(&["param", "wild", "static"]);
+    let port = serve(
+        &sup,
+        json!({"routerKind": "RadixTree", "cacheSize": 16, "rules": [{"paths": [
+            {"path": "/users/{id}", "rewriteTarget": "/by-id/{id}", "backend": "pl-param",
+             "setHeaders": {"X-User-Id": "user-$id"}},
+            {"path": "/files/*", "rewriteTarget": "/all/{EG_WILDCARD}", "backend": "pl-wild"},
+            {"path": "/static", "backend": "pl-static", "setHeaders": {"X-Path": "$uri"}},
+        ]}]}),
+    )
+    .await;
+    for round in 0..3 {
+        for id in ["42", "bob"] {
+            let r = get(port, &format!("/users/{id}")).await;
+            let body = r.json();
+            assert_eq!(
+                (
+                    r.server(),
+                    body["path"].clone(),
+                    body["headers"]["x-user-id"].clone()
+                ),
+                (
+                    "param".into(),
+                    json!(format!("/by-id/{id}")),
+                    json!(format!("user-{id}"))
+                ),
+                "round {round}"
+            );
+        }
+        let r = get(port, "/files/a/b.txt").await;
+        assert_eq!(
+            (r.server(), r.json()["path"].clone()),
+            ("wild".into(), json!("/all/a/b.txt")),
+            "round {round}"
+        );
+        let r = get(port, "/static").await;
+        assert_eq!(
+            (r.server(), r.json()["headers"]["x-path"].clone()),
+            ("static".into(), json!("/static")),
+            "round {round}"
+        );
+    }
+}
