@@ -9,6 +9,7 @@
 
 mod der;
 mod filter;
+mod redirect;
 pub mod registry;
 pub mod resilience;
 #[cfg(test)]

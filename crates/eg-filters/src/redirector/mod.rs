@@ -14,17 +14,15 @@ mod tests;
 
 use std::any::Any;
 
-use bytes::Bytes;
-use eg_protocols::{Body, Context, HttpResponse};
+use eg_protocols::Context;
 use eg_spec::error::join_path;
 use eg_spec::SpecError;
-use http::header::{CONTENT_TYPE, LOCATION};
-use http::{HeaderValue, StatusCode};
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
+use crate::redirect::Redirect;
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
@@ -34,8 +32,6 @@ pub const KIND_NAME: &str = "Redirector";
 pub const RESULT_REDIRECTED: &str = "redirected";
 /// Default `statusCode`.
 pub const DEFAULT_STATUS_CODE: u16 = 301;
-/// The accepted redirect statuses.
-const REDIRECT_STATUSES: [u16; 6] = [301, 302, 303, 304, 307, 308];
 
 /// The `Redirector` filter kind.
 pub const KIND: FilterKind = FilterKind::new(
@@ -83,9 +79,7 @@ pub struct Redirector {
     re: Regex,
     part: MatchPart,
     replacement: String,
-    status: StatusCode,
-    /// The status text, sent as the body.
-    body: Bytes,
+    redirect: Redirect,
 }
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
@@ -116,30 +110,13 @@ impl Redirector {
                 ))
             }
         };
-        let code = if s.status_code == 0 {
-            DEFAULT_STATUS_CODE
-        } else {
-            u16::try_from(s.status_code)
-                .ok()
-                .filter(|c| REDIRECT_STATUSES.contains(c))
-                .ok_or_else(|| {
-                    SpecError::new(
-                        join_path(path, "statusCode"),
-                        format!(
-                            "{} is not a redirect status: use 301, 302, 303, 304, 307 or 308",
-                            s.status_code
-                        ),
-                    )
-                })?
-        };
-        let status = StatusCode::from_u16(code)
-            .map_err(|_| SpecError::new(join_path(path, "statusCode"), "invalid status"))?;
+        // 0 is Easegress's "not set".
+        let code = (s.status_code != 0).then_some(s.status_code);
         Ok(Redirector {
             re,
             part,
             replacement: s.replacement.clone(),
-            status,
-            body: Bytes::from_static(status.canonical_reason().unwrap_or("").as_bytes()),
+            redirect: Redirect::compile(code, DEFAULT_STATUS_CODE, path)?,
         })
     }
 }
@@ -163,17 +140,9 @@ impl Filter for Redirector {
         if location == input {
             return Handled::Done("");
         }
-        let Ok(value) = HeaderValue::from_bytes(location.as_bytes()) else {
-            tracing::warn!(location = %location, "redirect location is not a valid header value; not redirected");
+        let Some(resp) = self.redirect.response(&location) else {
             return Handled::Done("");
         };
-        let mut resp = HttpResponse::new(self.status);
-        resp.headers.insert(LOCATION, value);
-        resp.headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        resp.body = Body::full(self.body.clone());
         ctx.set_response(resp);
         Handled::Done(RESULT_REDIRECTED)
     }

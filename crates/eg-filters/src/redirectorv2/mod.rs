@@ -14,16 +14,14 @@ mod tests;
 
 use std::any::Any;
 
-use bytes::Bytes;
-use eg_protocols::{Body, Context, HttpResponse};
+use eg_protocols::Context;
 use eg_spec::error::join_path;
 use eg_spec::SpecError;
-use http::header::{CONTENT_TYPE, LOCATION};
-use http::{HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled};
+use crate::redirect::Redirect;
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
@@ -33,8 +31,6 @@ pub const KIND_NAME: &str = "RedirectorV2";
 pub const RESULT_REDIRECTED: &str = "redirected";
 /// Default `statusCode`.
 pub const DEFAULT_STATUS_CODE: u16 = 302;
-/// The accepted redirect statuses.
-const REDIRECT_STATUSES: [u16; 6] = [301, 302, 303, 304, 307, 308];
 /// `path.type` replacing the whole path.
 pub const FULL_PATH: &str = "ReplaceFullPath";
 /// `path.type` replacing the route's path prefix.
@@ -103,8 +99,7 @@ pub struct RedirectorV2 {
     scheme: Option<String>,
     hostname: Option<String>,
     path: Option<PathChange>,
-    status: StatusCode,
-    body: Bytes,
+    redirect: Redirect,
 }
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
@@ -163,20 +158,7 @@ impl RedirectorV2 {
                 ));
             }
         }
-        let code = match s.status_code {
-            None => DEFAULT_STATUS_CODE,
-            Some(c) => u16::try_from(c)
-                .ok()
-                .filter(|c| REDIRECT_STATUSES.contains(c))
-                .ok_or_else(|| {
-                    SpecError::new(
-                        join_path(path, "statusCode"),
-                        format!("{c} is not a redirect status: use 301, 302, 303, 304, 307 or 308"),
-                    )
-                })?,
-        };
-        let status = StatusCode::from_u16(code)
-            .map_err(|_| SpecError::new(join_path(path, "statusCode"), "invalid status"))?;
+        let redirect = Redirect::compile(s.status_code, DEFAULT_STATUS_CODE, path)?;
         let change = match &s.path {
             None => None,
             Some(p) => {
@@ -209,8 +191,7 @@ impl RedirectorV2 {
             scheme: s.scheme.clone(),
             hostname: s.hostname.clone(),
             path: change,
-            status,
-            body: Bytes::from_static(status.canonical_reason().unwrap_or("").as_bytes()),
+            redirect,
         })
     }
 
@@ -253,17 +234,9 @@ impl Filter for RedirectorV2 {
         if !changed {
             return Handled::Done("");
         }
-        let Ok(value) = HeaderValue::from_str(&location) else {
-            tracing::warn!(%location, "redirect location is not a valid header value; not redirected");
+        let Some(resp) = self.redirect.response(&location) else {
             return Handled::Done("");
         };
-        let mut resp = HttpResponse::new(self.status);
-        resp.headers.insert(LOCATION, value);
-        resp.headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        resp.body = Body::full(self.body.clone());
         ctx.set_response(resp);
         Handled::Done(RESULT_REDIRECTED)
     }

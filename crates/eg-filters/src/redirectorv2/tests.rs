@@ -1,3 +1,5 @@
+use http::header::LOCATION;
+use http::StatusCode;
 use serde_json::json;
 
 use super::*;
