@@ -164,3 +164,32 @@ async fn application_based_sets_the_cookie_only_with_the_apps_and_consistent_has
     }
     assert_eq!(owners.len(), 2, "{owners:?}");
 }
+
+#[tokio::test]
+async fn a_cookie_naming_an_unhealthy_server_falls_back_and_returns_when_it_recovers() {
+    use std::sync::atomic::Ordering;
+    let echos = named(&["a", "b"]).await;
+    let mut doc = sticky_spec(&urls(&echos), json!({"mode": "DurationBased"}));
+    doc["pools"][0]["healthCheck"] = json!({"interval": "100ms", "ws": {"uri": "/probe"}});
+    let gw = Gateway::start(doc).await;
+    let healthy = |i: usize| gw.status()["mainPool"]["servers"][i]["healthy"] == true;
+    let (first, set) = open(&gw, "").await;
+    let cookie = cookie_named(&set, "EG_SESSION").unwrap();
+    let (i, other) = if first == "a" { (0, "b") } else { (1, "a") };
+
+    echos[i].state.refuse.store(true, Ordering::SeqCst);
+    until("the sticky server to be unhealthy", || async {
+        (!healthy(i)).then_some(())
+    })
+    .await;
+    let (who, set) = open(&gw, &cookie).await;
+    assert_eq!(who, other);
+    assert_ne!(cookie_named(&set, "EG_SESSION").unwrap(), cookie);
+
+    echos[i].state.refuse.store(false, Ordering::SeqCst);
+    until("the sticky server to be healthy again", || async {
+        healthy(i).then_some(())
+    })
+    .await;
+    assert_eq!(open(&gw, &cookie).await.0, first);
+}
