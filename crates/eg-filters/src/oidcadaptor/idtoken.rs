@@ -15,13 +15,9 @@ use parking_lot::Mutex;
 use serde_json::{Map, Value};
 
 use super::provider::Endpoints;
+use crate::validator::basicauth::equal;
 use crate::validator::jwt::{Checked, JwtValidator};
 use crate::validator::{JwksSpec, JwtSpec};
-
-/// Compares without stopping at the first difference.
-pub(super) fn equal(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 /// One JWT check per signing algorithm met, built on first use.
 #[derive(Default)]

@@ -37,7 +37,8 @@ use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled, RESULT_OK}
 use crate::registry::FilterKind;
 use crate::spec::decode_filter_spec;
 
-use idtoken::{equal, Expected, Verifiers};
+use crate::validator::basicauth::equal;
+use idtoken::{Expected, Verifiers};
 use logins::{Logins, Pending, LOGIN_TTL};
 use provider::{Endpoints, Provider};
 pub use spec::OidcAdaptorSpec;
@@ -154,13 +155,17 @@ fn cookie<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
         .map(|(_, v)| v.trim_matches('"'))
 }
 
-/// The request's scheme as Easegress reads it: the URI's, `X-Forwarded-Proto`, TLS.
+/// The request's scheme as Easegress reads it: the URI's, `X-Forwarded-Proto` (when `http`
+/// or `https`), TLS.
 fn scheme(req: &HttpRequest) -> String {
     if let Some(s) = req.uri().scheme_str() {
         return s.to_string();
     }
-    match req.header("x-forwarded-proto").filter(|s| !s.is_empty()) {
-        Some(s) => s.to_string(),
+    match req
+        .header("x-forwarded-proto")
+        .filter(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"))
+    {
+        Some(s) => s.to_ascii_lowercase(),
         None if req.over_tls() => "https".into(),
         None => "http".into(),
     }

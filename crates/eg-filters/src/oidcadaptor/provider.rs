@@ -3,6 +3,7 @@
 //! exchange, answers up to 256 KiB).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use base64::engine::general_purpose::STANDARD;
@@ -24,6 +25,9 @@ const JSON: &str = "application/json";
 /// The scope asked for when the provider lists none (Easegress's choice, for OAuth2-only
 /// providers).
 pub const DEFAULT_SCOPE: &str = "user";
+/// How long a failed discovery fetch answers for the next requests before one tries again
+/// (so a provider that is down is not asked once per waiting request).
+pub const DISCOVERY_RETRY: Duration = Duration::from_secs(5);
 
 /// The provider's endpoints and what else the login uses from its discovery document.
 #[derive(Debug, Default, Deserialize)]
@@ -84,8 +88,9 @@ pub(super) struct Provider {
     fetcher: Fetcher,
     discovery: Option<Uri>,
     endpoints: ArcSwapOption<Endpoints>,
-    /// Held while the discovery document is fetched, so one fetch runs at a time.
-    discovering: tokio::sync::Mutex<()>,
+    /// Held while the discovery document is fetched, so one fetch runs at a time; holds
+    /// the last failure and when it happened.
+    discovering: tokio::sync::Mutex<Option<(Instant, String)>>,
 }
 
 impl Provider {
@@ -114,7 +119,7 @@ impl Provider {
             fetcher,
             discovery,
             endpoints: ArcSwapOption::new(endpoints),
-            discovering: tokio::sync::Mutex::new(()),
+            discovering: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -133,16 +138,36 @@ impl Provider {
         self.endpoints.load_full()
     }
 
-    /// The endpoints, fetching the discovery document when not held yet (a failed fetch
-    /// is not kept: the next request tries again).
+    /// The endpoints, fetching the discovery document when not held yet. A failure is
+    /// given again, without fetching, for [`DISCOVERY_RETRY`].
     pub(super) async fn endpoints(&self) -> Result<Arc<Endpoints>, String> {
         if let Some(e) = self.ready() {
             return Ok(e);
         }
-        let _one_at_a_time = self.discovering.lock().await;
+        let mut failed = self.discovering.lock().await;
         if let Some(e) = self.ready() {
             return Ok(e);
         }
+        if let Some((at, why)) = failed.as_ref() {
+            if at.elapsed() < DISCOVERY_RETRY {
+                return Err(why.clone());
+            }
+        }
+        match self.discover().await {
+            Ok(e) => {
+                *failed = None;
+                self.endpoints.store(Some(e.clone()));
+                Ok(e)
+            }
+            Err(why) => {
+                tracing::warn!("OIDCAdaptor: discovery failed: {why}");
+                *failed = Some((Instant::now(), why.clone()));
+                Err(why)
+            }
+        }
+    }
+
+    async fn discover(&self) -> Result<Arc<Endpoints>, String> {
         let Some(url) = &self.discovery else {
             return Err("no endpoints".into());
         };
@@ -155,9 +180,7 @@ impl Provider {
             serde_json::from_slice(&body).map_err(|e| format!("bad discovery document: {e}"))?;
         parse_http_url(&e.authorization_endpoint)
             .map_err(|err| format!("authorization_endpoint: {err}"))?;
-        let e = Arc::new(e);
-        self.endpoints.store(Some(e.clone()));
-        Ok(e)
+        Ok(Arc::new(e))
     }
 
     /// Exchanges `code` for tokens, sending the client credentials both in the form and

@@ -226,6 +226,15 @@ async fn a_first_visit_is_redirected_to_the_provider() {
     assert_ne!(p2["state"], p["state"]);
     assert_eq!(p2["redirect_uri"], "https://gw.test/oidc/callback");
     assert!(resp_header(&c2, "set-cookie").ends_with("; Secure"));
+    // A forwarded scheme that is not http(s) is not used.
+    let mut c3 = ctx(
+        "GET",
+        "/",
+        &[("Host", "gw.test"), ("X-Forwarded-Proto", "javascript")],
+    );
+    run(&*f, &mut c3).await;
+    let p3 = params(&resp_header(&c3, "location"));
+    assert_eq!(p3["redirect_uri"], "http://gw.test/oidc/callback");
 }
 
 #[tokio::test]

@@ -346,6 +346,14 @@ async fn provider_failures_answer_500() {
         body_text(&c),
         "fetch OIDC discovery error: status 404 Not Found"
     );
+    // A request right after gets the same answer without asking the provider again.
+    let mut c = ctx("GET", "/", &[("Host", HOST)]);
+    assert_eq!(run(&*f, &mut c).await, RESULT_FILTERED);
+    assert_eq!(
+        body_text(&c),
+        "fetch OIDC discovery error: status 404 Not Found"
+    );
+    assert_eq!(p.seen_at("/missing").len(), 1);
 
     // The token endpoint refusing the code, or down.
     let f = build(&KIND, discovery_spec(&p)).unwrap();

@@ -9,7 +9,7 @@
 //! status changes; otherwise a new empty one is made), adds an access-log tag saying what
 //! failed (never the token or credential), and returns `invalid`.
 
-mod basicauth;
+pub(crate) mod basicauth;
 pub(crate) mod fetch;
 mod headers;
 pub(crate) mod jwks;
