@@ -43,6 +43,8 @@ pub struct Issue {
     pub no_id_token: bool,
     /// Answer the token request with this status and an OAuth2 error.
     pub token_error: Option<u16>,
+    /// Leave `exp` out of the ID token.
+    pub no_exp: bool,
 }
 
 impl Default for Issue {
@@ -56,6 +58,7 @@ impl Default for Issue {
             iss: None,
             no_id_token: false,
             token_error: None,
+            no_exp: false,
         }
     }
 }
@@ -188,6 +191,12 @@ fn handle(state: &Mutex<State>, seen: &Seen) -> Reply {
                 "nonce": issue.nonce.unwrap_or(nonce),
                 "email": "alice@example.com",
             });
+            let mut claims = claims;
+            if issue.no_exp {
+                if let Some(m) = claims.as_object_mut() {
+                    m.remove("exp");
+                }
+            }
             let key = if issue.wrong_key {
                 Some((RSA2_PKCS8, "k1"))
             } else if issue.hmac {

@@ -213,6 +213,13 @@ async fn bad_id_tokens_are_refused_with_401() {
             },
         ),
         (
+            "token has no exp",
+            Issue {
+                no_exp: true,
+                ..Issue::default()
+            },
+        ),
+        (
             "nonce is not",
             Issue {
                 nonce: Some("replayed".into()),
@@ -367,6 +374,26 @@ async fn provider_failures_answer_500() {
     assert_eq!(
         body_text(&cb),
         "fetch OIDC token error: status 400 Bad Request"
+    );
+
+    // A 200 answer carrying an OAuth2 error (an unknown code).
+    p.issue(Issue::default());
+    let mut cb = login(&*f, "/").await;
+    let target = cb
+        .request()
+        .unwrap()
+        .uri()
+        .to_string()
+        .replace("code=code-", "code=other-");
+    cb.request_mut()
+        .unwrap()
+        .set_path_and_query(&target)
+        .unwrap();
+    assert_eq!(run(&*f, &mut cb).await, RESULT_FILTERED);
+    assert_eq!(cb.response().unwrap().status, 500);
+    assert_eq!(
+        body_text(&cb),
+        "fetch OIDC token error: invalid_grant: unknown code"
     );
 
     let mut spec = explicit_spec(&p);
