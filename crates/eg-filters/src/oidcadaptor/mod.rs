@@ -13,6 +13,7 @@
 mod idtoken;
 mod logins;
 mod provider;
+mod request;
 mod spec;
 #[cfg(test)]
 mod testprovider;
@@ -26,11 +27,11 @@ use std::any::Any;
 use arc_swap::ArcSwap;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use eg_protocols::escape::{decode_path, decode_query_component, query_escape};
+use eg_protocols::escape::{decode_path, query_escape};
 use eg_protocols::{Context, HttpRequest, HttpResponse};
 use eg_spec::error::join_path;
 use eg_spec::SpecError;
-use http::{header, HeaderName, HeaderValue, StatusCode};
+use http::{header, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 
 use crate::filter::{BuildContext, Built, Filter, FilterSpec, Handled, RESULT_OK};
@@ -41,6 +42,7 @@ use crate::validator::basicauth::equal;
 use idtoken::{Expected, Verifiers};
 use logins::{Logins, Pending, LOGIN_TTL};
 use provider::{Endpoints, Provider};
+use request::{cookie, query_param, random_hex, scheme, set_header};
 pub use spec::OidcAdaptorSpec;
 use spec::Settings;
 
@@ -59,8 +61,6 @@ pub const ID_TOKEN_HEADER: &str = "x-id-token";
 pub const USER_INFO_HEADER: &str = "x-user-info";
 /// The cookie binding a login's `state` to the browser that started it.
 pub const STATE_COOKIE: &str = "eg_oidc_state";
-/// Random bytes in a `state` or `nonce` (sent as hex).
-const RANDOM_BYTES: usize = 16;
 
 /// The `OIDCAdaptor` filter kind.
 pub const KIND: FilterKind = FilterKind::new(
@@ -129,58 +129,6 @@ fn refuse(ctx: &mut Context, status: StatusCode, body: &str, why: &str) -> &'sta
         ctx.add_tag(format!("oidcAdaptor: {why}"));
     }
     answer(ctx, status, Some(body.to_string()))
-}
-
-/// The first value of query parameter `name`, decoded.
-fn query_param(req: &HttpRequest, name: &str) -> String {
-    req.query()
-        .split('&')
-        .filter_map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode_query_component(k) == name).then(|| decode_query_component(v).into_owned())
-        })
-        .next()
-        .unwrap_or_default()
-}
-
-/// The value of cookie `name`, when the request carries it.
-fn cookie<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'))
-}
-
-/// The request's scheme as Easegress reads it: the URI's, `X-Forwarded-Proto` (when `http`
-/// or `https`), TLS.
-fn scheme(req: &HttpRequest) -> String {
-    if let Some(s) = req.uri().scheme_str() {
-        return s.to_string();
-    }
-    match req
-        .header("x-forwarded-proto")
-        .filter(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"))
-    {
-        Some(s) => s.to_ascii_lowercase(),
-        None if req.over_tls() => "https".into(),
-        None => "http".into(),
-    }
-}
-
-fn random_hex() -> String {
-    (0..RANDOM_BYTES)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect()
-}
-
-fn set_header(req: &mut HttpRequest, name: &'static str, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        req.headers_mut().insert(HeaderName::from_static(name), v);
-    }
 }
 
 impl OidcAdaptor {

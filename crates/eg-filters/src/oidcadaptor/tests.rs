@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 
+use eg_protocols::escape::decode_query_component;
 use serde_json::json;
 
+use super::request::RANDOM_BYTES;
 use super::testprovider::{CLIENT_ID, CLIENT_SECRET};
 use super::*;
 use crate::testkit::{body_text, build, ctx, run};
