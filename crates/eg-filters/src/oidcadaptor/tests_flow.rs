@@ -420,3 +420,26 @@ async fn provider_failures_answer_500() {
         "fetch OAuth2 userinfo error: status 404 Not Found"
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_discovery_document_carries_over_to_the_next_generation() {
+    let p = TestProvider::start().await;
+    let old = build(&KIND, discovery_spec(&p)).unwrap();
+    let mut c = ctx("GET", "/", &[("Host", HOST)]);
+    run(&*old, &mut c).await;
+    let new = build(&KIND, discovery_spec(&p)).unwrap();
+    new.init(Some(&*old));
+    let mut c = ctx("GET", "/", &[("Host", HOST)]);
+    assert_eq!(run(&*new, &mut c).await, RESULT_FILTERED);
+    assert!(resp_header(&c, "location").starts_with(&format!("{}/authorize?", p.url())));
+    assert_eq!(p.seen_at("/.well-known/openid-configuration").len(), 1);
+
+    // Another discovery URL starts afresh.
+    let mut other = discovery_spec(&p);
+    other["discovery"] = json!(format!("{}/.well-known/openid-configuration?v=2", p.url()));
+    let newer = build(&KIND, other).unwrap();
+    newer.init(Some(&*new));
+    let mut c = ctx("GET", "/", &[("Host", HOST)]);
+    run(&*newer, &mut c).await;
+    assert_eq!(p.seen_at("/.well-known/openid-configuration").len(), 2);
+}
