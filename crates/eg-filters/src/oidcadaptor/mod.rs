@@ -6,8 +6,9 @@
 //! started (and match the browser's state cookie), its `code` is exchanged at the token
 //! endpoint, the ID token is checked (or, without one, the user info endpoint asked), and
 //! the request goes on with `X-Access-Token`, `X-Origin-Request-URL`, `X-Id-Token` and
-//! `X-User-Info` (base64 of the claims' JSON). Any other request is redirected (302) to the
-//! provider's authorization endpoint. Failures answer 403 (bad callback), 401 (bad ID
+//! `X-User-Info` (base64 of the claims' JSON); the last three are removed from every
+//! request that comes with them. Any other request is redirected (302) to the provider's
+//! authorization endpoint. Failures answer 403 (bad callback), 401 (bad ID
 //! token) or 500 (the provider failed), with a text body, and return `oidcFiltered`.
 
 mod idtoken;
@@ -348,9 +349,14 @@ fn discovery_failed(ctx: &mut Context, why: &str) -> &'static str {
 
 impl Filter for OidcAdaptor {
     fn handle<'a>(&'a self, ctx: &'a mut Context) -> Handled<'a> {
-        let Some(req) = ctx.request() else {
+        let Some(req) = ctx.request_mut() else {
             return Handled::Done(RESULT_OK);
         };
+        // Only this filter says who the user is.
+        for name in [ID_TOKEN_HEADER, USER_INFO_HEADER, ORIGIN_URL_HEADER] {
+            req.headers_mut().remove(name);
+        }
+        let req = &*req;
         if self.logged_in(req) {
             return Handled::Done(RESULT_OK);
         }

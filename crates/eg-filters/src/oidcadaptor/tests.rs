@@ -156,9 +156,25 @@ fn good_specs_build_and_discovery_makes_endpoints_unused() {
 #[tokio::test]
 async fn the_cookie_or_a_bearer_token_lets_a_request_pass() {
     let f = build(&KIND, with(explicit(), "cookieName", json!("session"))).unwrap();
-    let mut c = ctx("GET", "/app", &[("Cookie", "a=1; session=xyz")]);
+    let mut c = ctx(
+        "GET",
+        "/app",
+        &[
+            ("Cookie", "a=1; session=xyz"),
+            ("X-User-Info", "eyJzdWIiOiJhZG1pbiJ9"),
+            ("X-Id-Token", "forged"),
+            ("X-Origin-Request-URL", "http://evil.test/"),
+            ("X-Access-Token", "client's"),
+        ],
+    );
     assert_eq!(run(&*f, &mut c).await, RESULT_OK);
     assert!(c.response().is_none());
+    // The user headers only this filter sets are not taken from the client.
+    let req = c.request().unwrap();
+    for name in [USER_INFO_HEADER, ID_TOKEN_HEADER, ORIGIN_URL_HEADER] {
+        assert!(req.header(name).is_none(), "{name}");
+    }
+    assert_eq!(req.header(ACCESS_TOKEN_HEADER), Some("client's"));
     // With cookieName, a bearer token is not enough.
     let mut c = ctx("GET", "/app", &[("Authorization", "Bearer t")]);
     assert_eq!(run(&*f, &mut c).await, RESULT_FILTERED);
