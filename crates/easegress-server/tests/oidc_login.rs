@@ -100,7 +100,7 @@ fn a_browser_logs_in_through_the_gateway() {
     );
     let cookie = first.header("set-cookie").expect("a state cookie");
     let state_cookie = cookie.split(';').next().unwrap_or("").to_string();
-    assert!(state_cookie.starts_with("eg_oidc_state="), "{cookie}");
+    assert!(state_cookie.starts_with("eg_oidc_state_"), "{cookie}");
 
     // 2. The provider logs the user in and sends the browser back.
     let idp_addr = idp.addr.to_string();

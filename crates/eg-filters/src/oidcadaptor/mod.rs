@@ -60,8 +60,20 @@ pub const ORIGIN_URL_HEADER: &str = "x-origin-request-url";
 pub const ID_TOKEN_HEADER: &str = "x-id-token";
 /// Base64 (standard) of the JSON of the ID token's claims, or of the user info.
 pub const USER_INFO_HEADER: &str = "x-user-info";
-/// The cookie binding a login's `state` to the browser that started it.
+/// The prefix of the cookie binding a login's `state` to the browser that started it; the
+/// cookie is named `<prefix>_<first characters of the state>`, so that logins started in
+/// several tabs do not replace each other's cookie.
 pub const STATE_COOKIE: &str = "eg_oidc_state";
+/// How many characters of the state name its cookie.
+const STATE_COOKIE_TAG: usize = 8;
+
+/// The name of the cookie holding `state`.
+fn state_cookie_name(state: &str) -> String {
+    format!(
+        "{STATE_COOKIE}_{}",
+        state.get(..STATE_COOKIE_TAG).unwrap_or(state)
+    )
+}
 
 /// The `OIDCAdaptor` filter kind.
 pub const KIND: FilterKind = FilterKind::new(
@@ -196,7 +208,8 @@ impl OidcAdaptor {
             query_escape(&redirect_uri),
         );
         let set_cookie = format!(
-            "{STATE_COOKIE}={state}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+            "{}={state}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+            state_cookie_name(&state),
             LOGIN_TTL.as_secs()
         );
         self.logins.load().insert(
@@ -241,7 +254,7 @@ impl OidcAdaptor {
         };
         let state = query_param(req, "state");
         let code = query_param(req, "code");
-        let bound = cookie(req, STATE_COOKIE).unwrap_or("");
+        let bound = cookie(req, &state_cookie_name(&state)).unwrap_or("");
         let logins = self.logins.load();
         let why = if state.is_empty() {
             Some(("oidc callback: empty state", ""))

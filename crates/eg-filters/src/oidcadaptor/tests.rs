@@ -50,6 +50,11 @@ pub(super) fn params(url: &str) -> HashMap<String, String> {
         .collect()
 }
 
+/// The `Cookie` pair binding `state` to the browser.
+pub(super) fn state_cookie(state: &str) -> String {
+    format!("{}={state}", state_cookie_name(state))
+}
+
 /// The response header `name` of the active namespace.
 pub(super) fn resp_header(c: &Context, name: &str) -> String {
     c.response()
@@ -219,7 +224,8 @@ async fn a_first_visit_is_redirected_to_the_provider() {
     assert_eq!(
         resp_header(&c, "set-cookie"),
         format!(
-            "{STATE_COOKIE}={}; Path=/; Max-Age=600; HttpOnly; SameSite=Lax",
+            "{STATE_COOKIE}_{}={}; Path=/; Max-Age=600; HttpOnly; SameSite=Lax",
+            &p["state"][..8],
             p["state"]
         )
     );
@@ -292,7 +298,7 @@ async fn bad_callbacks_are_refused_with_403() {
     let f = build(&KIND, explicit()).unwrap();
     let state = start_login(&*f).await;
     let other = start_login(&*f).await;
-    let cookie = format!("{STATE_COOKIE}={state}");
+    let cookie = state_cookie(&state);
     let cases = [
         (
             "/oidc/callback?code=c".to_string(),
@@ -306,12 +312,17 @@ async fn bad_callbacks_are_refused_with_403() {
         ),
         (
             format!("/oidc/callback?code=c&state={state}"),
-            format!("{STATE_COOKIE}={other}"),
+            state_cookie(&other),
+            "oidc callback: invalid state",
+        ),
+        (
+            format!("/oidc/callback?code=c&state={state}"),
+            format!("{}={other}", state_cookie_name(&state)),
             "oidc callback: invalid state",
         ),
         (
             "/oidc/callback?code=c&state=0123456789abcdef0123456789abcdef".to_string(),
-            format!("{STATE_COOKIE}=0123456789abcdef0123456789abcdef"),
+            state_cookie("0123456789abcdef0123456789abcdef"),
             "oidc callback: invalid state",
         ),
         (

@@ -5,7 +5,7 @@ use http::Request;
 use serde_json::json;
 
 use super::testprovider::{Issue, TestProvider, ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET};
-use super::tests::{params, resp_header};
+use super::tests::{params, resp_header, state_cookie};
 use super::*;
 use crate::testkit::{body_text, build, ctx, run};
 use crate::validator::fetch::Fetcher;
@@ -59,7 +59,7 @@ async fn login(f: &dyn Filter, target: &str) -> Context {
         target,
         &[
             ("Host", HOST),
-            ("Cookie", &format!("a=b; {STATE_COOKIE}={state}")),
+            ("Cookie", &format!("a=b; {}", state_cookie(&state))),
         ],
     )
 }
@@ -150,10 +150,7 @@ async fn a_whole_login_reaches_the_upstream_with_the_user_headers() {
     let mut again = ctx(
         "GET",
         &format!("/oidc/callback?code=code-1&state={}", asked["state"]),
-        &[
-            ("Host", HOST),
-            ("Cookie", &format!("{STATE_COOKIE}={}", asked["state"])),
-        ],
+        &[("Host", HOST), ("Cookie", &state_cookie(&asked["state"]))],
     );
     assert_eq!(run(&*f, &mut again).await, RESULT_FILTERED);
     assert_eq!(again.response().unwrap().status, 403);
@@ -442,4 +439,28 @@ async fn the_discovery_document_carries_over_to_the_next_generation() {
     let mut c = ctx("GET", "/", &[("Host", HOST)]);
     run(&*newer, &mut c).await;
     assert_eq!(p.seen_at("/.well-known/openid-configuration").len(), 2);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn logins_started_in_two_tabs_both_complete() {
+    let p = TestProvider::start().await;
+    let f = build(&KIND, discovery_spec(&p)).unwrap();
+    let mut one = login(&*f, "/one").await;
+    let mut two = login(&*f, "/two").await;
+    // The browser holds both state cookies and sends them with each callback.
+    let both = format!(
+        "{}; {}",
+        req_header(&one, "cookie"),
+        req_header(&two, "cookie")
+    );
+    for c in [&mut one, &mut two] {
+        if let Some(r) = c.request_mut() {
+            r.headers_mut()
+                .insert(header::COOKIE, HeaderValue::from_str(&both).unwrap());
+        }
+    }
+    assert_eq!(run(&*f, &mut two).await, RESULT_OK);
+    assert_eq!(run(&*f, &mut one).await, RESULT_OK);
+    assert_eq!(req_header(&one, ORIGIN_URL_HEADER), "http://gw.test/one");
+    assert_eq!(req_header(&two, ORIGIN_URL_HEADER), "http://gw.test/two");
 }
