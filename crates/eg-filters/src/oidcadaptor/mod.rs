@@ -212,14 +212,6 @@ impl OidcAdaptor {
             state_cookie_name(&state),
             LOGIN_TTL.as_secs()
         );
-        self.logins.load().insert(
-            state,
-            Pending {
-                nonce,
-                request_url,
-                redirect_uri,
-            },
-        );
         let (Ok(location), Ok(set_cookie)) = (
             HeaderValue::from_str(&location),
             HeaderValue::from_str(&set_cookie),
@@ -231,6 +223,14 @@ impl OidcAdaptor {
                 "the authorization URL is not a header value",
             );
         };
+        self.logins.load().insert(
+            state,
+            Pending {
+                nonce,
+                request_url,
+                redirect_uri,
+            },
+        );
         answer(ctx, StatusCode::FOUND, None);
         if let Some(resp) = ctx.response_mut() {
             resp.headers.insert(header::LOCATION, location);
