@@ -135,3 +135,119 @@ fn a_browser_logs_in_through_the_gateway() {
     assert_eq!(later.status, 200);
     assert_eq!(later.body, "user=none from=none");
 }
+
+/// An HS256 JWT of `claims`, keyed with `secret` (how providers may sign ID tokens for a
+/// confidential client).
+fn hs256(claims: &str, secret: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let signed = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let sig = ring::hmac::sign(&key, signed.as_bytes());
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+}
+
+/// The same login with discovery and an ID token: the application gets its claims.
+#[test]
+fn an_openid_login_passes_the_id_token_claims() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let base = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+    let b = base.clone();
+    let idp = rt.block_on(Upstream::start(move |seen| {
+        let url = b.get().cloned().unwrap_or_default();
+        let path = seen.target.split('?').next().unwrap_or("");
+        let query = seen.target.split_once('?').map_or("", |(_, q)| q);
+        let param = |name: &str| {
+            query
+                .split('&')
+                .find_map(|p| p.strip_prefix(&format!("{name}=")))
+                .unwrap_or("")
+                .to_string()
+        };
+        match path {
+            "/.well-known/openid-configuration" => Reply::text(
+                200,
+                &format!(
+                    r#"{{"issuer":"{url}","authorization_endpoint":"{url}/auth","token_endpoint":"{url}/token","scopes_supported":["openid"]}}"#
+                ),
+            ),
+            "/auth" => {
+                let back = param("redirect_uri").replace("%3A", ":").replace("%2F", "/");
+                // The nonce travels in the code, as a provider keeps it with the code.
+                let to = format!("{back}?code={}&state={}", param("nonce"), param("state"));
+                Reply::text(302, "").header("location", &to)
+            }
+            "/token" => {
+                let form = String::from_utf8_lossy(&seen.body).to_string();
+                let nonce = form
+                    .split('&')
+                    .find_map(|p| p.strip_prefix("code="))
+                    .unwrap_or("");
+                let claims = format!(
+                    r#"{{"iss":"{url}","sub":"bob","aud":"gw","exp":4102444800,"nonce":"{nonce}"}}"#
+                );
+                Reply::text(
+                    200,
+                    &format!(r#"{{"access_token":"at2","id_token":"{}"}}"#, hs256(&claims, "s1")),
+                )
+            }
+            _ => Reply::text(404, "{}"),
+        }
+    }));
+    base.set(idp.url()).expect("set once");
+    let app = rt.block_on(Upstream::start(|s| {
+        let user = s
+            .headers
+            .get("x-user-info")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none");
+        Reply::text(200, user)
+    }));
+    let s = Server::start_new(BIN, "oidc-idtoken");
+    let pipeline = format!(
+        "name: login\nkind: Pipeline\nflow:\n- filter: oidc\n  jumpIf: {{oidcFiltered: END}}\n\
+         - filter: proxy\nfilters:\n\
+         - name: oidc\n  kind: OIDCAdaptor\n  cookieName: session\n  clientId: gw\n\
+         \x20 clientSecret: s1\n  discovery: {idp}/.well-known/openid-configuration\n\
+         \x20 redirectURI: /cb\n\
+         - name: proxy\n  kind: Proxy\n  pools:\n  - servers:\n    - url: {app}\n",
+        idp = idp.url(),
+        app = app.url()
+    );
+    let created = s.api("POST", "/objects", &pipeline);
+    assert_eq!(created.status, 201, "{}", created.body);
+    let port = free_port();
+    let gw = format!(
+        "name: gw\nkind: HTTPServer\nport: {port}\naddress: 127.0.0.1\nrules:\n- paths:\n  - pathPrefix: /\n    backend: login\n"
+    );
+    assert_eq!(s.api("POST", "/objects", &gw).status, 201);
+    let addr = format!("127.0.0.1:{port}");
+
+    let first = eventually(Duration::from_secs(10), || {
+        http(&addr, "GET", "/", &[], "")
+            .ok()
+            .filter(|a| a.status == 302)
+    });
+    let to_idp = first.header("location").expect("a Location").to_string();
+    assert!(to_idp.contains("&scope=openid&"), "{to_idp}");
+    let state_cookie = first
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("a state cookie")
+        .to_string();
+    let target = to_idp.strip_prefix(&idp.url()).unwrap_or("");
+    let at_idp = http(&idp.addr.to_string(), "GET", target, &[], "").expect("answer");
+    let back = at_idp.header("location").expect("back").to_string();
+    let callback = back
+        .strip_prefix(&format!("http://{addr}"))
+        .expect("on the gateway");
+    let done = http(&addr, "GET", callback, &[("Cookie", &state_cookie)], "").expect("answer");
+    assert_eq!(done.status, 200, "{}", done.body);
+    let claims = STANDARD.decode(done.body.trim()).expect("base64");
+    let claims: serde_json::Value = serde_json::from_slice(&claims).expect("JSON");
+    assert_eq!(claims["sub"], "bob");
+    assert_eq!(claims["iss"], idp.url());
+}
