@@ -74,6 +74,7 @@ pub fn builtin() -> Registry {
         .register(f::headerlookup::KIND)
         .register(f::headertojson::KIND)
         .register(f::mock::KIND)
+        .register(f::oidcadaptor::KIND)
         .register(f::proxy::KIND)
         .register(f::websocketproxy::KIND)
         .register(f::requestadaptor::KIND)

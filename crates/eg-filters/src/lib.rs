@@ -28,6 +28,7 @@ pub mod headercounter;
 pub mod headerlookup;
 pub mod headertojson;
 pub mod mock;
+pub mod oidcadaptor;
 pub mod proxy;
 pub mod ratelimiter;
 pub mod redirector;

@@ -40,6 +40,11 @@ fn kinds() -> Vec<(FilterKind, Value)> {
             json!({"url": "http://127.0.0.1:9/filter", "timeout": "1s"}),
         ),
         (crate::mock::KIND, json!({})),
+        (
+            crate::oidcadaptor::KIND,
+            json!({"clientId": "c", "clientSecret": "s", "redirectURI": "/cb",
+                   "discovery": "https://idp.test/.well-known/openid-configuration"}),
+        ),
         (crate::fallback::KIND, json!({"mockCode": 200})),
         (crate::headercounter::KIND, json!({"headers": ["X-A"]})),
         (

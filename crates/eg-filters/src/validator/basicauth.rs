@@ -211,7 +211,7 @@ fn parse_bcrypt(entry: &str) -> Option<Hash> {
 }
 
 /// Compares without stopping at the first difference.
-fn equal(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn equal(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

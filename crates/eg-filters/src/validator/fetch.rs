@@ -16,13 +16,13 @@ pub(super) const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 pub(super) const MAX_ANSWER: usize = 256 * 1024;
 
 /// A client for one validator's outside calls.
-pub(super) struct Fetcher {
+pub(crate) struct Fetcher {
     client: Arc<UpstreamClient>,
 }
 
 impl Fetcher {
     /// The shared client, skipping certificate checks when `insecure`.
-    pub(super) fn new(insecure: bool) -> Result<Fetcher, String> {
+    pub(crate) fn new(insecure: bool) -> Result<Fetcher, String> {
         let client = shared_client(&ClientSettings {
             insecure,
             mtls: None,
@@ -33,7 +33,7 @@ impl Fetcher {
     }
 
     /// Sends `req` (absolute URI; `Host` is set from it) and reads the answer.
-    pub(super) async fn send(&self, mut req: Request<Body>) -> Result<(StatusCode, Bytes), String> {
+    pub(crate) async fn send(&self, mut req: Request<Body>) -> Result<(StatusCode, Bytes), String> {
         if let Some(a) = req.uri().authority() {
             let host = http::HeaderValue::from_str(a.as_str()).map_err(|e| e.to_string())?;
             req.headers_mut().insert(http::header::HOST, host);

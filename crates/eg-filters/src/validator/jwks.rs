@@ -48,7 +48,7 @@ pub struct JwksSpec {
 type KeyMap = HashMap<String, Arc<VerifyKey>>;
 
 /// A cached key set.
-pub(super) struct Jwks {
+pub(crate) struct Jwks {
     url: Uri,
     alg: Alg,
     fetcher: Fetcher,
@@ -138,7 +138,7 @@ impl Jwks {
 
     /// Fetches the set now unless one was fetched less than `minRefreshInterval` ago
     /// (then the keys held stay). Callers arriving during a fetch wait for it.
-    pub(super) async fn refresh_for_unknown_kid(&self) {
+    pub(crate) async fn refresh_for_unknown_kid(&self) {
         let mut last = self.last_fetch.lock().await;
         if last.is_some_and(|t| t.elapsed() < self.min_gap) {
             return;

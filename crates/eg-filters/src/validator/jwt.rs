@@ -50,7 +50,7 @@ pub struct JwtSpec {
 
 /// What checking a token gave.
 #[derive(Debug)]
-pub(super) enum Checked {
+pub(crate) enum Checked {
     /// Valid; the claims.
     Valid(Map<String, Value>),
     /// Refused, and why.
@@ -60,7 +60,7 @@ pub(super) enum Checked {
 }
 
 /// A compiled JWT check.
-pub(super) struct JwtValidator {
+pub(crate) struct JwtValidator {
     alg: Alg,
     key: Option<VerifyKey>,
     jwks: Option<Arc<Jwks>>,
@@ -69,7 +69,7 @@ pub(super) struct JwtValidator {
 
 impl JwtValidator {
     /// Checks and compiles the spec; errors name `path.<field>`.
-    pub(super) fn compile(spec: &JwtSpec, path: &str) -> Result<JwtValidator, SpecError> {
+    pub(crate) fn compile(spec: &JwtSpec, path: &str) -> Result<JwtValidator, SpecError> {
         let alg = Alg::parse(&spec.algorithm)
             .map_err(|e| SpecError::new(join_path(path, "algorithm"), e))?;
         let name = alg.name();
@@ -126,7 +126,7 @@ impl JwtValidator {
     }
 
     /// The key set, when keys come from one.
-    pub(super) fn jwks(&self) -> Option<&Arc<Jwks>> {
+    pub(crate) fn jwks(&self) -> Option<&Arc<Jwks>> {
         self.jwks.as_ref()
     }
 
@@ -149,7 +149,7 @@ impl JwtValidator {
     }
 
     /// Checks a token at the current time.
-    pub(super) fn check(&self, token: &str) -> Checked {
+    pub(crate) fn check(&self, token: &str) -> Checked {
         self.check_at(token, now_secs())
     }
 

@@ -9,15 +9,15 @@
 //! status changes; otherwise a new empty one is made), adds an access-log tag saying what
 //! failed (never the token or credential), and returns `invalid`.
 
-mod basicauth;
-mod fetch;
+pub(crate) mod basicauth;
+pub(crate) mod fetch;
 mod headers;
-mod jwks;
-mod jwt;
+pub(crate) mod jwks;
+pub(crate) mod jwt;
 mod keys;
 mod oauth2;
 #[cfg(test)]
-mod testkeys;
+pub(crate) mod testkeys;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
