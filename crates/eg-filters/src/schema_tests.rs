@@ -41,6 +41,7 @@ fn kinds() -> Vec<(FilterKind, Value)> {
         ),
         (crate::mock::KIND, json!({})),
         (crate::fallback::KIND, json!({"mockCode": 200})),
+        (crate::fileserver::KIND, json!({"root": "."})),
         (crate::headercounter::KIND, json!({"headers": ["X-A"]})),
         (
             crate::headerlookup::KIND,
