@@ -113,26 +113,47 @@ fn text(status: StatusCode, message: &str) -> HttpResponse {
     resp
 }
 
-/// The content codings of `Accept-Encoding` with a non-zero quality, lower case.
-fn accepted_codings(headers: &HeaderMap) -> Vec<String> {
-    let mut out = Vec::new();
-    for value in headers.get_all(ACCEPT_ENCODING) {
-        let Ok(v) = value.to_str() else { continue };
-        for item in v.split(',') {
-            let mut parts = item.split(';');
-            let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-            let refused = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            if !coding.is_empty() && !refused {
-                out.push(coding);
+/// The content codings of `Accept-Encoding`, lower case: those with a non-zero quality
+/// and those refused with `q=0` (which `*` does not bring back).
+#[derive(Debug, Default)]
+struct Codings {
+    accepted: Vec<String>,
+    refused: Vec<String>,
+}
+
+impl Codings {
+    fn parse(headers: &HeaderMap) -> Codings {
+        let mut out = Codings::default();
+        for value in headers.get_all(ACCEPT_ENCODING) {
+            let Ok(v) = value.to_str() else { continue };
+            for item in v.split(',') {
+                let mut parts = item.split(';');
+                let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+                let zero = parts.any(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                if coding.is_empty() {
+                    continue;
+                }
+                if zero {
+                    out.refused.push(coding);
+                } else {
+                    out.accepted.push(coding);
+                }
             }
         }
+        out
     }
-    out
+
+    /// Whether `coding` (lower case) is acceptable: named, or covered by `*`, and not
+    /// refused by name.
+    fn accepts(&self, coding: &str) -> bool {
+        !self.refused.iter().any(|r| r == coding)
+            && self.accepted.iter().any(|a| a == coding || a == "*")
+    }
 }
 
 fn header(headers: &HeaderMap, name: http::HeaderName) -> Option<String> {
@@ -203,8 +224,8 @@ impl Filter for FileServer {
             }
         };
         let headers = req.headers();
-        let codings = accepted_codings(headers);
-        let accepts = |c: &str| codings.iter().any(|a| a == c || a == "*");
+        let codings = Codings::parse(headers);
+        let accepts = |c: &str| codings.accepts(c);
         let accepted: Vec<Precompressed> = self
             .cfg
             .precompressed

@@ -586,6 +586,9 @@ async fn precompressed_siblings_go_to_clients_that_accept_them() {
         ("gzip, deflate, br", "BR BYTES", Some("br")),
         ("br;q=0, gzip", "GZ BYTES", Some("gzip")),
         ("*", "BR BYTES", Some("br")),
+        ("br;q=0, *", "GZ BYTES", Some("gzip")),
+        ("GZIP;q=0.5", "GZ BYTES", Some("gzip")),
+        ("br;q=0, gzip;q=0.0, *", "plain js", None),
         ("identity", "plain js", None),
         ("", "plain js", None),
     ];
