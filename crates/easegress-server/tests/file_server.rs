@@ -17,7 +17,9 @@ fn a_file_server_behind_an_http_server() {
     std::fs::write(dir.path().join("secret.txt"), SECRET).expect("secret");
     std::fs::write(root.join("docs/index.html"), "<h1>docs</h1>").expect("index");
     std::fs::write(root.join("a.txt"), "first version").expect("a.txt");
-    let big: String = (0..200_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let big: String = (0..200_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
     std::fs::write(root.join("big.txt"), &big).expect("big.txt");
 
     let s = Server::start_new(BIN, "file-server");
@@ -44,7 +46,10 @@ fn a_file_server_behind_an_http_server() {
             .filter(|a| a.status == 200)
     });
     assert_eq!(first.body, "first version");
-    assert_eq!(first.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        first.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
     assert_eq!(first.header("content-length"), Some("13"));
 
     // A streamed file goes out with its length, not chunked.
@@ -56,14 +61,20 @@ fn a_file_server_behind_an_http_server() {
 
     // HEAD: the GET's length, no body.
     let a = http(&addr, "HEAD", "/big.txt", &[], "").expect("an answer");
-    assert_eq!((a.status, a.header("content-length")), (200, Some("200000")));
+    assert_eq!(
+        (a.status, a.header("content-length")),
+        (200, Some("200000"))
+    );
     assert!(a.body.is_empty());
 
     let a = get("/big.txt", &[("Range", "bytes=100000-100009")]);
     assert_eq!(a.status, 206);
     assert_eq!(a.body, &big[100_000..100_010]);
     let a = get("/big.txt", &[("Range", "bytes=300000-")]);
-    assert_eq!((a.status, a.header("content-range")), (416, Some("bytes */200000")));
+    assert_eq!(
+        (a.status, a.header("content-range")),
+        (416, Some("bytes */200000"))
+    );
 
     let etag = first.header("etag").expect("an etag").to_string();
     let a = get("/a.txt", &[("If-None-Match", &etag)]);
@@ -73,7 +84,11 @@ fn a_file_server_behind_an_http_server() {
     let a = http(&addr, "POST", "/a.txt", &[], "x").expect("an answer");
     assert_eq!((a.status, a.header("allow")), (405, Some("GET, HEAD")));
 
-    for target in ["/../secret.txt", "/%2e%2e/secret.txt", "/docs/..%2f..%2fsecret.txt"] {
+    for target in [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/docs/..%2f..%2fsecret.txt",
+    ] {
         let answer = raw(
             &addr,
             &format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),

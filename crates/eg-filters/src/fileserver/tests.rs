@@ -786,3 +786,20 @@ async fn a_file_that_disappears_after_lookup_is_a_404() {
     let (resp, result) = refusal(Refusal::Io(r.err().unwrap()));
     assert_eq!((resp.status.as_u16(), result), (404, RESULT_NOT_FOUND));
 }
+
+#[test]
+fn cache_sizes_default_as_in_easegress_and_are_passed_on() {
+    let site = Site::new();
+    let f = site.filter(json!({}));
+    let cfg = FileServer::cfg_of(f.as_ref());
+    assert_eq!(cfg.pool_size, 2 * 1024 * 1024 * 1024);
+    assert_eq!(cfg.max_file_size, 10 * 1024 * 1024);
+    assert_eq!(cfg.ttl, Duration::from_secs(600));
+    assert_eq!(cfg.index, ["index.html", "index.txt"]);
+    let f = site.filter(json!({"cache": {
+        "bufferPoolSize": 0, "bufferPoolMaxFileSize": 0, "bufferPoolTTL": 7,
+    }}));
+    let cfg = FileServer::cfg_of(f.as_ref());
+    assert_eq!((cfg.pool_size, cfg.max_file_size), (2 << 30, 10 << 20));
+    assert_eq!(cfg.ttl, Duration::from_secs(7));
+}
