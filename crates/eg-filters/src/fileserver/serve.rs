@@ -87,14 +87,14 @@ pub fn serve(
             Some(hit) => Source::Memory(hit),
             None => {
                 let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-                File::open(&found.path)?.read_to_end(&mut data)?;
+                open_under_root(cfg, &found.path)?.read_to_end(&mut data)?;
                 let cached = Cached::new(Bytes::from(data));
                 pool.insert(&found.path, &found.meta, cached.clone());
                 Source::Memory(cached)
             }
         }
     } else {
-        Source::Disk(File::open(&found.path)?)
+        Source::Disk(open_under_root(cfg, &found.path)?)
     };
     // The length actually held (a file that changed after its stat is served as read).
     let len = match &source {
@@ -217,6 +217,29 @@ pub fn serve(
         }
     };
     Ok(finish(status, headers, payload, c.head))
+}
+
+/// Opens `path` and checks, where the system says which file a descriptor holds, that the
+/// file opened is still under the root: a directory swapped for a symbolic link between the
+/// lookup and the open cannot lead outside.
+fn open_under_root(cfg: &Config, path: &std::path::Path) -> std::io::Result<File> {
+    let file = File::open(path)?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let fd_link = format!("/proc/self/fd/{}", file.as_raw_fd());
+        if let Ok(real) = std::fs::read_link(fd_link) {
+            if !real.starts_with(&cfg.real_root) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    "the file opened is outside the root",
+                ));
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cfg;
+    Ok(file)
 }
 
 /// The reply, without a body for `HEAD` (its headers stay those of a `GET`).

@@ -803,3 +803,39 @@ fn cache_sizes_default_as_in_easegress_and_are_passed_on() {
     assert_eq!((cfg.pool_size, cfg.max_file_size), (2 << 30, 10 << 20));
     assert_eq!(cfg.ttl, Duration::from_secs(7));
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_link_swapped_in_after_the_lookup_is_not_opened() {
+    let site = Site::new();
+    let f = site.filter(json!({}));
+    let cfg = FileServer::cfg_of(f.as_ref());
+    // As if `a.txt` was checked, then replaced by a link to a file outside the root.
+    let swapped = site.root().join("a.txt");
+    std::os::unix::fs::symlink(site.dir.path().join("secret.txt"), &swapped).unwrap();
+    let found = resolve::Found {
+        meta: std::fs::metadata(&swapped).unwrap(),
+        path: swapped.clone(),
+        asked: swapped,
+        encoding: None,
+        max_age: None,
+    };
+    let pool = BufferPool::new(1 << 20, Duration::from_secs(60));
+    for max_file_size in [0, 1 << 20] {
+        let cfg = Config {
+            max_file_size,
+            ..Config::compile(
+                &FileServerSpec {
+                    root: cfg.root.to_string_lossy().into_owned(),
+                    ..FileServerSpec::default()
+                },
+                "filters[0]",
+            )
+            .unwrap()
+        };
+        let err = serve::serve(&cfg, &pool, &found, &Conditions::default())
+            .err()
+            .expect("refused");
+        assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+    }
+}
