@@ -13,6 +13,8 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
+use super::metrics::PoolMetrics;
+
 /// A file's contents and their strong `ETag`.
 #[derive(Debug, Clone)]
 pub struct Cached {
@@ -78,6 +80,13 @@ pub struct BufferPool {
     hits: AtomicU64,
     misses: AtomicU64,
     evictions: AtomicU64,
+    metrics: Option<PoolMetrics>,
+}
+
+/// Why a cached entry is not used.
+enum Stale {
+    Expired,
+    Changed,
 }
 
 impl BufferPool {
@@ -90,6 +99,34 @@ impl BufferPool {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
+            metrics: None,
+        }
+    }
+
+    /// This pool, also counting in the Prometheus series `m`.
+    pub fn with_metrics(self, m: PoolMetrics) -> BufferPool {
+        BufferPool {
+            metrics: Some(m),
+            ..self
+        }
+    }
+
+    /// Counts an eviction (for age when `ttl`) and shows the pool's new size.
+    fn evicted(&self, lru: &Lru, ttl: bool) {
+        self.evictions.fetch_add(1, Ordering::Relaxed);
+        if let Some(m) = &self.metrics {
+            m.evicts.inc();
+            if ttl {
+                m.ttl_evicts.inc();
+            }
+        }
+        self.show_size(lru);
+    }
+
+    fn show_size(&self, lru: &Lru) {
+        if let Some(m) = &self.metrics {
+            m.size.set(lru.bytes);
+            m.files.set(lru.entries.len() as u64);
         }
     }
 
@@ -98,12 +135,17 @@ impl BufferPool {
     pub fn get(&self, path: &Path, meta: &Metadata) -> Option<Cached> {
         let mut lru = self.lru.lock();
         let now = Instant::now();
-        let fresh = lru
-            .entries
-            .get(path)
-            .map(|e| e.expires > now && e.len == meta.len() && e.modified == meta.modified().ok());
-        let out = match fresh {
-            Some(true) => {
+        let state = lru.entries.get(path).map(|e| {
+            if e.expires <= now {
+                Err(Stale::Expired)
+            } else if e.len != meta.len() || e.modified != meta.modified().ok() {
+                Err(Stale::Changed)
+            } else {
+                Ok(())
+            }
+        });
+        let out = match state {
+            Some(Ok(())) => {
                 let tick = lru.tick();
                 let e = lru.entries.get_mut(path)?;
                 let old = std::mem::replace(&mut e.tick, tick);
@@ -112,19 +154,22 @@ impl BufferPool {
                 lru.order.insert(tick, path.to_path_buf());
                 Some(cached)
             }
-            Some(false) => {
+            Some(Err(why)) => {
                 lru.remove(path);
+                self.evicted(&lru, matches!(why, Stale::Expired));
                 None
             }
             None => None,
         };
         drop(lru);
-        let counter = if out.is_some() {
-            &self.hits
-        } else {
-            &self.misses
+        let (counter, series) = match (&out, &self.metrics) {
+            (Some(_), m) => (&self.hits, m.as_ref().map(|m| &m.hits)),
+            (None, m) => (&self.misses, m.as_ref().map(|m| &m.misses)),
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = series {
+            c.inc();
+        }
         out
     }
 
@@ -143,7 +188,7 @@ impl BufferPool {
             };
             if let Some(e) = lru.entries.remove(&oldest) {
                 lru.bytes -= e.len;
-                self.evictions.fetch_add(1, Ordering::Relaxed);
+                self.evicted(&lru, false);
             }
         }
         let tick = lru.tick();
@@ -159,6 +204,7 @@ impl BufferPool {
                 tick,
             },
         );
+        self.show_size(&lru);
     }
 
     /// Files and bytes held, hits, misses and evictions.

@@ -20,6 +20,7 @@
 mod body;
 mod cache;
 mod glob;
+mod metrics;
 mod mime;
 mod resolve;
 mod serve;
@@ -72,16 +73,25 @@ pub const KIND: FilterKind = FilterKind::new(
     default_spec,
     build,
 )
-.with_schema(crate::spec_schema::<FileServerSpec>);
+.with_schema(crate::spec_schema::<FileServerSpec>)
+.with_check(check);
 
 fn default_spec() -> Value {
     json!({"index": spec::DEFAULT_INDEX})
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+/// The admin API's check: the spec's rules, without registering metrics.
+fn check(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Vec<String>, SpecError> {
+    let (s, warnings) = decode_filter_spec::<FileServerSpec>(spec)?.into_parts();
+    Config::compile(&s, &spec.path)?;
+    Ok(warnings)
+}
+
+fn build(spec: &FilterSpec, ctx: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (s, warnings) = decode_filter_spec::<FileServerSpec>(spec)?.into_parts();
     let cfg = Config::compile(&s, &spec.path)?;
-    let pool = BufferPool::new(cfg.pool_size, cfg.ttl);
+    let pool = BufferPool::new(cfg.pool_size, cfg.ttl)
+        .with_metrics(metrics::PoolMetrics::new(ctx.metrics));
     Ok(Built::new(
         FileServer {
             cfg: Arc::new(cfg),

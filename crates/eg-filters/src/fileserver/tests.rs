@@ -839,3 +839,35 @@ fn a_link_swapped_in_after_the_lookup_is_not_opened() {
         assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
     }
 }
+
+#[tokio::test]
+async fn the_pool_counts_in_easegress_prometheus_series() {
+    let site = Site::new();
+    let p = site.write("a.txt", "aaaa");
+    site.write("b.txt", "bbbbbb");
+    let sup = supervisor();
+    let res = crate::resilience::Policies::new();
+    let spec = filter_spec(
+        &KIND,
+        json!({"root": site.root_str(), "cache": {"bufferPoolSize": 8}}),
+    );
+    let f = (KIND.build)(&spec, &BuildContext::new(&sup, &res))
+        .unwrap()
+        .filter;
+    get(f.as_ref(), "/a.txt").await; // miss
+    get(f.as_ref(), "/a.txt").await; // hit
+    std::fs::write(&p, "changed").unwrap();
+    get(f.as_ref(), "/a.txt").await; // changed: evicted, miss
+    get(f.as_ref(), "/b.txt").await; // miss, evicts a for room
+    let text = sup.metrics().encode();
+    for line in [
+        "fileserver_buffer_pool_hits_total 1",
+        "fileserver_buffer_pool_miss_total 3",
+        "fileserver_buffer_pool_evicts_total 2",
+        "fileserver_buffer_pool_ttl_evicts_total 0",
+        "fileserver_buffer_pool_size 6",
+        "fileserver_buffer_pool_files 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
+}
