@@ -23,6 +23,14 @@ fn a_file_server_behind_an_http_server() {
     std::fs::write(root.join("big.txt"), &big).expect("big.txt");
 
     let s = Server::start_new(BIN, "file-server");
+    // A spec naming no directory is refused, naming the field.
+    let missing = format!(
+        "name: files\nkind: Pipeline\nfilters:\n- name: fs\n  kind: FileServer\n  root: {}\n",
+        dir.path().join("no-such-dir").display()
+    );
+    let refused = s.api("POST", "/objects", &missing);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("filters[0].root"), "{}", refused.body);
     let pipeline = format!(
         "name: files\nkind: Pipeline\nfilters:\n- name: fs\n  kind: FileServer\n  root: {}\n  \
          cache:\n    bufferPoolMaxFileSize: 65536\n",
