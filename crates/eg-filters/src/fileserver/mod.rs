@@ -202,7 +202,15 @@ fn refusal(r: Refusal) -> (HttpResponse, &'static str) {
             text(StatusCode::FORBIDDEN, "access denied"),
             RESULT_CLIENT_ERROR,
         ),
-        Refusal::Path(Failure::Try(e)) => (text(e.status, &e.message), RESULT_CLIENT_ERROR),
+        Refusal::Path(Failure::Try(e)) => {
+            let resp = if matches!(e.status.as_u16(), 204 | 304) {
+                // Statuses that carry no body.
+                HttpResponse::new(e.status)
+            } else {
+                text(e.status, &e.message)
+            };
+            (resp, RESULT_CLIENT_ERROR)
+        }
         Refusal::Io(e) => {
             tracing::debug!(error = %e, "file found but not readable");
             (

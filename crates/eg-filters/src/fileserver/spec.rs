@@ -384,6 +384,12 @@ fn parse_try_error(rest: &str, path: &str) -> Result<TryError, SpecError> {
         )
     })?;
     let status = crate::spec::status_code(n, path)?;
+    if status.is_informational() {
+        return Err(SpecError::new(
+            path,
+            format!("{n} is not a final status: use 200-599"),
+        ));
+    }
     Ok(TryError {
         status,
         message: message.to_string(),

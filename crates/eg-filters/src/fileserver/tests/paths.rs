@@ -201,6 +201,9 @@ async fn try_files_end_with_a_status_or_404() {
     assert_eq!(get(f.as_ref(), "/a").await.text(), "a");
     let a = get(f.as_ref(), "/zzz").await;
     assert_eq!((a.status, a.text().as_str()), (404, "404"));
+    let f = site.filter(json!({"tryFiles": ["{path}", "=204 ignored"]}));
+    let a = get(f.as_ref(), "/zzz").await;
+    assert_eq!((a.status, a.body.len()), (204, 0));
     let f = site.filter(json!({"tryFiles": ["/nothing"]}));
     let a = get(f.as_ref(), "/a.txt").await;
     assert_eq!((a.status, a.text().as_str()), (404, "file not found"));

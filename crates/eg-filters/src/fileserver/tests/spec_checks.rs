@@ -32,6 +32,7 @@ fn bad_fields_are_refused_with_their_path() {
             "filters[0].tryFiles[1]: ",
         ),
         (json!({"tryFiles": ["=99 low"]}), "filters[0].tryFiles[0]: "),
+        (json!({"tryFiles": ["=101"]}), "filters[0].tryFiles[0]: "),
         (json!({"tryFiles": [""]}), "filters[0].tryFiles[0]: "),
         (json!({"index": ["../up.html"]}), "filters[0].index[0]: "),
         (json!({"index": [""]}), "filters[0].index[0]: "),
