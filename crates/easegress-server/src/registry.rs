@@ -69,6 +69,7 @@ pub fn builtin() -> Registry {
         .register(f::certextractor::KIND)
         .register(f::corsadaptor::KIND)
         .register(f::fallback::KIND)
+        .register(f::fileserver::KIND)
         .register(f::grpcproxy::KIND)
         .register(f::headercounter::KIND)
         .register(f::headerlookup::KIND)

@@ -23,6 +23,7 @@ pub mod builder;
 pub mod certextractor;
 pub mod corsadaptor;
 pub mod fallback;
+pub mod fileserver;
 pub mod grpcproxy;
 pub mod headercounter;
 pub mod headerlookup;

@@ -46,6 +46,7 @@ fn kinds() -> Vec<(FilterKind, Value)> {
                    "discovery": "https://idp.test/.well-known/openid-configuration"}),
         ),
         (crate::fallback::KIND, json!({"mockCode": 200})),
+        (crate::fileserver::KIND, json!({"root": "."})),
         (crate::headercounter::KIND, json!({"headers": ["X-A"]})),
         (
             crate::headerlookup::KIND,
