@@ -28,6 +28,7 @@ mod poll;
 mod proc;
 mod raw;
 mod server;
+mod slapd;
 mod tls;
 mod upstream;
 mod ws;
@@ -44,6 +45,9 @@ pub use raw::{
     closed_silently, closed_within, http, raw, raw_async, status_of, Answer, RAW_READ_TIMEOUT,
 };
 pub use server::{Server, START_TIMEOUT};
+pub use slapd::{
+    slapd_available, slapd_user_dn, Slapd, SlapdTls, SLAPD_BIN, SLAPD_SUFFIX, SLAPD_USERS_DN,
+};
 pub use tls::{self_signed, SelfSigned};
 pub use upstream::{
     boxed, channel_body, ChannelBody, RawUpstream, Reply, ReplyBody, Seen, Upstream,
