@@ -4,7 +4,8 @@
 //! header must have a value in `values` or matching `regexp`; failure 400), `jwt` (HMAC
 //! secret, PEM public key or JWKS key set; failure 401), `signature` (AWS-SigV4-compatible
 //! request signatures; failure 401), `oauth2` (token introspection or HMAC JWT; failure
-//! 401), `basicAuth` (`FILE` mode: htpasswd users; failure 401). A failing check sets its
+//! 401), `basicAuth` (users of an htpasswd file, of custom data or of an LDAP server; failure
+//! 401). A failing check sets its
 //! status on the response of the active namespace (an existing response is kept, only its
 //! status changes; otherwise a new empty one is made), adds an access-log tag saying what
 //! failed (never the token or credential), and returns `invalid`.
@@ -20,6 +21,8 @@ mod oauth2;
 pub(crate) mod testkeys;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_basicauth;
 #[cfg(test)]
 mod tests_keys;
 #[cfg(test)]
@@ -41,7 +44,7 @@ use crate::signer::{Signer, SignerSpec};
 use crate::spec::decode_filter_spec;
 use crate::template::{buffer_within, BODY_BUFFER_LIMIT};
 
-pub use basicauth::BasicAuthSpec;
+pub use basicauth::{BasicAuthSpec, LdapSpec};
 pub use headers::ValueValidatorSpec;
 pub use jwks::JwksSpec;
 pub use jwt::JwtSpec;
@@ -81,7 +84,7 @@ pub struct ValidatorSpec {
     /// OAuth2 bearer token check. Failure: 401.
     #[serde(default)]
     pub oauth2: Option<OAuth2Spec>,
-    /// Basic auth check (`FILE` mode). Failure: 401.
+    /// Basic auth check (`FILE`, `ETCD` or `LDAP` mode). Failure: 401.
     #[serde(default)]
     pub basic_auth: Option<BasicAuthSpec>,
 }
@@ -90,7 +93,7 @@ fn default_spec() -> Value {
     json!({})
 }
 
-fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
+fn build(spec: &FilterSpec, ctx: &BuildContext<'_>) -> Result<Built, SpecError> {
     let (s, mut warnings) = decode_filter_spec::<ValidatorSpec>(spec)?.into_parts();
     if s.headers.is_none()
         && s.jwt.is_none()
@@ -142,7 +145,7 @@ fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
     let basic_auth = s
         .basic_auth
         .as_ref()
-        .map(|b| basicauth::BasicAuthValidator::compile(b, &at("basicAuth")))
+        .map(|b| basicauth::BasicAuthValidator::compile(b, &at("basicAuth"), ctx.store.clone()))
         .transpose()?;
     Ok(Built::new(
         Validator {
@@ -268,11 +271,9 @@ impl Validator {
         None
     }
 
-    fn check_basic_auth(&self, ctx: &mut Context) -> &'static str {
-        let Some(b) = &self.basic_auth else {
-            return "";
-        };
-        match request_or_err(ctx).and_then(|req| b.validate(req)) {
+    /// Passes the basic-auth user on, or fails.
+    fn apply_basic_auth(&self, ctx: &mut Context, checked: Result<String, String>) -> &'static str {
+        match checked {
             Ok(user) => {
                 if let (Some(req), Ok(v)) = (ctx.request_mut(), HeaderValue::from_str(&user)) {
                     req.headers_mut().insert(basicauth::AUTH_USER_HEADER, v);
@@ -281,6 +282,14 @@ impl Validator {
             }
             Err(e) => unauthorized(ctx, "http basic validator", &e),
         }
+    }
+
+    fn check_basic_auth(&self, ctx: &mut Context) -> &'static str {
+        let Some(b) = &self.basic_auth else {
+            return "";
+        };
+        let checked = request_or_err(ctx).and_then(|req| b.validate(req));
+        self.apply_basic_auth(ctx, checked)
     }
 
     /// The checks after the JWT one, when nothing needs waiting for.
@@ -325,7 +334,17 @@ impl Validator {
                 return r;
             }
         }
-        self.check_basic_auth(ctx)
+        let Some(b) = &self.basic_auth else {
+            return "";
+        };
+        if !b.needs_server() {
+            return self.check_basic_auth(ctx);
+        }
+        let checked = match request_or_err(ctx).and_then(basicauth::credentials) {
+            Ok((user, password)) => b.validate_waiting(user, &password).await,
+            Err(e) => Err(e),
+        };
+        self.apply_basic_auth(ctx, checked)
     }
 }
 
@@ -337,7 +356,8 @@ impl Filter for Validator {
         };
         let body_unread = self.signature.as_ref().is_some_and(|s| !s.excludes_body())
             && ctx.request().is_some_and(|r| !r.body.is_buffered());
-        let remote = self.oauth2.as_ref().is_some_and(OAuth2Validator::is_remote);
+        let remote = self.oauth2.as_ref().is_some_and(OAuth2Validator::is_remote)
+            || self.basic_auth.as_ref().is_some_and(|b| b.needs_server());
         if key_for.is_none() && !body_unread && !remote {
             return Handled::Done(self.check_rest(ctx));
         }

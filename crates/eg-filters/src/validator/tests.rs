@@ -177,8 +177,8 @@ fn bad_specs_name_the_field() {
         ),
         (
             json!({"headers": {"X": {"values": ["a"]}}, "basicAuth": {"mode": "LDAP"}}),
-            "filters[0].basicAuth.mode",
-            "not supported yet",
+            "filters[0].basicAuth.ldap",
+            "required in LDAP mode",
         ),
         (
             json!({"signature": {}}),

@@ -1,304 +1,133 @@
-//! The `basicAuth` method of the Validator, in `FILE` mode: users of an htpasswd file.
+//! The `basicAuth` method of the Validator: `Authorization: Basic` credentials checked
+//! against the users of an htpasswd file (`FILE`), of a custom data kind (`ETCD`) or of an
+//! LDAP server (`LDAP`). On success the request gets the header `X-AUTH-USER: <user>`.
 //!
-//! The file is read when the filter starts and read again whenever its modification time
-//! changes (checked every [`RELOAD_CHECK`]), so users can be added without touching the
-//! pipeline. Supported entry formats, those `htpasswd` writes and Easegress reads (with
-//! `github.com/tg123/go-htpasswd`): MD5-crypt (`$apr1$`, `htpasswd -m`, the default, and
-//! `$1$`), bcrypt (`$2y$`, `htpasswd -B`, and `$2a$`, `$2b$`, `$2x$`), `{SHA}` (base64 of
-//! SHA-1, `htpasswd -s`) and `{SSHA}` (salted SHA-1). Entries in other formats (crypt SHA-256
-//! and SHA-512, plain text) are skipped with a log line, so their users are refused. On
-//! success the request gets the header `X-AUTH-USER: <user>`.
+//! As in Easegress, the decoded credentials are split at `:`: the first part is the user,
+//! the second the password (a password holding a `:` is cut there).
 //!
-//! bcrypt is slow by design (a cost-10 check takes tens of milliseconds), so the SHA-256 of
-//! the last password a bcrypt entry accepted is kept in memory and a request with the same
-//! password is answered from it; a reload of the file forgets it.
+//! - `FILE` ([`file`]): the file is read when the filter starts and again whenever its
+//!   modification time changes (checked every [`file::RELOAD_CHECK`]). Entry formats, those
+//!   `htpasswd` writes and Easegress reads (with `github.com/tg123/go-htpasswd`):
+//!   MD5-crypt (`$apr1$`, `htpasswd -m`, the default, and `$1$`), bcrypt (`$2y$`,
+//!   `htpasswd -B`, and `$2a$`, `$2b$`, `$2x$`), `{SHA}` (base64 of SHA-1, `htpasswd -s`)
+//!   and `{SSHA}` (salted SHA-1). Entries in other formats (crypt SHA-256 and SHA-512,
+//!   plain text) are skipped with a log line, so their users are refused. bcrypt is slow
+//!   by design (a cost-10 check takes tens of milliseconds), so the SHA-256 of the last
+//!   password a bcrypt entry accepted is kept in memory and a request with the same
+//!   password is answered from it; a reload of the file forgets it.
+//! - `ETCD` ([`etcd`]): the items of custom data kind `etcdPrefix` (default
+//!   `credentials`), watched for changes.
+//! - `LDAP` ([`ldap`]): a simple bind per new user and password, remembered a short while.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+mod etcd;
+mod file;
+mod htpasswd;
+mod ldap;
+mod tls;
+mod verified;
+
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
-use arc_swap::ArcSwap;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use eg_protocols::HttpRequest;
 use eg_spec::error::join_path;
 use eg_spec::SpecError;
-use parking_lot::Mutex;
-use ring::digest;
+use eg_store::Store;
 use serde::Deserialize;
-use serde_json::Value;
 
-/// The file read when `userFile` is not set (Easegress's default).
-pub const DEFAULT_USER_FILE: &str = "/etc/apache2/.htpasswd";
-/// How often the file's modification time is checked for a reload.
-pub const RELOAD_CHECK: Duration = Duration::from_secs(1);
+pub use ldap::LdapSpec;
+/// Constant-time comparison, shared with other filters that check secrets.
+pub(crate) use htpasswd::equal;
+#[cfg(test)]
+pub(super) use ldap::BIND_TIMEOUT;
+
+use etcd::EtcdUsers;
+use file::FileUsers;
+use htpasswd::Users;
+use ldap::LdapBinder;
+
 /// The request header naming the authenticated user.
 pub const AUTH_USER_HEADER: &str = "x-auth-user";
+/// The reason of every refused user or password (Easegress's).
+const UNAUTHORIZED: &str = "unauthorized";
 
 /// `basicAuth` fields.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BasicAuthSpec {
-    /// `FILE` (required; `ETCD` and `LDAP` are not supported yet).
+    /// `FILE`, `ETCD` or `LDAP`. Required.
     #[serde(default)]
     pub mode: String,
-    /// The htpasswd file. Default: `/etc/apache2/.htpasswd`.
+    /// `FILE` mode: the htpasswd file. Default: `/etc/apache2/.htpasswd`.
     #[serde(default)]
     pub user_file: String,
-    /// For `ETCD` mode (not supported yet).
+    /// `ETCD` mode: the custom data kind holding the users (`credentials/`,
+    /// `/credentials/` or `credentials`). Default: `credentials`.
     #[serde(default)]
     pub etcd_prefix: String,
-    /// For `LDAP` mode (not supported yet).
+    /// `LDAP` mode: the server and how users bind. Required in that mode.
     #[serde(default)]
-    pub ldap: Option<Value>,
+    pub ldap: Option<LdapSpec>,
 }
 
-/// A password check from one htpasswd entry.
-#[derive(Debug)]
-enum Hash {
-    /// SHA-1 digest.
-    Sha(Vec<u8>),
-    /// SHA-1 digest of password + salt, and the salt.
-    Ssha(Vec<u8>, Vec<u8>),
-    /// MD5-crypt: the magic (`$apr1$` or `$1$`), the salt and the whole entry.
-    Md5Crypt {
-        magic: &'static str,
-        salt: String,
-        entry: String,
-    },
-    /// bcrypt: the entry, and the SHA-256 of the last password it accepted.
-    Bcrypt {
-        entry: String,
-        accepted: Mutex<Option<[u8; 32]>>,
-    },
-}
-
-impl Hash {
-    fn matches(&self, password: &str) -> bool {
-        match self {
-            Hash::Md5Crypt { magic, salt, entry } => equal(
-                md5_crypt(password.as_bytes(), salt, magic).as_bytes(),
-                entry.as_bytes(),
-            ),
-            Hash::Bcrypt { entry, accepted } => {
-                let d = digest::digest(&digest::SHA256, password.as_bytes());
-                if accepted.lock().is_some_and(|a| equal(&a, d.as_ref())) {
-                    return true;
-                }
-                let ok = bcrypt::verify(password, entry).unwrap_or(false);
-                if ok {
-                    let mut a = [0u8; 32];
-                    a.copy_from_slice(d.as_ref());
-                    *accepted.lock() = Some(a);
-                }
-                ok
-            }
-            Hash::Sha(d) => {
-                let got = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, password.as_bytes());
-                equal(got.as_ref(), d)
-            }
-            Hash::Ssha(d, salt) => {
-                let mut ctx = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
-                ctx.update(password.as_bytes());
-                ctx.update(salt);
-                equal(ctx.finish().as_ref(), d)
-            }
-        }
-    }
-}
-
-const CRYPT_ALPHABET: &[u8; 64] =
-    b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/// MD5-crypt (Poul-Henning Kamp's algorithm; Apache's `$apr1$` is the same with another
-/// magic): the whole `<magic><salt>$<digest>` string for `password` and `salt`.
-fn md5_crypt(password: &[u8], salt: &str, magic: &str) -> String {
-    use md5::{Digest, Md5};
-    let salt = salt.as_bytes();
-    let alt = Md5::new()
-        .chain_update(password)
-        .chain_update(salt)
-        .chain_update(password)
-        .finalize();
-    let mut ctx = Md5::new()
-        .chain_update(password)
-        .chain_update(magic.as_bytes())
-        .chain_update(salt);
-    for chunk in password.chunks(16) {
-        ctx.update(&alt[..chunk.len()]);
-    }
-    let mut i = password.len();
-    while i > 0 {
-        if i & 1 == 1 {
-            ctx.update([0u8]);
-        } else {
-            ctx.update(&password[..1]);
-        }
-        i >>= 1;
-    }
-    let mut fin = ctx.finalize();
-    for round in 0..1000 {
-        let mut c = Md5::new();
-        if round & 1 == 1 {
-            c.update(password);
-        } else {
-            c.update(fin);
-        }
-        if round % 3 != 0 {
-            c.update(salt);
-        }
-        if round % 7 != 0 {
-            c.update(password);
-        }
-        if round & 1 == 1 {
-            c.update(fin);
-        } else {
-            c.update(password);
-        }
-        fin = c.finalize();
-    }
-    let mut out = String::with_capacity(magic.len() + salt.len() + 23);
-    out.push_str(magic);
-    out.push_str(&String::from_utf8_lossy(salt));
-    out.push('$');
-    let mut push = |mut v: u32, n: usize| {
-        for _ in 0..n {
-            out.push(char::from(CRYPT_ALPHABET[(v & 0x3f) as usize]));
-            v >>= 6;
-        }
-    };
-    for (a, b, c) in [(0, 6, 12), (1, 7, 13), (2, 8, 14), (3, 9, 15), (4, 10, 5)] {
-        push(
-            (u32::from(fin[a]) << 16) | (u32::from(fin[b]) << 8) | u32::from(fin[c]),
-            4,
-        );
-    }
-    push(u32::from(fin[11]), 2);
-    out
-}
-
-/// Reads an MD5-crypt entry: its magic and salt (at most 8 characters, up to the next `$`).
-fn parse_md5_crypt(entry: &str) -> Option<Hash> {
-    let magic = ["$apr1$", "$1$"]
-        .into_iter()
-        .find(|m| entry.starts_with(m))?;
-    let rest = &entry[magic.len()..];
-    let (salt, digest) = rest.split_once('$')?;
-    if salt.is_empty() || salt.len() > 8 || digest.len() != 22 {
-        return None;
-    }
-    Some(Hash::Md5Crypt {
-        magic,
-        salt: salt.to_string(),
-        entry: entry.to_string(),
-    })
-}
-
-/// Reads a bcrypt entry (`$2y$`, `$2a$`, `$2b$`, `$2x$`, two-digit cost, 53 characters).
-fn parse_bcrypt(entry: &str) -> Option<Hash> {
-    let ok_prefix = ["$2y$", "$2a$", "$2b$", "$2x$"]
-        .iter()
-        .any(|p| entry.starts_with(p));
-    let cost = entry.get(4..6)?.parse::<u32>().ok()?;
-    if !ok_prefix || entry.len() != 60 || entry.as_bytes()[6] != b'$' || !(4..=31).contains(&cost) {
-        return None;
-    }
-    Some(Hash::Bcrypt {
-        entry: entry.to_string(),
-        accepted: Mutex::new(None),
-    })
-}
-
-/// Compares without stopping at the first difference.
-pub(crate) fn equal(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-type Users = HashMap<String, Hash>;
-
-/// Parses htpasswd text; unsupported or malformed lines are skipped (and logged).
-fn parse_users(text: &str, file: &str) -> Users {
-    let mut users = Users::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let Some((user, hash)) = line.split_once(':') else {
-            tracing::warn!(file, line = n + 1, "htpasswd line without ':' skipped");
-            continue;
-        };
-        let parsed = if let Some(b) = hash.strip_prefix("{SHA}") {
-            STANDARD
-                .decode(b)
-                .ok()
-                .filter(|d| d.len() == 20)
-                .map(Hash::Sha)
-        } else if let Some(b) = hash.strip_prefix("{SSHA}") {
-            STANDARD
-                .decode(b)
-                .ok()
-                .filter(|d| d.len() > 20)
-                .map(|mut d| {
-                    let salt = d.split_off(20);
-                    Hash::Ssha(d, salt)
-                })
-        } else if hash.starts_with("$apr1$") || hash.starts_with("$1$") {
-            parse_md5_crypt(hash)
-        } else if hash.starts_with("$2") {
-            parse_bcrypt(hash)
-        } else {
-            None
-        };
-        match parsed {
-            Some(h) => {
-                users.insert(user.to_string(), h);
-            }
-            None => tracing::warn!(
-                file,
-                line = n + 1,
-                user,
-                "htpasswd entry malformed or of a format not supported ($apr1$, $1$, $2y$, \
-                 $2a$, $2b$, {{SHA}} and {{SSHA}} are); user refused"
-            ),
-        }
-    }
-    users
-}
-
-/// Reads the user file; a missing or unreadable file means no users (logged).
-fn load(path: &PathBuf) -> (Users, Option<SystemTime>) {
-    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    match std::fs::read_to_string(path) {
-        Ok(text) => (parse_users(&text, &path.display().to_string()), modified),
-        Err(e) => {
-            tracing::error!(file = %path.display(), error = %e, "cannot read htpasswd file");
-            (Users::new(), modified)
-        }
-    }
+/// Where users come from.
+enum Source {
+    File(FileUsers),
+    Etcd(EtcdUsers),
+    Ldap(Box<LdapBinder>),
 }
 
 /// A compiled basic-auth check.
 pub(super) struct BasicAuthValidator {
-    path: PathBuf,
-    users: Arc<ArcSwap<Users>>,
-    /// The modification time of the file as `users` was read from it: the reloader compares
-    /// with it, so a change made before the reloader first runs is not missed.
-    loaded: Option<SystemTime>,
-    reloader: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    source: Source,
+}
+
+/// The user and password of `Authorization: Basic ...`, or why there are none.
+pub(super) fn credentials(req: &HttpRequest) -> Result<(String, String), String> {
+    let auth = req.header("authorization").unwrap_or("");
+    let b64 = auth
+        .strip_prefix("Basic ")
+        .ok_or_else(|| "unexpected authorization header".to_string())?;
+    let raw = STANDARD
+        .decode(b64)
+        .map_err(|e| format!("error occured during base64 decode: {e}"))?;
+    let creds = String::from_utf8(raw).map_err(|_| UNAUTHORIZED.to_string())?;
+    // As Easegress: the part before the first ':' is the user, up to the next the password.
+    let mut parts = creds.split(':');
+    match (parts.next(), parts.next()) {
+        (Some(user), Some(password)) => Ok((user.to_string(), password.to_string())),
+        _ => Err(UNAUTHORIZED.into()),
+    }
+}
+
+fn check_table(users: &Users, user: &str, password: &str) -> Result<(), String> {
+    match users.get(user) {
+        Some(h) if h.matches(password) => Ok(()),
+        _ => Err(UNAUTHORIZED.into()),
+    }
 }
 
 impl BasicAuthValidator {
-    /// Checks the spec and reads the user file; errors name `path.<field>`.
-    pub(super) fn compile(spec: &BasicAuthSpec, path: &str) -> Result<Self, SpecError> {
-        match spec.mode.as_str() {
-            "FILE" => {}
-            "ETCD" | "LDAP" => {
-                return Err(SpecError::new(
-                    join_path(path, "mode"),
-                    format!("{} mode is not supported yet (FILE is)", spec.mode),
-                ))
+    /// Checks the spec and reads the users; errors name `path.<field>`.
+    pub(super) fn compile(
+        spec: &BasicAuthSpec,
+        path: &str,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, SpecError> {
+        let source = match spec.mode.as_str() {
+            "FILE" => Source::File(FileUsers::open(&spec.user_file)),
+            "ETCD" => {
+                let kind = etcd::kind_of(&spec.etcd_prefix, &join_path(path, "etcdPrefix"))?;
+                Source::Etcd(EtcdUsers::open(store, &kind))
+            }
+            "LDAP" => {
+                let at = join_path(path, "ldap");
+                let ldap = spec
+                    .ldap
+                    .as_ref()
+                    .ok_or_else(|| SpecError::new(&at, "required in LDAP mode"))?;
+                Source::Ldap(Box::new(LdapBinder::compile(ldap, &at)?))
             }
             other => {
                 return Err(SpecError::new(
@@ -306,209 +135,62 @@ impl BasicAuthValidator {
                     format!("{other:?} is not one of FILE, ETCD, LDAP"),
                 ))
             }
-        }
-        let file = if spec.user_file.is_empty() {
-            PathBuf::from(DEFAULT_USER_FILE)
-        } else {
-            PathBuf::from(&spec.user_file)
         };
-        let (users, loaded) = load(&file);
-        Ok(BasicAuthValidator {
-            path: file,
-            users: Arc::new(ArcSwap::from_pointee(users)),
-            loaded,
-            reloader: Mutex::new(None),
-        })
+        Ok(BasicAuthValidator { source })
     }
 
-    /// Starts watching the file for changes (when a runtime is available).
+    /// Starts watching the users' source for changes (when a runtime is available).
     pub(super) fn start(&self) {
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let path = self.path.clone();
-        let users = self.users.clone();
-        let mut seen = self.loaded;
-        let task = rt.spawn(async move {
-            loop {
-                tokio::time::sleep(RELOAD_CHECK).await;
-                let now = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-                if now != seen {
-                    let (fresh, modified) = load(&path);
-                    users.store(Arc::new(fresh));
-                    seen = modified;
-                }
-            }
-        });
-        if let Some(old) = self.reloader.lock().replace(task) {
-            old.abort();
+        match &self.source {
+            Source::File(f) => f.start(),
+            Source::Etcd(e) => e.start(),
+            Source::Ldap(_) => {}
         }
     }
 
-    /// Stops watching the file.
+    /// Stops watching.
     pub(super) fn stop(&self) {
-        if let Some(task) = self.reloader.lock().take() {
-            task.abort();
+        match &self.source {
+            Source::File(f) => f.stop(),
+            Source::Etcd(e) => e.stop(),
+            Source::Ldap(_) => {}
         }
     }
 
-    /// Checks `Authorization: Basic ...`; returns the user name, or why it is refused.
+    /// Whether checks may need to ask a server, so must be done with
+    /// [`BasicAuthValidator::validate_waiting`].
+    pub(super) fn needs_server(&self) -> bool {
+        matches!(self.source, Source::Ldap(_))
+    }
+
+    /// Checks `req` without waiting; returns the user name, or why it is refused. `LDAP`
+    /// mode cannot be checked this way ([`BasicAuthValidator::needs_server`]).
     pub(super) fn validate(&self, req: &HttpRequest) -> Result<String, String> {
-        let auth = req.header("authorization").unwrap_or("");
-        let b64 = auth
-            .strip_prefix("Basic ")
-            .ok_or_else(|| format!("unexpected authorization header: {auth}"))?;
-        let raw = STANDARD
-            .decode(b64)
-            .map_err(|e| format!("error occured during base64 decode: {e}"))?;
-        let creds = String::from_utf8(raw).map_err(|_| "unauthorized".to_string())?;
-        // As Easegress: the part before the first ':' is the user, up to the next the password.
-        let mut parts = creds.split(':');
-        let (Some(user), Some(password)) = (parts.next(), parts.next()) else {
-            return Err("unauthorized".into());
-        };
-        match self.users.load().get(user) {
-            Some(h) if h.matches(password) => Ok(user.to_string()),
-            _ => Err("unauthorized".into()),
+        let (user, password) = credentials(req)?;
+        match &self.source {
+            Source::File(f) => check_table(&f.users(), &user, &password)?,
+            Source::Etcd(e) => check_table(&e.users(), &user, &password)?,
+            Source::Ldap(_) => return Err(UNAUTHORIZED.into()),
         }
+        Ok(user)
     }
-}
 
-impl Drop for BasicAuthValidator {
-    fn drop(&mut self) {
-        self.stop();
+    /// Checks [`credentials`], asking the LDAP server when needed (`LDAP` mode only).
+    pub(super) async fn validate_waiting(
+        &self,
+        user: String,
+        password: &str,
+    ) -> Result<String, String> {
+        let Source::Ldap(l) = &self.source else {
+            return Err(UNAUTHORIZED.into());
+        };
+        if l.verify(&user, password).await {
+            Ok(user)
+        } else {
+            Err(UNAUTHORIZED.into())
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sha_line(user: &str, pw: &str) -> String {
-        let d = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, pw.as_bytes());
-        format!("{user}:{{SHA}}{}", STANDARD.encode(d.as_ref()))
-    }
-
-    #[test]
-    fn parses_sha_and_ssha_and_skips_others() {
-        let mut salted = digest::Context::new(&digest::SHA1_FOR_LEGACY_USE_ONLY);
-        salted.update(b"pw2");
-        salted.update(b"salt");
-        let mut ssha = salted.finish().as_ref().to_vec();
-        ssha.extend_from_slice(b"salt");
-        let text = format!(
-            "{}\n# comment\ncarol:{{SSHA}}{}\ndave:$2y$05$abcdefghijklmnopqrstuv\nbroken\n",
-            sha_line("alice", "pw1"),
-            STANDARD.encode(&ssha)
-        );
-        let users = parse_users(&text, "f");
-        assert_eq!(users.len(), 2);
-        assert!(users["alice"].matches("pw1"));
-        assert!(!users["alice"].matches("pw2"));
-        assert!(users["carol"].matches("pw2"));
-        assert!(!users["carol"].matches("pw1"));
-    }
-
-    /// Lines written by `htpasswd` (apache2-utils 2.4) and `openssl passwd`.
-    const VECTORS: [(&str, &str); 7] = [
-        // htpasswd -nbm alice 'pass word'
-        ("alice:$apr1$lOLie0mu$P1WsFM5zWOnRhVPyPvePY0", "pass word"),
-        // htpasswd -nbm dave ''
-        ("dave:$apr1$0d7WRLFG$fKLmknks8zjsOkeLdJ07l.", ""),
-        // htpasswd -nbm eve 'a-long-password-longer-than-sixteen-bytes'
-        (
-            "eve:$apr1$mz70RaeH$7P49z5lF0BC7EkZOKhvhh.",
-            "a-long-password-longer-than-sixteen-bytes",
-        ),
-        // openssl passwd -1 -salt abc pw2
-        ("mo:$1$abc$pfxt8GVrnVIEeV0XU2xKQ/", "pw2"),
-        // htpasswd -nbB -C 5 bob secret
-        (
-            "bob:$2y$05$Hn1C/tn1sIK8dYmn8TK4tezmlll20apfme5JYwH9L8xXmG/3ftLl.",
-            "secret",
-        ),
-        // htpasswd -nbB -C 4 frank 'öäü unicode'
-        (
-            "frank:$2y$04$rK0RDYwAkr8K8PddUO2IauTqhaUsFt7aJec2ImeIBUSMjanj5pSHO",
-            "öäü unicode",
-        ),
-        // crypt(3) with $2b$
-        (
-            "gus:$2b$04$abcdefghijklmnopqrstuu2r9OfJnfCsdneAXAGHnS4UpFFP8WIrW",
-            "secret",
-        ),
-    ];
-
-    #[test]
-    fn apr1_md5_and_bcrypt_entries_match_their_passwords_only() {
-        for (line, pw) in VECTORS {
-            let users = parse_users(line, "f");
-            let (user, _) = line.split_once(':').unwrap();
-            let h = users.get(user).unwrap_or_else(|| panic!("{line} not read"));
-            assert!(h.matches(pw), "{line}");
-            assert!(!h.matches(&format!("{pw}x")), "{line}");
-            assert!(!h.matches("wrong"), "{line}");
-            // bcrypt answers a repeated password from its memory, and still refuses others.
-            assert!(h.matches(pw), "{line}");
-            assert!(!h.matches("wrong"), "{line}");
-        }
-    }
-
-    #[test]
-    fn malformed_crypt_entries_are_skipped() {
-        let text = concat!(
-            "a:$apr1$$P1WsFM5zWOnRhVPyPvePY0\n",
-            "b:$apr1$lOLie0mu$short\n",
-            "c:$apr1$toolongsalt$P1WsFM5zWOnRhVPyPvePY0\n",
-            "d:$2y$05$Hn1C/tn1sIK8dYmn8TK4te\n",
-            "e:$2y$99$Hn1C/tn1sIK8dYmn8TK4tezmlll20apfme5JYwH9L8xXmG/3ftLl.\n",
-            "f:$2z$05$Hn1C/tn1sIK8dYmn8TK4tezmlll20apfme5JYwH9L8xXmG/3ftLl.\n",
-            "g:$5$rounds=5000$salt$hash\n",
-            "h:plaintext\n",
-        );
-        assert!(parse_users(text, "f").is_empty());
-    }
-
-    #[test]
-    fn files_written_by_htpasswd_are_read_when_it_is_installed() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("htpasswd");
-        let run = |args: &[&str]| {
-            std::process::Command::new("htpasswd")
-                .args(args)
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-        };
-        let f = file.to_str().unwrap();
-        if run(&["-cbm", f, "m", "md5 pw"]).is_none() {
-            eprintln!("htpasswd is not installed; the fixed vectors cover its formats");
-            return;
-        }
-        assert!(run(&["-bB", "-C", "4", f, "b", "bcrypt pw"]).is_some());
-        assert!(run(&["-bs", f, "s", "sha pw"]).is_some());
-        let users = parse_users(&std::fs::read_to_string(&file).unwrap(), "f");
-        assert!(users["m"].matches("md5 pw") && !users["m"].matches("bcrypt pw"));
-        assert!(users["b"].matches("bcrypt pw") && !users["b"].matches("md5 pw"));
-        assert!(users["s"].matches("sha pw") && !users["s"].matches("md5 pw"));
-    }
-
-    #[test]
-    fn bad_modes_name_the_field() {
-        for (mode, msg) in [
-            ("", "not one of"),
-            ("ETCD", "not supported yet"),
-            ("LDAP", "not supported yet"),
-        ] {
-            let spec = BasicAuthSpec {
-                mode: mode.into(),
-                ..Default::default()
-            };
-            let err = BasicAuthValidator::compile(&spec, "basicAuth")
-                .err()
-                .unwrap();
-            assert_eq!(err.path, "basicAuth.mode");
-            assert!(err.message.contains(msg), "{err}");
-        }
-    }
-}
+mod tests;
