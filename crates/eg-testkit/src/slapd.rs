@@ -26,6 +26,8 @@ pub const SLAPD_SUFFIX: &str = "dc=example,dc=org";
 pub const SLAPD_USERS_DN: &str = "ou=users,dc=example,dc=org";
 /// How long the server may take to answer after it was started.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How many times a start is tried (each with new ports).
+const START_ATTEMPTS: usize = 3;
 
 /// Whether `slapd` is installed. When it is not, LDAP tests print a skip line and pass —
 /// except under `CI`, where a missing slapd is a failure.
@@ -177,35 +179,51 @@ impl Slapd {
                 .arg(&data),
             "slapadd",
         );
-        let port = free_port();
-        let tls_port = tls.map(|_| free_port());
-        let mut urls = format!("ldap://127.0.0.1:{port}/");
-        if let Some(p) = tls_port {
-            urls.push_str(&format!(" ldaps://127.0.0.1:{p}/"));
+        // A port picked free can be taken before slapd binds it: then slapd exits, and
+        // another pair is tried.
+        let mut dir = Some(dir);
+        for _ in 0..START_ATTEMPTS {
+            let port = free_port();
+            let tls_port = tls.map(|_| free_port());
+            let mut urls = format!("ldap://127.0.0.1:{port}/");
+            if let Some(p) = tls_port {
+                urls.push_str(&format!(" ldaps://127.0.0.1:{p}/"));
+            }
+            // `-d 0`: stay in the foreground (a child of the test), logging nothing.
+            let child = Command::new(SLAPD_BIN)
+                .arg("-f")
+                .arg(&conf)
+                .arg("-h")
+                .arg(&urls)
+                .args(["-d", "0"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("slapd starts");
+            let mut slapd = Slapd {
+                port,
+                tls_port,
+                child: Some(child),
+                _dir: dir.take().expect("the directory, kept between attempts"),
+            };
+            if slapd.wait_ready() {
+                return slapd;
+            }
+            slapd.stop();
+            dir = Some(std::mem::replace(
+                &mut slapd._dir,
+                tempfile::tempdir().expect("a temporary directory"),
+            ));
         }
-        // `-d 0`: stay in the foreground (a child of the test), logging nothing.
-        let child = Command::new(SLAPD_BIN)
-            .arg("-f")
-            .arg(&conf)
-            .arg("-h")
-            .arg(&urls)
-            .args(["-d", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("slapd starts");
-        let mut slapd = Slapd {
-            port,
-            tls_port,
-            child: Some(child),
-            _dir: dir,
-        };
-        slapd.wait_ready();
-        slapd
+        panic!(
+            "slapd exited at start {START_ATTEMPTS} times (see {})",
+            conf.display()
+        );
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until every port accepts connections; false when slapd exited instead.
+    fn wait_ready(&mut self) -> bool {
         let ports: Vec<u16> = std::iter::once(self.port).chain(self.tls_port).collect();
         eventually(START_TIMEOUT, || {
             if let Some(status) = self
@@ -213,13 +231,14 @@ impl Slapd {
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten())
             {
-                panic!("slapd exited at start: {status}");
+                eprintln!("slapd exited at start: {status}");
+                return Some(false);
             }
             ports
                 .iter()
                 .all(|p| TcpStream::connect(("127.0.0.1", *p)).is_ok())
-                .then_some(())
-        });
+                .then_some(true)
+        })
     }
 
     /// Stops the server (its ports then refuse connections).

@@ -4,11 +4,11 @@
 //! header must have a value in `values` or matching `regexp`; failure 400), `jwt` (HMAC
 //! secret, PEM public key or JWKS key set; failure 401), `signature` (AWS-SigV4-compatible
 //! request signatures; failure 401), `oauth2` (token introspection or HMAC JWT; failure
-//! 401), `basicAuth` (users of an htpasswd file, of custom data or of an LDAP server; failure
-//! 401). A failing check sets its
-//! status on the response of the active namespace (an existing response is kept, only its
-//! status changes; otherwise a new empty one is made), adds an access-log tag saying what
-//! failed (never the token or credential), and returns `invalid`.
+//! 401), `basicAuth` (users of an htpasswd file, of custom data or of an LDAP server;
+//! failure 401). A failing check sets its status on the response of the active namespace (an
+//! existing response is kept, only its status changes; otherwise a new empty one is made),
+//! adds an access-log tag saying what failed (never the token or credential), and returns
+//! `invalid`.
 
 pub(crate) mod basicauth;
 pub(crate) mod fetch;

@@ -209,8 +209,13 @@ impl LdapBinder {
         let outcome = tokio::time::timeout(self.timeout, self.bind(user, password)).await;
         let ok = match outcome {
             Ok(Ok(())) => true,
+            // A refusal is the server's answer (wrong password, unknown user): not an error.
+            Ok(Err(e @ ldap3::LdapError::LdapResult { .. })) => {
+                tracing::debug!(user, url = %self.url, error = %e, "basicAuth: LDAP bind refused");
+                false
+            }
             Ok(Err(e)) => {
-                tracing::info!(user, url = %self.url, error = %e, "basicAuth: LDAP bind refused or failed");
+                tracing::warn!(user, url = %self.url, error = %e, "basicAuth: LDAP bind failed");
                 false
             }
             Err(_) => {
