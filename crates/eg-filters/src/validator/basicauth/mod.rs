@@ -36,9 +36,9 @@ use eg_spec::SpecError;
 use eg_store::Store;
 use serde::Deserialize;
 
-pub use ldap::LdapSpec;
 /// Constant-time comparison, shared with other filters that check secrets.
 pub(crate) use htpasswd::equal;
+pub use ldap::LdapSpec;
 #[cfg(test)]
 pub(super) use ldap::BIND_TIMEOUT;
 
