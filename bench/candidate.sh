@@ -15,6 +15,12 @@
 #   EG_REQUEST_ADAPTOR  1 = put a RequestAdaptor (one header set) before the Proxy   0
 #   EG_TRACING          1 = HTTPServer tracing, sampleRate 1, OTLP/HTTP to the upstream
 #                       (whose 200 to any request serves as the collector)          0
+#   EG_FILTERS_FILE     a file of filter specs (YAML list items indented as under
+#                       `filters:`) run in their order before the Proxy; the flow is
+#                       taken from their `  - name:` lines                          none
+#   EG_RULES_FILE       a file holding the HTTPServer's `rules:` list, routing to
+#                       `bench-pipeline` (replaces the one catch-all path)          none
+#   EG_SERVER_YAML      more top-level HTTPServer lines (`routerKind: RadixTree`)   none
 #
 # Everything lives in a fresh temp dir below EG_BENCH_TMP (the caller removes it); the
 # script execs the server, so the caller's process group and PID are the server's.
@@ -49,14 +55,23 @@ if [[ ${EG_REQUEST_ADAPTOR:-0} == 1 ]]; then
         X-Bench: easegress-rs"
 fi
 
+extra_flow=""
+extra_filters=""
+if [[ -n ${EG_FILTERS_FILE:-} ]]; then
+  extra_filters=$(cat "$EG_FILTERS_FILE")
+  extra_flow=$(sed -n 's/^  - name: *\([^ ]*\).*$/  - filter: \1/p' "$EG_FILTERS_FILE")
+fi
+
 cat >"$dir/pipeline.yaml" <<YAML
 name: bench-pipeline
 kind: Pipeline
 flow:
 $adaptor_flow
+$extra_flow
   - filter: proxy
 filters:
 $adaptor_filter
+$extra_filters
   - name: proxy
     kind: Proxy
 $server_body
@@ -76,6 +91,12 @@ if [[ ${EG_TRACING:-0} == 1 ]]; then
     otlp: {protocol: http, endpoint: 127.0.0.1:$UPSTREAM_PORT, insecure: true}"
 fi
 
+rules="rules:
+  - paths:
+      - pathPrefix: /
+        backend: bench-pipeline"
+[[ -n ${EG_RULES_FILE:-} ]] && rules=$(cat "$EG_RULES_FILE")
+
 cat >"$dir/httpserver.yaml" <<YAML
 name: bench-server
 kind: HTTPServer
@@ -85,10 +106,8 @@ keepAlive: true
 https: false
 $client_body
 $tracing
-rules:
-  - paths:
-      - pathPrefix: /
-        backend: bench-pipeline
+${EG_SERVER_YAML:-}
+$rules
 YAML
 
 args=(

@@ -8,9 +8,14 @@
 #   TARGET=nginx bash bench/instructions.sh            # NGINX proxying the same way
 #   TARGET=nginx EG_ACCESS_LOG=1 bash bench/instructions.sh   # ... with its default access log
 #   EG_TRACING=1 bash bench/instructions.sh            # HTTPServer tracing on (see candidate.sh)
+#   EG_FILTERS_FILE=f.yaml REQ_HEADERS="Authorization: Bearer ..." bash bench/instructions.sh
 #
 # Environment: TARGET (easegress or nginx), EG_BIN (bin/easegress-server), EG_ACCESS_LOG (0), REQUESTS (2000),
-# WARMUP (200), BODY (bytes of the upstream's answer, 64), EG_WORKER_THREADS (1).
+# WARMUP (200), BODY (bytes of the upstream's answer, 64), EG_WORKER_THREADS (1),
+# REQ_PATH (the request's path and query, /), REQ_HEADERS (more request headers, one
+# "Name: value" a line), MEASURES (measurements of REQUESTS each in the same process, 1: with
+# more, each is printed and the spread is (max - min) / min), and candidate.sh's variables
+# (EG_FILTERS_FILE, EG_RULES_FILE, EG_SERVER_YAML, ...).
 # The server runs bench/candidate.sh's setup (HTTPServer -> Pipeline -> Proxy -> an NGINX
 # upstream) under valgrind; NGINX runs the proxy configuration of the shared yardstick
 # (upstream keep-alive, one worker, no master process); counters are zeroed after the warm-up and dumped after
@@ -108,51 +113,72 @@ SH
   server_pid=$!
 fi
 
-python3 - "$candidate_port" "$warmup" <<'PY'
-import http.client, sys, time
+export REQ_PATH=${REQ_PATH:-/} REQ_HEADERS=${REQ_HEADERS:-}
+# Sends N keep-alive requests with REQ_PATH and REQ_HEADERS on one connection; with
+# "wait" first retries until the server answers 200 (it starts slowly under valgrind).
+send() {
+  python3 - "$candidate_port" "$@" <<'PY'
+import http.client, os, sys, time
 port, n = int(sys.argv[1]), int(sys.argv[2])
-deadline = time.time() + 120
-while True:
+wait = len(sys.argv) > 3
+path = os.environ["REQ_PATH"]
+headers = dict(
+    (k.strip(), v.strip())
+    for k, _, v in (l.partition(":") for l in os.environ["REQ_HEADERS"].splitlines() if l.strip())
+)
+deadline = time.time() + 180
+c = None
+while wait:
     try:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        c.request("GET", "/")
+        c.request("GET", path, headers=headers)
         r = c.getresponse(); r.read()
         if r.status == 200:
             break
-    except OSError:
-        pass
+        last = r.status
+    except OSError as e:
+        last = e
     if time.time() > deadline:
-        sys.exit("the server under valgrind did not answer within 120 s")
+        sys.exit(f"the server under valgrind did not answer 200 within 180 s (last: {last})")
     time.sleep(0.5)
+if c is None:
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 for _ in range(n):
-    c.request("GET", "/")
-    r = c.getresponse(); r.read()
-PY
-
-callgrind_control --zero "$server_pid" >/dev/null
-python3 - "$candidate_port" "$requests" <<'PY'
-import http.client, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
-c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-for _ in range(n):
-    c.request("GET", "/")
+    c.request("GET", path, headers=headers)
     r = c.getresponse(); r.read()
     if r.status != 200:
         sys.exit(f"answer {r.status}")
 PY
-callgrind_control --dump=measured "$server_pid" >/dev/null
-# The dump is written asynchronously: wait for its totals.
-for _ in $(seq 1 100); do
-  dump=$(ls "$tmp"/callgrind.out.* 2>/dev/null | head -1 || true)
-  [[ -n $dump ]] && grep -q '^totals:' "$dump" && break
-  sleep 0.2
+}
+send "$warmup" wait
+
+measures=${MEASURES:-1}
+per=()
+for m in $(seq 1 "$measures"); do
+  callgrind_control --zero "$server_pid" >/dev/null 2>&1
+  send "$requests"
+  callgrind_control --dump="measured-$m" "$server_pid" >/dev/null 2>&1
+  # The dump is written asynchronously: wait for its totals.
+  dump=""
+  for _ in $(seq 1 100); do
+    dump=$(cd "$tmp" && ls callgrind.out.* 2>/dev/null | sort -t. -k3 -n | sed -n "${m}p" || true)
+    [[ -n $dump ]] && dump=$tmp/$dump
+    [[ -n $dump ]] && grep -q '^totals:' "$dump" && break
+    sleep 0.2
+  done
+  [[ -n $dump ]] || { echo "instructions.sh: no callgrind dump" >&2; exit 1; }
+  total=$(awk '/^totals:/ {print $2}' "$dump")
+  per+=($((total / requests)))
 done
-[[ -n ${dump:-} ]] || { echo "instructions.sh: no callgrind dump" >&2; exit 1; }
-total=$(awk '/^totals:/ {print $2}' "$dump")
 kill -TERM "$server_pid" 2>/dev/null || true
 wait "$server_pid" 2>/dev/null || true
 echo "target:        $target ($real_bin)"
 echo "access log:    $([[ ${EG_ACCESS_LOG:-0} == 1 ]] && echo on || echo off)"
-echo "requests:      $requests (body $body B, one keep-alive connection)"
-echo "instructions:  $total"
-echo "per request:   $((total / requests))"
+echo "requests:      $requests x $measures (GET $REQ_PATH, body $body B, one keep-alive connection)"
+echo "instructions:  $total (the last measurement)"
+if ((measures > 1)); then
+  echo "each measure:  ${per[*]}"
+  printf '%s\n' "${per[@]}" | sort -n | awk '{a[NR]=$1} END {
+    printf "spread:        %.2f %% (min %d, max %d)\n", (a[NR]-a[1])*100/a[1], a[1], a[NR] }'
+fi
+echo "per request:   $(printf '%s\n' "${per[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
