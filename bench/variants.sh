@@ -8,7 +8,9 @@
 # A variant is a file of shell assignments, read with `set -a` (so every one is exported),
 # named by its file name without `.env`: bench/candidate.sh's variables (EG_FILTERS_FILE,
 # EG_RULES_FILE, EG_SERVER_YAML, ...) plus REQ_PATH (the path and query wrk asks for, /)
-# and REQ_HEADERS (request headers, one "Name: value" a line). Every variant gets its own
+# and REQ_HEADERS (request headers, one "Name: value" a line), and optionally
+# REFUSED_WITHOUT_HEADERS (the status a request without REQ_HEADERS must get, checked
+# once before the runs: proof that a check is really made). Every variant gets its own
 # server (one worker thread) on its own port, all started at once in front of one NGINX
 # upstream answering BODY bytes; then ROUNDS rounds run each variant for DURATION seconds,
 # in order. The first variant is the reference of the ratios.
@@ -61,7 +63,7 @@ taskset -c "$PROXY_CPU" nginx -p "$tmp" -e "$tmp/up.err" -c "$tmp/upstream.conf"
 pids+=($!)
 
 names=()
-declare -A port pid url hdrs
+declare -A port pid url hdrs refused
 for f in "$@"; do
   name=$(basename "$f" .env)
   names+=("$name")
@@ -79,6 +81,7 @@ for f in "$@"; do
   pids+=($!)
   url[$name]=http://127.0.0.1:${port[$name]}$(set -a; source "$f"; echo "${REQ_PATH:-/}")
   hdrs[$name]=$(set -a; source "$f"; echo "${REQ_HEADERS:-}")
+  refused[$name]=$(set -a; source "$f"; echo "${REFUSED_WITHOUT_HEADERS:-}")
 done
 
 # Header arguments of a variant, for curl and wrk (-H "Name: value" each).
@@ -100,6 +103,13 @@ for name in "${names[@]}"; do
     sleep 0.2
   done
   ((ok)) || { echo "variants.sh: $name does not answer 200 (last $code)" >&2; cat "$tmp/$name.out" >&2; exit 1; }
+  if [[ -n ${refused[$name]} ]]; then
+    code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "${url[$name]}" || true)
+    [[ $code == "${refused[$name]}" ]] || {
+      echo "variants.sh: $name answered $code, not ${refused[$name]}, without its headers" >&2
+      exit 1
+    }
+  fi
 done
 
 hz=$(getconf CLK_TCK)
