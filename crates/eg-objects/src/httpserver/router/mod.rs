@@ -280,7 +280,7 @@ impl Router {
         } else {
             (
                 super::spec::ROUTER_ORDERED,
-                RouterImpl::Ordered(ordered::OrderedRouter::new(compiled_rules)),
+                RouterImpl::Ordered(ordered::OrderedRouter::new(compiled_rules, &routes)),
             )
         };
         Ok(Router { routes, kind, imp })

@@ -65,6 +65,39 @@ async fn first_matching_path_wins_and_empty_path_matches_all() {
     );
 }
 
+/// Exact paths are looked up by path, but the first path in spec order still wins, whatever
+/// its kind: an earlier prefix shadows a later exact path, a duplicate exact path never
+/// answers, and a method mismatch falls through to the next candidate.
+#[tokio::test]
+async fn many_exact_paths_keep_spec_order() {
+    const MANY: usize = 2_000;
+    let sup = with_backends(&["post", "first", "prefix", "later"]);
+    let mut paths = vec![json!({"path": "/a", "methods": ["POST"], "backend": "pl-post"})];
+    paths.extend((0..MANY).map(|i| json!({"path": format!("/p/{i}"), "backend": "pl-first"})));
+    paths.push(json!({"pathPrefix": "/a", "backend": "pl-prefix"}));
+    paths.push(json!({"path": "/a", "backend": "pl-later"}));
+    paths.push(json!({"path": format!("/p/{}", MANY - 1), "backend": "pl-later"}));
+    paths.push(json!({"path": "/b", "backend": "pl-later"}));
+    let port = serve(&sup, json!({"rules": [{"paths": paths}]})).await;
+
+    let post = send(port, "POST", "/a", &[], TestBody::full("x")).await;
+    assert_eq!(post.server(), "post");
+    assert_eq!(get(port, "/a").await.server(), "prefix");
+    assert_eq!(get(port, "/ab").await.server(), "prefix");
+    assert_eq!(get(port, "/p/0").await.server(), "first");
+    assert_eq!(
+        get(port, &format!("/p/{}", MANY / 2)).await.server(),
+        "first"
+    );
+    assert_eq!(
+        get(port, &format!("/p/{}", MANY - 1)).await.server(),
+        "first"
+    );
+    assert_eq!(get(port, "/b").await.server(), "later");
+    assert_eq!(get(port, &format!("/p/{MANY}")).await.status, 404);
+    assert_eq!(get(port, "/p/").await.status, 404);
+}
+
 #[tokio::test]
 async fn hosts_exact_wildcard_regexp_and_port_ignored() {
     let sup = with_backends(&["api", "wild", "re", "list"]);
