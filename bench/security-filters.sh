@@ -17,7 +17,8 @@
 #
 # Instructions per request first, then interleaved wrk runs (bench/compare.sh).
 #   bash bench/security-filters.sh
-# Environment: OUT (bench/out/security-<UTC time>), and bench/compare.sh's.
+# Environment: OUT (bench/out/security-<UTC time>), VARIANTS (the variants compared with
+# the bare Proxy: "jwt-hs256 jwt-rs256 basic-bcrypt sigv4"), and bench/compare.sh's.
 # Needs openssl and htpasswd (Debian: apache2-utils).
 set -euo pipefail
 
@@ -136,6 +137,7 @@ YAML
 } >"$v/sigv4.env"
 
 echo "# Proxy only" >"$v/proxy.env"
-bash "$here/compare.sh" "$out" "$v/proxy.env" "$v/jwt-hs256.env" "$v/jwt-rs256.env" \
-  "$v/basic-bcrypt.env" "$v/sigv4.env"
+envs=("$v/proxy.env")
+for name in ${VARIANTS:-jwt-hs256 jwt-rs256 basic-bcrypt sigv4}; do envs+=("$v/$name.env"); done
+bash "$here/compare.sh" "$out" "${envs[@]}"
 echo "== results in $out"
