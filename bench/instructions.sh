@@ -176,8 +176,8 @@ echo "target:        $target ($real_bin)"
 echo "access log:    $([[ ${EG_ACCESS_LOG:-0} == 1 ]] && echo on || echo off)"
 echo "requests:      $requests x $measures (GET $REQ_PATH, body $body B, one keep-alive connection)"
 echo "instructions:  $total (the last measurement)"
+echo "each measure:  ${per[*]}"
 if ((measures > 1)); then
-  echo "each measure:  ${per[*]}"
   printf '%s\n' "${per[@]}" | sort -n | awk '{a[NR]=$1} END {
     printf "spread:        %.2f %% (min %d, max %d)\n", (a[NR]-a[1])*100/a[1], a[1], a[NR] }'
 fi
