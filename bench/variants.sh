@@ -62,6 +62,15 @@ CONF
 taskset -c "$PROXY_CPU" nginx -p "$tmp" -e "$tmp/up.err" -c "$tmp/upstream.conf" &
 pids+=($!)
 
+# The value of one variable of a variant file (empty when unset).
+field() { # VAR FILE
+  (
+    # shellcheck disable=SC1090
+    source "$2"
+    echo "${!1:-}"
+  )
+}
+
 names=()
 declare -A port pid url hdrs refused
 for f in "$@"; do
@@ -73,15 +82,16 @@ for f in "$@"; do
     set -a
     # shellcheck disable=SC1090
     source "$f"
-    UPSTREAM_PORT=$upstream_port CANDIDATE_PORT=${port[$name]} EG_BENCH_TMP=$tmp/$name
-    EG_WORKER_THREADS=1
+    export UPSTREAM_PORT=$upstream_port CANDIDATE_PORT=${port[$name]} EG_BENCH_TMP=$tmp/$name
+    export EG_WORKER_THREADS=1
     exec taskset -c "$PROXY_CPU" bash "$here/candidate.sh"
   ) >"$tmp/$name.out" 2>&1 &
   pid[$name]=$!
   pids+=($!)
-  url[$name]=http://127.0.0.1:${port[$name]}$(set -a; source "$f"; echo "${REQ_PATH:-/}")
-  hdrs[$name]=$(set -a; source "$f"; echo "${REQ_HEADERS:-}")
-  refused[$name]=$(set -a; source "$f"; echo "${REFUSED_WITHOUT_HEADERS:-}")
+  req_path=$(field REQ_PATH "$f")
+  url[$name]=http://127.0.0.1:${port[$name]}${req_path:-/}
+  hdrs[$name]=$(field REQ_HEADERS "$f")
+  refused[$name]=$(field REFUSED_WITHOUT_HEADERS "$f")
 done
 
 # Header arguments of a variant, for curl and wrk (-H "Name: value" each).
