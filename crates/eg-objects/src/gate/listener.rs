@@ -27,6 +27,7 @@ use tokio::sync::{watch, Notify};
 use tokio_rustls::TlsAcceptor;
 
 use super::h2c::{self, H2cConfig};
+use super::idle::{Activity, ParkableIo, Watched};
 use super::stats::{RequestStats, SharedStats};
 
 /// Time between attempts to bind a port that failed.
@@ -552,9 +553,11 @@ struct Protocols {
     h2: http2::Builder<TokioExecutor>,
     /// Deadline for the TLS handshake.
     tls_handshake: Duration,
-    /// Deadline for the first byte of a plain connection when hyper has no header timer
-    /// (`keepAliveTimeout: 0`).
-    first_byte: Option<Duration>,
+    /// Deadline for the first byte of a plain connection.
+    first_byte: Duration,
+    /// How long a plain connection may wait idle for its next request (`keepAliveTimeout`;
+    /// `None` = no limit).
+    idle_timeout: Option<Duration>,
     /// Connection timers when serving HTTP/2 with prior knowledge.
     h2c: Option<H2cConfig>,
 }
@@ -579,10 +582,8 @@ fn protocols(cfg: &ListenerConfig) -> Protocols {
         h1,
         h2,
         tls_handshake: TLS_HANDSHAKE_TIMEOUT.min(header_deadline),
-        first_byte: cfg
-            .keep_alive_timeout
-            .is_none()
-            .then_some(FIRST_REQUEST_TIMEOUT),
+        first_byte: header_deadline,
+        idle_timeout: cfg.keep_alive_timeout,
         h2c: cfg.h2c.clone(),
     }
 }
@@ -671,8 +672,11 @@ async fn serve_connection<M: Gate>(
     let shared = guard.0.clone();
     let closing = drain.closing.clone();
     let over_tls = tls.is_some();
-    // `certs`: the client's certificate chain, on mutual-TLS connections only.
-    let service = move |h1: bool, certs: Option<eg_protocols::PeerCertificates>| {
+    // `certs`: the client's certificate chain, on mutual-TLS connections only; `activity`:
+    // where a plain HTTP/1 connection counts its requests and responses.
+    let service = move |h1: bool,
+                        certs: Option<eg_protocols::PeerCertificates>,
+                        activity: Option<Arc<Activity>>| {
         let shared = shared.clone();
         let closing = closing.clone();
         hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
@@ -682,6 +686,10 @@ async fn serve_connection<M: Gate>(
                     req.extensions_mut().insert(c.clone());
                 }
             }
+            let guard = activity.as_ref().map(|a| {
+                use http_body::Body as _;
+                a.request(!req.body().is_end_stream())
+            });
             let mux = shared.mux.load_full();
             let closing = h1 && closing.load(Ordering::Acquire);
             async move {
@@ -698,7 +706,7 @@ async fn serve_connection<M: Gate>(
                     resp.headers_mut()
                         .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
                 }
-                Ok::<_, Infallible>(resp)
+                Ok::<_, Infallible>(resp.map(|b| Watched::new(b, guard)))
             }
         })
     };
@@ -713,22 +721,10 @@ async fn serve_connection<M: Gate>(
     let result =
         match tls {
             None => {
-                if let Some(deadline) = protocols.first_byte {
-                    let mut byte = [0u8; 1];
-                    match tokio::time::timeout(deadline, stream.peek(&mut byte)).await {
-                        Ok(Ok(n)) if n > 0 => {}
-                        Ok(_) => return,
-                        Err(_) => {
-                            tracing::debug!(%peer, "no request within the deadline; closing");
-                            return;
-                        }
-                    }
-                }
-                let conn = protocols
-                    .h1
-                    .serve_connection(TokioIo::new(stream), service(true, None))
-                    .with_upgrades();
-                serve_h1(conn, &mut drain).await
+                let activity = Activity::new();
+                let io = ParkableIo::new(stream, activity.clone());
+                let service = service(true, None, Some(activity.clone()));
+                serve_plain_h1(io, service, &activity, &protocols, &mut drain, peer).await
             }
             Some(acceptor) => {
                 let tls_stream =
@@ -756,7 +752,7 @@ async fn serve_connection<M: Gate>(
                 if tls_stream.get_ref().1.alpn_protocol() == Some(b"h2") {
                     let conn = protocols
                         .h2
-                        .serve_connection(TokioIo::new(tls_stream), service(false, certs));
+                        .serve_connection(TokioIo::new(tls_stream), service(false, certs, None));
                     tokio::pin!(conn);
                     tokio::select! {
                         r = conn.as_mut() => r,
@@ -768,7 +764,7 @@ async fn serve_connection<M: Gate>(
                 } else {
                     let conn = protocols
                         .h1
-                        .serve_connection(TokioIo::new(tls_stream), service(true, certs))
+                        .serve_connection(TokioIo::new(tls_stream), service(true, certs, None))
                         .with_upgrades();
                     serve_h1(conn, &mut drain).await
                 }
@@ -835,6 +831,76 @@ async fn serve_h2c<M: Gate>(
             }
         },
         None => conn.await,
+    }
+}
+
+/// Serves a plain HTTP/1 connection until it ends. While it waits for a request, hyper's
+/// connection (its buffers, the slot of the service's future) is let go and only the
+/// socket waits: for the first request up to `first_byte`, for the next ones up to the
+/// idle timeout. Once the listener's drain reaches [`Phase::Closing`], an idle connection
+/// is closed and a busy one after its request.
+async fn serve_plain_h1<S, B>(
+    mut io: ParkableIo,
+    mut service: S,
+    activity: &Activity,
+    protocols: &Protocols,
+    drain: &mut ConnDrain,
+    peer: SocketAddr,
+) -> hyper::Result<()>
+where
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B> + Unpin,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let closing = drain.reached(Phase::Closing);
+    tokio::pin!(closing);
+    let mut wait = Some(protocols.first_byte);
+    loop {
+        if !io.has_replay() {
+            let readable = async {
+                match wait {
+                    Some(limit) => tokio::time::timeout(limit, io.readable()).await.ok(),
+                    None => Some(io.readable().await),
+                }
+            };
+            tokio::select! {
+                r = readable => match r {
+                    Some(Ok(())) => {}
+                    Some(Err(_)) => return Ok(()),
+                    None => {
+                        tracing::debug!(%peer, "no request within the deadline; closing");
+                        return Ok(());
+                    }
+                },
+                _ = closing.as_mut() => return Ok(()),
+            }
+        }
+        activity.resumed();
+        let mut conn = protocols.h1.serve_connection(io, service).with_upgrades();
+        let mut shutting_down = false;
+        let ended = std::future::poll_fn(|cx| {
+            if !shutting_down && closing.as_mut().poll(cx).is_ready() {
+                Pin::new(&mut conn).graceful_shutdown();
+                shutting_down = true;
+            }
+            match Pin::new(&mut conn).poll(cx) {
+                Poll::Ready(r) => Poll::Ready(Some(r)),
+                Poll::Pending if !shutting_down && activity.idle() => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await;
+        if let Some(result) = ended {
+            return result;
+        }
+        let Some(parts) = conn.into_parts() else {
+            return Ok(());
+        };
+        io = parts.io;
+        io.replay(parts.read_buf);
+        service = parts.service;
+        wait = protocols.idle_timeout;
     }
 }
 

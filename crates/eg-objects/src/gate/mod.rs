@@ -6,6 +6,7 @@ pub(crate) mod backend;
 pub(crate) mod cache;
 pub(crate) mod generation;
 pub(crate) mod h2c;
+pub(crate) mod idle;
 pub(crate) mod listener;
 pub(crate) mod realip;
 pub(crate) mod stats;
