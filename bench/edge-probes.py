@@ -197,6 +197,8 @@ def main():
         conns = loop.run_until_complete(open_idle(gw, IDLE, True))
         opened = len(conns)
         open_s = time.monotonic() - t
+        # Idle connections leave hyper at the server's next idle sweep (500 ms).
+        loop.run_until_complete(asyncio.sleep(1))
         rss_open = rss_mb(srv.pid)
         p50, p99, failed = latency_probe(gw)
         for _, w in conns:

@@ -16,6 +16,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use bytes::Bytes;
 use eg_supervisor::metrics::Cell;
 use http::HeaderValue;
 use hyper::server::conn::{http1, http2};
@@ -51,6 +52,13 @@ const IDLE_GRACE: Duration = Duration::from_secs(5);
 /// Deadline for the first request of a connection when `keepAliveTimeout` is `0` (no idle
 /// limit): a connection that never sends a byte is still closed.
 const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often a listener tells its idle plain HTTP/1 connections to leave hyper: a
+/// connection is let go once it is idle and this interval has ticked since hyper got it,
+/// so busy connections do not pay for it on every request.
+#[cfg(not(test))]
+const IDLE_SWEEP: Duration = Duration::from_millis(500);
+#[cfg(test)]
+const IDLE_SWEEP: Duration = Duration::from_millis(20);
 /// Most concurrent HTTP/2 streams per connection.
 const H2_MAX_STREAMS: u32 = 256;
 /// Entries in the status's `topN`.
@@ -59,10 +67,7 @@ const TOP_N: usize = 10;
 /// The routing configuration a listener hands requests to.
 pub(crate) trait Gate: Send + Sync + 'static {
     /// The response body.
-    type Body: http_body::Body<Data = bytes::Bytes, Error = Self::BodyError>
-        + Send
-        + Unpin
-        + 'static;
+    type Body: http_body::Body<Data = Bytes, Error = Self::BodyError> + Send + Unpin + 'static;
     /// The body's error.
     type BodyError: Into<Box<dyn std::error::Error + Send + Sync>>;
 
@@ -560,6 +565,8 @@ struct Protocols {
     idle_timeout: Option<Duration>,
     /// Connection timers when serving HTTP/2 with prior knowledge.
     h2c: Option<H2cConfig>,
+    /// Notified every [`IDLE_SWEEP`]: idle plain HTTP/1 connections leave hyper.
+    idle_sweep: Notify,
 }
 
 fn protocols(cfg: &ListenerConfig) -> Protocols {
@@ -585,7 +592,24 @@ fn protocols(cfg: &ListenerConfig) -> Protocols {
         first_byte: header_deadline,
         idle_timeout: cfg.keep_alive_timeout,
         h2c: cfg.h2c.clone(),
+        idle_sweep: Notify::new(),
     }
+}
+
+/// Ticks `protocols.idle_sweep` until the listener and its connections are gone.
+fn spawn_idle_sweep(protocols: &Arc<Protocols>) {
+    let protocols = Arc::downgrade(protocols);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(IDLE_SWEEP);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match protocols.upgrade() {
+                Some(p) => p.idle_sweep.notify_waiters(),
+                None => return,
+            }
+        }
+    });
 }
 
 /// Pause after accept error number `n` (1-based): 5 ms doubling up to 1 s, as Go's HTTP
@@ -604,6 +628,9 @@ async fn accept_loop<M: Gate>(
     drain: &Drain,
 ) {
     let protocols = Arc::new(protocols(cfg));
+    if cfg.h2c.is_none() {
+        spawn_idle_sweep(&protocols);
+    }
     let tls = cfg.tls.clone().map(TlsAcceptor::from);
     let mut errors = 0u32;
     let mut last_warning: Option<std::time::Instant> = None;
@@ -711,22 +738,32 @@ async fn serve_connection<M: Gate>(
         })
     };
     if let Some(cfg) = protocols.h2c.as_ref() {
-        let result = serve_h2c(stream, peer, guard.0.clone(), cfg, &protocols, &mut drain).await;
+        // Boxed, as the TLS branch below: the task of every connection is as large as its
+        // largest branch, and a plain connection should not carry their size while it idles.
+        let result = Box::pin(serve_h2c(
+            stream,
+            peer,
+            guard.0.clone(),
+            cfg,
+            &protocols,
+            &mut drain,
+        ))
+        .await;
         if let Err(e) = result {
             tracing::debug!(%peer, error = %e, "connection ended with an error");
         }
         drop(guard);
         return;
     }
-    let result =
-        match tls {
-            None => {
-                let activity = Activity::new();
-                let io = ParkableIo::new(stream, activity.clone());
-                let service = service(true, None, Some(activity.clone()));
-                serve_plain_h1(io, service, &activity, &protocols, &mut drain, peer).await
-            }
-            Some(acceptor) => {
+    let result = match tls {
+        None => {
+            let activity = Activity::new();
+            let io = ParkableIo::new(stream, activity.clone());
+            let service = service(true, None, Some(activity.clone()));
+            serve_plain_h1(io, service, &activity, &protocols, &mut drain, peer).await
+        }
+        Some(acceptor) => {
+            Box::pin(async {
                 let tls_stream =
                     match tokio::time::timeout(protocols.tls_handshake, acceptor.accept(stream))
                         .await
@@ -734,18 +771,18 @@ async fn serve_connection<M: Gate>(
                         Ok(Ok(s)) => s,
                         Ok(Err(e)) => {
                             tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return;
+                            return Ok(());
                         }
                         Err(_) => {
                             tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
+                            return Ok(());
                         }
                     };
                 let certs = tls_stream.get_ref().1.peer_certificates().map(|chain| {
                     eg_protocols::PeerCertificates(
                         chain
                             .iter()
-                            .map(|c| bytes::Bytes::copy_from_slice(c.as_ref()))
+                            .map(|c| Bytes::copy_from_slice(c.as_ref()))
                             .collect(),
                     )
                 });
@@ -768,8 +805,10 @@ async fn serve_connection<M: Gate>(
                         .with_upgrades();
                     serve_h1(conn, &mut drain).await
                 }
-            }
-        };
+            })
+            .await
+        }
+    };
     if let Err(e) = result {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
@@ -837,7 +876,9 @@ async fn serve_h2c<M: Gate>(
 /// Serves a plain HTTP/1 connection until it ends. While it waits for a request, hyper's
 /// connection (its buffers, the slot of the service's future) is let go and only the
 /// socket waits: for the first request up to `first_byte`, for the next ones up to the
-/// idle timeout. Once the listener's drain reaches [`Phase::Closing`], an idle connection
+/// idle timeout. A connection is let go at the first [`IDLE_SWEEP`] tick that finds it
+/// idle, not after every answer: taking a connection back from hyper and handing it over
+/// again costs more than a request on a busy connection. Once the listener's drain reaches [`Phase::Closing`], an idle connection
 /// is closed and a busy one after its request.
 async fn serve_plain_h1<S, B>(
     mut io: ParkableIo,
@@ -877,6 +918,9 @@ where
             }
         }
         activity.resumed();
+        // Completes at the first sweep after this point.
+        let sweep = protocols.idle_sweep.notified();
+        tokio::pin!(sweep);
         let mut conn = protocols.h1.serve_connection(io, service).with_upgrades();
         let mut shutting_down = false;
         let ended = std::future::poll_fn(|cx| {
@@ -886,7 +930,11 @@ where
             }
             match Pin::new(&mut conn).poll(cx) {
                 Poll::Ready(r) => Poll::Ready(Some(r)),
-                Poll::Pending if !shutting_down && activity.idle() => Poll::Ready(None),
+                Poll::Pending
+                    if !shutting_down && activity.idle() && sweep.as_mut().poll(cx).is_ready() =>
+                {
+                    Poll::Ready(None)
+                }
                 Poll::Pending => Poll::Pending,
             }
         })
@@ -898,8 +946,14 @@ where
             return Ok(());
         };
         io = parts.io;
-        io.replay(parts.read_buf);
+        // The unparsed bytes are copied out: hyper's read buffer, which they are a view
+        // of, is let go with the rest.
+        if !parts.read_buf.is_empty() {
+            io.replay(Bytes::copy_from_slice(&parts.read_buf));
+        }
         service = parts.service;
+        // hyper may have held the idle connection for up to one sweep interval already:
+        // the idle limit is kept to within that interval.
         wait = protocols.idle_timeout;
     }
 }
