@@ -304,3 +304,55 @@ async fn ldap_remembered_checks_are_much_faster_than_binds() {
         "remembered {remembered:?}, bind {bind:?}"
     );
 }
+
+/// Runs Debian's `htpasswd` (apache2-utils) with `args`; `None` when it is not installed
+/// (a failure under `CI`, where `.ci/run` installs it).
+fn htpasswd(args: &[&str]) -> Option<()> {
+    match std::process::Command::new("htpasswd").args(args).output() {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "htpasswd {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(())
+        }
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "htpasswd (apache2-utils) is needed under CI: {e}"
+            );
+            eprintln!("skipped: htpasswd (Debian apache2-utils) is not installed: {e}");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn file_mode_reads_what_the_htpasswd_tool_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users");
+    let path = file.to_str().unwrap();
+    // The tool's default (apr1), bcrypt, SHA, and a later change of one password.
+    if htpasswd(&["-c", "-b", path, "apr", "pass word"]).is_none() {
+        return;
+    }
+    htpasswd(&["-b", "-B", "-C", "5", path, "bcrypt", "s3cret"]);
+    htpasswd(&["-b", "-s", path, "sha", "hunter2"]);
+    let sup = supervisor();
+    let f = validator(
+        &sup,
+        json!({"basicAuth": {"mode": "FILE", "userFile": path}}),
+    );
+    assert_eq!(check(&*f, "apr", "pass word").await, passed("apr"));
+    assert_eq!(check(&*f, "bcrypt", "s3cret").await, passed("bcrypt"));
+    assert_eq!(check(&*f, "sha", "hunter2").await, passed("sha"));
+    for (user, wrong) in [("apr", "pass"), ("bcrypt", "S3cret"), ("sha", "")] {
+        assert_eq!(check(&*f, user, wrong).await.status, Some(401), "{user}");
+    }
+    // A password changed by the tool: the old one is refused once the file is read again.
+    htpasswd(&["-b", "-B", "-C", "5", path, "bcrypt", "n3w"]);
+    eventually(&*f, "bcrypt", "n3w", passed("bcrypt")).await;
+    assert_eq!(check(&*f, "bcrypt", "s3cret").await.status, Some(401));
+    f.close();
+}
