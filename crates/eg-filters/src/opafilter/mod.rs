@@ -50,7 +50,7 @@ pub const KIND_NAME: &str = "OPAFilter";
 /// Returned when the policy denies the request or gives no decision.
 pub const RESULT_OPA_DENIED: &str = "opaDenied";
 /// The status of a denied request when `defaultStatus` is not set.
-pub const DEFAULT_STATUS: u16 = 403;
+pub const DEFAULT_STATUS: StatusCode = StatusCode::FORBIDDEN;
 /// The response header marking a response whose policy gave no decision.
 pub const OPA_ERROR_HEADER: HeaderName = HeaderName::from_static("x-eg-opa-error");
 /// The value of [`OPA_ERROR_HEADER`].
@@ -88,7 +88,7 @@ pub struct OpaFilterSpec {
 }
 
 fn default_spec() -> Value {
-    json!({ "defaultStatus": DEFAULT_STATUS })
+    json!({ "defaultStatus": DEFAULT_STATUS.as_u16() })
 }
 
 fn build(spec: &FilterSpec, _: &BuildContext<'_>) -> Result<Built, SpecError> {
@@ -115,7 +115,7 @@ impl OpaFilter {
     /// Checks and compiles `s`; errors name fields under `path`.
     pub fn compile(s: &OpaFilterSpec, path: &str) -> Result<OpaFilter, SpecError> {
         let status = match s.default_status {
-            0 => StatusCode::from_u16(DEFAULT_STATUS).unwrap_or(StatusCode::FORBIDDEN),
+            0 => DEFAULT_STATUS,
             code => status_code(code, &join_path(path, "defaultStatus"))?,
         };
         let at = join_path(path, "includedHeaders");
