@@ -76,6 +76,7 @@ pub fn builtin() -> Registry {
         .register(f::headertojson::KIND)
         .register(f::mock::KIND)
         .register(f::oidcadaptor::KIND)
+        .register(f::opafilter::KIND)
         .register(f::proxy::KIND)
         .register(f::websocketproxy::KIND)
         .register(f::requestadaptor::KIND)

@@ -30,6 +30,7 @@ pub mod headerlookup;
 pub mod headertojson;
 pub mod mock;
 pub mod oidcadaptor;
+pub mod opafilter;
 pub mod proxy;
 pub mod ratelimiter;
 pub mod redirector;

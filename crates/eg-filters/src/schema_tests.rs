@@ -45,6 +45,10 @@ fn kinds() -> Vec<(FilterKind, Value)> {
             json!({"clientId": "c", "clientSecret": "s", "redirectURI": "/cb",
                    "discovery": "https://idp.test/.well-known/openid-configuration"}),
         ),
+        (
+            crate::opafilter::KIND,
+            json!({"policy": "package http\nallow = true"}),
+        ),
         (crate::fallback::KIND, json!({"mockCode": 200})),
         (crate::fileserver::KIND, json!({"root": "."})),
         (crate::headercounter::KIND, json!({"headers": ["X-A"]})),

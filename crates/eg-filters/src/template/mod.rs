@@ -31,6 +31,7 @@ pub use render::BuilderTemplate;
 pub(crate) use body::buffer_within;
 pub(crate) use convert::parse_yaml_json;
 pub(crate) use data::BuiltRequest;
+pub(crate) use objects::{canonical_key, parse_query};
 
 /// Returned when a template fails to render or renders something that cannot be built.
 pub const RESULT_BUILD_ERR: &str = "buildErr";
