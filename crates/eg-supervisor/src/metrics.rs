@@ -84,10 +84,18 @@ impl Window {
     }
 }
 
-/// The current window number.
-fn summary_epoch() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_secs() / SUMMARY_WINDOW_SECS
+/// The summary window an observation falls in. Reading the clock costs as much as the
+/// rest of an observation: a caller recording several summaries for one event reads it
+/// once ([`SummaryWindow::now`]) and hands the window to [`Family::observe_in`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SummaryWindow(u64);
+
+impl SummaryWindow {
+    /// The window of the present moment.
+    pub fn now() -> SummaryWindow {
+        static START: OnceLock<Instant> = OnceLock::new();
+        SummaryWindow(START.get_or_init(Instant::now).elapsed().as_secs() / SUMMARY_WINDOW_SECS)
+    }
 }
 
 /// The bucket of `v`: from the exponent and the top mantissa bits of the f64, no search.
@@ -172,8 +180,18 @@ impl Family {
 
     /// Records one observation into a histogram or summary series.
     pub fn observe(&self, cell: &Cell, v: f64) {
-        if let Some(windows) = &cell.windows {
-            let epoch = summary_epoch();
+        let window = cell.windows.as_ref().map(|_| SummaryWindow::now());
+        self.record(cell, v, window);
+    }
+
+    /// Records one observation made in `window` (see [`SummaryWindow`]); for a histogram
+    /// series the window is not used.
+    pub fn observe_in(&self, cell: &Cell, v: f64, window: SummaryWindow) {
+        self.record(cell, v, Some(window));
+    }
+
+    fn record(&self, cell: &Cell, v: f64, window: Option<SummaryWindow>) {
+        if let (Some(windows), Some(SummaryWindow(epoch))) = (&cell.windows, window) {
             let w = &windows[(epoch % SUMMARY_WINDOWS) as usize];
             let seen = w.epoch.load(Ordering::Acquire);
             // The first observation of a new window clears what the slot held
@@ -261,7 +279,7 @@ impl Family {
 /// The [`SUMMARY_QUANTILES`] of the windows still current (`NaN` with no observation,
 /// as Prometheus client libraries write them).
 fn quantiles(windows: &[Window]) -> Vec<f64> {
-    let now = summary_epoch();
+    let SummaryWindow(now) = SummaryWindow::now();
     let mut counts = vec![0u64; SUMMARY_BUCKETS];
     for w in windows {
         if now.saturating_sub(w.epoch.load(Ordering::Acquire)) < SUMMARY_WINDOWS {

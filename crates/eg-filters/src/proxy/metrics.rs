@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use eg_supervisor::metrics::{Cell, Family, MetricType, MetricsRegistry};
+use eg_supervisor::metrics::{Cell, Family, MetricType, MetricsRegistry, SummaryWindow};
 use eg_supervisor::MemberInfo;
 
 /// Label names, in Easegress's order.
@@ -128,10 +128,11 @@ impl PoolMetrics {
         }
         self.req_family.observe(&self.req_size, req_size as f64);
         self.resp_family.observe(&self.resp_size, resp_size as f64);
+        let window = SummaryWindow::now();
         self.req_pct_family
-            .observe(&self.req_size_pct, req_size as f64);
+            .observe_in(&self.req_size_pct, req_size as f64, window);
         self.resp_pct_family
-            .observe(&self.resp_size_pct, resp_size as f64);
+            .observe_in(&self.resp_size_pct, resp_size as f64, window);
     }
 }
 

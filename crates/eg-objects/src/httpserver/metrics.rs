@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use eg_supervisor::metrics::{Cell, Family, MetricType};
+use eg_supervisor::metrics::{Cell, Family, MetricType, SummaryWindow};
 use eg_supervisor::Supervisor;
 
 /// Labels of `httpserver_health`.
@@ -51,8 +51,8 @@ struct Observed {
 }
 
 impl Observed {
-    fn observe(&self, v: f64) {
-        self.family.observe(&self.cell, v);
+    fn observe(&self, v: f64, window: SummaryWindow) {
+        self.family.observe_in(&self.cell, v, window);
     }
 }
 
@@ -69,9 +69,10 @@ impl BackendMetrics {
             .observe(&self.req_size, req_size as f64);
         self.resp_size_family
             .observe(&self.resp_size, resp_size as f64);
-        self.duration_pct.observe(duration_ms);
-        self.req_size_pct.observe(req_size as f64);
-        self.resp_size_pct.observe(resp_size as f64);
+        let window = SummaryWindow::now();
+        self.duration_pct.observe(duration_ms, window);
+        self.req_size_pct.observe(req_size as f64, window);
+        self.resp_size_pct.observe(resp_size as f64, window);
     }
 }
 
