@@ -30,7 +30,9 @@ pub struct Namespace {
 /// *active* namespace, which the pipeline sets per flow node.
 #[derive(Debug)]
 pub struct Context {
-    namespaces: SmallVec<[Namespace; 2]>,
+    /// Room for `DEFAULT` inline: most pipelines use no other namespace, and the context
+    /// lives in every request's future, so each namespace held inline is copied with it.
+    namespaces: SmallVec<[Namespace; 1]>,
     active: usize,
     /// The TCP peer.
     pub peer_addr: SocketAddr,

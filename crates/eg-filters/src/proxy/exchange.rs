@@ -164,9 +164,9 @@ impl Pool {
         let (resp, conn) = if self.max_redirection > 0 && is_redirect(resp.status()) {
             // The connection of an answer left unread is not reused.
             drop(conn);
+            // Boxed: a rare path whose future would otherwise enlarge every exchange's.
             (
-                self.follow_redirects(ctx, server, resp, redirect_body)
-                    .await?,
+                Box::pin(self.follow_redirects(ctx, server, resp, redirect_body)).await?,
                 None,
             )
         } else {

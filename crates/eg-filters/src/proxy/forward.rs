@@ -55,16 +55,26 @@ pub fn remove_hop_by_hop(h: &mut HeaderMap) {
         return;
     }
     if present & 1 != 0 {
-        let listed: Vec<HeaderName> = h
-            .get_all(CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            // The usual tokens name no header (or one removed below anyway).
-            .filter(|t| !t.eq_ignore_ascii_case("keep-alive") && !t.eq_ignore_ascii_case("close"))
-            .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
-            .collect();
+        // The names `Connection` lists, found before any removal (removing `Connection`
+        // drops its values). A plain loop: this runs for nearly every upstream answer,
+        // whose `Connection: keep-alive` names nothing.
+        let mut listed: Vec<HeaderName> = Vec::new();
+        for v in h.get_all(CONNECTION) {
+            let Ok(v) = v.to_str() else { continue };
+            for t in v.split(',') {
+                let t = t.trim();
+                // The usual tokens name no header (or one removed below anyway).
+                if t.is_empty()
+                    || t.eq_ignore_ascii_case("keep-alive")
+                    || t.eq_ignore_ascii_case("close")
+                {
+                    continue;
+                }
+                if let Ok(n) = HeaderName::from_bytes(t.as_bytes()) {
+                    listed.push(n);
+                }
+            }
+        }
         for n in listed {
             h.remove(n);
         }

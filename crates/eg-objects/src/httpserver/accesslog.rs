@@ -717,13 +717,13 @@ impl AccessLog {
     }
 
     /// Formats the line of `record` into this thread's buffer; writes the buffer when full.
-    pub fn log(&self, record: Record) {
+    pub fn log(&self, record: &Record) {
         let shard = &self.sink.shards[shard_index()];
         let mut buf = shard.lock();
         if buf.capacity() == 0 {
             buf.reserve(FLUSH_AT + 1024);
         }
-        self.format.render(&record, &mut buf);
+        self.format.render(record, &mut buf);
         buf.push('\n');
         if buf.len() >= FLUSH_AT {
             let full = std::mem::replace(&mut *buf, String::with_capacity(FLUSH_AT + 1024));
@@ -864,7 +864,7 @@ mod tests {
                 let log = log.clone();
                 std::thread::spawn(move || {
                     for i in 0..5000 {
-                        log.log(record(&format!("/t{t}/{i}")));
+                        log.log(&record(&format!("/t{t}/{i}")));
                     }
                 })
             })
@@ -1071,7 +1071,7 @@ mod tests {
                 let pad = pad.clone();
                 std::thread::spawn(move || {
                     for i in 0..LINES {
-                        log.log(record(&format!("/t{t}/{i}/{pad}")));
+                        log.log(&record(&format!("/t{t}/{i}/{pad}")));
                         // Writers rotate too, so rotations meet writes of other threads
                         // however the threads are scheduled.
                         if i % FLUSH_EVERY == 0 {
@@ -1111,7 +1111,7 @@ mod tests {
         );
         let line = "x".repeat(300);
         for round in 0..10 {
-            log.log(record(&format!("/{round}/{line}")));
+            log.log(&record(&format!("/{round}/{line}")));
             flush_access_logs();
         }
         let path = dir.path().join(ACCESS_LOG_FILE);

@@ -249,7 +249,7 @@ impl Mux {
             finish.span = Some(t.start_server_span(&self.name, &head, real_ip, self.https));
         }
         if let Some(log) = &self.access_log {
-            finish.record = Some(Record {
+            finish.record = Some(Box::new(Record {
                 time: SystemTime::now(),
                 remote_addr: peer,
                 real_ip,
@@ -269,7 +269,7 @@ impl Mux {
                 host: None,
                 user_agent: None,
                 referer: None,
-            });
+            }));
             if let (true, Some(r)) = (log.format().wants_client_headers, &mut finish.record) {
                 let h = &head.headers;
                 r.host = h.get(HOST).cloned().or_else(|| {
@@ -444,7 +444,8 @@ struct Finish {
     status: u16,
     req_size: u64,
     resp_size: u64,
-    record: Option<Record>,
+    /// Boxed: the finish travels with every response, and most of its size is the record.
+    record: Option<Box<Record>>,
     /// The server span, ended with the status when the response is done.
     span: Option<eg_tracing::ServerSpan>,
 }
@@ -487,7 +488,7 @@ impl Finish {
             r.duration = duration;
             r.req_size = self.req_size;
             r.resp_size = self.resp_size;
-            log.log(r);
+            log.log(&r);
         }
     }
 }
@@ -597,6 +598,24 @@ fn settle_host(head: &mut http::request::Parts) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The bytes of a reg-name or IPv4 address (RFC 3986 §3.2.2): unreserved, `%` and the
+/// sub-delimiters; a table, since every request's `Host` is checked byte by byte.
+static REG_NAME: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let extra = b"-._~%!$&'()*+,;=";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// Whether `h` is a valid `host[:port]` (RFC 3986 §3.2.2): a bracketed IPv6 address or a
 /// non-empty reg-name/IPv4 of unreserved, percent and sub-delimiter characters, then an
 /// optional port of digits.
@@ -614,8 +633,10 @@ fn valid_host(h: &str) -> bool {
             Some(i) => (&h[..i], &h[i..]),
             None => (h, ""),
         };
-        let reg_name = |b: u8| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b);
-        (!host.is_empty() && host.bytes().all(reg_name), port)
+        (
+            !host.is_empty() && host.bytes().all(|b| REG_NAME[b as usize]),
+            port,
+        )
     };
     let port_ok = match port.strip_prefix(':') {
         None => port.is_empty(),
