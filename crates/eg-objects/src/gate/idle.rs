@@ -62,6 +62,19 @@ impl Activity {
             && !self.unflushed.load(Ordering::Relaxed)
     }
 
+    /// Whether a request is in the service (its response not written to the end).
+    pub fn serving(&self) -> bool {
+        self.open.load(Ordering::Relaxed) > 0
+    }
+
+    /// Whether hyper is reading a request head, or waiting for one it cannot let go of:
+    /// no request open, nothing left to write, and not [`idle`](Self::idle) — no response
+    /// since hyper got the socket (it got it because bytes came), or the last request had
+    /// a body.
+    pub fn reading_head(&self) -> bool {
+        !self.serving() && !self.unflushed.load(Ordering::Relaxed) && !self.idle()
+    }
+
     /// Starts counting the responses of a new hyper connection.
     pub fn resumed(&self) {
         self.done.store(0, Ordering::Relaxed);

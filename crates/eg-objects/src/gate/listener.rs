@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -554,7 +554,11 @@ impl<M> Drop for ConnGuard<M> {
 
 /// How connections of one listener are served.
 struct Protocols {
+    /// HTTP/1 over TLS: hyper's header timer bounds a request head.
     h1: http1::Builder,
+    /// Plain HTTP/1: no timer per request; [`serve_plain_h1`] bounds a request head with the
+    /// idle sweep instead.
+    h1_plain: http1::Builder,
     h2: http2::Builder<TokioExecutor>,
     /// Deadline for the TLS handshake.
     tls_handshake: Duration,
@@ -576,6 +580,10 @@ fn protocols(cfg: &ListenerConfig) -> Protocols {
         // hyper starts this timer when it first waits for a request head — at accept for a
         // new connection — so a socket that never sends a byte is closed too.
         .header_read_timeout(cfg.keep_alive_timeout);
+    let mut h1_plain = http1::Builder::new();
+    h1_plain
+        .keep_alive(cfg.keep_alive)
+        .header_read_timeout(None);
     let mut h2 = http2::Builder::new(TokioExecutor::new());
     h2.timer(TokioTimer::new())
         .adaptive_window(true)
@@ -587,6 +595,7 @@ fn protocols(cfg: &ListenerConfig) -> Protocols {
     let header_deadline = cfg.keep_alive_timeout.unwrap_or(FIRST_REQUEST_TIMEOUT);
     Protocols {
         h1,
+        h1_plain,
         h2,
         tls_handshake: TLS_HANDSHAKE_TIMEOUT.min(header_deadline),
         first_byte: header_deadline,
@@ -633,7 +642,7 @@ async fn accept_loop<M: Gate>(
     }
     let tls = cfg.tls.clone().map(TlsAcceptor::from);
     let mut errors = 0u32;
-    let mut last_warning: Option<std::time::Instant> = None;
+    let mut last_warning: Option<Instant> = None;
     let mut suppressed = 0u64;
     loop {
         // Wait for a free connection slot (maxConnections).
@@ -662,7 +671,7 @@ async fn accept_loop<M: Gate>(
                 errors = errors.saturating_add(1);
                 if last_warning.is_none_or(|t| t.elapsed() >= ACCEPT_WARNING_INTERVAL) {
                     tracing::warn!(server = %shared.name, error = %e, suppressed, "accept failed; backing off");
-                    last_warning = Some(std::time::Instant::now());
+                    last_warning = Some(Instant::now());
                     suppressed = 0;
                 } else {
                     suppressed += 1;
@@ -720,8 +729,14 @@ async fn serve_connection<M: Gate>(
             let mux = shared.mux.load_full();
             let closing = h1 && closing.load(Ordering::Acquire);
             async move {
-                let handled = std::pin::pin!(mux.handle(req, peer));
-                let mut resp = match (CatchUnwind { inner: handled }).await {
+                // Boxed: hyper keeps (and moves) the future of every request it serves, and
+                // the handler's future is kilobytes; a pointer is all that moves this way.
+                let mut handled = Box::pin(mux.handle(req, peer));
+                let mut resp = match (CatchUnwind {
+                    inner: handled.as_mut(),
+                })
+                .await
+                {
                     Ok(resp) => resp,
                     Err(_) => {
                         tracing::error!(%peer, "a request handler panicked; answered 500");
@@ -841,8 +856,13 @@ async fn serve_h2c<M: Gate>(
         let mux = shared.mux.load_full();
         let open = streams.open();
         async move {
-            let handled = std::pin::pin!(mux.handle(req, peer));
-            let resp = match (CatchUnwind { inner: handled }).await {
+            // Boxed for the reason given in `serve_connection`.
+            let mut handled = Box::pin(mux.handle(req, peer));
+            let resp = match (CatchUnwind {
+                inner: handled.as_mut(),
+            })
+            .await
+            {
                 Ok(resp) => resp,
                 Err(_) => {
                     tracing::error!(%peer, "a request handler panicked; answered an internal error");
@@ -878,8 +898,14 @@ async fn serve_h2c<M: Gate>(
 /// socket waits: for the first request up to `first_byte`, for the next ones up to the
 /// idle timeout. A connection is let go at the first [`IDLE_SWEEP`] tick that finds it
 /// idle, not after every answer: taking a connection back from hyper and handing it over
-/// again costs more than a request on a busy connection. Once the listener's drain reaches [`Phase::Closing`], an idle connection
-/// is closed and a busy one after its request.
+/// again costs more than a request on a busy connection. Once the listener's drain
+/// reaches [`Phase::Closing`], an idle connection is closed and a busy one after its
+/// request.
+///
+/// The same sweep bounds a request head (hyper's header timer would cost a timer per
+/// request): a connection found reading a head — in hyper, no request open, nothing left
+/// to write, not idle — at sweeps spanning the idle timeout is closed, also when the head
+/// trickles in byte by byte.
 async fn serve_plain_h1<S, B>(
     mut io: ParkableIo,
     mut service: S,
@@ -894,6 +920,9 @@ where
     B: http_body::Body + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    // Set once the drain starts (before it reaches `Closing`): until then the `closing`
+    // future, registered by its first poll, need not be polled again on every wake-up.
+    let draining = drain.closing.clone();
     let closing = drain.reached(Phase::Closing);
     tokio::pin!(closing);
     let mut wait = Some(protocols.first_byte);
@@ -918,24 +947,55 @@ where
             }
         }
         activity.resumed();
-        // Completes at the first sweep after this point.
+        // Completes at the first sweep after this point; re-armed after each.
         let sweep = protocols.idle_sweep.notified();
         tokio::pin!(sweep);
-        let mut conn = protocols.h1.serve_connection(io, service).with_upgrades();
+        let mut conn = protocols
+            .h1_plain
+            .serve_connection(io, service)
+            .with_upgrades();
         let mut shutting_down = false;
+        // When a sweep first found the connection reading a request head.
+        let mut head_since: Option<Instant> = None;
+        let mut closing_registered = false;
         let ended = std::future::poll_fn(|cx| {
-            if !shutting_down && closing.as_mut().poll(cx).is_ready() {
+            if !shutting_down
+                && (!closing_registered || draining.load(Ordering::Acquire))
+                && closing.as_mut().poll(cx).is_ready()
+            {
                 Pin::new(&mut conn).graceful_shutdown();
                 shutting_down = true;
             }
-            match Pin::new(&mut conn).poll(cx) {
-                Poll::Ready(r) => Poll::Ready(Some(r)),
-                Poll::Pending
-                    if !shutting_down && activity.idle() && sweep.as_mut().poll(cx).is_ready() =>
-                {
-                    Poll::Ready(None)
+            closing_registered = true;
+            loop {
+                match Pin::new(&mut conn).poll(cx) {
+                    Poll::Ready(r) => return Poll::Ready(Some(r)),
+                    // A request in the service needs no sweep.
+                    Poll::Pending if shutting_down || activity.serving() => return Poll::Pending,
+                    Poll::Pending => {}
                 }
-                Poll::Pending => Poll::Pending,
+                if sweep.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                if activity.idle() {
+                    return Poll::Ready(None);
+                }
+                if activity.reading_head() {
+                    let now = Instant::now();
+                    let since = *head_since.get_or_insert(now);
+                    if protocols
+                        .idle_timeout
+                        .is_some_and(|limit| now.duration_since(since) >= limit)
+                    {
+                        tracing::debug!(%peer, "request head unfinished within keepAliveTimeout; closing");
+                        return Poll::Ready(Some(Ok(())));
+                    }
+                } else {
+                    head_since = None;
+                }
+                // Wait for the next sweep (the new future is polled by the loop, which
+                // registers it).
+                sweep.set(protocols.idle_sweep.notified());
             }
         })
         .await;

@@ -204,3 +204,91 @@ async fn a_client_closing_an_idle_connection_frees_its_slot() {
         .expect("the slot of the closed connection is free");
     assert_eq!(r.server(), "pl");
 }
+
+/// Sends a request head that never ends, one byte every 20 ms, until the server closes
+/// the connection; returns how long that took and what the server sent.
+async fn trickle_until_closed(mut s: TcpStream) -> (Duration, String) {
+    let started = std::time::Instant::now();
+    let (mut rd, mut wr) = s.split();
+    let reader = async {
+        let mut out = Vec::new();
+        let _ = rd.read_to_end(&mut out).await;
+        out
+    };
+    let writer = async {
+        wr.write_all(b"GET /x HTTP/1.1\r\nHost: a\r\nX-Pad: ")
+            .await
+            .ok()?;
+        loop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            wr.write_all(b"a").await.ok()?;
+        }
+        #[allow(unreachable_code)]
+        Some(())
+    };
+    let out = tokio::time::timeout(READ_LIMIT, async {
+        tokio::pin!(reader);
+        tokio::select! {
+            out = &mut reader => out,
+            _ = writer => reader.await,
+        }
+    })
+    .await
+    .expect("the server gives up on a head that never ends");
+    (
+        started.elapsed(),
+        String::from_utf8_lossy(&out).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_head_trickling_in_on_a_new_connection_is_cut_off() {
+    let sup = supervisor(None);
+    let port = serve(&sup, json!({"keepAliveTimeout": "300ms"})).await;
+    let s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let (took, sent) = trickle_until_closed(s).await;
+    assert!(
+        sent.is_empty() || sent.starts_with("HTTP/1.1 408"),
+        "{sent:?}"
+    );
+    assert!(took >= Duration::from_millis(250), "cut off after {took:?}");
+}
+
+#[tokio::test]
+async fn a_head_trickling_in_after_a_request_is_cut_off() {
+    let sup = supervisor(None);
+    let port = serve(&sup, json!({"keepAliveTimeout": "300ms"})).await;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut pending = Vec::new();
+    write(&mut s, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    let (status, _) = read_answer(&mut s, &mut pending).await;
+    assert_eq!(status, 200);
+    // Long enough for the connection to have been let go while idle and taken back.
+    tokio::time::sleep(PAUSE).await;
+    let (took, sent) = trickle_until_closed(s).await;
+    assert!(
+        sent.is_empty() || sent.starts_with("HTTP/1.1 408"),
+        "{sent:?}"
+    );
+    assert!(took >= Duration::from_millis(250), "cut off after {took:?}");
+}
+
+#[tokio::test]
+async fn a_request_slower_than_a_sweep_but_within_the_timeout_is_served() {
+    let sup = supervisor(None);
+    let port = serve(&sup, json!({"keepAliveTimeout": "5s"})).await;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut pending = Vec::new();
+    // The head arrives in pieces spanning several sweeps of the idle connections.
+    for piece in [
+        "GET /slow HTTP/1.1\r\n",
+        "Host: a\r\n",
+        "X-A: 1\r\n",
+        "\r\n",
+    ] {
+        write(&mut s, piece).await;
+        tokio::time::sleep(PAUSE).await;
+    }
+    let (status, doc) = read_answer(&mut s, &mut pending).await;
+    assert_eq!((status, doc["path"].as_str()), (200, Some("/slow")));
+}
