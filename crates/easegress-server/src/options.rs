@@ -214,7 +214,8 @@ pub struct Cli {
     /// Private key (PEM) of the admin API.
     #[arg(long = "key-file", env = "EASEGRESS_KEY_FILE")]
     pub key_file: Option<PathBuf>,
-    /// Worker threads of the runtime (default: one per CPU core). An easegress-rs addition.
+    /// Worker threads of the runtime (default: one per CPU core; 1: one event loop on the
+    /// main thread). An easegress-rs addition.
     #[arg(long = "worker-threads", env = "EASEGRESS_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
     /// Log at debug level.

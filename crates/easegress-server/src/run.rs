@@ -100,11 +100,19 @@ pub fn main_with(registry: Registry) -> i32 {
         eprintln!("easegress-server: {e}");
         return 1;
     }
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    // One worker thread is an event loop on the main thread, as an NGINX worker is: the
+    // multi-threaded scheduler's work stealing, wake-ups of idle workers and per-batch clock
+    // reads buy nothing with one worker.
+    let mut rt = match opts.cli.worker_threads {
+        Some(n) if n <= 1 => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
     rt.enable_all().thread_name("eg-worker");
-    if let Some(n) = opts.cli.worker_threads {
-        rt.worker_threads(n.max(1));
-    }
     let rt = match rt.build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -156,3 +156,50 @@ fn json_log_format_writes_one_object_per_line() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("log-format"));
 }
+
+/// `--worker-threads 1` runs everything on one event loop (tokio's current-thread
+/// runtime): the admin API, an applied HTTPServer proxying to an upstream over kept-alive
+/// connections, a configuration change, and a clean stop.
+#[test]
+fn one_worker_thread_serves_the_api_and_the_gateway() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let up = rt.block_on(eg_testkit::Upstream::start(|s| {
+        eg_testkit::Reply::text(200, &format!("upstream saw {}", s.target))
+    }));
+    let mut s = Server::new(BIN, "one-thread");
+    s.extra = vec!["--worker-threads".into(), "1".into()];
+    s.start();
+    let pipeline = format!(
+        "name: pl\nkind: Pipeline\nfilters:\n- name: proxy\n  kind: Proxy\n  pools:\n  - servers:\n    - url: {}\n",
+        up.url()
+    );
+    assert_eq!(s.api("POST", "/objects", &pipeline).status, 201);
+    let port = free_port();
+    let gw = format!(
+        "name: gw\nkind: HTTPServer\nport: {port}\naddress: 127.0.0.1\nrules:\n- paths:\n  - pathPrefix: /\n    backend: pl\n"
+    );
+    assert_eq!(s.api("POST", "/objects", &gw).status, 201);
+    let addr = format!("127.0.0.1:{port}");
+    let body = eventually(Duration::from_secs(10), || {
+        http(&addr, "GET", "/a", &[], "")
+            .ok()
+            .filter(|a| a.status == 200)
+            .map(|a| a.body)
+    });
+    assert_eq!(body, "upstream saw /a");
+    for i in 0..20 {
+        let a = http(&addr, "GET", &format!("/n{i}"), &[], "").expect("answer");
+        assert_eq!((a.status, a.body), (200, format!("upstream saw /n{i}")));
+    }
+    assert_eq!(up.hits(), 21);
+    // A change applied through the API reaches the next request.
+    let mock = "name: pl\nkind: Pipeline\nfilters:\n- name: mock\n  kind: Mock\n  rules:\n  - code: 203\n    body: mocked\n";
+    assert_eq!(s.api("PUT", "/objects/pl", mock).status, 200);
+    let a = eventually(Duration::from_secs(10), || {
+        http(&addr, "GET", "/b", &[], "")
+            .ok()
+            .filter(|a| a.status == 203)
+    });
+    assert_eq!(a.body, "mocked");
+    assert_eq!(s.stop(), Some(0), "a clean stop");
+}
