@@ -33,7 +33,7 @@ pub use self::client::{
 pub use self::errors::{classify, SendFailure, UpstreamError};
 pub use self::h2_pool::{H2Error, H2Pool, H2Settings};
 pub use self::host_pool::{HostPool, SendError, Sent};
-pub use self::tls::{certificate_error, MtlsMaterial};
+pub use self::tls::{certificate_error, AnyServerCertificate, MtlsMaterial};
 pub use self::websocket::{
     has_token, offered_protocols, open_websocket, websocket_tls_config, DialError, Opened,
     Switched, Target, DIAL_TIMEOUT, MAX_RESPONSE_HEAD, SEC_WEBSOCKET_ACCEPT,

@@ -105,9 +105,7 @@ pub(crate) fn tls_config(settings: &ClientSettings) -> Result<ClientConfig, Stri
     let builder = if settings.insecure {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(
-                provider.signature_verification_algorithms,
-            )))
+            .with_custom_certificate_verifier(Arc::new(AnyServerCertificate::new(&provider)))
     } else if let Some(m) = &settings.mtls {
         let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(m.roots()?), provider)
             .build()
@@ -131,12 +129,20 @@ pub(crate) fn tls_config(settings: &ClientSettings) -> Result<ClientConfig, Stri
     }
 }
 
-/// Accepts any upstream certificate (still checking handshake signatures): only with
-/// `insecureSkipVerify: true`.
+/// Accepts any server certificate while still checking handshake signatures: what
+/// `insecureSkipVerify: true` (and the other kinds' `insecure` switches) asks for. The one
+/// such verifier of the project; clients of other protocols (LDAP) use it too.
 #[derive(Debug)]
-struct NoVerify(WebPkiSupportedAlgorithms);
+pub struct AnyServerCertificate(WebPkiSupportedAlgorithms);
 
-impl ServerCertVerifier for NoVerify {
+impl AnyServerCertificate {
+    /// A verifier checking signatures with `provider`'s algorithms.
+    pub fn new(provider: &CryptoProvider) -> AnyServerCertificate {
+        AnyServerCertificate(provider.signature_verification_algorithms)
+    }
+}
+
+impl ServerCertVerifier for AnyServerCertificate {
     fn verify_server_cert(
         &self,
         _end_entity: &CertificateDer<'_>,
