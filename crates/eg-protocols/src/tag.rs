@@ -30,6 +30,14 @@ impl Tag {
         Tag::Lazy(Box::new(tag))
     }
 
+    /// Appends the tag's text to `out` (lazy tags format straight into it).
+    pub fn write_to(&self, out: &mut String) {
+        match self {
+            Tag::Text(t) => out.push_str(t),
+            Tag::Lazy(l) => l.write_to(out),
+        }
+    }
+
     /// The tag's text (borrowed for text tags, formatted now for lazy ones).
     pub fn text(&self) -> Cow<'_, str> {
         match self {

@@ -62,55 +62,111 @@ impl GoDuration {
     }
 }
 
-impl fmt::Display for GoDuration {
-    /// Formats as Go's `Duration.String()` does (`1h0m0s`, `1.5s`, `100ms`, `1.234567ms`,
-    /// `0s`), with integer arithmetic only: exact, and cheap enough for every access-log line.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ns = self.0.as_nanos();
-        if ns == 0 {
-            return f.write_str("0s");
+/// Longest text of a duration: `5124095h34m33.709551615s` (`u64::MAX` nanoseconds).
+const MAX_TEXT: usize = 32;
+
+/// A duration's text, built in place without the formatting machinery.
+struct Text {
+    buf: [u8; MAX_TEXT],
+    len: usize,
+}
+
+impl Text {
+    fn push(&mut self, bytes: &[u8]) {
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn push_int(&mut self, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
         }
-        if ns < 1_000 {
-            return write!(f, "{ns}ns");
+        self.push(&digits[i..]);
+    }
+
+    /// `whole`, then `.` and the `digits`-digit fraction `frac` without its trailing
+    /// zeros (nothing when it is zero), as Go's `fmtFrac` does.
+    fn push_frac(&mut self, whole: u64, mut frac: u64, mut digits: usize) {
+        self.push_int(whole);
+        if frac == 0 {
+            return;
         }
-        if ns < 1_000_000 {
-            write_frac(f, ns / 1_000, ns % 1_000, 3)?;
-            return f.write_str("µs");
+        while frac % 10 == 0 {
+            frac /= 10;
+            digits -= 1;
         }
-        if ns < 1_000_000_000 {
-            write_frac(f, ns / 1_000_000, ns % 1_000_000, 6)?;
-            return f.write_str("ms");
+        let mut out = [b'0'; 9];
+        for slot in out[..digits].iter_mut().rev() {
+            *slot = b'0' + (frac % 10) as u8;
+            frac /= 10;
         }
-        let secs_total = ns / 1_000_000_000;
-        let h = secs_total / 3600;
-        let m = (secs_total % 3600) / 60;
-        if h > 0 {
-            write!(f, "{h}h{m}m")?;
-        } else if m > 0 {
-            write!(f, "{m}m")?;
-        }
-        write_frac(f, secs_total % 60, ns % 1_000_000_000, 9)?;
-        f.write_str("s")
+        self.push(b".");
+        self.push(&out[..digits]);
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits, letters, '.' and the whole of "µ" are ever pushed.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
     }
 }
 
-/// `whole`, then `.` and the `digits`-digit fraction `frac` without its trailing zeros
-/// (nothing when it is zero), as Go's `fmtFrac` does.
-fn write_frac(
-    f: &mut fmt::Formatter<'_>,
-    whole: u128,
-    mut frac: u128,
-    mut digits: usize,
-) -> fmt::Result {
-    write!(f, "{whole}")?;
-    if frac == 0 {
-        return Ok(());
+impl GoDuration {
+    /// Formats as Go's `Duration.String()` does (`1h0m0s`, `1.5s`, `100ms`, `1.234567ms`,
+    /// `0s`), with integer arithmetic only: exact, and cheap enough for every access-log
+    /// line.
+    fn text(&self) -> Text {
+        let mut t = Text {
+            buf: [0; MAX_TEXT],
+            len: 0,
+        };
+        // Durations past u64 nanoseconds (584 years) are shown as that.
+        let ns = u64::try_from(self.0.as_nanos()).unwrap_or(u64::MAX);
+        if ns == 0 {
+            t.push(b"0s");
+        } else if ns < 1_000 {
+            t.push_int(ns);
+            t.push(b"ns");
+        } else if ns < 1_000_000 {
+            t.push_frac(ns / 1_000, ns % 1_000, 3);
+            t.push("µs".as_bytes());
+        } else if ns < 1_000_000_000 {
+            t.push_frac(ns / 1_000_000, ns % 1_000_000, 6);
+            t.push(b"ms");
+        } else {
+            let secs_total = ns / 1_000_000_000;
+            let h = secs_total / 3600;
+            let m = (secs_total % 3600) / 60;
+            if h > 0 {
+                t.push_int(h);
+                t.push(b"h");
+            }
+            if h > 0 || m > 0 {
+                t.push_int(m);
+                t.push(b"m");
+            }
+            t.push_frac(secs_total % 60, ns % 1_000_000_000, 9);
+            t.push(b"s");
+        }
+        t
     }
-    while frac.is_multiple_of(10) {
-        frac /= 10;
-        digits -= 1;
+
+    /// Appends the text [`Display`](fmt::Display) writes to `out`.
+    pub fn write_to(&self, out: &mut String) {
+        out.push_str(self.text().as_str());
     }
-    write!(f, ".{frac:0digits$}")
+}
+
+impl fmt::Display for GoDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text().as_str())
+    }
 }
 
 impl<'de> Deserialize<'de> for GoDuration {
@@ -187,5 +243,14 @@ mod tests {
         assert_eq!(n(59_999_999_999), "59.999999999s");
         assert_eq!(n(3_723_000_000_001), "1h2m3.000000001s");
         assert_eq!(n(3_600_000_000_000), "1h0m0s");
+        assert_eq!(n(u64::MAX), "5124095h34m33.709551615s");
+        assert_eq!(
+            GoDuration(Duration::from_secs(u64::MAX)).to_string(),
+            "5124095h34m33.709551615s",
+            "past u64 nanoseconds: shown as the largest"
+        );
+        let mut out = String::from("took ");
+        GoDuration(Duration::from_micros(1_500)).write_to(&mut out);
+        assert_eq!(out, "took 1.5ms");
     }
 }

@@ -199,7 +199,10 @@ impl Format {
                             push_int(out, u64::from(r.status));
                             Ok(())
                         }
-                        Var::Duration => write!(out, "{}", GoDuration(r.duration)),
+                        Var::Duration => {
+                            GoDuration(r.duration).write_to(out);
+                            Ok(())
+                        }
                         Var::ReqSize => {
                             push_int(out, r.req_size);
                             Ok(())
@@ -215,7 +218,7 @@ impl Format {
                                 if i > 0 {
                                     out.push_str(" | ");
                                 }
-                                let _ = write!(out, "{t}");
+                                t.write_to(out);
                             }
                             Ok(())
                         }
@@ -267,10 +270,11 @@ fn render_json(r: &Record, out: &mut String) {
     out.push_str(proto(r.version));
     out.push_str("\",\"statusCode\":");
     push_int(out, u64::from(r.status));
+    out.push_str(",\"duration\":\"");
+    GoDuration(r.duration).write_to(out);
     let _ = write!(
         out,
-        ",\"duration\":\"{}\",\"durationMs\":{:.3}",
-        GoDuration(r.duration),
+        "\",\"durationMs\":{:.3}",
         r.duration.as_secs_f64() * 1000.0
     );
     out.push_str(",\"reqSize\":");
@@ -284,7 +288,7 @@ fn render_json(r: &Record, out: &mut String) {
             out.push(',');
         }
         tag.clear();
-        let _ = write!(tag, "{t}");
+        t.write_to(&mut tag);
         push_json_str(out, tag.as_bytes());
     }
     out.push(']');
@@ -437,9 +441,8 @@ fn push_int(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
-    }
+    // ASCII digits: always UTF-8.
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or(""));
 }
 
 /// Appends an address as `Display` writes it; IPv4 without the formatting machinery.

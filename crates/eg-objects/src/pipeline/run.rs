@@ -1,7 +1,6 @@
 //! Running a compiled flow on a request, and the per-filter stats it leaves in the
 //! access log.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -121,7 +120,7 @@ impl LazyTag for StatsTag {
                 out.push_str(s.result);
                 out.push(',');
             }
-            let _ = write!(out, "{}", GoDuration(s.elapsed));
+            GoDuration(s.elapsed).write_to(out);
             out.push(')');
         }
     }
