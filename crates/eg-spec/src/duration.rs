@@ -98,7 +98,7 @@ impl Text {
         if frac == 0 {
             return;
         }
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             digits -= 1;
         }
