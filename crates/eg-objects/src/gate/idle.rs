@@ -75,6 +75,11 @@ impl Activity {
         !self.serving() && !self.unflushed.load(Ordering::Relaxed) && !self.idle()
     }
 
+    /// Responses written to the end since hyper last got the socket.
+    pub fn responses(&self) -> u32 {
+        self.done.load(Ordering::Relaxed)
+    }
+
     /// Starts counting the responses of a new hyper connection.
     pub fn resumed(&self) {
         self.done.store(0, Ordering::Relaxed);

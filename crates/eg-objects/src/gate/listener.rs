@@ -904,8 +904,9 @@ async fn serve_h2c<M: Gate>(
 ///
 /// The same sweep bounds a request head (hyper's header timer would cost a timer per
 /// request): a connection found reading a head — in hyper, no request open, nothing left
-/// to write, not idle — at sweeps spanning the idle timeout is closed, also when the head
-/// trickles in byte by byte.
+/// to write, not idle — with no response completed for the idle timeout is closed, also
+/// when the head trickles in byte by byte. A new connection's first head is counted from
+/// accept, as hyper's timer did.
 async fn serve_plain_h1<S, B>(
     mut io: ParkableIo,
     mut service: S,
@@ -925,6 +926,8 @@ where
     let draining = drain.closing.clone();
     let closing = drain.reached(Phase::Closing);
     tokio::pin!(closing);
+    let accepted = Instant::now();
+    let mut first_entry = true;
     let mut wait = Some(protocols.first_byte);
     loop {
         if !io.has_replay() {
@@ -955,8 +958,10 @@ where
             .serve_connection(io, service)
             .with_upgrades();
         let mut shutting_down = false;
-        // When a sweep first found the connection reading a request head.
-        let mut head_since: Option<Instant> = None;
+        // Since when the connection has been reading a request head, and how many
+        // responses it had completed then: a response completed since means progress.
+        let mut head_since: Option<(Instant, u32)> = first_entry.then_some((accepted, 0));
+        first_entry = false;
         let mut closing_registered = false;
         let ended = std::future::poll_fn(|cx| {
             if !shutting_down
@@ -982,7 +987,14 @@ where
                 }
                 if activity.reading_head() {
                     let now = Instant::now();
-                    let since = *head_since.get_or_insert(now);
+                    let done = activity.responses();
+                    let since = match head_since {
+                        Some((t, d)) if d == done => t,
+                        _ => {
+                            head_since = Some((now, done));
+                            now
+                        }
+                    };
                     if protocols
                         .idle_timeout
                         .is_some_and(|limit| now.duration_since(since) >= limit)

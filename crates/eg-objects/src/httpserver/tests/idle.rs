@@ -292,3 +292,26 @@ async fn a_request_slower_than_a_sweep_but_within_the_timeout_is_served() {
     let (status, doc) = read_answer(&mut s, &mut pending).await;
     assert_eq!((status, doc["path"].as_str()), (200, Some("/slow")));
 }
+
+#[tokio::test]
+async fn back_to_back_requests_with_bodies_outlast_the_head_deadline() {
+    let sup = supervisor(None);
+    let port = serve(&sup, json!({"keepAliveTimeout": "300ms"})).await;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut pending = Vec::new();
+    // A connection that keeps completing requests is never stalled, although between two
+    // of them (the last request had a body) hyper cannot let it go idle.
+    let started = std::time::Instant::now();
+    let mut served = 0;
+    while started.elapsed() < Duration::from_secs(1) {
+        write(
+            &mut s,
+            "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
+        )
+        .await;
+        let (status, doc) = read_answer(&mut s, &mut pending).await;
+        assert_eq!((status, doc["bodyLen"].as_u64()), (200, Some(3)));
+        served += 1;
+    }
+    assert!(served > 10, "only {served} requests in a second");
+}
