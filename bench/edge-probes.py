@@ -8,8 +8,9 @@ Starts the server on loopback with an HTTPServer whose pipeline answers by itsel
 then measures, one probe after the other:
 
   idle      IDLE keep-alive connections that sent one request and then stay quiet:
-            the server's RSS with them open and after they close, and the latency of
-            another client meanwhile.
+            the server's RSS with them open (1 s after opening, and SETTLE_S, default 5,
+            seconds later) and after they close (1 s, and SETTLE_S later), and the latency
+            of another client meanwhile. Keep KEEPALIVE above 2 + SETTLE_S seconds.
   silent    IDLE connections that never send a byte: how long until the server has closed
             them all (keepAliveTimeout of the probe server: KEEPALIVE, default 5s).
   slowloris SLOW connections sending one header byte per second: how long until the
@@ -36,6 +37,8 @@ BIN = os.environ.get("BIN", os.path.join(ROOT, "bin"))
 IDLE = int(os.environ.get("IDLE", "10000"))
 SLOW = int(os.environ.get("SLOW", "1000"))
 KEEPALIVE = os.environ.get("KEEPALIVE", "5s")
+# Seconds waited before the "settled" RSS readings (idle, and after closing).
+SETTLE_S = float(os.environ.get("SETTLE_S", "5"))
 
 
 def free_port():
@@ -201,14 +204,21 @@ def main():
         loop.run_until_complete(asyncio.sleep(1))
         rss_open = rss_mb(srv.pid)
         p50, p99, failed = latency_probe(gw)
+        # Memory freed after the burst of opening goes back to the OS within seconds.
+        loop.run_until_complete(asyncio.sleep(SETTLE_S))
+        rss_settled = rss_mb(srv.pid)
         for _, w in conns:
             w.close()
         loop.run_until_complete(asyncio.sleep(1))
         rss_after = rss_mb(srv.pid)
+        loop.run_until_complete(asyncio.sleep(SETTLE_S))
+        rss_after_settled = rss_mb(srv.pid)
         print(f"RESULT idle connections={opened} open_s={open_s:.1f} rss_mb={rss_open:.1f} "
               f"per_conn_kb={(rss_open - base_rss) * 1024 / max(opened, 1):.1f} "
-              f"rss_after_close_mb={rss_after:.1f} other_p50_ms={p50:.3f} other_p99_ms={p99:.3f} "
-              f"other_failed={failed}")
+              f"rss_settled_mb={rss_settled:.1f} "
+              f"settled_per_conn_kb={(rss_settled - base_rss) * 1024 / max(opened, 1):.1f} "
+              f"rss_after_close_mb={rss_after:.1f} rss_after_close_settled_mb={rss_after_settled:.1f} "
+              f"other_p50_ms={p50:.3f} other_p99_ms={p99:.3f} other_failed={failed}")
 
         # Silent connections: closed by the header timer, counted from accept.
         conns = loop.run_until_complete(open_idle(gw, IDLE, False))

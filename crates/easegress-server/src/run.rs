@@ -112,7 +112,9 @@ pub fn main_with(registry: Registry) -> i32 {
         }
         None => tokio::runtime::Builder::new_multi_thread(),
     };
-    rt.enable_all().thread_name("eg-worker");
+    rt.enable_all()
+        .thread_name("eg-worker")
+        .on_thread_park(crate::memory::on_thread_park);
     let rt = match rt.build() {
         Ok(rt) => rt,
         Err(e) => {
