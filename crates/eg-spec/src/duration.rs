@@ -77,18 +77,9 @@ impl Text {
         self.len += bytes.len();
     }
 
-    fn push_int(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.push(&digits[i..]);
+    fn push_int(&mut self, n: u64) {
+        let mut buf = [0u8; crate::decimal::MAX_DIGITS];
+        self.push(crate::decimal::digits(n, &mut buf));
     }
 
     /// `whole`, then `.` and the `digits`-digit fraction `frac` without its trailing

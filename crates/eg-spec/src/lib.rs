@@ -6,6 +6,7 @@
 //! the admin API answers a bad request.
 #![forbid(unsafe_code)]
 
+pub mod decimal;
 pub mod decode;
 pub mod document;
 pub mod duration;

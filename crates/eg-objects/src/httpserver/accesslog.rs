@@ -26,6 +26,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use eg_protocols::Tag;
+use eg_spec::decimal::push_decimal;
 use eg_spec::{GoDuration, SpecError};
 use http::{HeaderMap, HeaderValue, Method, Version};
 use parking_lot::Mutex;
@@ -170,7 +171,7 @@ impl Format {
                             SocketAddr::V4(a) => {
                                 push_ip(out, IpAddr::V4(*a.ip()));
                                 out.push(':');
-                                push_int(out, u64::from(a.port()));
+                                push_decimal(out, u64::from(a.port()));
                                 Ok(())
                             }
                             SocketAddr::V6(a) => write!(out, "{a}"),
@@ -196,7 +197,7 @@ impl Format {
                             Ok(())
                         }
                         Var::StatusCode => {
-                            push_int(out, u64::from(r.status));
+                            push_decimal(out, u64::from(r.status));
                             Ok(())
                         }
                         Var::Duration => {
@@ -204,11 +205,11 @@ impl Format {
                             Ok(())
                         }
                         Var::ReqSize => {
-                            push_int(out, r.req_size);
+                            push_decimal(out, r.req_size);
                             Ok(())
                         }
                         Var::RespSize => {
-                            push_int(out, r.resp_size);
+                            push_decimal(out, r.resp_size);
                             Ok(())
                         }
                         Var::ReqHeaders => write_headers(out, r.req_headers.as_ref()),
@@ -253,7 +254,7 @@ fn render_json(r: &Record, out: &mut String) {
         SocketAddr::V4(a) => {
             push_ip(out, IpAddr::V4(*a.ip()));
             out.push(':');
-            push_int(out, u64::from(a.port()));
+            push_decimal(out, u64::from(a.port()));
         }
         SocketAddr::V6(a) => {
             let _ = write!(out, "{a}");
@@ -269,7 +270,7 @@ fn render_json(r: &Record, out: &mut String) {
     out.push_str(",\"proto\":\"");
     out.push_str(proto(r.version));
     out.push_str("\",\"statusCode\":");
-    push_int(out, u64::from(r.status));
+    push_decimal(out, u64::from(r.status));
     out.push_str(",\"duration\":\"");
     GoDuration(r.duration).write_to(out);
     let _ = write!(
@@ -278,9 +279,9 @@ fn render_json(r: &Record, out: &mut String) {
         r.duration.as_secs_f64() * 1000.0
     );
     out.push_str(",\"reqSize\":");
-    push_int(out, r.req_size);
+    push_decimal(out, r.req_size);
     out.push_str(",\"respSize\":");
-    push_int(out, r.resp_size);
+    push_decimal(out, r.resp_size);
     out.push_str(",\"tags\":[");
     let mut tag = String::new();
     for (i, t) in r.tags.iter().enumerate() {
@@ -354,7 +355,7 @@ fn push_json_headers(out: &mut String, h: Option<&HeaderMap>) {
             out.push(',');
         }
         out.push_str("\"...\":[\"");
-        push_int(out, left as u64);
+        push_decimal(out, left as u64);
         out.push_str(" more\"]");
     }
     out.push('}');
@@ -429,22 +430,6 @@ fn write_time(out: &mut String, t: SystemTime) {
     });
 }
 
-/// Appends `n` in decimal (the formatting machinery costs more than the digits).
-fn push_int(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // ASCII digits: always UTF-8.
-    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or(""));
-}
-
 /// Appends an address as `Display` writes it; IPv4 without the formatting machinery.
 fn push_ip(out: &mut String, ip: IpAddr) {
     use std::fmt::Write as _;
@@ -454,7 +439,7 @@ fn push_ip(out: &mut String, ip: IpAddr) {
                 if i > 0 {
                     out.push('.');
                 }
-                push_int(out, u64::from(*o));
+                push_decimal(out, u64::from(*o));
             }
         }
         IpAddr::V6(v6) => {
