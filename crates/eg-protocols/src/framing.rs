@@ -145,6 +145,14 @@ mod tests {
         status: StatusCode::OK,
         to_head: false,
     };
+    const TO_HEAD: MessageKind = MessageKind::Response {
+        status: StatusCode::OK,
+        to_head: true,
+    };
+    const NOT_MODIFIED: MessageKind = MessageKind::Response {
+        status: StatusCode::NOT_MODIFIED,
+        to_head: false,
+    };
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -230,16 +238,7 @@ mod tests {
 
     #[test]
     fn bodiless_responses_keep_the_representation_length() {
-        for kind in [
-            MessageKind::Response {
-                status: StatusCode::OK,
-                to_head: true,
-            },
-            MessageKind::Response {
-                status: StatusCode::NOT_MODIFIED,
-                to_head: false,
-            },
-        ] {
+        for kind in [TO_HEAD, NOT_MODIFIED] {
             let mut h = headers(&[("content-length", "42")]);
             assert!(!fix_framing(&mut h, kind, Some(0)), "{kind:?}");
             assert_eq!(lengths(&h), ["42"], "{kind:?}");
@@ -277,14 +276,8 @@ mod tests {
         let kinds = [
             MessageKind::Request,
             OK,
-            MessageKind::Response {
-                status: StatusCode::OK,
-                to_head: true,
-            },
-            MessageKind::Response {
-                status: StatusCode::NOT_MODIFIED,
-                to_head: false,
-            },
+            TO_HEAD,
+            NOT_MODIFIED,
             MessageKind::Response {
                 status: StatusCode::NO_CONTENT,
                 to_head: false,
