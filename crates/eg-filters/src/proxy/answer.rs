@@ -1,16 +1,13 @@
 //! Reading an upstream answer into what the client is sent: the body buffered up to a
 //! limit (or streamed), the framing recomputed for the body sent, hop-by-hop headers
-//! removed, the keep-alive connection given back, and the body gzipped when asked.
+//! removed, and the body gzipped when asked. (A keep-alive connection goes back to its
+//! pool when its body has been read.)
 //!
 //! Shared by the `Proxy` and `SimpleHTTPProxy` filters, which map its errors to their own
 //! statuses.
 
-use std::sync::Arc;
-
 use eg_protocols::gzip::{gzip, gzip_stream_flushed};
 use eg_protocols::{fix_framing, Body, BodyError, MessageKind};
-use eg_upstream::connections::HostPool;
-use hyper::client::conn::http1::SendRequest;
 
 use super::compression::Compression;
 use super::forward::{is_event_stream, remove_hop_by_hop, Answer};
@@ -29,19 +26,16 @@ pub(crate) enum AnswerError {
 
 /// Reads `resp`: buffered up to `max_body` (`None`, or an event stream: streamed), framed,
 /// stripped of hop-by-hop headers, gzipped with `gzip` (when the client takes gzip and the
-/// response qualifies). `conn` is the keep-alive connection it came on, given back once
-/// the body is read. Returns the answer and its known body size (0 when streamed).
+/// response qualifies). Returns the answer and its known body size (0 when streamed).
 pub(crate) async fn read_answer(
-    resp: http::Response<hyper::body::Incoming>,
-    conn: Option<(&Arc<HostPool>, SendRequest<Body>)>,
+    resp: http::Response<Body>,
     max_body: Option<u64>,
     to_head: bool,
     gzip_with: Option<Compression>,
 ) -> Result<(Answer, u64), AnswerError> {
-    let (head, incoming) = resp.into_parts();
+    let (head, mut body) = resp.into_parts();
     let mut headers = head.headers;
     let status = head.status;
-    let mut body = Body::Incoming(incoming);
     let streaming = max_body.is_none() || is_event_stream(&headers);
     if !streaming {
         if let Err(e) = body.buffer(max_body).await {
@@ -59,13 +53,6 @@ pub(crate) async fn read_answer(
         body.known_len(),
     );
     remove_hop_by_hop(&mut headers);
-    if let Some((hp, tx)) = conn {
-        if body.is_buffered() {
-            hp.put(tx);
-        } else {
-            hp.put_when_ready(tx);
-        }
-    }
     let mut answer = Answer {
         status,
         headers,

@@ -117,19 +117,18 @@ impl Pool {
         };
         let sent = match &server.fast {
             Some(hp) => hp
-                .send(upstream)
+                .send(upstream, self.max_body.is_some())
                 .await
-                .map(|s| (s.response, Some((hp, s.tx))))
                 .map_err(UpstreamError::Fast),
             None => self
                 .client
                 .pooled
                 .request(upstream)
                 .await
-                .map(|r| (r, None))
+                .map(|r| r.map(Body::Incoming))
                 .map_err(UpstreamError::Generic),
         };
-        let (resp, conn) = match sent {
+        let resp = match sent {
             Ok(r) => r,
             Err(e) => match e.failure() {
                 SendFailure::ClientGone => {
@@ -153,7 +152,7 @@ impl Pool {
                         self.log_failure(server, &e);
                         failure_of(classify(&e))
                     })?;
-                    (r, None)
+                    r.map(Body::Incoming)
                 }
                 f => {
                     self.log_failure(server, e.as_error());
@@ -161,16 +160,12 @@ impl Pool {
                 }
             },
         };
-        let (resp, conn) = if self.max_redirection > 0 && is_redirect(resp.status()) {
-            // The connection of an answer left unread is not reused.
-            drop(conn);
-            // Boxed: a rare path whose future would otherwise enlarge every exchange's.
-            (
-                Box::pin(self.follow_redirects(ctx, server, resp, redirect_body)).await?,
-                None,
-            )
+        let resp = if self.max_redirection > 0 && is_redirect(resp.status()) {
+            // Boxed: a rare path whose future would otherwise enlarge every exchange's. (The
+            // connection of an answer left unread is closed with its body.)
+            Box::pin(self.follow_redirects(ctx, server, resp, redirect_body)).await?
         } else {
-            (resp, conn)
+            resp
         };
         // Upgrade is never forwarded, so a 101 answers a request that did not ask for one
         // (hyper hands on no other 1xx): passing it on would leave the client with a
@@ -187,7 +182,7 @@ impl Pool {
         let gzip = if gzip_ok { compression } else { None };
         // With a cache, the answer is stored as the upstream sent it and gzipped after.
         let read_gzip = if self.cache.is_some() { None } else { gzip };
-        let mut answer = read_answer(resp, conn, self.max_body, to_head, read_gzip)
+        let mut answer = read_answer(resp, self.max_body, to_head, read_gzip)
             .await
             .map_err(|e| {
                 match e {
@@ -228,9 +223,9 @@ impl Pool {
         &self,
         ctx: &mut Context,
         server: &Server,
-        mut resp: http::Response<hyper::body::Incoming>,
+        mut resp: http::Response<Body>,
         mut body: Option<Bytes>,
-    ) -> Result<http::Response<hyper::body::Incoming>, Failure> {
+    ) -> Result<http::Response<Body>, Failure> {
         use http::header::{HeaderName, HOST, LOCATION, REFERER};
         const SENSITIVE: [&str; 4] = ["authorization", "www-authenticate", "cookie", "cookie2"];
         let (mut url, mut method, mut headers, first_host) = {
@@ -294,10 +289,16 @@ impl Pool {
             *req.method_mut() = method.clone();
             *req.uri_mut() = next.clone();
             *req.headers_mut() = h;
-            resp = self.client.pooled.request(req).await.map_err(|e| {
-                self.log_failure(server, &e);
-                failure_of(classify(&e))
-            })?;
+            resp = self
+                .client
+                .pooled
+                .request(req)
+                .await
+                .map_err(|e| {
+                    self.log_failure(server, &e);
+                    failure_of(classify(&e))
+                })?
+                .map(Body::Incoming);
             sent += 1;
             url = next;
         }

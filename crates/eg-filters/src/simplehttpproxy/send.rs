@@ -129,19 +129,18 @@ impl SimpleHttpProxy {
         let idempotent = is_idempotent(upstream.method());
         let sent = if target.scheme == Scheme::HTTP {
             let hp = self.hosts.get(&self.client, &target.authority);
-            match hp.send(upstream).await {
-                Ok(s) => Ok((s.response, Some((hp, s.tx)))),
-                Err(e) => Err(UpstreamError::Fast(e)),
-            }
+            hp.send(upstream, self.max_body.is_some())
+                .await
+                .map_err(UpstreamError::Fast)
         } else {
             self.client
                 .pooled
                 .request(upstream)
                 .await
-                .map(|r| (r, None))
+                .map(|r| r.map(Body::Incoming))
                 .map_err(UpstreamError::Generic)
         };
-        let (resp, conn) = match sent {
+        let resp = match sent {
             Ok(r) => r,
             Err(e) => match e.failure() {
                 // A pooled connection the target closed meanwhile: once more on a new one.
@@ -160,7 +159,7 @@ impl SimpleHttpProxy {
                         tracing::debug!(filter = %self.name, error = ?e, "upstream request failed");
                         failure_of(classify(&e))
                     })?;
-                    (r, None)
+                    r.map(Body::Incoming)
                 }
                 f => {
                     tracing::debug!(filter = %self.name, error = ?e.as_error(), "upstream request failed");
@@ -172,9 +171,7 @@ impl SimpleHttpProxy {
         if resp.status().is_informational() {
             return Err(Failure(502, RESULT_SERVER_ERROR));
         }
-        let (hp, tx) = conn.unzip();
-        let conn = hp.as_ref().zip(tx);
-        read_answer(resp, conn, self.max_body, to_head, gzip)
+        read_answer(resp, self.max_body, to_head, gzip)
             .await
             .map_err(|e| {
                 match e {

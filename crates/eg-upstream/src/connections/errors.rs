@@ -75,7 +75,9 @@ impl UpstreamError {
     pub fn as_error(&self) -> &(dyn StdError + 'static) {
         match self {
             UpstreamError::Fast(host_pool::SendError::Connect(e)) => e,
+            UpstreamError::Fast(host_pool::SendError::Exchange(e)) => e,
             UpstreamError::Fast(host_pool::SendError::Http(e)) => e,
+            UpstreamError::Fast(host_pool::SendError::Body(e)) => e,
             UpstreamError::Generic(e) => e,
         }
     }
@@ -84,7 +86,12 @@ impl UpstreamError {
     pub fn failure(&self) -> SendFailure {
         match self {
             UpstreamError::Fast(host_pool::SendError::Connect(_)) => SendFailure::Network,
+            UpstreamError::Fast(host_pool::SendError::Exchange(e)) if e.is_stale() => {
+                SendFailure::StaleConnection
+            }
+            UpstreamError::Fast(host_pool::SendError::Exchange(_)) => SendFailure::Network,
             UpstreamError::Fast(host_pool::SendError::Http(e)) => classify_hyper(e),
+            UpstreamError::Fast(host_pool::SendError::Body(_)) => SendFailure::ClientGone,
             UpstreamError::Generic(e) => classify(e),
         }
     }

@@ -1,31 +1,46 @@
 //! Keep-alive connections to one plain-HTTP upstream (`http://host:port`).
 //!
-//! The request path of a proxied request with the generic pooled client hashes the pool key,
-//! locks the shared pool map, builds a lazy connect future and spawns a task per request to
-//! hand the connection back. Here every [`Server`](crate::server::Server) holds its
-//! [`HostPool`] directly: a checkout pops an idle sender under a short lock, and the sender
-//! goes back once its response is read. Connections are HTTP/1.1, `TCP_NODELAY` on, closed
-//! after [`POOL_IDLE_TIMEOUT`] idle. `https` servers keep using the generic client.
+//! Every [`Server`](crate::server::Server) holds its [`HostPool`] directly: a checkout pops
+//! an idle connection under a short lock, the request's own task writes the request and
+//! reads the answer on it (`h1`), and the connection goes back once the answer's body has
+//! been read. Connections are HTTP/1.1, `TCP_NODELAY` on, closed after
+//! [`POOL_IDLE_TIMEOUT`] idle. Request bodies larger than [`MAX_WRITE_BEFORE_READ`] or of
+//! unknown length go through hyper's connection (`streamed.rs`), which writes the body
+//! while it reads the answer; those connections are kept in a list of their own. `https`
+//! servers keep using the generic client.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use eg_protocols::Body;
+use eg_protocols::{Body, BodyError};
 use http::uri::Authority;
 use http::{Request, Response};
-use hyper::body::Incoming;
 use hyper::client::conn::http1::{Builder, SendRequest};
 use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 use tokio::net::TcpStream;
 
+use super::h1::{Conn, H1Error, MAX_WRITE_BEFORE_READ};
+use super::streamed::GiveBack;
 use super::{CONNECT_TIMEOUT, POOL_IDLE_TIMEOUT, TCP_KEEPALIVE};
 
 /// An idle connection.
-struct Idle {
-    tx: SendRequest<Body>,
+struct Idle<C> {
+    conn: C,
     since: Instant,
+}
+
+/// The idle connections of a host: the codec's, and hyper's for streamed request bodies.
+struct IdleLists {
+    codec: Vec<Idle<Conn>>,
+    streamed: Vec<Idle<SendRequest<Body>>>,
+}
+
+impl IdleLists {
+    fn len(&self) -> usize {
+        self.codec.len() + self.streamed.len()
+    }
 }
 
 /// How many idle connections the host pools of one client keep together (Go's
@@ -74,7 +89,7 @@ impl IdleBudget {
 pub struct HostPool {
     host: String,
     port: u16,
-    idle: Mutex<Vec<Idle>>,
+    idle: Mutex<IdleLists>,
     max_idle: usize,
     /// Shared with the other hosts of the same client.
     budget: Arc<IdleBudget>,
@@ -101,26 +116,23 @@ impl std::fmt::Debug for HostPool {
 pub enum SendError {
     /// No connection could be made.
     Connect(std::io::Error),
-    /// The exchange failed after the request was handed to a connection.
+    /// The exchange on a kept-alive connection failed.
+    Exchange(H1Error),
+    /// The exchange of a streamed request body (through hyper) failed.
     Http(hyper::Error),
+    /// The request body could not be read from the client.
+    Body(BodyError),
 }
 
 impl std::fmt::Display for SendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SendError::Connect(e) => write!(f, "connect: {e}"),
+            SendError::Exchange(e) => write!(f, "{e}"),
             SendError::Http(e) => write!(f, "{e}"),
+            SendError::Body(e) => write!(f, "{e}"),
         }
     }
-}
-
-/// A response and the connection it came on; give the connection back with
-/// [`HostPool::put`] once the response body has been read.
-pub struct Sent {
-    /// The response (its body still streaming).
-    pub response: Response<Incoming>,
-    /// The connection.
-    pub tx: SendRequest<Body>,
 }
 
 impl HostPool {
@@ -140,7 +152,10 @@ impl HostPool {
         let pool = Arc::new(HostPool {
             host,
             port: authority.port_u16().unwrap_or(80),
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(IdleLists {
+                codec: Vec::new(),
+                streamed: Vec::new(),
+            }),
             max_idle,
             budget,
         });
@@ -150,22 +165,55 @@ impl HostPool {
         pool
     }
 
-    /// Sends `req` (origin-form URI, `Host` set) on an idle connection, or on a new one.
+    /// Sends `req` (origin-form URI, `Host` set) on an idle connection, or on a new one,
+    /// and returns the answer; its body gives the connection back when read to its end.
+    /// `read_whole`: the caller buffers the answer's body, so a short one is read before
+    /// the answer is returned (and comes as [`Body::Full`]).
     ///
-    /// A request that an idle connection turned out unable to take (closed meanwhile) was
-    /// never written, so it goes to the next idle connection or a new one, whatever its
-    /// method.
-    pub async fn send(&self, mut req: Request<Body>) -> Result<Sent, SendError> {
+    /// A request body of a known length up to [`MAX_WRITE_BEFORE_READ`] bytes is read
+    /// first (if it is still arriving) and sent whole by the request's task; others
+    /// stream through hyper. An idle connection the server closed is noticed before it is
+    /// written to and skipped.
+    pub async fn send(
+        self: &Arc<Self>,
+        req: Request<Body>,
+        read_whole: bool,
+    ) -> Result<Response<Body>, SendError> {
+        let (parts, mut body) = req.into_parts();
+        if body.known_len().is_none_or(|n| n > MAX_WRITE_BEFORE_READ) {
+            return self.send_streamed(Request::from_parts(parts, body)).await;
+        }
+        let bytes = match body {
+            Body::Empty => bytes::Bytes::new(),
+            Body::Full(b) => b,
+            _ => body.buffer(None).await.map_err(SendError::Body)?,
+        };
+        let conn = match self.take_idle() {
+            Some(c) => c,
+            None => Conn::new(self.connect().await?),
+        };
+        conn.exchange(&parts, bytes, read_whole, self)
+            .await
+            .map_err(SendError::Exchange)
+    }
+
+    /// Sends a request whose body streams through hyper, on an idle hyper connection or a
+    /// new one. A request that an idle connection turned out unable to take (closed
+    /// meanwhile) was never written, so it goes to the next one, whatever its method.
+    async fn send_streamed(
+        self: &Arc<Self>,
+        mut req: Request<Body>,
+    ) -> Result<Response<Body>, SendError> {
         loop {
-            let (mut tx, reused) = match self.take_idle() {
+            let (mut tx, reused) = match self.take_streamed() {
                 Some(tx) => (tx, true),
-                None => (self.connect().await?, false),
+                None => (self.handshake().await?, false),
             };
             if reused && tx.ready().await.is_err() {
                 continue;
             }
             match tx.try_send_request(req).await {
-                Ok(response) => return Ok(Sent { response, tx }),
+                Ok(resp) => return Ok(GiveBack::wrap(resp, tx, self.clone())),
                 Err(mut e) => match e.take_message() {
                     Some(unsent) if reused => req = unsent,
                     _ => return Err(SendError::Http(e.into_error())),
@@ -174,47 +222,72 @@ impl HostPool {
         }
     }
 
-    /// Gives a connection back after its response was read (dropped when closed, when
-    /// `max_idle` are already idle here, or when the client's idle budget is spent).
-    pub fn put(&self, tx: SendRequest<Body>) {
-        if tx.is_closed() {
-            return;
-        }
+    async fn handshake(&self) -> Result<SendRequest<Body>, SendError> {
+        let stream = self.connect().await?;
+        let (tx, conn) = Builder::new()
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(SendError::Http)?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "upstream connection ended with an error");
+            }
+        });
+        Ok(tx)
+    }
+
+    /// Gives a connection back after its answer was read (dropped when `max_idle` are
+    /// already idle here, or when the client's idle budget is spent).
+    pub(crate) fn put(&self, conn: Conn) {
         let mut idle = self.idle.lock();
         if idle.len() < self.max_idle && self.budget.take() {
-            idle.push(Idle {
-                tx,
+            idle.codec.push(Idle {
+                conn,
                 since: Instant::now(),
             });
         }
     }
 
-    /// Gives a connection back once it can take the next request (for a response whose
-    /// body is still streaming to the client).
-    pub fn put_when_ready(self: &Arc<Self>, mut tx: SendRequest<Body>) {
-        let pool = Arc::downgrade(self);
-        tokio::spawn(async move {
-            if tx.ready().await.is_ok() {
-                if let Some(p) = pool.upgrade() {
-                    p.put(tx);
-                }
-            }
-        });
+    /// Gives a hyper connection back once its answer was read; hyper takes the next
+    /// request when the body it is still writing (if any) is done.
+    pub(crate) fn put_streamed(&self, tx: SendRequest<Body>) {
+        if tx.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock();
+        if idle.len() < self.max_idle && self.budget.take() {
+            idle.streamed.push(Idle {
+                conn: tx,
+                since: Instant::now(),
+            });
+        }
     }
 
-    /// The most recently used idle connection that is neither closed nor expired.
-    fn take_idle(&self) -> Option<SendRequest<Body>> {
+    /// The most recently used idle connection that is usable and not expired.
+    fn take_idle(&self) -> Option<Conn> {
         let mut idle = self.idle.lock();
-        while let Some(i) = idle.pop() {
+        while let Some(mut i) = idle.codec.pop() {
             self.budget.release(1);
-            if !i.tx.is_closed() && i.since.elapsed() < POOL_IDLE_TIMEOUT {
-                return Some(i.tx);
+            if i.since.elapsed() < POOL_IDLE_TIMEOUT && i.conn.is_usable() {
+                return Some(i.conn);
             }
         }
         None
     }
 
-    async fn connect(&self) -> Result<SendRequest<Body>, SendError> {
+    /// The most recently used idle hyper connection that is open and not expired.
+    fn take_streamed(&self) -> Option<SendRequest<Body>> {
+        let mut idle = self.idle.lock();
+        while let Some(i) = idle.streamed.pop() {
+            self.budget.release(1);
+            if i.since.elapsed() < POOL_IDLE_TIMEOUT && !i.conn.is_closed() {
+                return Some(i.conn);
+            }
+        }
+        None
+    }
+
+    async fn connect(&self) -> Result<TcpStream, SendError> {
         let stream = tokio::time::timeout(
             CONNECT_TIMEOUT,
             TcpStream::connect((self.host.as_str(), self.port)),
@@ -230,29 +303,34 @@ impl HostPool {
         let _ = stream.set_nodelay(true);
         let keepalive = socket2::TcpKeepalive::new().with_time(TCP_KEEPALIVE);
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
-        let (tx, conn) = Builder::new()
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(SendError::Http)?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.with_upgrades().await {
-                tracing::debug!(error = %e, "upstream connection ended with an error");
-            }
-        });
-        Ok(tx)
+        Ok(stream)
     }
 
-    /// Closes idle connections past the idle timeout.
+    /// Closes idle connections past the idle timeout, or closed by the server.
     fn expire(&self) {
         let mut idle = self.idle.lock();
         let before = idle.len();
-        idle.retain(|i| !i.tx.is_closed() && i.since.elapsed() < POOL_IDLE_TIMEOUT);
+        idle.codec
+            .retain_mut(|i| i.since.elapsed() < POOL_IDLE_TIMEOUT && i.conn.is_usable());
+        idle.streamed
+            .retain(|i| i.since.elapsed() < POOL_IDLE_TIMEOUT && !i.conn.is_closed());
         self.budget.release(before - idle.len());
     }
 
     /// The idle connections kept now.
     pub fn idle_count(&self) -> usize {
         self.idle.lock().len()
+    }
+
+    /// Whether each idle connection is still usable, oldest first.
+    #[cfg(test)]
+    pub(crate) fn idle_usable(&self) -> Vec<bool> {
+        self.idle
+            .lock()
+            .codec
+            .iter_mut()
+            .map(|i| i.conn.is_usable())
+            .collect()
     }
 }
 
@@ -280,15 +358,14 @@ mod tests {
     use http_body_util::BodyExt;
 
     /// Sends one GET through `pool`, reads the answer and gives the connection back.
-    async fn exchange(pool: &HostPool, authority: &Authority) {
+    async fn exchange(pool: &Arc<HostPool>, authority: &Authority) {
         let req = Request::builder()
             .uri("/")
             .header("host", authority.as_str())
             .body(Body::default())
             .unwrap();
-        let sent = pool.send(req).await.unwrap();
-        let _ = sent.response.into_body().collect().await.unwrap();
-        pool.put(sent.tx);
+        let resp = pool.send(req, true).await.unwrap();
+        let _ = resp.into_body().collect().await.unwrap();
     }
 
     #[tokio::test]
@@ -318,11 +395,13 @@ mod tests {
 
     #[tokio::test]
     async fn no_limit_keeps_up_to_the_per_host_bound() {
-        let a = Upstream::start(|_| Reply::text(200, "a")).await;
+        // Bodies too long to be read before the answer is handed on, so each keeps its
+        // connection busy until it is read.
+        let long = "a".repeat(200 * 1024);
+        let a = Upstream::start(move |_| Reply::text(200, &long)).await;
         let aa: Authority = a.url()["http://".len()..].parse().unwrap();
         let budget = Arc::new(IdleBudget::new(usize::MAX));
         let pa = HostPool::new(&aa, 1, budget.clone());
-        // Two connections in use at once; only one is kept idle afterwards.
         let mk = || {
             Request::builder()
                 .uri("/")
@@ -330,12 +409,11 @@ mod tests {
                 .body(Body::default())
                 .unwrap()
         };
-        let s1 = pa.send(mk()).await.unwrap();
-        let s2 = pa.send(mk()).await.unwrap();
-        let _ = s1.response.into_body().collect().await.unwrap();
-        let _ = s2.response.into_body().collect().await.unwrap();
-        pa.put(s1.tx);
-        pa.put(s2.tx);
+        // Two connections in use at once; only one is kept idle afterwards.
+        let s1 = pa.send(mk(), true).await.unwrap();
+        let s2 = pa.send(mk(), true).await.unwrap();
+        let _ = s1.into_body().collect().await.unwrap();
+        let _ = s2.into_body().collect().await.unwrap();
         assert_eq!((pa.idle_count(), budget.idle()), (1, 1));
     }
 }

@@ -3,7 +3,8 @@
 //! Two kinds of connection pool serve the servers of a pool:
 //!
 //! - [`HostPool`] (`host_pool.rs`): the keep-alive HTTP/1.1 connections of one plain-HTTP
-//!   `host:port`, checked out and given back without a task per request;
+//!   `host:port`, checked out and given back without a task per request; the request's
+//!   own task writes and reads them with the codec of `h1/`;
 //! - [`UpstreamClient`] (`client.rs`): hyper's generic pooled client over rustls, used for
 //!   `https` servers, health probes, redirects and mirrors; it also hands out the
 //!   [`HostPool`]s, one per `host:port`, and bounds their idle connections together;
@@ -21,8 +22,10 @@ use std::time::Duration;
 
 mod client;
 mod errors;
+mod h1;
 mod h2_pool;
 mod host_pool;
+mod streamed;
 mod tls;
 mod websocket;
 mod ws_io;
@@ -31,8 +34,9 @@ pub use self::client::{
     check_settings, shared_client, ClientSettings, Connector, HyperClient, UpstreamClient,
 };
 pub use self::errors::{classify, SendFailure, UpstreamError};
+pub use self::h1::{H1Error, MAX_WRITE_BEFORE_READ};
 pub use self::h2_pool::{H2Error, H2Pool, H2Settings};
-pub use self::host_pool::{HostPool, SendError, Sent};
+pub use self::host_pool::{HostPool, SendError};
 pub use self::tls::{certificate_error, AnyServerCertificate, MtlsMaterial};
 pub use self::websocket::{
     has_token, offered_protocols, open_websocket, websocket_tls_config, DialError, Opened,

@@ -1,0 +1,295 @@
+//! Parsing a response head and deciding how its body is framed (RFC 9112 §6.3).
+
+use std::mem::MaybeUninit;
+
+use bytes::BytesMut;
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
+use smallvec::SmallVec;
+
+use super::{H1Error, MAX_HEADERS, MAX_HEAD_BYTES};
+
+/// How the body of an answer ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body (`HEAD`, `1xx`, `204`, `304`).
+    None,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Until the server closes the connection.
+    Close,
+}
+
+/// A parsed response head.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub status: StatusCode,
+    pub version: Version,
+    pub headers: HeaderMap,
+    pub framing: Framing,
+    /// Whether the connection can carry another request after this answer.
+    pub keep_alive: bool,
+    /// `Content-Type: text/event-stream`: a body that is never read whole.
+    pub event_stream: bool,
+}
+
+/// Answers with up to this many headers are parsed without an allocation for their places.
+const INLINE_HEADERS: usize = 24;
+
+/// Where a header's name and value sit in the head.
+#[derive(Clone, Copy, Default)]
+struct Span {
+    name: (usize, usize),
+    value: (usize, usize),
+}
+
+/// Parses the response head at the start of `buf`, taking it out of `buf` (the body's
+/// bytes stay); `Ok(None)` while it is incomplete. `to_head`: the request was `HEAD`.
+pub(crate) fn parse_head(buf: &mut BytesMut, to_head: bool) -> Result<Option<Head>, H1Error> {
+    // Left uninitialised (no 3 KiB memset per answer); httparse writes what it parses.
+    let mut raw = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut res, buf, &mut raw);
+    let len = match parsed {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
+            return Err(H1Error::HeadTooLarge)
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(H1Error::Invalid("more than 100 headers"))
+        }
+        Err(_) => return Err(H1Error::Invalid("malformed head")),
+    };
+    if len > MAX_HEAD_BYTES {
+        return Err(H1Error::HeadTooLarge);
+    }
+    let status = res
+        .code
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .ok_or(H1Error::Invalid("status code"))?;
+    let version = match res.version {
+        Some(0) => Version::HTTP_10,
+        _ => Version::HTTP_11,
+    };
+    // The header values are slices of the head, which is split off the buffer once parsed.
+    let base = buf.as_ptr() as usize;
+    let spans: SmallVec<[Span; INLINE_HEADERS]> = res
+        .headers
+        .iter()
+        .map(|h| Span {
+            name: (h.name.as_ptr() as usize - base, h.name.len()),
+            value: (h.value.as_ptr() as usize - base, h.value.len()),
+        })
+        .collect();
+    let count = spans.len();
+    let head = buf.split_to(len).freeze();
+
+    let mut headers = HeaderMap::with_capacity(count);
+    let mut length: Option<u64> = None;
+    let mut chunked = false;
+    let mut te = false;
+    let (mut close, mut keep) = (false, false);
+    let mut event_stream = false;
+    for span in &spans {
+        let name = &head[span.name.0..span.name.0 + span.name.1];
+        let name = HeaderName::from_bytes(name).map_err(|_| H1Error::Invalid("header name"))?;
+        let value = head.slice(span.value.0..span.value.0 + span.value.1);
+        let value =
+            HeaderValue::from_maybe_shared(value).map_err(|_| H1Error::Invalid("header value"))?;
+        if name == CONTENT_LENGTH {
+            let n = parse_length(value.as_bytes()).ok_or(H1Error::Invalid("content-length"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(H1Error::Invalid("conflicting content-length"));
+            }
+            length = Some(n);
+        } else if name == TRANSFER_ENCODING {
+            te = true;
+            // Only the last coding says whether the body is chunked.
+            chunked = last_token(value.as_bytes()).eq_ignore_ascii_case(b"chunked");
+        } else if name == CONTENT_TYPE {
+            event_stream = value.as_bytes().starts_with(b"text/event-stream");
+        } else if name == CONNECTION {
+            close |= has_token(value.as_bytes(), b"close");
+            keep |= has_token(value.as_bytes(), b"keep-alive");
+        }
+        headers.append(name, value);
+    }
+
+    let code = status.as_u16();
+    let framing = if to_head || status.is_informational() || code == 204 || code == 304 {
+        Framing::None
+    } else if te {
+        // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3).
+        if chunked {
+            Framing::Chunked
+        } else {
+            Framing::Close
+        }
+    } else {
+        match length {
+            Some(n) => Framing::Length(n),
+            None => Framing::Close,
+        }
+    };
+    let keep_alive = code != 101
+        && framing != Framing::Close
+        // A message with both is suspect: its connection is not used again.
+        && !(te && length.is_some())
+        && match version {
+            Version::HTTP_10 => keep && !close,
+            _ => !close,
+        };
+    Ok(Some(Head {
+        status,
+        version,
+        headers,
+        framing,
+        keep_alive,
+        event_stream,
+    }))
+}
+
+/// A `Content-Length` value: digits, or a list of the same digits (`5, 5`).
+fn parse_length(v: &[u8]) -> Option<u64> {
+    let mut found: Option<u64> = None;
+    for part in v.split(|&b| b == b',') {
+        let part = part.trim_ascii();
+        if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let n = part.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        if found.is_some_and(|f| f != n) {
+            return None;
+        }
+        found = Some(n);
+    }
+    found
+}
+
+/// The last comma-separated token of a header value, trimmed.
+fn last_token(v: &[u8]) -> &[u8] {
+    v.rsplit(|&b| b == b',')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii()
+}
+
+/// Whether a comma-separated header value has `token` (case-insensitive).
+fn has_token(v: &[u8], token: &[u8]) -> bool {
+    v.split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str, to_head: bool) -> Result<Option<Head>, H1Error> {
+        let mut b = BytesMut::from(s);
+        parse_head(&mut b, to_head)
+    }
+
+    fn framing(s: &str) -> (Framing, bool) {
+        let h = parse(s, false).unwrap().unwrap();
+        (h.framing, h.keep_alive)
+    }
+
+    #[test]
+    fn the_head_is_taken_and_the_body_stays() {
+        let mut b = BytesMut::from(
+            "HTTP/1.1 201 Created\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 3\r\n\r\nabc",
+        );
+        let h = parse_head(&mut b, false).unwrap().unwrap();
+        assert_eq!(h.status, 201);
+        assert_eq!(h.version, Version::HTTP_11);
+        let a: Vec<_> = h.headers.get_all("x-a").iter().collect();
+        assert_eq!(a, ["1", "2"]);
+        assert_eq!(&b[..], b"abc");
+        assert_eq!((h.framing, h.keep_alive), (Framing::Length(3), true));
+    }
+
+    #[test]
+    fn an_incomplete_head_waits() {
+        assert!(parse("HTTP/1.1 200 OK\r\nContent-Le", false)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112() {
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
+            (Framing::Chunked, true)
+        );
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"),
+            (Framing::Close, false)
+        );
+        // Both: Transfer-Encoding wins, and the connection is not used again.
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            (Framing::Chunked, false)
+        );
+        assert_eq!(framing("HTTP/1.1 200 OK\r\n\r\n"), (Framing::Close, false));
+        assert_eq!(
+            framing("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"),
+            (Framing::None, true)
+        );
+        assert_eq!(
+            framing("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n"),
+            (Framing::None, true)
+        );
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\nContent-Length: 4, 4\r\n\r\n"),
+            (Framing::Length(4), true)
+        );
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\n"),
+            (Framing::Length(4), false)
+        );
+        assert_eq!(
+            framing("HTTP/1.0 200 OK\r\nContent-Length: 4\r\n\r\n"),
+            (Framing::Length(4), false)
+        );
+        assert_eq!(
+            framing("HTTP/1.0 200 OK\r\nContent-Length: 4\r\nConnection: Keep-Alive\r\n\r\n"),
+            (Framing::Length(4), true)
+        );
+        assert_eq!(
+            framing("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"),
+            (Framing::None, false)
+        );
+        let h = parse("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", true)
+            .unwrap()
+            .unwrap();
+        assert_eq!((h.framing, h.keep_alive), (Framing::None, true));
+    }
+
+    #[test]
+    fn bad_heads_are_refused() {
+        for bad in [
+            "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 4, 5\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: -4\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n",
+            "HTTP/1.1 2000 OK\r\n\r\n",
+            "HTTX/1.1 200 OK\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nBad Name: 1\r\n\r\n",
+        ] {
+            assert!(
+                matches!(parse(bad, false), Err(H1Error::Invalid(_))),
+                "{bad:?}"
+            );
+        }
+        let many: String = (0..=MAX_HEADERS).map(|i| format!("x-{i}: 1\r\n")).collect();
+        let r = parse(&format!("HTTP/1.1 200 OK\r\n{many}\r\n"), false);
+        assert!(matches!(r, Err(H1Error::Invalid(_))));
+        let long = format!("HTTP/1.1 200 OK\r\nx-big: {}", "a".repeat(MAX_HEAD_BYTES));
+        assert!(matches!(parse(&long, false), Err(H1Error::HeadTooLarge)));
+    }
+}
