@@ -28,7 +28,7 @@ use std::task::{ready, Context, Poll, Waker};
 use bytes::{Bytes, BytesMut};
 use eg_protocols::Body;
 use http::{request, Response};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
 use self::body::ResponseBody;
@@ -143,6 +143,19 @@ impl Conn {
         }
     }
 
+    /// Forgets that the socket was readable, once the whole answer was read in the current
+    /// poll: without it the next checkout ([`Conn::is_usable`]) and the next answer's first
+    /// read would each try a read that finds nothing (one system call per request). What
+    /// the server sends later raises a new event and is seen; a close is never missed,
+    /// since tokio keeps the closed flag. Only stray bytes a broken server sends in the
+    /// instant between the last read and this call, seen by another worker's driver,
+    /// could go unnoticed until the next answer's parse.
+    fn forget_readiness(&self) {
+        let _ = self.io.try_io(Interest::READABLE, || {
+            Err::<(), _>(io::ErrorKind::WouldBlock.into())
+        });
+    }
+
     /// Reads what the socket has into the buffer (0: the server closed the connection).
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         if self.rbuf.capacity() - self.rbuf.len() < MIN_READ_ROOM {
@@ -225,8 +238,11 @@ impl Conn {
             keep_alive,
             event_stream,
         } = head;
+        // The last bytes of a body read here came in this same poll of the request's
+        // task (nothing yields after them), which is what `forget_readiness` needs.
         let body = match framing {
             Framing::None => {
+                self.forget_readiness();
                 self.done(keep_alive, pool);
                 Body::Empty
             }
@@ -243,6 +259,7 @@ impl Conn {
                     }
                 }
                 let bytes = self.rbuf.split_to(n).freeze();
+                self.forget_readiness();
                 self.done(keep_alive, pool);
                 Body::full(bytes)
             }
