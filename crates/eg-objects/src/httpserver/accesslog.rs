@@ -435,12 +435,27 @@ fn push_ip(out: &mut String, ip: IpAddr) {
     use std::fmt::Write as _;
     match ip {
         IpAddr::V4(v4) => {
-            for (i, o) in v4.octets().iter().enumerate() {
+            // Written into one stack buffer and appended once.
+            let mut buf = [0u8; 15];
+            let mut n = 0;
+            for (i, &o) in v4.octets().iter().enumerate() {
                 if i > 0 {
-                    out.push('.');
+                    buf[n] = b'.';
+                    n += 1;
                 }
-                push_decimal(out, u64::from(*o));
+                if o >= 100 {
+                    buf[n] = b'0' + o / 100;
+                    n += 1;
+                }
+                if o >= 10 {
+                    buf[n] = b'0' + o / 10 % 10;
+                    n += 1;
+                }
+                buf[n] = b'0' + o % 10;
+                n += 1;
             }
+            // ASCII digits and dots: always UTF-8.
+            out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or(""));
         }
         IpAddr::V6(v6) => {
             let _ = write!(out, "{v6}");
@@ -791,6 +806,23 @@ pub fn reopen_access_logs() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "9.10.99.100",
+            "255.255.255.255",
+            "127.0.0.1",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut out = String::from(">");
+            push_ip(&mut out, ip);
+            assert_eq!(out, format!(">{ip}"));
+        }
+    }
 
     #[test]
     fn renders_variables() {
