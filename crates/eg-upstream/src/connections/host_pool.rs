@@ -264,7 +264,7 @@ impl HostPool {
     }
 
     /// The most recently used idle connection that is usable and not expired.
-    fn take_idle(&self) -> Option<Conn> {
+    pub(crate) fn take_idle(&self) -> Option<Conn> {
         let mut idle = self.idle.lock();
         while let Some(mut i) = idle.codec.pop() {
             self.budget.release(1);

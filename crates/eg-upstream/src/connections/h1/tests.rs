@@ -437,3 +437,27 @@ async fn a_caller_that_streams_gets_even_a_short_body_as_a_stream() {
         "data: 1"
     );
 }
+
+#[tokio::test]
+async fn a_kept_connection_reads_each_answer_at_the_front_of_its_buffer() {
+    let s = Scripted::start(|_| ok("same length")).await;
+    let pool = s.pool();
+    call(&pool, get("/")).await;
+    let conn = pool.take_idle().expect("kept");
+    let after_one = conn.rbuf.as_ptr();
+    pool.put(conn);
+    for _ in 0..5 {
+        call(&pool, get("/")).await;
+    }
+    // Each answer was read from the front again (nothing held the earlier ones), so the
+    // buffer ends where it ended after the first.
+    let conn = pool.take_idle().expect("kept");
+    assert_eq!(conn.rbuf.as_ptr(), after_one);
+    // While an earlier answer's bytes are held, reading goes on after them.
+    pool.put(conn);
+    let held = call(&pool, get("/")).await.2;
+    call(&pool, get("/")).await;
+    let conn = pool.take_idle().expect("kept");
+    assert_ne!(conn.rbuf.as_ptr(), after_one);
+    drop(held);
+}
