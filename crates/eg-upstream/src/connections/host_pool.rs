@@ -43,6 +43,34 @@ impl IdleLists {
     }
 }
 
+/// A connection kind the idle lists hold.
+trait Pooled: Sized {
+    /// Its list.
+    fn list(lists: &mut IdleLists) -> &mut Vec<Idle<Self>>;
+    /// Whether it can still take a request.
+    fn usable(&mut self) -> bool;
+}
+
+impl Pooled for Conn {
+    fn list(lists: &mut IdleLists) -> &mut Vec<Idle<Conn>> {
+        &mut lists.codec
+    }
+
+    fn usable(&mut self) -> bool {
+        self.is_usable()
+    }
+}
+
+impl Pooled for SendRequest<Body> {
+    fn list(lists: &mut IdleLists) -> &mut Vec<Idle<SendRequest<Body>>> {
+        &mut lists.streamed
+    }
+
+    fn usable(&mut self) -> bool {
+        !self.is_closed()
+    }
+}
+
 /// How many idle connections the host pools of one client keep together (Go's
 /// `Transport.MaxIdleConns`, the Proxy's `maxIdleConns`). A connection given back when the
 /// budget is spent is closed.
@@ -239,25 +267,22 @@ impl HostPool {
     /// Gives a connection back after its answer was read (dropped when `max_idle` are
     /// already idle here, or when the client's idle budget is spent).
     pub(crate) fn put(&self, conn: Conn) {
-        let mut idle = self.idle.lock();
-        if idle.len() < self.max_idle && self.budget.take() {
-            idle.codec.push(Idle {
-                conn,
-                since: Instant::now(),
-            });
-        }
+        self.keep(conn);
     }
 
     /// Gives a hyper connection back once its answer was read; hyper takes the next
     /// request when the body it is still writing (if any) is done.
     pub(crate) fn put_streamed(&self, tx: SendRequest<Body>) {
-        if tx.is_closed() {
-            return;
+        if !tx.is_closed() {
+            self.keep(tx);
         }
+    }
+
+    fn keep<C: Pooled>(&self, conn: C) {
         let mut idle = self.idle.lock();
         if idle.len() < self.max_idle && self.budget.take() {
-            idle.streamed.push(Idle {
-                conn: tx,
+            C::list(&mut idle).push(Idle {
+                conn,
                 since: Instant::now(),
             });
         }
@@ -265,22 +290,19 @@ impl HostPool {
 
     /// The most recently used idle connection that is usable and not expired.
     pub(crate) fn take_idle(&self) -> Option<Conn> {
-        let mut idle = self.idle.lock();
-        while let Some(mut i) = idle.codec.pop() {
-            self.budget.release(1);
-            if i.since.elapsed() < POOL_IDLE_TIMEOUT && i.conn.is_usable() {
-                return Some(i.conn);
-            }
-        }
-        None
+        self.take()
     }
 
     /// The most recently used idle hyper connection that is open and not expired.
     fn take_streamed(&self) -> Option<SendRequest<Body>> {
+        self.take()
+    }
+
+    fn take<C: Pooled>(&self) -> Option<C> {
         let mut idle = self.idle.lock();
-        while let Some(i) = idle.streamed.pop() {
+        while let Some(mut i) = C::list(&mut idle).pop() {
             self.budget.release(1);
-            if i.since.elapsed() < POOL_IDLE_TIMEOUT && !i.conn.is_closed() {
+            if i.since.elapsed() < POOL_IDLE_TIMEOUT && i.conn.usable() {
                 return Some(i.conn);
             }
         }
@@ -310,10 +332,8 @@ impl HostPool {
     fn expire(&self) {
         let mut idle = self.idle.lock();
         let before = idle.len();
-        idle.codec
-            .retain_mut(|i| i.since.elapsed() < POOL_IDLE_TIMEOUT && i.conn.is_usable());
-        idle.streamed
-            .retain(|i| i.since.elapsed() < POOL_IDLE_TIMEOUT && !i.conn.is_closed());
+        expire_list(&mut idle.codec);
+        expire_list(&mut idle.streamed);
         self.budget.release(before - idle.len());
     }
 
@@ -332,6 +352,11 @@ impl HostPool {
             .map(|i| i.conn.is_usable())
             .collect()
     }
+}
+
+/// Drops the connections of `list` past the idle timeout or no longer usable.
+fn expire_list<C: Pooled>(list: &mut Vec<Idle<C>>) {
+    list.retain_mut(|i| i.since.elapsed() < POOL_IDLE_TIMEOUT && i.conn.usable());
 }
 
 /// Every [`REAP_INTERVAL`], closes the expired idle connections of `pool` while it exists.

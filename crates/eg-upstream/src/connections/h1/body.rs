@@ -97,12 +97,8 @@ impl http_body::Body for ResponseBody {
                     }
                     let want = (*left).min(READ_CHUNK as u64 * 8) as usize;
                     conn.rbuf.reserve(want);
-                    match ready!(conn.poll_fill(cx)) {
-                        Ok(0) => {
-                            return this.fail(H1Error::Invalid("connection closed inside the body"))
-                        }
-                        Ok(_) => {}
-                        Err(e) => return this.fail(H1Error::Io(e)),
+                    if let Err(e) = ready!(conn.poll_fill_body(cx)) {
+                        return this.fail(e);
                     }
                 }
                 Left::Chunked(decoder) => match decoder.decode(&mut conn.rbuf) {
@@ -111,13 +107,11 @@ impl http_body::Body for ResponseBody {
                         this.finish();
                         return Poll::Ready(None);
                     }
-                    Ok(Decoded::More) => match ready!(conn.poll_fill(cx)) {
-                        Ok(0) => {
-                            return this.fail(H1Error::Invalid("connection closed inside the body"))
+                    Ok(Decoded::More) => {
+                        if let Err(e) = ready!(conn.poll_fill_body(cx)) {
+                            return this.fail(e);
                         }
-                        Ok(_) => {}
-                        Err(e) => return this.fail(H1Error::Io(e)),
-                    },
+                    }
                     Err(e) => return this.fail(e),
                 },
                 Left::Close => {

@@ -174,6 +174,15 @@ impl Conn {
         poll_fn(|cx| self.poll_fill(cx)).await
     }
 
+    /// Reads more of a body whose end is still ahead: a close before it is an error.
+    fn poll_fill_body(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), H1Error>> {
+        Poll::Ready(match ready!(self.poll_fill(cx)) {
+            Ok(0) => Err(H1Error::Invalid("connection closed inside the body")),
+            Ok(_) => Ok(()),
+            Err(e) => Err(H1Error::Io(e)),
+        })
+    }
+
     /// Sends a request with `body` (framed by the caller's headers or here) and reads the
     /// answer's head; the response body reads on from this connection and gives it back
     /// to `pool` at its end. `1xx` answers other than `101` are skipped. `read_whole`: the
@@ -257,11 +266,7 @@ impl Conn {
                     self.rbuf.reserve(n - self.rbuf.len());
                 }
                 while self.rbuf.len() < n {
-                    match self.fill().await {
-                        Ok(0) => return Err(H1Error::Invalid("connection closed inside the body")),
-                        Ok(_) => {}
-                        Err(e) => return Err(H1Error::Io(e)),
-                    }
+                    poll_fn(|cx| self.poll_fill_body(cx)).await?;
                 }
                 let bytes = self.rbuf.split_to(n).freeze();
                 self.forget_readiness();
