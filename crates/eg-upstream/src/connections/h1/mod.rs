@@ -43,12 +43,17 @@ pub const MAX_HEAD_BYTES: usize = 400 * 1024;
 pub const MAX_HEADERS: usize = 100;
 /// Read buffer a connection starts with and grows by.
 const READ_CHUNK: usize = 8 * 1024;
+/// A read buffer grown past this (by a streamed body) is not kept for the next answer.
+const MAX_KEPT_READ_BUFFER: usize = 4 * READ_CHUNK;
 /// A read is not attempted into less free room than this.
 const MIN_READ_ROOM: usize = 1024;
 /// Bodies of a known length up to this size are read whole before the response is handed
 /// on (when the caller reads bodies whole anyway), arriving as one buffer; longer ones
 /// stream.
 const READ_WHOLE_BODY: u64 = 64 * 1024;
+/// Room left after a body read into a buffer of its own, so that a read that brings
+/// bytes past the body's end shows them (and the connection is not reused).
+const STRAY_ROOM: usize = 64;
 /// Request bodies up to this size are written in the same write as the head.
 const COALESCE_BODY: usize = 16 * 1024;
 
@@ -161,13 +166,7 @@ impl Conn {
         if self.rbuf.capacity() - self.rbuf.len() < MIN_READ_ROOM {
             self.rbuf.reserve(READ_CHUNK);
         }
-        loop {
-            ready!(self.io.poll_read_ready(cx))?;
-            match self.io.try_read_buf(&mut self.rbuf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                r => return Poll::Ready(r),
-            }
-        }
+        poll_read_into(&self.io, &mut self.rbuf, cx)
     }
 
     async fn fill(&mut self) -> io::Result<usize> {
@@ -200,6 +199,10 @@ impl Conn {
         // the whole buffer (with hundreds of connections, megabytes of cache lines);
         // otherwise reading goes on after the bytes still held.
         let _ = self.rbuf.try_reclaim(READ_CHUNK);
+        if self.rbuf.capacity() > MAX_KEPT_READ_BUFFER {
+            // Grown for a streamed body: not worth keeping for the answers to come.
+            self.rbuf = BytesMut::with_capacity(READ_CHUNK);
+        }
         encode::encode_head(req, body.len(), &mut self.wbuf);
         if body.len() <= COALESCE_BODY {
             self.wbuf.extend_from_slice(&body);
@@ -262,13 +265,14 @@ impl Conn {
             }
             Framing::Length(n) if read_whole && !event_stream && n <= READ_WHOLE_BODY => {
                 let n = n as usize;
-                if self.rbuf.len() < n {
-                    self.rbuf.reserve(n - self.rbuf.len());
-                }
-                while self.rbuf.len() < n {
-                    poll_fn(|cx| self.poll_fill_body(cx)).await?;
-                }
-                let bytes = self.rbuf.split_to(n).freeze();
+                let bytes = if n + MIN_READ_ROOM <= self.rbuf.capacity() {
+                    while self.rbuf.len() < n {
+                        poll_fn(|cx| self.poll_fill_body(cx)).await?;
+                    }
+                    self.rbuf.split_to(n).freeze()
+                } else {
+                    self.read_body_apart(n).await?
+                };
                 self.forget_readiness();
                 self.done(keep_alive, pool);
                 Body::full(bytes)
@@ -284,11 +288,47 @@ impl Conn {
         Ok(resp)
     }
 
+    /// Reads a body of `n` bytes that does not fit the read buffer into a buffer of its own,
+    /// sized to it: growing the connection's buffer instead would keep that size for as long
+    /// as the connection lives (with hundreds of connections, megabytes held for answers
+    /// long gone). Bytes past the body stay in the read buffer, so the connection is not
+    /// reused.
+    async fn read_body_apart(&mut self, n: usize) -> Result<Bytes, H1Error> {
+        let mut body = BytesMut::with_capacity(n + STRAY_ROOM);
+        body.extend_from_slice(&self.rbuf);
+        self.rbuf.clear();
+        while body.len() < n {
+            match poll_fn(|cx| poll_read_into(&self.io, &mut body, cx)).await {
+                Ok(0) => return Err(H1Error::Invalid("connection closed inside the body")),
+                Ok(_) => {}
+                Err(e) => return Err(H1Error::Io(e)),
+            }
+        }
+        let bytes = body.split_to(n).freeze();
+        self.rbuf.extend_from_slice(&body);
+        Ok(bytes)
+    }
+
     /// The answer was read whole: the connection goes back to `pool` when the server keeps
     /// it open and sent nothing more.
     fn done(self, keep_alive: bool, pool: &HostPool) {
         if keep_alive && self.rbuf.is_empty() {
             pool.put(self);
+        }
+    }
+}
+
+/// Reads what `io` has into `buf`'s free room (0: the peer closed the connection).
+fn poll_read_into(
+    io: &TcpStream,
+    buf: &mut BytesMut,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    loop {
+        ready!(io.poll_read_ready(cx))?;
+        match io.try_read_buf(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            r => return Poll::Ready(r),
         }
     }
 }

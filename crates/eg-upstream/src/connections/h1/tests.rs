@@ -150,6 +150,13 @@ fn ok(body: &str) -> Then {
     )
 }
 
+/// Whether an idle connection's read buffer (once nothing else holds a part of it) has
+/// room for more than the buffer a connection starts with.
+fn read_buffer_grew(conn: &mut super::Conn) -> bool {
+    conn.rbuf.clear();
+    conn.rbuf.try_reclaim(super::READ_CHUNK + 1)
+}
+
 #[tokio::test]
 async fn the_request_goes_out_as_its_head_says_with_its_body() {
     let s = Scripted::start(|_| ok("fine")).await;
@@ -355,7 +362,7 @@ async fn a_body_cut_short_is_an_error_of_the_body() {
 async fn a_long_body_streams_with_its_length_known() {
     let long = "x".repeat(1 << 20);
     let body = long.clone();
-    let s = Scripted::start(move |_| ok(&body)).await;
+    let s = Scripted::start(move |n| if n == 0 { ok(&body) } else { ok("small") }).await;
     let pool = s.pool();
     let resp = pool.send(get("/"), true).await.unwrap();
     let mut body = resp.into_body();
@@ -370,6 +377,41 @@ async fn a_long_body_streams_with_its_length_known() {
     assert!(frames > 1, "streamed, not read whole first");
     // Read to its end: the connection went back.
     assert_eq!(pool.idle_count(), 1);
+    // The buffer grown for the stream is not kept for the short answers that follow.
+    drop(got);
+    assert_eq!(call(&pool, get("/small")).await.2, "small");
+    let mut conn = pool.take_idle().expect("kept");
+    assert!(!read_buffer_grew(&mut conn));
+    assert_eq!(s.accepted(), 1);
+}
+
+#[tokio::test]
+async fn a_body_longer_than_the_read_buffer_is_read_apart_from_it() {
+    let n = 3 * super::READ_CHUNK;
+    let s = Scripted::start(move |i| {
+        let mut b = format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n").into_bytes();
+        b.resize(b.len() + n, b'a' + i as u8);
+        if i == 1 {
+            // Bytes past the body's end: that connection is out of step.
+            b.extend_from_slice(b"EXTRA");
+        }
+        Then::Answer(b)
+    })
+    .await;
+    let pool = s.pool();
+    let resp = pool.send(get("/"), true).await.unwrap();
+    assert!(resp.body().is_buffered(), "read whole, one buffer");
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, vec![b'a'; n]);
+    drop(body);
+    // Kept, and its read buffer did not grow to the body's size.
+    let mut conn = pool.take_idle().expect("kept");
+    assert!(!read_buffer_grew(&mut conn));
+    pool.put(conn);
+    assert_eq!(call(&pool, get("/")).await.2, vec![b'b'; n]);
+    assert_eq!(pool.idle_count(), 0, "bytes after the body: not kept");
+    assert_eq!(call(&pool, get("/")).await.2, vec![b'c'; n]);
+    assert_eq!(s.accepted(), 2);
 }
 
 #[tokio::test]
