@@ -103,15 +103,25 @@ pub fn main_with(registry: Registry) -> i32 {
     // One worker thread is an event loop on the main thread, as an NGINX worker is: the
     // multi-threaded scheduler's work stealing, wake-ups of idle workers and per-batch clock
     // reads buy nothing with one worker.
-    let mut rt = match opts.cli.worker_threads {
-        Some(n) if n <= 1 => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(n);
-            b
-        }
-        None => tokio::runtime::Builder::new_multi_thread(),
+    let threads = worker_threads(opts.cli.worker_threads, || {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    });
+    let mut rt = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(threads);
+        b
     };
+    tracing::info!(
+        threads,
+        "runtime: {}",
+        if threads == 1 {
+            "one event loop on the main thread"
+        } else {
+            "one worker thread per CPU, work stealing"
+        }
+    );
     rt.enable_all()
         .thread_name("eg-worker")
         .on_thread_park(crate::memory::on_thread_park);
@@ -135,6 +145,14 @@ pub fn main_with(registry: Registry) -> i32 {
         tracing::error!(error = %e, "profile not written");
     }
     code
+}
+
+/// How many worker threads the runtime runs: `--worker-threads` when given (at least one),
+/// else one per CPU this process may use (`cpus`: its CPU affinity and cgroup quota, as
+/// `available_parallelism` reads them). A process limited to one CPU gets one event loop,
+/// not a work-stealing scheduler with a single worker.
+fn worker_threads(flag: Option<usize>, cpus: impl FnOnce() -> usize) -> usize {
+    flag.unwrap_or_else(cpus).max(1)
 }
 
 fn write_pidfile(home: &Path) -> Result<std::path::PathBuf, String> {
@@ -422,5 +440,19 @@ async fn stop_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worker_threads;
+
+    #[test]
+    fn the_flag_wins_and_one_cpu_means_one_event_loop() {
+        assert_eq!(worker_threads(Some(3), || 8), 3);
+        assert_eq!(worker_threads(Some(0), || 8), 1);
+        assert_eq!(worker_threads(None, || 4), 4);
+        // Pinned to one CPU (taskset) or a one-CPU quota: the current-thread runtime.
+        assert_eq!(worker_threads(None, || 1), 1);
     }
 }

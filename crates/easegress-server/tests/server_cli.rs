@@ -201,5 +201,29 @@ fn one_worker_thread_serves_the_api_and_the_gateway() {
             .filter(|a| a.status == 203)
     });
     assert_eq!(a.body, "mocked");
+    assert!(s
+        .system_log()
+        .contains("runtime: one event loop on the main thread"));
     assert_eq!(s.stop(), Some(0), "a clean stop");
+}
+
+/// Without `--worker-threads`, one worker per CPU this process may use.
+#[test]
+fn the_default_runtime_has_a_worker_per_cpu() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut s = Server::new(BIN, "default-threads");
+    s.start();
+    let log = s.system_log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("runtime: "))
+        .expect("the runtime is logged at start-up");
+    assert!(line.contains(&format!("threads={cpus}")), "{line}");
+    let kind = if cpus == 1 {
+        "one event loop on the main thread"
+    } else {
+        "one worker thread per CPU"
+    };
+    assert!(line.contains(kind), "{line}");
+    assert_eq!(s.stop(), Some(0));
 }
