@@ -41,16 +41,6 @@ fn http_server(name: &str, port: u16, backend: &str) -> String {
     )
 }
 
-fn create(s: &Server, yaml: &str) {
-    let a = s.api_with(
-        "POST",
-        "/objects",
-        &[("Content-Type", "application/yaml")],
-        yaml,
-    );
-    assert_eq!(a.status, 201, "create on {}: {}", s.name, a.body);
-}
-
 fn update(s: &Server, name: &str, yaml: &str) -> eg_testkit::Answer {
     s.api_with(
         "PUT",
@@ -138,7 +128,7 @@ fn primaries_form_a_cluster_and_every_member_runs_every_change() {
     }
 
     // An apply on one member runs on all of them, and they agree on the version.
-    create(&c.members[0], &pipeline("pl-shared", "one"));
+    c.members[0].create(&pipeline("pl-shared", "one"));
     for m in &c.members {
         eventually(CONVERGE, || runs(m, "pl-shared").then_some(()));
         assert_eq!(stored_body(m, "pl-shared").as_deref(), Some("one"));
@@ -166,7 +156,7 @@ fn primaries_form_a_cluster_and_every_member_runs_every_change() {
     assert_eq!(s1["options"]["ClusterRole"], json!("secondary"));
     assert!(s1.get("etcd").is_none(), "a secondary runs no etcd: {s1:#}");
     // ... and can write too.
-    create(&c.members[s], &pipeline("pl-from-secondary", "s"));
+    c.members[s].create(&pipeline("pl-from-secondary", "s"));
     for m in &c.members {
         eventually(CONVERGE, || runs(m, "pl-from-secondary").then_some(()));
     }
@@ -275,13 +265,13 @@ fn a_killed_member_rejoins_and_catches_up() {
     // Every member listed (its first heartbeat written) before one dies: the check below is
     // that a killed member stays listed, not that it got listed in time.
     c.wait_members(1, 3);
-    create(&c.members[0], &pipeline("pl-before", "a"));
+    c.members[0].create(&pipeline("pl-before", "a"));
     eventually(CONVERGE, || runs(&c.members[2], "pl-before").then_some(()));
 
     // The member process dies; its etcd keeps running (as after a crash of the member
     // alone). The others keep writing.
     c.members[2].kill9();
-    create(&c.members[0], &pipeline("pl-while-down", "b"));
+    c.members[0].create(&pipeline("pl-while-down", "b"));
     assert!(members(&c.members[1])
         .iter()
         .any(|m| m["options"]["Name"] == json!("m3")));
@@ -316,8 +306,8 @@ fn losing_quorum_keeps_traffic_flowing_and_refuses_writes() {
     let _t = turn();
     let c = started("eg-quorum", 3);
     let port = free_port();
-    create(&c.members[0], &pipeline("pl-gw", "served"));
-    create(&c.members[0], &http_server("srv-gw", port, "pl-gw"));
+    c.members[0].create(&pipeline("pl-gw", "served"));
+    c.members[0].create(&http_server("srv-gw", port, "pl-gw"));
     let gw = format!("127.0.0.1:{port}");
     eventually(CONVERGE, || {
         http(&gw, "GET", "/", &[], "")
@@ -367,7 +357,7 @@ fn losing_quorum_keeps_traffic_flowing_and_refuses_writes() {
         "writes accepted again {:?} after quorum returned",
         t.elapsed()
     );
-    create(&c.members[2], &pipeline("pl-after", "z"));
+    c.members[2].create(&pipeline("pl-after", "z"));
     for m in &c.members {
         eventually(CONVERGE, || runs(m, "pl-after").then_some(()));
     }
@@ -405,7 +395,7 @@ fn a_member_that_missed_compacted_revisions_resyncs() {
     }
     let _t = turn();
     let c = started("eg-resync", 3);
-    create(&c.members[0], &pipeline("pl-r", "v0"));
+    c.members[0].create(&pipeline("pl-r", "v0"));
     eventually(CONVERGE, || runs(&c.members[2], "pl-r").then_some(()));
 
     // m3 freezes and its etcd dies under it; meanwhile the others change things and etcd
@@ -424,7 +414,7 @@ fn a_member_that_missed_compacted_revisions_resyncs() {
     for i in 1..=20 {
         update_eventually(&c.members[0], "pl-r", &pipeline("pl-r", &format!("v{i}")));
     }
-    create(&c.members[1], &pipeline("pl-new", "new"));
+    c.members[1].create(&pipeline("pl-new", "new"));
     let a = c.members[0].api("DELETE", "/objects/pl-new", "");
     assert_eq!(a.status, 200, "{}", a.body);
     let rev = etcd_revision(&c.etcd[0].client_url);
@@ -508,7 +498,7 @@ fn a_dead_member_is_purged() {
         "{}",
         a.body
     );
-    create(&c.members[1], &pipeline("pl-after-purge", "p"));
+    c.members[1].create(&pipeline("pl-after-purge", "p"));
 }
 
 #[test]
@@ -617,7 +607,7 @@ fn the_whole_cluster_restarts_with_every_object() {
     let _t = turn();
     let mut c = started("eg-restart", 3);
     for i in 0..5 {
-        create(&c.members[i % 3], &pipeline(&format!("pl-keep-{i}"), "k"));
+        c.members[i % 3].create(&pipeline(&format!("pl-keep-{i}"), "k"));
     }
     for m in &mut c.members {
         assert_eq!(m.stop(), Some(0), "{} stops cleanly", m.name);
@@ -702,7 +692,7 @@ fn members_of_an_external_etcd_share_objects() {
     for m in &mut servers {
         m.start();
     }
-    create(&servers[0], &pipeline("pl-ext", "ext"));
+    servers[0].create(&pipeline("pl-ext", "ext"));
     eventually(CONVERGE, || runs(&servers[1], "pl-ext").then_some(()));
     let list = eventually(CONVERGE, || {
         let l = members(&servers[1]);

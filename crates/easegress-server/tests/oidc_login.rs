@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use eg_testkit::{eventually, free_port, http, Reply, Server, Upstream};
+use eg_testkit::{eventually, http, Reply, Server, Upstream};
 
 const BIN: &str = env!("CARGO_BIN_EXE_easegress-server");
 
@@ -78,14 +78,8 @@ fn a_browser_logs_in_through_the_gateway() {
         idp = idp.url(),
         app = app.url()
     );
-    let created = s.api("POST", "/objects", &pipeline);
-    assert_eq!(created.status, 201, "{}", created.body);
-    let port = free_port();
-    let gw = format!(
-        "name: gw\nkind: HTTPServer\nport: {port}\naddress: 127.0.0.1\nrules:\n- paths:\n  - pathPrefix: /\n    backend: login\n"
-    );
-    assert_eq!(s.api("POST", "/objects", &gw).status, 201);
-    let addr = format!("127.0.0.1:{port}");
+    s.create(&pipeline);
+    let addr = s.gateway("gw", "- paths:\n  - pathPrefix: /\n    backend: login\n");
 
     // 1. No session: sent to the provider, with the state cookie.
     let first = eventually(Duration::from_secs(10), || {
@@ -217,14 +211,8 @@ fn an_openid_login_passes_the_id_token_claims() {
         idp = idp.url(),
         app = app.url()
     );
-    let created = s.api("POST", "/objects", &pipeline);
-    assert_eq!(created.status, 201, "{}", created.body);
-    let port = free_port();
-    let gw = format!(
-        "name: gw\nkind: HTTPServer\nport: {port}\naddress: 127.0.0.1\nrules:\n- paths:\n  - pathPrefix: /\n    backend: login\n"
-    );
-    assert_eq!(s.api("POST", "/objects", &gw).status, 201);
-    let addr = format!("127.0.0.1:{port}");
+    s.create(&pipeline);
+    let addr = s.gateway("gw", "- paths:\n  - pathPrefix: /\n    backend: login\n");
 
     let first = eventually(Duration::from_secs(10), || {
         http(&addr, "GET", "/", &[], "")

@@ -1,10 +1,9 @@
 //! The OPAFilter in a running server: a Rego policy in front of a Proxy decides which
 //! requests reach the upstream; refused ones get the filter's status and never reach it.
 
-use std::net::TcpStream;
 use std::time::Duration;
 
-use eg_testkit::{eventually, free_port, http, Reply, Server, Upstream};
+use eg_testkit::{eventually, http, Reply, Server, Upstream};
 
 const BIN: &str = env!("CARGO_BIN_EXE_easegress-server");
 
@@ -43,16 +42,11 @@ fn a_policy_decides_which_requests_reach_the_upstream() {
         Reply::text(200, &format!("upstream {} {}", s.target, s.body.len()))
     }));
     let server = Server::start_new(BIN, "opa-filter");
-    let r = server.api("POST", "/objects", &pipeline(&up.url()));
-    assert_eq!(r.status, 201, "{r:?}");
-    let port = free_port();
-    let gateway = format!(
-        "name: opa-gw\nkind: HTTPServer\nport: {port}\naddress: 127.0.0.1\n\
-         rules:\n- paths:\n  - pathPrefix: /\n    backend: opa-pl\n"
+    server.create(&pipeline(&up.url()));
+    let addr = server.gateway(
+        "opa-gw",
+        "- paths:\n  - pathPrefix: /\n    backend: opa-pl\n",
     );
-    assert_eq!(server.api("POST", "/objects", &gateway).status, 201);
-    let addr = format!("127.0.0.1:{port}");
-    eventually(Duration::from_secs(15), || TcpStream::connect(&addr).ok());
 
     // Allowed read: the upstream answers.
     let a = eventually(Duration::from_secs(15), || {

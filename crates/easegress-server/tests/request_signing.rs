@@ -2,7 +2,6 @@
 //! client sends and proxies it back to the same gateway, where a Validator `signature`
 //! checks it before the upstream sees it; unsigned and tampered requests get 401.
 
-use std::net::TcpStream;
 use std::time::Duration;
 
 use eg_testkit::{eventually, free_port, http, Reply, Server, Upstream};
@@ -29,17 +28,13 @@ fn signed_by_request_adaptor_checked_by_validator() {
          \x20 sign:\n    accessKeyId: gw\n    accessKeySecret: s3cret\n    scopes: [orders]\n    ignoredHeaders: [Connection]\n\
          - name: proxy\n  kind: Proxy\n  pools:\n  - servers:\n    - url: http://127.0.0.1:{port}\n"
     );
-    for p in [&checker, &signer] {
-        let r = server.api("POST", "/objects", p);
-        assert_eq!(r.status, 201, "{p}: {r:?}");
-    }
-    let gateway = format!(
-        "name: sign-gw\nkind: HTTPServer\nport: {port}\naddress: 127.0.0.1\n\
-         rules:\n- paths:\n  - pathPrefix: /in/\n    backend: checker\n  - pathPrefix: /out/\n    backend: signer\n"
+    server.create(&checker);
+    server.create(&signer);
+    let addr = server.gateway_on(
+        "sign-gw",
+        port,
+        "- paths:\n  - pathPrefix: /in/\n    backend: checker\n  - pathPrefix: /out/\n    backend: signer\n",
     );
-    assert_eq!(server.api("POST", "/objects", &gateway).status, 201);
-    let addr = format!("127.0.0.1:{port}");
-    eventually(Duration::from_secs(15), || TcpStream::connect(&addr).ok());
 
     // Signed on the way out, checked on the way in.
     let a = eventually(Duration::from_secs(15), || {

@@ -290,6 +290,30 @@ impl Server {
         self.api_with(method, path, &[], body)
     }
 
+    /// Creates the object of `yaml` through the admin API; panics unless it answers 201.
+    pub fn create(&self, yaml: &str) {
+        let a = self.api("POST", "/objects", yaml);
+        assert_eq!(a.status, 201, "create on {}: {}\n{yaml}", self.name, a.body);
+    }
+
+    /// Creates HTTPServer `name` on a free loopback port with `rules` (the YAML list under
+    /// `rules:`, e.g. `"- paths:\n  - pathPrefix: /\n    backend: pl\n"`) and waits until it
+    /// accepts connections. Returns its `host:port`.
+    pub fn gateway(&self, name: &str, rules: &str) -> String {
+        self.gateway_on(name, free_port(), rules)
+    }
+
+    /// [`Server::gateway`] on a port chosen beforehand (when a spec created earlier must
+    /// name it).
+    pub fn gateway_on(&self, name: &str, port: u16, rules: &str) -> String {
+        self.create(&format!(
+            "name: {name}\nkind: HTTPServer\nport: {port}\naddress: 127.0.0.1\nrules:\n{rules}"
+        ));
+        let addr = format!("127.0.0.1:{port}");
+        eventually(START_TIMEOUT, || std::net::TcpStream::connect(&addr).ok());
+        addr
+    }
+
     /// Calls the admin API under `/apis/v2` with more header fields.
     pub fn api_with(
         &self,
