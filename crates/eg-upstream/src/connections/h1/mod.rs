@@ -194,14 +194,16 @@ impl Conn {
         pool: &Arc<HostPool>,
     ) -> Result<Response<Body>, H1Error> {
         self.rbuf.clear();
-        // Back to the front of the buffer when no earlier answer holds a part of it any
-        // more, so the connection reads into the same warm bytes instead of walking through
-        // the whole buffer (with hundreds of connections, megabytes of cache lines);
-        // otherwise reading goes on after the bytes still held.
-        let _ = self.rbuf.try_reclaim(READ_CHUNK);
-        if self.rbuf.capacity() > MAX_KEPT_READ_BUFFER {
-            // Grown for a streamed body: not worth keeping for the answers to come.
+        if self.rbuf.try_reclaim(MAX_KEPT_READ_BUFFER + 1) {
+            // Nothing else holds the buffer and it has room for more than this: it grew for
+            // a streamed body and is not worth keeping for the answers to come.
             self.rbuf = BytesMut::with_capacity(READ_CHUNK);
+        } else {
+            // Back to the front of the buffer when no earlier answer holds a part of it any
+            // more, so the connection reads into the same warm bytes instead of walking
+            // through the whole buffer (with hundreds of connections, megabytes of cache
+            // lines); otherwise reading goes on after the bytes still held.
+            let _ = self.rbuf.try_reclaim(READ_CHUNK);
         }
         encode::encode_head(req, body.len(), &mut self.wbuf);
         if body.len() <= COALESCE_BODY {
