@@ -5,7 +5,6 @@ use std::mem::MaybeUninit;
 use bytes::BytesMut;
 use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
-use smallvec::SmallVec;
 
 use super::{H1Error, MAX_HEADERS, MAX_HEAD_BYTES};
 
@@ -35,14 +34,15 @@ pub(crate) struct Head {
     pub event_stream: bool,
 }
 
-/// Answers with up to this many headers are parsed without an allocation for their places.
-const INLINE_HEADERS: usize = 24;
+/// Answers with up to this many headers note where they sit without an allocation.
+const INLINE_HEADERS: usize = 32;
 
-/// Where a header's name and value sit in the head.
+/// Where a header's name and value sit in the head (offsets and lengths; a head is at most
+/// [`MAX_HEAD_BYTES`], so they fit 32 bits).
 #[derive(Clone, Copy, Default)]
 struct Span {
-    name: (usize, usize),
-    value: (usize, usize),
+    name: (u32, u32),
+    value: (u32, u32),
 }
 
 /// Parses the response head at the start of `buf`, taking it out of `buf` (the body's
@@ -77,15 +77,22 @@ pub(crate) fn parse_head(buf: &mut BytesMut, to_head: bool) -> Result<Option<Hea
     };
     // The header values are slices of the head, which is split off the buffer once parsed.
     let base = buf.as_ptr() as usize;
-    let spans: SmallVec<[Span; INLINE_HEADERS]> = res
-        .headers
-        .iter()
-        .map(|h| Span {
-            name: (h.name.as_ptr() as usize - base, h.name.len()),
-            value: (h.value.as_ptr() as usize - base, h.value.len()),
-        })
-        .collect();
-    let count = spans.len();
+    let at = |p: *const u8, n: usize| ((p as usize - base) as u32, n as u32);
+    let count = res.headers.len();
+    let mut inline = [Span::default(); INLINE_HEADERS];
+    let mut spilled = Vec::new();
+    let spans = if count <= INLINE_HEADERS {
+        &mut inline[..count]
+    } else {
+        spilled.resize(count, Span::default());
+        &mut spilled[..]
+    };
+    for (span, h) in spans.iter_mut().zip(res.headers.iter()) {
+        *span = Span {
+            name: at(h.name.as_ptr(), h.name.len()),
+            value: at(h.value.as_ptr(), h.value.len()),
+        };
+    }
     let head = buf.split_to(len).freeze();
 
     let mut headers = HeaderMap::with_capacity(count);
@@ -94,10 +101,11 @@ pub(crate) fn parse_head(buf: &mut BytesMut, to_head: bool) -> Result<Option<Hea
     let mut te = false;
     let (mut close, mut keep) = (false, false);
     let mut event_stream = false;
-    for span in &spans {
-        let name = &head[span.name.0..span.name.0 + span.name.1];
+    let range = |(at, n): (u32, u32)| at as usize..(at + n) as usize;
+    for span in spans.iter() {
+        let name = &head[range(span.name)];
         let name = HeaderName::from_bytes(name).map_err(|_| H1Error::Invalid("header name"))?;
-        let value = head.slice(span.value.0..span.value.0 + span.value.1);
+        let value = head.slice(range(span.value));
         let value =
             HeaderValue::from_maybe_shared(value).map_err(|_| H1Error::Invalid("header value"))?;
         if name == CONTENT_LENGTH {
@@ -210,6 +218,25 @@ mod tests {
         assert_eq!(a, ["1", "2"]);
         assert_eq!(&b[..], b"abc");
         assert_eq!((h.framing, h.keep_alive), (Framing::Length(3), true));
+    }
+
+    #[test]
+    fn heads_with_more_headers_than_kept_inline_are_whole() {
+        for n in [INLINE_HEADERS, INLINE_HEADERS + 1, MAX_HEADERS] {
+            let mut head = String::from("HTTP/1.1 200 OK\r\n");
+            for i in 0..n {
+                head.push_str(&format!("X-H{i}: v{i}\r\n"));
+            }
+            head.push_str("\r\n");
+            let h = parse(&head, false).unwrap().unwrap();
+            assert_eq!(h.headers.len(), n);
+            for i in [0, n / 2, n - 1] {
+                assert_eq!(
+                    h.headers[format!("x-h{i}").as_str()],
+                    format!("v{i}").as_str()
+                );
+            }
+        }
     }
 
     #[test]

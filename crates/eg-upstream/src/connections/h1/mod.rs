@@ -222,12 +222,15 @@ impl Conn {
 
         let to_head = req.method == http::Method::HEAD;
         let head = loop {
-            match parse_head(&mut self.rbuf, to_head)? {
-                Some(head) if head.status.is_informational() && head.status.as_u16() != 101 => {
-                    continue
+            // Nothing read yet (the usual first pass): nothing to parse.
+            if !self.rbuf.is_empty() {
+                match parse_head(&mut self.rbuf, to_head)? {
+                    Some(head) if head.status.is_informational() && head.status.as_u16() != 101 => {
+                        continue
+                    }
+                    Some(head) => break head,
+                    None => {}
                 }
-                Some(head) => break head,
-                None => {}
             }
             let before = self.rbuf.len();
             match self.fill().await {
