@@ -270,7 +270,9 @@ impl Conn {
             }
             Framing::Length(n) if read_whole && !event_stream && n <= READ_WHOLE_BODY => {
                 let n = n as usize;
-                let bytes = if n + MIN_READ_ROOM <= self.rbuf.capacity() {
+                // Already read, or fits the buffer with room to see stray bytes: read in
+                // place; otherwise into a buffer of its own.
+                let bytes = if self.rbuf.len() >= n || n + MIN_READ_ROOM <= self.rbuf.capacity() {
                     while self.rbuf.len() < n {
                         poll_fn(|cx| self.poll_fill_body(cx)).await?;
                     }
