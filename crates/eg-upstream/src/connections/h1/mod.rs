@@ -175,11 +175,7 @@ impl Conn {
 
     /// Reads more of a body whose end is still ahead: a close before it is an error.
     fn poll_fill_body(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), H1Error>> {
-        Poll::Ready(match ready!(self.poll_fill(cx)) {
-            Ok(0) => Err(H1Error::Invalid("connection closed inside the body")),
-            Ok(_) => Ok(()),
-            Err(e) => Err(H1Error::Io(e)),
-        })
+        Poll::Ready(body_read(ready!(self.poll_fill(cx))))
     }
 
     /// Sends a request with `body` (framed by the caller's headers or here) and reads the
@@ -305,11 +301,7 @@ impl Conn {
         body.extend_from_slice(&self.rbuf);
         self.rbuf.clear();
         while body.len() < n {
-            match poll_fn(|cx| poll_read_into(&self.io, &mut body, cx)).await {
-                Ok(0) => return Err(H1Error::Invalid("connection closed inside the body")),
-                Ok(_) => {}
-                Err(e) => return Err(H1Error::Io(e)),
-            }
+            body_read(poll_fn(|cx| poll_read_into(&self.io, &mut body, cx)).await)?;
         }
         let bytes = body.split_to(n).freeze();
         self.rbuf.extend_from_slice(&body);
@@ -322,6 +314,15 @@ impl Conn {
         if keep_alive && self.rbuf.is_empty() {
             pool.put(self);
         }
+    }
+}
+
+/// A read of a body whose end is still ahead: a close before it is an error.
+fn body_read(read: io::Result<usize>) -> Result<(), H1Error> {
+    match read {
+        Ok(0) => Err(H1Error::Invalid("connection closed inside the body")),
+        Ok(_) => Ok(()),
+        Err(e) => Err(H1Error::Io(e)),
     }
 }
 
