@@ -157,14 +157,9 @@ impl ParkableIo {
         self.replay = bytes;
     }
 
-    /// Whether bytes are waiting to be replayed.
-    pub fn has_replay(&self) -> bool {
-        !self.replay.is_empty()
-    }
-
-    /// Resolves once the socket has something to read (or is closed).
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.inner().readable().await
+    /// The socket, for reads and writes that bypass hyper.
+    pub fn stream_mut(&mut self) -> &mut TcpStream {
+        self.io.inner_mut()
     }
 }
 

@@ -27,6 +27,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio_rustls::TlsAcceptor;
 
+use super::h1;
 use super::h2c::{self, H2cConfig};
 use super::idle::{Activity, ParkableIo, Watched};
 use super::stats::{RequestStats, SharedStats};
@@ -69,12 +70,12 @@ pub(crate) trait Gate: Send + Sync + 'static {
     /// The response body.
     type Body: http_body::Body<Data = Bytes, Error = Self::BodyError> + Send + Unpin + 'static;
     /// The body's error.
-    type BodyError: Into<Box<dyn std::error::Error + Send + Sync>>;
+    type BodyError: Into<Box<dyn std::error::Error + Send + Sync>> + Send;
 
     /// Serves one request from `peer`.
     fn handle(
         self: Arc<Self>,
-        req: http::Request<hyper::body::Incoming>,
+        req: http::Request<eg_protocols::Body>,
         peer: SocketAddr,
     ) -> impl Future<Output = http::Response<Self::Body>> + Send;
 
@@ -454,7 +455,7 @@ async fn run<M: Gate>(
 
 /// The stages of a stopped listener's connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Phase {
+pub(super) enum Phase {
     /// Serving as usual.
     Serving,
     /// HTTP/1 answers carry `Connection: close` and the connection ends after them; HTTP/2
@@ -511,22 +512,22 @@ impl Drain {
 
 /// A connection's view of its listener's [`Drain`]; dropping it tells the listener the
 /// connection is gone.
-struct ConnDrain {
-    closing: Arc<AtomicBool>,
+pub(super) struct ConnDrain {
+    pub(super) closing: Arc<AtomicBool>,
     phase: watch::Receiver<Phase>,
 }
 
 impl ConnDrain {
     /// Resolves once the listener's drain reaches `phase`.
-    async fn reached(&mut self, phase: Phase) {
+    pub(super) async fn reached(&mut self, phase: Phase) {
         let _ = self.phase.wait_for(|p| *p >= phase).await;
     }
 }
 
 /// Turns a panic while polling `inner` into an `Err`, so one failing request gets a 500
 /// instead of taking its connection down.
-struct CatchUnwind<'a, F> {
-    inner: Pin<&'a mut F>,
+pub(super) struct CatchUnwind<'a, F> {
+    pub(super) inner: Pin<&'a mut F>,
 }
 
 impl<F: Future> Future for CatchUnwind<'_, F> {
@@ -560,6 +561,8 @@ struct Protocols {
     /// idle sweep instead.
     h1_plain: http1::Builder,
     h2: http2::Builder<TokioExecutor>,
+    /// HTTP/1 keep-alive.
+    keep_alive: bool,
     /// Deadline for the TLS handshake.
     tls_handshake: Duration,
     /// Deadline for the first byte of a plain connection.
@@ -597,6 +600,7 @@ fn protocols(cfg: &ListenerConfig) -> Protocols {
         h1,
         h1_plain,
         h2,
+        keep_alive: cfg.keep_alive,
         tls_handshake: TLS_HANDSHAKE_TIMEOUT.min(header_deadline),
         first_byte: header_deadline,
         idle_timeout: cfg.keep_alive_timeout,
@@ -731,7 +735,7 @@ async fn serve_connection<M: Gate>(
             async move {
                 // Boxed: hyper keeps (and moves) the future of every request it serves, and
                 // the handler's future is kilobytes; a pointer is all that moves this way.
-                let mut handled = Box::pin(mux.handle(req, peer));
+                let mut handled = Box::pin(mux.handle(req.map(eg_protocols::Body::Incoming), peer));
                 let mut resp = match (CatchUnwind {
                     inner: handled.as_mut(),
                 })
@@ -775,7 +779,10 @@ async fn serve_connection<M: Gate>(
             let activity = Activity::new();
             let io = ParkableIo::new(stream, activity.clone());
             let service = service(true, None, Some(activity.clone()));
-            serve_plain_h1(io, service, &activity, &protocols, &mut drain, peer).await
+            serve_plain_h1(
+                io, service, &activity, &guard.0, &protocols, &mut drain, peer,
+            )
+            .await
         }
         Some(acceptor) => {
             Box::pin(async {
@@ -857,7 +864,7 @@ async fn serve_h2c<M: Gate>(
         let open = streams.open();
         async move {
             // Boxed for the reason given in `serve_connection`.
-            let mut handled = Box::pin(mux.handle(req, peer));
+            let mut handled = Box::pin(mux.handle(req.map(eg_protocols::Body::Incoming), peer));
             let resp = match (CatchUnwind {
                 inner: handled.as_mut(),
             })
@@ -893,24 +900,24 @@ async fn serve_h2c<M: Gate>(
     }
 }
 
-/// Serves a plain HTTP/1 connection until it ends. While it waits for a request, hyper's
-/// connection (its buffers, the slot of the service's future) is let go and only the
-/// socket waits: for the first request up to `first_byte`, for the next ones up to the
-/// idle timeout. A connection is let go at the first [`IDLE_SWEEP`] tick that finds it
-/// idle, not after every answer: taking a connection back from hyper and handing it over
-/// again costs more than a request on a busy connection. Once the listener's drain
-/// reaches [`Phase::Closing`], an idle connection is closed and a busy one after its
-/// request.
+/// Serves a plain HTTP/1 connection until it ends: the gate's own codec ([`h1`]) serves
+/// requests without a body; a request it leaves to hyper (a body, an upgrade, ...) is
+/// served by hyper on the same socket, with the bytes already read, until the connection
+/// is idle again, and the codec takes it back. hyper lets the connection go at the first
+/// [`IDLE_SWEEP`] tick that finds it idle, not after every answer: taking a connection
+/// back from hyper and handing it over again costs more than a request on a busy
+/// connection. Once the listener's drain reaches [`Phase::Closing`], an idle connection is
+/// closed and a busy one after its request.
 ///
-/// The same sweep bounds a request head (hyper's header timer would cost a timer per
-/// request): a connection found reading a head — in hyper, no request open, nothing left
-/// to write, not idle — with no response completed for the idle timeout is closed, also
-/// when the head trickles in byte by byte. A new connection's first head is counted from
-/// accept, as hyper's timer did.
-async fn serve_plain_h1<S, B>(
+/// While hyper has the connection, the same sweep bounds a request head (hyper's header
+/// timer would cost a timer per request): a connection found reading a head — in hyper, no
+/// request open, nothing left to write, not idle — with no response completed for the
+/// idle timeout is closed, also when the head trickles in byte by byte.
+async fn serve_plain_h1<M: Gate, S, B>(
     mut io: ParkableIo,
     mut service: S,
     activity: &Activity,
+    shared: &Shared<M>,
     protocols: &Protocols,
     drain: &mut ConnDrain,
     peer: SocketAddr,
@@ -921,34 +928,25 @@ where
     B: http_body::Body + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let settings = h1::Settings {
+        keep_alive: protocols.keep_alive,
+        idle_timeout: protocols.idle_timeout,
+        idle_sweep: &protocols.idle_sweep,
+    };
+    let mut own = h1::Conn::new(Instant::now(), protocols.first_byte);
     // Set once the drain starts (before it reaches `Closing`): until then the `closing`
     // future, registered by its first poll, need not be polled again on every wake-up.
     let draining = drain.closing.clone();
-    let closing = drain.reached(Phase::Closing);
-    tokio::pin!(closing);
-    let accepted = Instant::now();
-    let mut first_entry = true;
-    let mut wait = Some(protocols.first_byte);
     loop {
-        if !io.has_replay() {
-            let readable = async {
-                match wait {
-                    Some(limit) => tokio::time::timeout(limit, io.readable()).await.ok(),
-                    None => Some(io.readable().await),
-                }
-            };
-            tokio::select! {
-                r = readable => match r {
-                    Some(Ok(())) => {}
-                    Some(Err(_)) => return Ok(()),
-                    None => {
-                        tracing::debug!(%peer, "no request within the deadline; closing");
-                        return Ok(());
-                    }
-                },
-                _ = closing.as_mut() => return Ok(()),
-            }
+        match own
+            .serve(io.stream_mut(), shared, peer, &settings, drain)
+            .await
+        {
+            h1::Outcome::Ended => return Ok(()),
+            h1::Outcome::Elsewhere(bytes) => io.replay(bytes),
         }
+        let closing = drain.reached(Phase::Closing);
+        tokio::pin!(closing);
         activity.resumed();
         // Completes at the first sweep after this point; re-armed after each.
         let sweep = protocols.idle_sweep.notified();
@@ -960,8 +958,7 @@ where
         let mut shutting_down = false;
         // Since when the connection has been reading a request head, and how many
         // responses it had completed then: a response completed since means progress.
-        let mut head_since: Option<(Instant, u32)> = first_entry.then_some((accepted, 0));
-        first_entry = false;
+        let mut head_since: Option<(Instant, u32)> = Some((Instant::now(), 0));
         let mut closing_registered = false;
         let ended = std::future::poll_fn(|cx| {
             if !shutting_down
@@ -1020,13 +1017,8 @@ where
         io = parts.io;
         // The unparsed bytes are copied out: hyper's read buffer, which they are a view
         // of, is let go with the rest.
-        if !parts.read_buf.is_empty() {
-            io.replay(Bytes::copy_from_slice(&parts.read_buf));
-        }
+        own.resume(&parts.read_buf, protocols.idle_timeout);
         service = parts.service;
-        // hyper may have held the idle connection for up to one sweep interval already:
-        // the idle limit is kept to within that interval.
-        wait = protocols.idle_timeout;
     }
 }
 

@@ -5,6 +5,7 @@
 pub(crate) mod backend;
 pub(crate) mod cache;
 pub(crate) mod generation;
+mod h1;
 pub(crate) mod h2c;
 pub(crate) mod idle;
 pub(crate) mod listener;

@@ -138,7 +138,7 @@ impl Mux {
     /// status.
     pub async fn serve(
         self: Arc<Self>,
-        req: Request<hyper::body::Incoming>,
+        req: Request<Body>,
         peer: SocketAddr,
     ) -> Response<GrpcBody> {
         let mut finish = Finish {
@@ -147,7 +147,7 @@ impl Mux {
             start: Instant::now(),
             status: 0,
         };
-        let (mut head, incoming) = req.into_parts();
+        let (mut head, body) = req.into_parts();
         if !grpc::is_grpc(&head.headers) {
             let mut resp = HttpResponse::new(StatusCode::UNSUPPORTED_MEDIA_TYPE);
             resp.set_header(http::header::CONTENT_TYPE, "text/plain");
@@ -182,11 +182,7 @@ impl Mux {
         if self.x_forwarded_for {
             append_x_forwarded_for(&mut head.headers, real_ip);
         }
-        let mut ctx = Context::new(
-            HttpRequest::new(head, Body::Incoming(incoming)),
-            peer,
-            real_ip,
-        );
+        let mut ctx = Context::new(HttpRequest::new(head, body), peer, real_ip);
         let global = self.global_filter.as_ref().and_then(|g| g.get(&self.sup));
         backend::run(&mut ctx, &pipeline, global.as_deref()).await;
         let response = ctx.take_default_response();
@@ -207,7 +203,7 @@ impl Gate for Mux {
 
     fn handle(
         self: Arc<Self>,
-        req: Request<hyper::body::Incoming>,
+        req: Request<Body>,
         peer: SocketAddr,
     ) -> impl std::future::Future<Output = Response<GrpcBody>> + Send {
         self.serve(req, peer)

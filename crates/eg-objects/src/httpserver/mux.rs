@@ -228,11 +228,11 @@ impl Mux {
     /// Serves one request: route, check the body, run the pipeline, answer.
     pub async fn serve(
         self: Arc<Self>,
-        req: Request<hyper::body::Incoming>,
+        req: Request<Body>,
         peer: SocketAddr,
     ) -> Response<LoggedBody> {
         let start = Instant::now();
-        let (mut head, incoming) = req.into_parts();
+        let (mut head, body) = req.into_parts();
         let real_ip = self.trusted.client_ip(peer.ip(), &head.headers);
         let req_meta = meta_size(&head);
         let mut finish = Finish {
@@ -346,13 +346,13 @@ impl Mux {
         };
         let body = if limit == STREAM_BODY {
             finish.req_size += content_length(&head.headers).unwrap_or(0);
-            Body::Incoming(incoming)
+            body
         } else {
             let limit = limit as u64;
             if content_length(&head.headers).is_some_and(|n| n > limit) {
                 return finish.respond_status(StatusCode::PAYLOAD_TOO_LARGE);
             }
-            let mut body = Body::Incoming(incoming);
+            let mut body = body;
             match body.buffer(Some(limit)).await {
                 Ok(bytes) => finish.req_size += bytes.len() as u64,
                 Err(BodyError::TooLarge { .. }) => {
@@ -419,7 +419,7 @@ impl Gate for Mux {
 
     fn handle(
         self: Arc<Self>,
-        req: Request<hyper::body::Incoming>,
+        req: Request<Body>,
         peer: SocketAddr,
     ) -> impl std::future::Future<Output = Response<LoggedBody>> + Send {
         self.serve(req, peer)

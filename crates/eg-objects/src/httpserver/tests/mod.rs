@@ -2,6 +2,7 @@
 //! pipelines with a test `Echo` filter, and HTTP clients on 127.0.0.1.
 
 mod hardening;
+mod http1;
 mod idle;
 mod lifecycle;
 mod routing;

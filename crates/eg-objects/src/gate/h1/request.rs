@@ -1,0 +1,169 @@
+//! Reading a request head: which requests the gate's own HTTP/1.1 codec serves, and the
+//! `http::Request` it hands to the gate.
+
+use std::mem::MaybeUninit;
+
+use bytes::BytesMut;
+use eg_protocols::Body;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
+
+/// Most headers a request head may have here; more go to hyper, which answers 431.
+const MAX_HEADERS: usize = 100;
+
+/// The longest request head read here; a longer one (a long URI, large cookies) goes to
+/// hyper, whose limit is larger.
+pub(super) const MAX_HEAD_BYTES: usize = 8 * 1024;
+
+/// Requests with up to this many headers note where they sit without an allocation.
+const INLINE_HEADERS: usize = 32;
+
+/// Where a header's name and value sit in the head (start and end offsets).
+#[derive(Clone, Copy, Default)]
+struct Span {
+    name: (u32, u32),
+    value: (u32, u32),
+}
+
+/// What the connection must know of a request to answer it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Exchange {
+    /// The request's version; the answer is sent in it.
+    pub version: Version,
+    /// The request was `HEAD`: the answer has no body whatever its headers say.
+    pub to_head: bool,
+    /// The client lets the connection carry another request after this one: HTTP/1.1
+    /// without `Connection: close`, HTTP/1.0 with `Connection: keep-alive`.
+    pub keep_alive: bool,
+}
+
+/// The outcome of reading the bytes at the start of a connection's buffer.
+// Not boxed: the request goes straight to the handler, and a box would cost an
+// allocation per request.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(super) enum Parsed {
+    /// A whole head of a request without a body, taken out of the buffer.
+    Request(Request<Body>, Exchange),
+    /// The head is not complete yet.
+    Partial,
+    /// A whole head that names no valid request (a target or a header the `http` types
+    /// refuse): answered 400 and the connection closed.
+    Malformed,
+    /// A head this codec leaves to hyper, untouched in the buffer: a request with a body,
+    /// `Expect`, `TE` or an upgrade, `CONNECT`, a target not in origin form (`*`,
+    /// absolute-form), too many headers or a malformed head (hyper answers its error).
+    Elsewhere,
+}
+
+/// Reads the request head at the start of `buf`.
+pub(super) fn parse(buf: &mut BytesMut) -> Parsed {
+    // Left uninitialised (no memset per request); httparse writes what it parses.
+    let mut raw = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match httparse::ParserConfig::default()
+        .parse_request_with_uninit_headers(&mut req, buf, &mut raw)
+    {
+        Ok(httparse::Status::Complete(n)) if n <= MAX_HEAD_BYTES => n,
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD_BYTES => return Parsed::Partial,
+        _ => return Parsed::Elsewhere,
+    };
+    let (Some(method), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
+        return Parsed::Elsewhere;
+    };
+    if !path.starts_with('/') {
+        return Parsed::Elsewhere;
+    }
+    let Ok(method) = Method::from_bytes(method.as_bytes()) else {
+        return Parsed::Elsewhere;
+    };
+    if method == Method::CONNECT {
+        return Parsed::Elsewhere;
+    }
+    let version = if minor == 0 {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
+    // The headers that decide whether this codec serves the request, by their bytes.
+    let (mut close, mut keep) = (false, false);
+    for h in req.headers.iter() {
+        let name = h.name.as_bytes();
+        if name.eq_ignore_ascii_case(b"content-length") {
+            // Only an empty body is read here.
+            if h.value.trim_ascii() != b"0" {
+                return Parsed::Elsewhere;
+            }
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding")
+            || name.eq_ignore_ascii_case(b"expect")
+            || name.eq_ignore_ascii_case(b"upgrade")
+            || name.eq_ignore_ascii_case(b"te")
+        {
+            return Parsed::Elsewhere;
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            for token in h.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                if token.eq_ignore_ascii_case(b"close") {
+                    close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    keep = true;
+                } else if token.eq_ignore_ascii_case(b"upgrade") {
+                    return Parsed::Elsewhere;
+                }
+            }
+        }
+    }
+    // Where the target and the headers sit: they become views of the head, which is split
+    // off the buffer next (a head is at most MAX_HEAD_BYTES, so offsets fit 32 bits).
+    let base = buf.as_ptr() as usize;
+    let at = |s: &[u8]| {
+        let start = (s.as_ptr() as usize - base) as u32;
+        (start, start + s.len() as u32)
+    };
+    let target = at(path.as_bytes());
+    let count = req.headers.len();
+    let mut inline = [Span::default(); INLINE_HEADERS];
+    let mut spilled = Vec::new();
+    let spans = if count <= INLINE_HEADERS {
+        &mut inline[..count]
+    } else {
+        spilled.resize(count, Span::default());
+        &mut spilled[..]
+    };
+    for (span, h) in spans.iter_mut().zip(req.headers.iter()) {
+        *span = Span {
+            name: at(h.name.as_bytes()),
+            value: at(h.value),
+        };
+    }
+    let head = buf.split_to(len).freeze();
+    let range = |(from, to): (u32, u32)| from as usize..to as usize;
+    // From here the head is out of the buffer: what the `http` types refuse of what
+    // httparse took is answered 400 here, as hyper does.
+    let Ok(uri) = Uri::from_maybe_shared(head.slice(range(target))) else {
+        return Parsed::Malformed;
+    };
+    let mut headers = HeaderMap::with_capacity(count);
+    for span in spans.iter() {
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(&head[range(span.name)]),
+            HeaderValue::from_maybe_shared(head.slice(range(span.value))),
+        ) else {
+            return Parsed::Malformed;
+        };
+        headers.append(name, value);
+    }
+    let keep_alive = match version {
+        Version::HTTP_10 => keep && !close,
+        _ => !close,
+    };
+    let exchange = Exchange {
+        version,
+        to_head: method == Method::HEAD,
+        keep_alive,
+    };
+    let mut request = Request::new(Body::Empty);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = version;
+    *request.headers_mut() = headers;
+    Parsed::Request(request, exchange)
+}
