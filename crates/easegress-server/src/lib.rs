@@ -6,9 +6,11 @@
 //! // registry.filters.register(my_filter::KIND);
 //! std::process::exit(easegress_server::main_with(registry));
 //! ```
-// One audited call into the allocator (`memory.rs`); nothing else.
+// The global allocator (`allocator.rs`) and one audited call into it (`memory.rs`);
+// nothing else.
 #![deny(unsafe_code)]
 
+mod allocator;
 pub mod cluster;
 pub mod logging;
 mod memory;
@@ -20,8 +22,9 @@ pub mod schemas;
 pub mod systemd;
 pub mod upgrade;
 
-/// The global-allocator wrapper memory profiles need: a program built on this crate
-/// installs `Sampled(<allocator>)` as its `#[global_allocator]`.
+/// The global allocator: a program built on this crate installs `Sampled(Mimalloc)` as
+/// its `#[global_allocator]` (`Sampled` is the wrapper memory profiles need).
+pub use allocator::Mimalloc;
 pub use eg_profile::Sampled;
 pub use run::main_with;
 

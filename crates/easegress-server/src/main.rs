@@ -1,11 +1,10 @@
 //! `easegress-server`: runs the built-in kinds.
 
-use eg_profile::Sampled;
-use mimalloc::MiMalloc;
+use easegress_server::{Mimalloc, Sampled};
 
 /// mimalloc, sampled while a memory profile is being taken (`/apis/v2/profile`).
 #[global_allocator]
-static GLOBAL: Sampled<MiMalloc> = Sampled(MiMalloc);
+static GLOBAL: Sampled<Mimalloc> = Sampled(Mimalloc);
 
 fn main() {
     std::process::exit(easegress_server::main_with(

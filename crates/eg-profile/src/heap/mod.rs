@@ -54,7 +54,8 @@ thread_local! {
 ///
 /// ```ignore
 /// #[global_allocator]
-/// static GLOBAL: eg_profile::Sampled<mimalloc::MiMalloc> = eg_profile::Sampled(mimalloc::MiMalloc);
+/// static GLOBAL: eg_profile::Sampled<easegress_server::Mimalloc> =
+///     eg_profile::Sampled(easegress_server::Mimalloc);
 /// ```
 pub struct Sampled<A>(pub A);
 

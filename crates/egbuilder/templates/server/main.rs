@@ -2,12 +2,11 @@
 //!
 //! Written by `egbuilder build` from build.yaml; rewritten by every build.
 
-use easegress_server::Sampled;
-use mimalloc::MiMalloc;
+use easegress_server::{Mimalloc, Sampled};
 
 /// mimalloc, sampled while a memory profile is being taken.
 #[global_allocator]
-static GLOBAL: Sampled<MiMalloc> = Sampled(MiMalloc);
+static GLOBAL: Sampled<Mimalloc> = Sampled(Mimalloc);
 
 fn main() {
     let mut registry = easegress_server::registry::builtin();
