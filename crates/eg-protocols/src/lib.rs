@@ -7,7 +7,8 @@
 //!
 //! It is also the one home of the HTTP helpers every layer shares: host/port splitting
 //! ([`host`]), percent-encoding ([`escape`]), gzip of bodies ([`gzip`]) and message framing
-//! ([`fix_framing`], [`content_length`]).
+//! ([`fix_framing`], [`content_length`]) and reading header names off the wire
+//! ([`header_name`]).
 #![forbid(unsafe_code)]
 
 mod body;
@@ -16,6 +17,7 @@ pub mod escape;
 mod framing;
 pub mod grpc;
 pub mod gzip;
+mod header_name;
 pub mod host;
 mod message;
 mod tag;
@@ -23,6 +25,7 @@ mod tag;
 pub use body::{Body, BodyError, BoxStream};
 pub use context::{Context, Namespace, DEFAULT_NAMESPACE};
 pub use framing::{content_length, fix_framing, MessageKind};
+pub use header_name::header_name;
 pub use host::{split_host_port, strip_port, unbracket};
 pub use message::{
     standard_method, ClientTls, HttpRequest, HttpResponse, PeerCertificates, STANDARD_METHODS,

@@ -5,7 +5,7 @@ use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
 use eg_protocols::Body;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
+use http::{HeaderMap, HeaderValue, Method, Request, Uri, Version};
 
 /// Most headers a request head may have here; more go to hyper, which answers 431.
 const MAX_HEADERS: usize = 100;
@@ -144,7 +144,7 @@ pub(super) fn parse(buf: &mut BytesMut) -> Parsed {
     let mut headers = HeaderMap::with_capacity(count);
     for span in spans.iter() {
         let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(&head[range(span.name)]),
+            eg_protocols::header_name(&head[range(span.name)]),
             HeaderValue::from_maybe_shared(head.slice(range(span.value))),
         ) else {
             return Parsed::Malformed;

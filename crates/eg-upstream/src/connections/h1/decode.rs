@@ -21,6 +21,9 @@ pub(crate) enum Framing {
     Close,
 }
 
+/// `Keep-Alive`: the parameters of this connection's persistence, never forwarded.
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+
 /// A parsed response head.
 #[derive(Debug)]
 pub(crate) struct Head {
@@ -104,7 +107,7 @@ pub(crate) fn parse_head(buf: &mut BytesMut, to_head: bool) -> Result<Option<Hea
     let range = |(at, n): (u32, u32)| at as usize..(at + n) as usize;
     for span in spans.iter() {
         let name = &head[range(span.name)];
-        let name = HeaderName::from_bytes(name).map_err(|_| H1Error::Invalid("header name"))?;
+        let name = eg_protocols::header_name(name).map_err(|_| H1Error::Invalid("header name"))?;
         let value = head.slice(range(span.value));
         let value =
             HeaderValue::from_maybe_shared(value).map_err(|_| H1Error::Invalid("header value"))?;
@@ -121,8 +124,16 @@ pub(crate) fn parse_head(buf: &mut BytesMut, to_head: bool) -> Result<Option<Hea
         } else if name == CONTENT_TYPE {
             event_stream = value.as_bytes().starts_with(b"text/event-stream");
         } else if name == CONNECTION {
-            close |= has_token(value.as_bytes(), b"close");
-            keep |= has_token(value.as_bytes(), b"keep-alive");
+            let (c, k, others) = connection_tokens(value.as_bytes());
+            close |= c;
+            keep |= k;
+            // It belongs to this connection and is never forwarded; kept only when it
+            // names other headers, which go with it (`remove_hop_by_hop`).
+            if !others {
+                continue;
+            }
+        } else if name == KEEP_ALIVE {
+            continue;
         }
         headers.append(name, value);
     }
@@ -186,10 +197,20 @@ fn last_token(v: &[u8]) -> &[u8] {
         .trim_ascii()
 }
 
-/// Whether a comma-separated header value has `token` (case-insensitive).
-fn has_token(v: &[u8], token: &[u8]) -> bool {
-    v.split(|&b| b == b',')
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+/// The tokens of a `Connection` value: whether it says `close`, `keep-alive`, and
+/// anything else.
+fn connection_tokens(v: &[u8]) -> (bool, bool, bool) {
+    let (mut close, mut keep, mut others) = (false, false, false);
+    for t in v.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+        if t.eq_ignore_ascii_case(b"close") {
+            close = true;
+        } else if t.eq_ignore_ascii_case(b"keep-alive") {
+            keep = true;
+        } else if !t.is_empty() {
+            others = true;
+        }
+    }
+    (close, keep, others)
 }
 
 #[cfg(test)]
@@ -237,6 +258,29 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_connections_own_headers_are_not_kept() {
+        let h = parse(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n",
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(h.headers.get("connection").is_none());
+        assert!(h.headers.get("keep-alive").is_none());
+        assert_eq!(h.headers["x-a"], "1");
+        assert!(h.keep_alive);
+        // A Connection that names other headers stays, so they can be dropped with it.
+        let h = parse(
+            "HTTP/1.1 200 OK\r\nConnection: close, X-A\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n",
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(h.headers["connection"], "close, X-A");
+        assert!(!h.keep_alive);
     }
 
     #[test]
