@@ -309,7 +309,10 @@ impl Filter for Proxy {
             mirror::mirror_if_matching(m, ctx);
         }
         let pool = self.pool_for(ctx);
-        Handled::Pending(Box::pin(pool.handle(ctx, self.compression)))
+        // The box first and the future built in it: `Box::pin(f)` builds the kilobytes of
+        // `f` on the stack and copies them, for every request.
+        let handling = Box::write(Box::new_uninit(), pool.handle(ctx, self.compression));
+        Handled::Pending(Box::into_pin(handling))
     }
 
     fn init(&self, prev: Option<&dyn Filter>) {

@@ -344,7 +344,10 @@ impl Mux {
         } else {
             self.body_limit
         };
-        let body = if limit == STREAM_BODY {
+        let body = if matches!(body, Body::Empty) {
+            // A request read without a body (the own HTTP/1 codec's): nothing to check.
+            body
+        } else if limit == STREAM_BODY {
             finish.req_size += content_length(&head.headers).unwrap_or(0);
             body
         } else {

@@ -198,8 +198,9 @@ impl Conn {
     ) -> bool {
         let gate = shared.mux.load_full();
         // Boxed: the handler's future is kilobytes, and a connection waiting for its next
-        // request should not carry its room.
-        let mut handled = Box::pin(gate.handle(req, peer));
+        // request should not carry its room. The box comes first and the future is built
+        // in it: `Box::pin(f)` builds `f` on the stack and copies all of it.
+        let mut handled = Box::into_pin(Box::write(Box::new_uninit(), gate.handle(req, peer)));
         let mut resp = match (CatchUnwind {
             inner: handled.as_mut(),
         })
