@@ -12,7 +12,9 @@
 //!
 //! An answer is the one hyper would write ([`response::encode_head`]): the same framing,
 //! `Connection` and `Date` rules, in the request's version. Pipelined requests are served
-//! in order from the buffer. The waits are bounded as in hyper's path: the first request
+//! in order from the buffer. A client that closes its connection while its request is
+//! served cancels it: the handler, and whatever upstream request it waits for, is dropped,
+//! as hyper does. The waits are bounded as in hyper's path: the first request
 //! head within the first-byte deadline from accept; a later one must start within the idle
 //! timeout (`keepAliveTimeout`) of the last answer and, once begun, end within the same
 //! time. While a
@@ -201,15 +203,25 @@ impl Conn {
         // request should not carry its room. The box comes first and the future is built
         // in it: `Box::pin(f)` builds `f` on the stack and copies all of it.
         let mut handled = Box::into_pin(Box::write(Box::new_uninit(), gate.handle(req, peer)));
-        let mut resp = match (CatchUnwind {
+        let mut caught = CatchUnwind {
             inner: handled.as_mut(),
+        };
+        let served = std::future::poll_fn(|cx| match Pin::new(&mut caught).poll(cx) {
+            Poll::Ready(r) => Poll::Ready(Some(r)),
+            Poll::Pending if self.poll_client_gone(stream, cx) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
         })
-        .await
-        {
-            Ok(resp) => resp,
-            Err(_) => {
+        .await;
+        let mut resp = match served {
+            Some(Ok(resp)) => resp,
+            Some(Err(_)) => {
                 tracing::error!(%peer, "a request handler panicked; answered 500");
                 M::internal_error()
+            }
+            None => {
+                // The handler is dropped: whatever it waits for (an upstream) is let go.
+                tracing::debug!(%peer, "client closed the connection; request abandoned");
+                return false;
             }
         };
         drop(handled);
@@ -276,7 +288,20 @@ impl Conn {
                             stream.write_all(&self.out).await?;
                             self.out.clear();
                         }
-                        std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await
+                        let next =
+                            std::future::poll_fn(|cx| match Pin::new(&mut *body).poll_frame(cx) {
+                                Poll::Ready(next) => Poll::Ready(Some(next)),
+                                Poll::Pending if self.poll_client_gone(stream, cx) => {
+                                    Poll::Ready(None)
+                                }
+                                Poll::Pending => Poll::Pending,
+                            })
+                            .await;
+                        match next {
+                            Some(next) => next,
+                            // Nobody is left to read the rest (an event stream, say).
+                            None => return Ok(false),
+                        }
                     }
                 };
             let mut data = match next {
@@ -331,6 +356,33 @@ impl Conn {
             self.out.clear();
         }
         Ok(whole)
+    }
+
+    /// While a request is served: whether the client has closed the connection (a read
+    /// finds its end, or fails). Bytes it sent meanwhile (a pipelined request) are kept
+    /// in the buffer; once there are some, the socket is not watched any more, as hyper
+    /// does. Registers `cx` for the socket's next readiness when it is not ready.
+    fn poll_client_gone(&mut self, stream: &TcpStream, cx: &mut std::task::Context<'_>) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        loop {
+            match stream.poll_read_ready(cx) {
+                Poll::Pending => return false,
+                Poll::Ready(Err(_)) => return true,
+                Poll::Ready(Ok(())) => {}
+            }
+            if self.buf.capacity() - self.buf.len() < MIN_READ_ROOM {
+                self.buf.reserve(READ_BUFFER);
+            }
+            match stream.try_read_buf(&mut self.buf) {
+                Ok(0) => return true,
+                Ok(_) => return false,
+                // The readiness was stale and is cleared now: poll again to register.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return true,
+            }
+        }
     }
 
     /// Waits until `stream` is readable; `false` when the connection is to close: the

@@ -268,3 +268,53 @@ async fn a_long_head_is_served_by_hyper() {
         Some(big.len())
     );
 }
+
+#[tokio::test]
+async fn a_client_that_hangs_up_cancels_its_upstream_request() {
+    // An upstream that reads a request, never answers, and reports when the proxy closes
+    // its connection.
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_port = upstream.local_addr().unwrap().port();
+    let (got_request, request_seen) = tokio::sync::oneshot::channel();
+    let (got_close, close_seen) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut s, _) = upstream.accept().await.unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the proxy closed before sending a whole request");
+            head.extend_from_slice(&buf[..n]);
+        }
+        let _ = got_request.send(());
+        while s.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+        let _ = got_close.send(());
+    });
+    let sup = supervisor(None);
+    apply(
+        &sup,
+        json!({
+            "name": "slow", "kind": "Pipeline",
+            "flow": [{"filter": "proxy"}],
+            "filters": [{"name": "proxy", "kind": "Proxy",
+                "pools": [{"servers": [{"url": format!("http://127.0.0.1:{upstream_port}")}]}]}],
+        }),
+    );
+    let port = free_port();
+    start(&sup, server("hs", port, rules("/", "slow"))).await;
+
+    let mut c = connect(port).await;
+    c.get_mut()
+        .write_all(b"GET /wait HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), request_seen)
+        .await
+        .expect("the upstream got the request")
+        .unwrap();
+    drop(c);
+    tokio::time::timeout(Duration::from_secs(10), close_seen)
+        .await
+        .expect("the upstream request was let go once the client hung up")
+        .unwrap();
+}
