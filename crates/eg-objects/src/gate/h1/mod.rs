@@ -138,9 +138,14 @@ impl Conn {
                 };
                 let drain_begun = draining.load(Ordering::Acquire);
                 let keep_alive = settings.keep_alive && exchange.keep_alive && !drain_begun;
-                let kept = self
-                    .answer(stream, shared, peer, req, exchange, keep_alive, drain_begun)
-                    .await;
+                // Boxed, and built in its box: the state of an answer on its way out (the
+                // response, its body and what the access log will record) is kilobytes,
+                // and a connection waiting for its next request should not carry its room.
+                let answering = Box::write(
+                    Box::new_uninit(),
+                    self.answer(stream, shared, peer, req, exchange, keep_alive, drain_begun),
+                );
+                let kept = Box::into_pin(answering).await;
                 if !kept {
                     let _ = stream.shutdown().await;
                     return Outcome::Ended;
