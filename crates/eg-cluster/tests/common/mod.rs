@@ -32,6 +32,13 @@ pub fn free_ports(n: usize) -> Vec<u16> {
     ls.iter().map(|l| l.local_addr().unwrap().port()).collect()
 }
 
+/// How many times a cluster start is tried, each on fresh ports.
+const START_ATTEMPTS: usize = 3;
+/// How long a start may take before it counts as failed.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Log lines of each member shown when a start fails.
+const LOG_TAIL_LINES: usize = 15;
+
 pub struct Member {
     pub name: String,
     pub client_url: String,
@@ -49,8 +56,41 @@ pub struct Cluster {
 
 impl Cluster {
     /// Starts `n` members and waits until all are healthy. `None`: etcd not installed.
+    ///
+    /// Ports come from binding port 0 and letting go, so another process can take one before
+    /// etcd binds it. A start that does not come up healthy is therefore torn down and tried
+    /// again on fresh ports; the last failure panics with every member's log tail.
     pub async fn start(test: &str, n: usize) -> Option<Cluster> {
         let binary = etcd_binary(test)?;
+        let mut failures = Vec::new();
+        for attempt in 1..=START_ATTEMPTS {
+            let mut c = Cluster::new(binary.clone(), n);
+            let t = Instant::now();
+            for i in 0..n {
+                c.spawn(i);
+            }
+            match c.healthy_within(START_TIMEOUT).await {
+                Ok(()) => {
+                    eprintln!(
+                        "{test}: {n}-member etcd healthy after {:?} (attempt {attempt})",
+                        t.elapsed()
+                    );
+                    return Some(c);
+                }
+                Err(why) => {
+                    let report = format!("attempt {attempt}: {why}\n{}", c.log_tails());
+                    eprintln!("{test}: etcd did not start, {report}");
+                    failures.push(report);
+                }
+            }
+        }
+        panic!(
+            "{test}: etcd did not start in {START_ATTEMPTS} attempts:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    fn new(binary: PathBuf, n: usize) -> Cluster {
         let ports = free_ports(2 * n);
         let members: Vec<Member> = (0..n)
             .map(|i| Member {
@@ -65,19 +105,34 @@ impl Cluster {
             .map(|m| format!("{}={}", m.name, m.peer_url))
             .collect::<Vec<_>>()
             .join(",");
-        let mut c = Cluster {
+        Cluster {
             dir: tempfile::tempdir().unwrap(),
             binary,
             members,
             initial,
-        };
-        let t = Instant::now();
-        for i in 0..n {
-            c.spawn(i);
         }
-        c.wait_healthy_all(Duration::from_secs(30)).await;
-        eprintln!("{test}: {n}-member etcd healthy after {:?}", t.elapsed());
-        Some(c)
+    }
+
+    fn log_path(&self, i: usize) -> PathBuf {
+        self.dir
+            .path()
+            .join(format!("{}.log", self.members[i].name))
+    }
+
+    /// The last lines of every member's log, for a failure message.
+    pub fn log_tails(&self) -> String {
+        let mut out = String::new();
+        for (i, m) in self.members.iter().enumerate() {
+            let log = std::fs::read_to_string(self.log_path(i)).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let from = lines.len().saturating_sub(LOG_TAIL_LINES);
+            out.push_str(&format!("--- {} ({}) log tail:\n", m.name, m.client_url));
+            for l in &lines[from..] {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
     }
 
     fn spawn(&mut self, i: usize) {
@@ -110,12 +165,7 @@ impl Cluster {
                 "--logger",
                 "zap",
                 "--log-outputs",
-                &self
-                    .dir
-                    .path()
-                    .join(format!("{}.log", m.name))
-                    .display()
-                    .to_string(),
+                &self.log_path(i).display().to_string(),
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -125,14 +175,34 @@ impl Cluster {
         self.members[i].child = Some(child);
     }
 
-    pub async fn wait_healthy_all(&self, timeout: Duration) {
+    /// Waits until every member answers healthy; panics with the members' logs otherwise.
+    pub async fn wait_healthy_all(&mut self, timeout: Duration) {
+        if let Err(why) = self.healthy_within(timeout).await {
+            panic!("{why}\n{}", self.log_tails());
+        }
+    }
+
+    /// Every member healthy before `timeout`, or which one was not (and whether it exited).
+    async fn healthy_within(&mut self, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
-        for m in &self.members {
-            while !health(&m.client_url, Duration::from_millis(500)).await {
-                assert!(Instant::now() < deadline, "etcd {} not healthy", m.name);
+        for i in 0..self.members.len() {
+            while !health(&self.members[i].client_url, Duration::from_millis(500)).await {
+                if let Some(child) = self.members[i].child.as_mut() {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        self.members[i].child = None;
+                        return Err(format!("etcd {} exited: {status}", self.members[i].name));
+                    }
+                }
+                if Instant::now() >= deadline {
+                    return Err(format!(
+                        "etcd {} not healthy within {timeout:?}",
+                        self.members[i].name
+                    ));
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+        Ok(())
     }
 
     pub fn client_urls(&self) -> Vec<String> {
