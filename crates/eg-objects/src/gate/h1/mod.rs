@@ -155,11 +155,16 @@ impl Conn {
                 self.wait_limit = settings.idle_timeout;
             }
             // More bytes.
+            if self.buf.is_empty() {
+                // Back to the front of the buffer once no request holds a part of it: the
+                // next head is read into the same warm bytes, not the next ones along.
+                let _ = self.buf.try_reclaim(READ_BUFFER);
+            }
             if self.buf.capacity() - self.buf.len() < MIN_READ_ROOM {
                 self.buf.reserve(READ_BUFFER);
             }
             let head_begins = self.buf.is_empty() && self.answered;
-            match stream.try_read_buf(&mut self.buf) {
+            match read_available(stream, &mut self.buf) {
                 Ok(0) => return Outcome::Ended,
                 Ok(_) => {
                     // A new head has its own deadline, from when it has to be waited for.
@@ -380,7 +385,7 @@ impl Conn {
             if self.buf.capacity() - self.buf.len() < MIN_READ_ROOM {
                 self.buf.reserve(READ_BUFFER);
             }
-            match stream.try_read_buf(&mut self.buf) {
+            match read_available(stream, &mut self.buf) {
                 Ok(0) => return true,
                 Ok(_) => return false,
                 // The readiness was stale and is cleared now: poll again to register.
@@ -504,4 +509,33 @@ fn chunk_size_line(out: &mut Vec<u8>, n: usize) {
     }
     out.extend_from_slice(&digits[at..]);
     out.extend_from_slice(b"\r\n");
+}
+
+/// Reads what `stream` holds into `buf`'s free room (at least one byte of it).
+///
+/// A read that leaves part of the room free has drained the socket: a stream socket
+/// returns less than asked only when it holds no more. The socket's readiness is then
+/// cleared too, as tokio's own `poll_read` does on epoll, so the next wait for it (the
+/// watch for a client hanging up while its request is served, the wait for the next
+/// request) goes to the reactor at once instead of paying a `recvfrom` that only says
+/// `EAGAIN`. Clearing cannot lose a wake-up: tokio clears only the readiness it saw before
+/// the read, so bytes that arrive meanwhile leave the socket ready.
+fn read_available(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
+    let room = buf.capacity() - buf.len();
+    let mut read = None;
+    let tried = stream.try_io(tokio::io::Interest::READABLE, || {
+        let n = stream.try_read_buf(buf)?;
+        read = Some(n);
+        if 0 < n && n < room {
+            // Tells `try_io` the socket is drained; the bytes are in `buf` all the same.
+            Err(io::ErrorKind::WouldBlock.into())
+        } else {
+            Ok(n)
+        }
+    });
+    match read {
+        Some(n) => Ok(n),
+        // Not ready, or the read failed.
+        None => tried,
+    }
 }
