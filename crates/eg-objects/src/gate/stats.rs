@@ -150,8 +150,14 @@ impl RequestStats {
             self.err_uncounted.fetch_add(1, Relaxed);
         }
         self.total_us.fetch_add(us, Relaxed);
-        self.min_us.fetch_min(us, Relaxed);
-        self.max_us.fetch_max(us, Relaxed);
+        // Read first: a new extreme is rare, and `fetch_min`/`fetch_max` are a locked
+        // compare-and-swap loop even when they change nothing.
+        if us < self.min_us.load(Relaxed) {
+            self.min_us.fetch_min(us, Relaxed);
+        }
+        if us > self.max_us.load(Relaxed) {
+            self.max_us.fetch_max(us, Relaxed);
+        }
         self.hist[bucket_of(us)].fetch_add(1, Relaxed);
         self.req_size.fetch_add(req_size, Relaxed);
         self.resp_size.fetch_add(resp_size, Relaxed);
@@ -373,5 +379,16 @@ mod tests {
         assert!((50.0..=61.0).contains(&p50), "p50 {p50}");
         let p99 = j["p99"].as_f64().unwrap();
         assert!((99.0..=121.0).contains(&p99), "p99 {p99}");
+    }
+
+    #[test]
+    fn min_and_max_follow_any_order() {
+        let s = RequestStats::new(false);
+        for ms in [40, 7, 90, 3, 55, 120, 3, 8] {
+            s.record(200, Duration::from_millis(ms), 0, 0);
+        }
+        let j = s.to_json();
+        assert_eq!(j["min"], 3);
+        assert_eq!(j["max"], 120);
     }
 }

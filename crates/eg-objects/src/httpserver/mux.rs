@@ -558,13 +558,14 @@ fn settle_host(head: &mut http::request::Parts) -> Result<(), &'static str> {
         return Err("more than one Host header");
     }
     if let Some(h) = header {
-        if !h.to_str().is_ok_and(valid_host) {
+        // The bytes are checked directly: a valid host is visible ASCII.
+        if !valid_host(h.as_bytes()) {
             return Err("malformed Host header");
         }
     }
     match head.uri.authority() {
         Some(authority) => {
-            if !valid_host(authority.as_str()) {
+            if !valid_host(authority.as_str().as_bytes()) {
                 return Err("malformed authority in the request target");
             }
             let h2 = head.version >= http::Version::HTTP_2;
@@ -622,28 +623,29 @@ static REG_NAME: [bool; 256] = {
 /// Whether `h` is a valid `host[:port]` (RFC 3986 §3.2.2): a bracketed IPv6 address or a
 /// non-empty reg-name/IPv4 of unreserved, percent and sub-delimiter characters, then an
 /// optional port of digits.
-fn valid_host(h: &str) -> bool {
-    let (host_ok, port) = if let Some(rest) = h.strip_prefix('[') {
-        match rest.find(']') {
+fn valid_host(h: &[u8]) -> bool {
+    let (host_ok, port) = if let Some(rest) = h.strip_prefix(b"[") {
+        match rest.iter().position(|&b| b == b']') {
             Some(end) => (
-                rest[..end].parse::<std::net::Ipv6Addr>().is_ok(),
+                std::str::from_utf8(&rest[..end])
+                    .is_ok_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok()),
                 &rest[end + 1..],
             ),
             None => return false,
         }
     } else {
-        let (host, port) = match h.find(':') {
-            Some(i) => (&h[..i], &h[i..]),
-            None => (h, ""),
+        let (host, port) = match h.iter().position(|&b| b == b':') {
+            Some(i) => h.split_at(i),
+            None => (h, &b""[..]),
         };
         (
-            !host.is_empty() && host.bytes().all(|b| REG_NAME[b as usize]),
+            !host.is_empty() && host.iter().all(|&b| REG_NAME[b as usize]),
             port,
         )
     };
-    let port_ok = match port.strip_prefix(':') {
+    let port_ok = match port.strip_prefix(b":") {
         None => port.is_empty(),
-        Some(digits) => digits.len() <= 5 && digits.bytes().all(|b| b.is_ascii_digit()),
+        Some(digits) => digits.len() <= 5 && digits.iter().all(u8::is_ascii_digit),
     };
     host_ok && port_ok
 }
@@ -701,7 +703,7 @@ mod tests {
             "a-b_c.d~e",
             "a.com:",
         ] {
-            assert!(valid_host(good), "{good}");
+            assert!(valid_host(good.as_bytes()), "{good}");
         }
         for bad in [
             "",
@@ -716,7 +718,11 @@ mod tests {
             "a.com:123456",
             "[::1]x",
         ] {
-            assert!(!valid_host(bad), "{bad}");
+            assert!(!valid_host(bad.as_bytes()), "{bad}");
+        }
+        // A header value may carry bytes that are not ASCII.
+        for bad in [&b"a\xff.com"[..], b"[::1\xff]", b"a.com:8\x80", b"\t"] {
+            assert!(!valid_host(bad), "{bad:?}");
         }
     }
 
