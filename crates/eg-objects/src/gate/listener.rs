@@ -31,6 +31,7 @@ use super::h1;
 use super::h2c::{self, H2cConfig};
 use super::idle::{Activity, ParkableIo, Watched};
 use super::stats::{RequestStats, SharedStats};
+use super::sweep::IdleSweep;
 
 /// Time between attempts to bind a port that failed.
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(10);
@@ -572,8 +573,9 @@ struct Protocols {
     idle_timeout: Option<Duration>,
     /// Connection timers when serving HTTP/2 with prior knowledge.
     h2c: Option<H2cConfig>,
-    /// Notified every [`IDLE_SWEEP`]: idle plain HTTP/1 connections leave hyper.
-    idle_sweep: Notify,
+    /// Ticks every [`IDLE_SWEEP`]: idle plain HTTP/1 connections leave hyper, and those the
+    /// codec serves let their buffers go.
+    idle_sweep: IdleSweep,
 }
 
 fn protocols(cfg: &ListenerConfig) -> Protocols {
@@ -605,7 +607,7 @@ fn protocols(cfg: &ListenerConfig) -> Protocols {
         first_byte: header_deadline,
         idle_timeout: cfg.keep_alive_timeout,
         h2c: cfg.h2c.clone(),
-        idle_sweep: Notify::new(),
+        idle_sweep: IdleSweep::default(),
     }
 }
 
@@ -618,7 +620,7 @@ fn spawn_idle_sweep(protocols: &Arc<Protocols>) {
         loop {
             ticks.tick().await;
             match protocols.upgrade() {
-                Some(p) => p.idle_sweep.notify_waiters(),
+                Some(p) => p.idle_sweep.tick(),
                 None => return,
             }
         }

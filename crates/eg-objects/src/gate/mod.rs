@@ -11,3 +11,4 @@ pub(crate) mod idle;
 pub(crate) mod listener;
 pub(crate) mod realip;
 pub(crate) mod stats;
+pub(crate) mod sweep;

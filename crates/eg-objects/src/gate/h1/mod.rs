@@ -43,6 +43,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::listener::{CatchUnwind, ConnDrain, Gate, Phase, Shared};
+use super::sweep::{IdleSweep, SweepWatch};
 use request::{Exchange, Parsed};
 use response::Framing;
 
@@ -69,7 +70,7 @@ pub(super) struct Settings<'a> {
     /// How long a connection may wait for its next request (`None`: no limit).
     pub(super) idle_timeout: Option<Duration>,
     /// Notified every idle sweep: a waiting connection lets its buffers go.
-    pub(super) idle_sweep: &'a tokio::sync::Notify,
+    pub(super) idle_sweep: &'a IdleSweep,
 }
 
 /// The codec's state of one connection.
@@ -120,6 +121,9 @@ impl Conn {
         // Registered by its first poll; polled again only once the drain has begun.
         let mut closing = pin!(drain.reached(Phase::Closing));
         let mut closing_registered = false;
+        // Registered with the idle sweep by the first wait, and kept across requests.
+        let registration = pin!(settings.idle_sweep.notified());
+        let mut sweep = SweepWatch::new(settings.idle_sweep, registration);
         loop {
             // Every whole request in the buffer first: a client may pipeline.
             while !self.buf.is_empty() {
@@ -179,7 +183,7 @@ impl Conn {
             let woke = self
                 .wait(
                     stream,
-                    settings,
+                    &mut sweep,
                     &draining,
                     closing.as_mut(),
                     &mut closing_registered,
@@ -406,7 +410,7 @@ impl Conn {
     async fn wait(
         &mut self,
         stream: &TcpStream,
-        settings: &Settings<'_>,
+        sweep: &mut SweepWatch<'_, '_>,
         draining: &std::sync::atomic::AtomicBool,
         mut closing: Pin<&mut impl Future<Output = ()>>,
         closing_registered: &mut bool,
@@ -432,8 +436,7 @@ impl Conn {
             Swept,
             Close,
         }
-        let sweep = settings.idle_sweep.notified();
-        let mut sweep = pin!(sweep);
+        let since_tick = sweep.epoch();
         let woke = std::future::poll_fn(|cx| {
             if stream.poll_read_ready(cx).is_ready() {
                 return Poll::Ready(Woke::Readable);
@@ -441,7 +444,7 @@ impl Conn {
             if closing_now(cx) {
                 return Poll::Ready(Woke::Close);
             }
-            if sweep.as_mut().poll(cx).is_ready() {
+            if sweep.poll_swept(since_tick, cx) {
                 return Poll::Ready(Woke::Swept);
             }
             Poll::Pending
