@@ -953,10 +953,15 @@ where
         // Completes at the first sweep after this point; re-armed after each.
         let sweep = protocols.idle_sweep.notified();
         tokio::pin!(sweep);
-        let mut conn = protocols
-            .h1_plain
-            .serve_connection(io, service)
-            .with_upgrades();
+        // Boxed: hyper's connection state is large and serves only the requests the codec
+        // leaves to it, while every connection's task would carry its room.
+        let mut conn = Box::write(
+            Box::new_uninit(),
+            protocols
+                .h1_plain
+                .serve_connection(io, service)
+                .with_upgrades(),
+        );
         let mut shutting_down = false;
         // Since when the connection has been reading a request head, and how many
         // responses it had completed then: a response completed since means progress.
@@ -967,12 +972,12 @@ where
                 && (!closing_registered || draining.load(Ordering::Acquire))
                 && closing.as_mut().poll(cx).is_ready()
             {
-                Pin::new(&mut conn).graceful_shutdown();
+                Pin::new(&mut *conn).graceful_shutdown();
                 shutting_down = true;
             }
             closing_registered = true;
             loop {
-                match Pin::new(&mut conn).poll(cx) {
+                match Pin::new(&mut *conn).poll(cx) {
                     Poll::Ready(r) => return Poll::Ready(Some(r)),
                     // A request in the service needs no sweep.
                     Poll::Pending if shutting_down || activity.serving() => return Poll::Pending,
@@ -1013,7 +1018,7 @@ where
         if let Some(result) = ended {
             return result;
         }
-        let Some(parts) = conn.into_parts() else {
+        let Some(parts) = (*conn).into_parts() else {
             return Ok(());
         };
         io = parts.io;
