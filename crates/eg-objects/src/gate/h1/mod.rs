@@ -69,7 +69,7 @@ pub(super) struct Settings<'a> {
     pub(super) keep_alive: bool,
     /// How long a connection may wait for its next request (`None`: no limit).
     pub(super) idle_timeout: Option<Duration>,
-    /// Notified every idle sweep: a waiting connection lets its buffers go.
+    /// The idle sweep: a connection waiting when it ticks lets its buffers go.
     pub(super) idle_sweep: &'a IdleSweep,
 }
 
