@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod body;
+mod connection;
 mod context;
 pub mod escape;
 mod framing;
@@ -23,6 +24,7 @@ mod message;
 mod tag;
 
 pub use body::{Body, BodyError, BoxStream};
+pub use connection::{connection_tokens, ConnectionOptions};
 pub use context::{Context, Namespace, DEFAULT_NAMESPACE};
 pub use framing::{content_length, fix_framing, MessageKind};
 pub use header_name::header_name;

@@ -3,7 +3,9 @@
 //! the response of the active namespace.
 
 use bytes::BytesMut;
-use eg_protocols::{fix_framing, Body, Context, HttpRequest, HttpResponse, MessageKind};
+use eg_protocols::{
+    connection_tokens, fix_framing, Body, Context, HttpRequest, HttpResponse, MessageKind,
+};
 use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::uri::{self, PathAndQuery};
 use http::{HeaderMap, Request, StatusCode, Uri, Version};
@@ -60,17 +62,12 @@ pub fn remove_hop_by_hop(h: &mut HeaderMap) {
         // whose `Connection: keep-alive` names nothing.
         let mut listed: Vec<HeaderName> = Vec::new();
         for v in h.get_all(CONNECTION) {
-            let Ok(v) = v.to_str() else { continue };
-            for t in v.split(',') {
-                let t = t.trim();
+            for t in connection_tokens(v.as_bytes()) {
                 // The usual tokens name no header (or one removed below anyway).
-                if t.is_empty()
-                    || t.eq_ignore_ascii_case("keep-alive")
-                    || t.eq_ignore_ascii_case("close")
-                {
+                if t.eq_ignore_ascii_case(b"keep-alive") || t.eq_ignore_ascii_case(b"close") {
                     continue;
                 }
-                if let Ok(n) = HeaderName::from_bytes(t.as_bytes()) {
+                if let Ok(n) = HeaderName::from_bytes(t) {
                     listed.push(n);
                 }
             }

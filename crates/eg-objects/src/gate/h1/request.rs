@@ -4,7 +4,7 @@
 use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
-use eg_protocols::Body;
+use eg_protocols::{Body, ConnectionOptions};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri, Version};
 
 /// Most headers a request head may have here; more go to hyper, which answers 431.
@@ -100,15 +100,12 @@ pub(super) fn parse(buf: &mut BytesMut) -> Parsed {
         {
             return Parsed::Elsewhere;
         } else if name.eq_ignore_ascii_case(b"connection") {
-            for token in h.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-                if token.eq_ignore_ascii_case(b"close") {
-                    close = true;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                    keep = true;
-                } else if token.eq_ignore_ascii_case(b"upgrade") {
-                    return Parsed::Elsewhere;
-                }
+            let says = ConnectionOptions::of(h.value);
+            if says.upgrade {
+                return Parsed::Elsewhere;
             }
+            close |= says.close;
+            keep |= says.keep_alive;
         }
     }
     // Where the target and the headers sit: they become views of the head, which is split

@@ -2,6 +2,7 @@
 //! as hyper's HTTP/1 server writes them, so that a client sees the same answer whichever
 //! of the two served it.
 
+use eg_protocols::ConnectionOptions;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, StatusCode, Version};
 
@@ -87,8 +88,9 @@ pub(super) fn encode_head(
             // The framing is this writer's choice.
             continue;
         } else if name == CONNECTION {
-            says_close |= has_token(value, b"close");
-            says_keep_alive |= has_token(value, b"keep-alive");
+            let says = ConnectionOptions::of(value.as_bytes());
+            says_close |= says.close;
+            says_keep_alive |= says.keep_alive;
         } else if name == DATE {
             wrote_date = true;
         }
@@ -176,11 +178,4 @@ fn parse_length(v: &HeaderValue) -> Option<u64> {
         return None;
     }
     Some(v.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
-}
-
-/// Whether a comma-separated header value has `token` (case-insensitive).
-fn has_token(v: &HeaderValue, token: &[u8]) -> bool {
-    v.as_bytes()
-        .split(|&b| b == b',')
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }

@@ -3,6 +3,7 @@
 use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
+use eg_protocols::ConnectionOptions;
 use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
 
@@ -124,12 +125,12 @@ pub(crate) fn parse_head(buf: &mut BytesMut, to_head: bool) -> Result<Option<Hea
         } else if name == CONTENT_TYPE {
             event_stream = value.as_bytes().starts_with(b"text/event-stream");
         } else if name == CONNECTION {
-            let (c, k, others) = connection_tokens(value.as_bytes());
-            close |= c;
-            keep |= k;
+            let says = ConnectionOptions::of(value.as_bytes());
+            close |= says.close;
+            keep |= says.keep_alive;
             // It belongs to this connection and is never forwarded; kept only when it
             // names other headers, which go with it (`remove_hop_by_hop`).
-            if !others {
+            if !says.names_headers {
                 continue;
             }
         } else if name == KEEP_ALIVE {
@@ -195,22 +196,6 @@ fn last_token(v: &[u8]) -> &[u8] {
         .next()
         .unwrap_or_default()
         .trim_ascii()
-}
-
-/// The tokens of a `Connection` value: whether it says `close`, `keep-alive`, and
-/// anything else.
-fn connection_tokens(v: &[u8]) -> (bool, bool, bool) {
-    let (mut close, mut keep, mut others) = (false, false, false);
-    for t in v.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-        if t.eq_ignore_ascii_case(b"close") {
-            close = true;
-        } else if t.eq_ignore_ascii_case(b"keep-alive") {
-            keep = true;
-        } else if !t.is_empty() {
-            others = true;
-        }
-    }
-    (close, keep, others)
 }
 
 #[cfg(test)]
