@@ -7,9 +7,10 @@
 //! takes over from), publishes it and closes the replaced one; a removed spec closes the
 //! object. A spec that fails to build never touches the running generation.
 //!
-//! Modules depend downwards only: `category`, `spec`, `member`, `metrics` and `object` stand
-//! alone; `kind` adds the kind trait (naming the [`Supervisor`] handle its methods receive);
-//! `running` and `registry` build on `kind`; `supervisor` uses them all.
+//! Modules depend downwards only: `category`, `spec`, `member`, `shards` and `object` stand
+//! alone; `metrics` counts in `shards`; `kind` adds the kind trait (naming the
+//! [`Supervisor`] handle its methods receive); `running` and `registry` build on `kind`;
+//! `supervisor` uses them all.
 #![forbid(unsafe_code)]
 
 mod category;
@@ -20,6 +21,7 @@ mod object;
 mod process_metrics;
 mod registry;
 mod running;
+pub mod shards;
 mod spec;
 mod supervisor;
 

@@ -1,7 +1,8 @@
 //! A small Prometheus text-format registry.
 //!
-//! Families are registered once per process and hand out label handles (atomic cells) that
-//! objects resolve when their config is built, so the request path only adds to atomics.
+//! Families are registered once per process and hand out label handles (cells) that objects
+//! resolve when their config is built, so the request path only adds to its own thread's
+//! copy of a cell's counts ([`crate::shards`]), without a locked instruction.
 //! Names are kept exactly as given: Easegress's counters are called
 //! `httpserver_total_requests`, without a `_total` suffix added.
 
@@ -12,6 +13,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use parking_lot::Mutex;
+
+use crate::shards::{Shards, Writer};
 
 /// The metric type, as written on the `# TYPE` line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,17 +40,42 @@ impl MetricType {
     }
 }
 
-/// One labelled time series: a value, or histogram buckets.
+/// One labelled time series: a gauge's value, or a counter's, histogram's or summary's
+/// counts.
 #[derive(Debug, Default)]
 pub struct Cell {
-    /// Counter/gauge value (f64 bits for gauges set with [`Cell::set`]; integer otherwise).
+    /// A gauge's value, set with [`Cell::set`].
+    gauge: AtomicU64,
+    /// Counts, one copy per recording thread; a read sums them.
+    tallies: Shards<Tally>,
+    /// Histogram buckets a tally has (the family's bound count).
+    buckets: usize,
+    /// Whether a tally keeps summary windows.
+    windowed: bool,
+}
+
+/// One thread's counts of a cell.
+#[derive(Debug)]
+struct Tally {
+    /// Counter value, or the observation count of a histogram or summary.
     value: AtomicU64,
-    /// Histogram bucket counts (cumulative computed at encode time).
-    buckets: Box<[AtomicU64]>,
     /// Histogram and summary sum, in f64 bits.
     sum: AtomicU64,
+    /// Histogram bucket counts (cumulative computed at encode time).
+    buckets: Box<[AtomicU64]>,
     /// Summary observations of the recent windows (`None` for other types).
     windows: Option<Box<[Window]>>,
+}
+
+impl Tally {
+    fn new(buckets: usize, windowed: bool) -> Tally {
+        Tally {
+            value: AtomicU64::new(0),
+            sum: AtomicU64::new(0),
+            buckets: (0..buckets).map(|_| AtomicU64::new(0)).collect(),
+            windows: windowed.then(|| (0..SUMMARY_WINDOWS).map(|_| Window::new()).collect()),
+        }
+    }
 }
 
 /// Quantiles a summary reports: Easegress's `DefaultObjectives`.
@@ -80,6 +108,27 @@ impl Window {
         Window {
             epoch: AtomicU64::new(0),
             counts: (0..SUMMARY_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// Makes the window hold `epoch`'s observations: the first observation of a new
+    /// window clears what the slot held `SUMMARY_WINDOWS` windows ago (on a shared tally,
+    /// observations racing with the clearing may be lost: the quantiles are an estimate).
+    fn enter(&self, epoch: u64, w: Writer) {
+        let seen = self.epoch.load(Ordering::Acquire);
+        if seen == epoch {
+            return;
+        }
+        let mine = w.owned()
+            || self
+                .epoch
+                .compare_exchange(seen, epoch, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+        if mine {
+            self.epoch.store(epoch, Ordering::Release);
+            for c in self.counts.iter() {
+                c.store(0, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -124,10 +173,26 @@ fn summary_value(i: usize) -> f64 {
 }
 
 impl Cell {
+    fn new(buckets: usize, windowed: bool) -> Cell {
+        Cell {
+            buckets,
+            windowed,
+            ..Cell::default()
+        }
+    }
+
+    /// This thread's tally, and how to add to it.
+    #[inline]
+    fn tally(&self) -> (&Tally, Writer) {
+        self.tallies
+            .local(|| Tally::new(self.buckets, self.windowed))
+    }
+
     /// Adds `n` to a counter.
     #[inline]
     pub fn inc_by(&self, n: u64) {
-        self.value.fetch_add(n, Ordering::Relaxed);
+        let (t, w) = self.tally();
+        w.add(&t.value, n);
     }
 
     /// Adds one to a counter.
@@ -138,12 +203,34 @@ impl Cell {
 
     /// Sets a gauge.
     pub fn set(&self, v: u64) {
-        self.value.store(v, Ordering::Relaxed);
+        self.gauge.store(v, Ordering::Relaxed);
     }
 
-    /// The current value.
+    /// The current value: a gauge's, or a counter's (or observation count).
     pub fn get(&self) -> u64 {
-        self.value.load(Ordering::Relaxed)
+        let counted: u64 = self
+            .tallies
+            .iter()
+            .map(|t| t.value.load(Ordering::Relaxed))
+            .sum();
+        self.gauge.load(Ordering::Relaxed).wrapping_add(counted)
+    }
+
+    /// The sum of a histogram's or summary's observations.
+    fn sum(&self) -> f64 {
+        self.tallies
+            .iter()
+            .map(|t| f64::from_bits(t.sum.load(Ordering::Relaxed)))
+            .sum()
+    }
+
+    /// Observations in histogram bucket `i` (not cumulative).
+    fn bucket(&self, i: usize) -> u64 {
+        self.tallies
+            .iter()
+            .filter_map(|t| t.buckets.get(i))
+            .map(|b| b.load(Ordering::Relaxed))
+            .sum()
     }
 }
 
@@ -168,19 +255,17 @@ impl Family {
         series
             .entry(key)
             .or_insert_with(|| {
-                Arc::new(Cell {
-                    buckets: (0..self.bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-                    windows: (self.kind == MetricType::Summary)
-                        .then(|| (0..SUMMARY_WINDOWS).map(|_| Window::new()).collect()),
-                    ..Default::default()
-                })
+                Arc::new(Cell::new(
+                    self.bounds.len(),
+                    self.kind == MetricType::Summary,
+                ))
             })
             .clone()
     }
 
     /// Records one observation into a histogram or summary series.
     pub fn observe(&self, cell: &Cell, v: f64) {
-        let window = cell.windows.as_ref().map(|_| SummaryWindow::now());
+        let window = cell.windowed.then(SummaryWindow::now);
         self.record(cell, v, window);
     }
 
@@ -191,41 +276,17 @@ impl Family {
     }
 
     fn record(&self, cell: &Cell, v: f64, window: Option<SummaryWindow>) {
-        if let (Some(windows), Some(SummaryWindow(epoch))) = (&cell.windows, window) {
-            let w = &windows[(epoch % SUMMARY_WINDOWS) as usize];
-            let seen = w.epoch.load(Ordering::Acquire);
-            // The first observation of a new window clears what the slot held
-            // `SUMMARY_WINDOWS` windows ago (observations racing with the clearing may be
-            // lost: the quantiles are an estimate).
-            if seen != epoch
-                && w.epoch
-                    .compare_exchange(seen, epoch, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-            {
-                for c in w.counts.iter() {
-                    c.store(0, Ordering::Relaxed);
-                }
-            }
-            w.counts[summary_bucket(v)].fetch_add(1, Ordering::Relaxed);
+        let (t, w) = cell.tally();
+        if let (Some(windows), Some(SummaryWindow(epoch))) = (&t.windows, window) {
+            let win = &windows[(epoch % SUMMARY_WINDOWS) as usize];
+            win.enter(epoch, w);
+            w.add(&win.counts[summary_bucket(v)], 1);
         }
-        for (i, b) in self.bounds.iter().enumerate() {
-            if v <= *b {
-                cell.buckets[i].fetch_add(1, Ordering::Relaxed);
-                break;
-            }
+        if let Some(i) = self.bounds.iter().position(|b| v <= *b) {
+            w.add(&t.buckets[i], 1);
         }
-        cell.value.fetch_add(1, Ordering::Relaxed);
-        let mut cur = cell.sum.load(Ordering::Relaxed);
-        loop {
-            let next = (f64::from_bits(cur) + v).to_bits();
-            match cell
-                .sum
-                .compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => break,
-                Err(actual) => cur = actual,
-            }
-        }
+        w.add(&t.value, 1);
+        w.add_f64(&t.sum, v);
     }
 
     /// Drops the series for `labels` (when an object goes away).
@@ -246,19 +307,19 @@ impl Family {
                 MetricType::Histogram => {
                     let mut cumulative = 0;
                     for (i, b) in self.bounds.iter().enumerate() {
-                        cumulative += cell.buckets[i].load(Ordering::Relaxed);
+                        cumulative += cell.bucket(i);
                         let l = render_labels(&self.label_names, labels, Some(&b.to_string()));
                         let _ = writeln!(out, "{}_bucket{} {}", self.name, l, cumulative);
                     }
                     let count = cell.get();
                     let l = render_labels(&self.label_names, labels, Some("+Inf"));
                     let _ = writeln!(out, "{}_bucket{} {}", self.name, l, count);
-                    let sum = f64::from_bits(cell.sum.load(Ordering::Relaxed));
-                    let _ = writeln!(out, "{}_sum{} {}", self.name, lbl, sum);
+                    let _ = writeln!(out, "{}_sum{} {}", self.name, lbl, cell.sum());
                     let _ = writeln!(out, "{}_count{} {}", self.name, lbl, count);
                 }
                 MetricType::Summary => {
-                    let quantiles = cell.windows.as_deref().map(quantiles).unwrap_or_default();
+                    let windows = cell.tallies.iter().filter_map(|t| t.windows.as_deref());
+                    let quantiles = quantiles(windows.flatten());
                     for (q, v) in SUMMARY_QUANTILES.iter().zip(quantiles) {
                         let l = render_labels_with(
                             &self.label_names,
@@ -267,8 +328,7 @@ impl Family {
                         );
                         let _ = writeln!(out, "{}{} {}", self.name, l, v);
                     }
-                    let sum = f64::from_bits(cell.sum.load(Ordering::Relaxed));
-                    let _ = writeln!(out, "{}_sum{} {}", self.name, lbl, sum);
+                    let _ = writeln!(out, "{}_sum{} {}", self.name, lbl, cell.sum());
                     let _ = writeln!(out, "{}_count{} {}", self.name, lbl, cell.get());
                 }
             }
@@ -278,7 +338,7 @@ impl Family {
 
 /// The [`SUMMARY_QUANTILES`] of the windows still current (`NaN` with no observation,
 /// as Prometheus client libraries write them).
-fn quantiles(windows: &[Window]) -> Vec<f64> {
+fn quantiles<'a>(windows: impl Iterator<Item = &'a Window>) -> Vec<f64> {
     let SummaryWindow(now) = SummaryWindow::now();
     let mut counts = vec![0u64; SUMMARY_BUCKETS];
     for w in windows {
@@ -464,6 +524,50 @@ mod tests {
             summary_bucket(2f64.powi(MAX_EXP))
         );
         assert!(summary_bucket(f64::MAX) < SUMMARY_BUCKETS);
+    }
+
+    #[test]
+    fn series_recorded_from_many_threads_add_up() {
+        let reg = MetricsRegistry::default();
+        let hist = reg.histogram_family("h", "h", MetricType::Histogram, &["n"], &[1.0, 10.0]);
+        let summary = reg.family("s", "h", MetricType::Summary, &["n"]);
+        let counter = reg.family("c", "h", MetricType::Counter, &["n"]);
+        let (h, s, c) = (
+            hist.with(&["x"]),
+            summary.with(&["x"]),
+            counter.with(&["x"]),
+        );
+        std::thread::scope(|scope| {
+            for _ in 0..12 {
+                scope.spawn(|| {
+                    for v in [0.5, 5.0, 50.0] {
+                        hist.observe(&h, v);
+                        summary.observe(&s, v);
+                        c.inc();
+                    }
+                });
+            }
+        });
+        let text = reg.encode();
+        assert!(text.contains("h_bucket{n=\"x\",le=\"1\"} 12"), "{text}");
+        assert!(text.contains("h_bucket{n=\"x\",le=\"10\"} 24"), "{text}");
+        assert!(text.contains("h_count{n=\"x\"} 36"), "{text}");
+        assert!(text.contains("h_sum{n=\"x\"} 666"), "{text}");
+        assert!(text.contains("s_count{n=\"x\"} 36"), "{text}");
+        assert!(text.contains("s_sum{n=\"x\"} 666"), "{text}");
+        assert!(text.contains("s{n=\"x\",quantile=\"0.25\"} 0.5"), "{text}");
+        assert!(text.contains("c{n=\"x\"} 36"), "{text}");
+    }
+
+    #[test]
+    fn a_gauge_reads_what_was_set() {
+        let reg = MetricsRegistry::default();
+        let g = reg.family("g", "h", MetricType::Gauge, &[]).with(&[]);
+        g.set(1);
+        g.set(0);
+        assert_eq!(g.get(), 0);
+        g.set(7);
+        assert!(reg.encode().contains("g 7"));
     }
 
     #[test]

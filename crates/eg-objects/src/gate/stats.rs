@@ -1,16 +1,18 @@
 //! Request statistics for the status object: counts, 1/5/15-minute rates, error rates,
 //! latency percentiles, sizes and status codes.
 //!
-//! The request path only adds to atomics. Rates are EWMAs ticked every 5 s by one
-//! background thread for every live [`RequestStats`], as go-metrics' arbiter does for
-//! Easegress, so they follow the traffic whether or not anyone reads them; percentiles (from
-//! a fixed log-scale histogram) are computed when the status is read.
+//! The request path only adds to its own thread's counts ([`eg_supervisor::shards`]), with
+//! no locked instruction. Rates are EWMAs ticked every 5 s by one background thread for
+//! every live [`RequestStats`], as go-metrics' arbiter does for Easegress, so they follow the
+//! traffic whether or not anyone reads them; percentiles (from a fixed log-scale histogram)
+//! are computed when the status is read.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, LazyLock, Weak};
 use std::time::Duration;
 
+use eg_supervisor::shards::Shards;
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
 
@@ -22,6 +24,8 @@ const FIRST_BOUND_US: f64 = 20.0;
 const GROWTH: f64 = 1.2;
 /// Status codes counted individually (100..=599).
 const CODES: usize = 600;
+/// What a tally without a counter adds.
+static ZERO: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Debug)]
 struct Ewma {
@@ -54,6 +58,8 @@ impl Ewma {
 struct Rates {
     all: [Ewma; 3],
     err: [Ewma; 3],
+    /// The request and error counts at the last tick.
+    ticked: (u64, u64),
 }
 
 /// Every ticked statistics object; the ticker drops the ones that are gone.
@@ -84,10 +90,18 @@ fn tick_all() {
 /// Statistics of a server or of one path.
 #[derive(Debug)]
 pub(crate) struct RequestStats {
+    /// The counts, one copy per recording thread; a read sums them.
+    tallies: Shards<Tally>,
+    /// Whether each status code is counted.
+    with_codes: bool,
+    rates: Mutex<Rates>,
+}
+
+/// One thread's counts of a [`RequestStats`].
+#[derive(Debug)]
+struct Tally {
     count: AtomicU64,
     errors: AtomicU64,
-    uncounted: AtomicU64,
-    err_uncounted: AtomicU64,
     total_us: AtomicU64,
     min_us: AtomicU64,
     max_us: AtomicU64,
@@ -95,15 +109,33 @@ pub(crate) struct RequestStats {
     req_size: AtomicU64,
     resp_size: AtomicU64,
     codes: Option<Box<[AtomicU64]>>,
-    rates: Mutex<Rates>,
 }
 
-fn bucket_of(us: u64) -> usize {
-    if us as f64 <= FIRST_BOUND_US {
-        return 0;
+impl Tally {
+    fn new(with_codes: bool) -> Tally {
+        Tally {
+            count: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            total_us: AtomicU64::new(0),
+            min_us: AtomicU64::new(u64::MAX),
+            max_us: AtomicU64::new(0),
+            hist: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            req_size: AtomicU64::new(0),
+            resp_size: AtomicU64::new(0),
+            codes: with_codes.then(|| (0..CODES).map(|_| AtomicU64::new(0)).collect()),
+        }
     }
-    let i = ((us as f64 / FIRST_BOUND_US).ln() / GROWTH.ln()).ceil() as usize;
-    i.min(BUCKETS - 1)
+}
+
+/// The histogram's upper bounds in µs, [`bound_ms`] × 1000.
+static BOUNDS_US: LazyLock<[f64; BUCKETS]> =
+    LazyLock::new(|| std::array::from_fn(|i| FIRST_BOUND_US * GROWTH.powi(i as i32)));
+
+/// The first bucket whose bound is at least `us` (a search of the bounds: a logarithm
+/// cost twice as much, and each request records twice).
+fn bucket_of(us: u64) -> usize {
+    let us = us as f64;
+    BOUNDS_US.partition_point(|&b| b < us).min(BUCKETS - 1)
 }
 
 fn bound_ms(i: usize) -> f64 {
@@ -122,20 +154,12 @@ impl RequestStats {
     /// Statistics nobody ticks (tests tick them by hand).
     fn new(with_codes: bool) -> RequestStats {
         RequestStats {
-            count: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-            uncounted: AtomicU64::new(0),
-            err_uncounted: AtomicU64::new(0),
-            total_us: AtomicU64::new(0),
-            min_us: AtomicU64::new(u64::MAX),
-            max_us: AtomicU64::new(0),
-            hist: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
-            req_size: AtomicU64::new(0),
-            resp_size: AtomicU64::new(0),
-            codes: with_codes.then(|| (0..CODES).map(|_| AtomicU64::new(0)).collect()),
+            tallies: Shards::new(),
+            with_codes,
             rates: Mutex::new(Rates {
                 all: [Ewma::new(1.0), Ewma::new(5.0), Ewma::new(15.0)],
                 err: [Ewma::new(1.0), Ewma::new(5.0), Ewma::new(15.0)],
+                ticked: (0, 0),
             }),
         }
     }
@@ -143,41 +167,44 @@ impl RequestStats {
     /// Records one finished request.
     pub fn record(&self, status: u16, duration: Duration, req_size: u64, resp_size: u64) {
         let us = duration.as_micros().min(u64::MAX as u128) as u64;
-        self.count.fetch_add(1, Relaxed);
-        self.uncounted.fetch_add(1, Relaxed);
+        let (t, w) = self.tallies.local(|| Tally::new(self.with_codes));
+        w.add(&t.count, 1);
         if status >= 400 {
-            self.errors.fetch_add(1, Relaxed);
-            self.err_uncounted.fetch_add(1, Relaxed);
+            w.add(&t.errors, 1);
         }
-        self.total_us.fetch_add(us, Relaxed);
-        // Read first: a new extreme is rare, and `fetch_min`/`fetch_max` are a locked
-        // compare-and-swap loop even when they change nothing.
-        if us < self.min_us.load(Relaxed) {
-            self.min_us.fetch_min(us, Relaxed);
+        w.add(&t.total_us, us);
+        w.min(&t.min_us, us);
+        w.max(&t.max_us, us);
+        w.add(&t.hist[bucket_of(us)], 1);
+        w.add(&t.req_size, req_size);
+        w.add(&t.resp_size, resp_size);
+        if let Some(c) = t.codes.as_ref().and_then(|c| c.get(status as usize)) {
+            w.add(c, 1);
         }
-        if us > self.max_us.load(Relaxed) {
-            self.max_us.fetch_max(us, Relaxed);
-        }
-        self.hist[bucket_of(us)].fetch_add(1, Relaxed);
-        self.req_size.fetch_add(req_size, Relaxed);
-        self.resp_size.fetch_add(resp_size, Relaxed);
-        if let Some(codes) = &self.codes {
-            if let Some(c) = codes.get(status as usize) {
-                c.fetch_add(1, Relaxed);
-            }
-        }
+    }
+
+    /// The sum over the threads' tallies of one counter.
+    fn total(&self, counter: impl Fn(&Tally) -> &AtomicU64) -> u64 {
+        self.tallies
+            .iter()
+            .map(|t| counter(t).load(Relaxed))
+            .fold(0, u64::wrapping_add)
     }
 
     /// Total requests recorded.
     pub fn count(&self) -> u64 {
-        self.count.load(Relaxed)
+        self.total(|t| &t.count)
     }
 
     /// One 5-second tick: the requests since the last tick feed the rates.
     fn tick(&self) {
-        let all = self.uncounted.swap(0, Relaxed);
-        let err = self.err_uncounted.swap(0, Relaxed);
+        let (count, errors) = (self.count(), self.total(|t| &t.errors));
         let mut r = self.rates.lock();
+        let (all, err) = (
+            count.wrapping_sub(r.ticked.0),
+            errors.wrapping_sub(r.ticked.1),
+        );
+        r.ticked = (count, errors);
         for m in &mut r.all {
             m.tick(all);
         }
@@ -214,12 +241,18 @@ impl RequestStats {
     /// min/max/mean (ms), p25...p999 (ms), reqSize, respSize, and `codes` when counted.
     pub fn to_json(&self) -> Map<String, Value> {
         let (all, err) = self.rates();
-        let count = self.count.load(Relaxed);
-        let errors = self.errors.load(Relaxed);
-        let counts: Vec<u64> = self.hist.iter().map(|c| c.load(Relaxed)).collect();
+        let count = self.count();
+        let errors = self.total(|t| &t.errors);
+        let mut counts = vec![0u64; BUCKETS];
+        for t in self.tallies.iter() {
+            for (sum, c) in counts.iter_mut().zip(t.hist.iter()) {
+                *sum += c.load(Relaxed);
+            }
+        }
         let total: u64 = counts.iter().sum();
         let pct = |e: f64, a: f64| if a > 0.0 { round3(e / a * 100.0) } else { 0.0 };
-        let min = self.min_us.load(Relaxed);
+        let min = self.tallies.iter().map(|t| t.min_us.load(Relaxed)).min();
+        let max = self.tallies.iter().map(|t| t.max_us.load(Relaxed)).max();
         let mut m = Map::new();
         m.insert("count".into(), json!(count));
         m.insert("m1".into(), json!(round3(all[0])));
@@ -234,12 +267,12 @@ impl RequestStats {
         m.insert("m15ErrPercent".into(), json!(pct(err[2], all[2])));
         m.insert(
             "min".into(),
-            json!(if min == u64::MAX { 0 } else { min / 1000 }),
+            json!(min.filter(|&m| m != u64::MAX).unwrap_or(0) / 1000),
         );
-        m.insert("max".into(), json!(self.max_us.load(Relaxed) / 1000));
+        m.insert("max".into(), json!(max.unwrap_or(0) / 1000));
         m.insert(
             "mean".into(),
-            json!(self.total_us.load(Relaxed).checked_div(count).unwrap_or(0) / 1000),
+            json!(self.total(|t| &t.total_us).checked_div(count).unwrap_or(0) / 1000),
         );
         for (name, q) in [
             ("p25", 0.25),
@@ -252,12 +285,12 @@ impl RequestStats {
         ] {
             m.insert(name.into(), json!(self.percentile(&counts, total, q)));
         }
-        m.insert("reqSize".into(), json!(self.req_size.load(Relaxed)));
-        m.insert("respSize".into(), json!(self.resp_size.load(Relaxed)));
-        if let Some(codes) = &self.codes {
+        m.insert("reqSize".into(), json!(self.total(|t| &t.req_size)));
+        m.insert("respSize".into(), json!(self.total(|t| &t.resp_size)));
+        if self.with_codes {
             let mut c = Map::new();
-            for (code, n) in codes.iter().enumerate() {
-                let n = n.load(Relaxed);
+            for code in 0..CODES {
+                let n = self.total(|t| t.codes.as_ref().and_then(|c| c.get(code)).unwrap_or(&ZERO));
                 if n > 0 {
                     c.insert(code.to_string(), json!(n));
                 }
@@ -379,6 +412,59 @@ mod tests {
         assert!((50.0..=61.0).contains(&p50), "p50 {p50}");
         let p99 = j["p99"].as_f64().unwrap();
         assert!((99.0..=121.0).contains(&p99), "p99 {p99}");
+    }
+
+    #[test]
+    fn requests_recorded_on_many_threads_add_up() {
+        let s = RequestStats::new(true);
+        std::thread::scope(|scope| {
+            for t in 0..12u64 {
+                let s = &s;
+                scope.spawn(move || {
+                    for i in 0..100u64 {
+                        let status = if i < 10 { 502 } else { 200 };
+                        s.record(status, Duration::from_millis(t * 100 + i + 1), 1, 2);
+                    }
+                });
+            }
+        });
+        s.tick();
+        let j = s.to_json();
+        assert_eq!(j["count"], 1200);
+        assert_eq!(j["errCount"], 120);
+        assert_eq!(j["codes"]["200"], 1080);
+        assert_eq!(j["codes"]["502"], 120);
+        assert_eq!(j["reqSize"], 1200);
+        assert_eq!(j["respSize"], 2400);
+        assert_eq!(j["min"], 1);
+        assert_eq!(j["max"], 1200);
+        assert_eq!(j["m1"], 240.0, "1200 requests in the first 5 s tick");
+        // The next tick sees only what came after this one.
+        s.record(200, Duration::from_millis(1), 0, 0);
+        s.tick();
+        let m1 = s.to_json()["m1"].as_f64().unwrap();
+        assert!(m1 < 240.0 && m1 > 0.2, "m1 {m1}");
+    }
+
+    #[test]
+    fn a_duration_falls_in_the_first_bucket_bounding_it() {
+        assert_eq!(bucket_of(0), 0);
+        assert_eq!(bucket_of(20), 0);
+        assert_eq!(bucket_of(21), 1);
+        assert_eq!(bucket_of(24), 1);
+        assert_eq!(bucket_of(25), 2);
+        assert_eq!(bucket_of(u64::MAX), BUCKETS - 1);
+        for us in (0..2_000_000u64).step_by(997) {
+            let i = bucket_of(us);
+            assert!(
+                us as f64 <= bound_ms(i) * 1000.0 * (1.0 + 1e-12),
+                "{us} in {i}"
+            );
+            assert!(
+                i == 0 || us as f64 > bound_ms(i - 1) * 1000.0,
+                "{us} in {i}"
+            );
+        }
     }
 
     #[test]
