@@ -26,7 +26,7 @@ mod tag;
 pub use body::{Body, BodyError, BoxStream};
 pub use connection::{connection_tokens, ConnectionOptions};
 pub use context::{Context, Namespace, DEFAULT_NAMESPACE};
-pub use framing::{content_length, fix_framing, MessageKind};
+pub use framing::{content_length, fix_framing, parse_length, MessageKind};
 pub use header_name::header_name;
 pub use host::{split_host_port, strip_port, unbracket};
 pub use message::{

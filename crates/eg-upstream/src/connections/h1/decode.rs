@@ -177,11 +177,7 @@ pub(crate) fn parse_head(buf: &mut BytesMut, to_head: bool) -> Result<Option<Hea
 fn parse_length(v: &[u8]) -> Option<u64> {
     let mut found: Option<u64> = None;
     for part in v.split(|&b| b == b',') {
-        let part = part.trim_ascii();
-        if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        let n = part.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        let n = eg_protocols::parse_length(part.trim_ascii())?;
         if found.is_some_and(|f| f != n) {
             return None;
         }
