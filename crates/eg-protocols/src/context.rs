@@ -57,8 +57,19 @@ pub struct Context {
 }
 
 impl Context {
-    /// A context whose `DEFAULT` namespace holds `request`.
+    /// A context whose `DEFAULT` namespace holds `request`, received now.
     pub fn new(request: HttpRequest, peer_addr: SocketAddr, real_ip: IpAddr) -> Context {
+        Context::received(request, peer_addr, real_ip, Instant::now())
+    }
+
+    /// A context whose `DEFAULT` namespace holds `request`, received at `received_at` (a
+    /// server that has read the clock for the request already passes that reading).
+    pub fn received(
+        request: HttpRequest,
+        peer_addr: SocketAddr,
+        real_ip: IpAddr,
+        received_at: Instant,
+    ) -> Context {
         let mut namespaces = SmallVec::new();
         namespaces.push(Namespace {
             name: Cow::Borrowed(DEFAULT_NAMESPACE),
@@ -70,7 +81,7 @@ impl Context {
             active: 0,
             peer_addr,
             real_ip,
-            received_at: Instant::now(),
+            received_at,
             data: None,
             tags: Vec::new(),
             record_tags: true,

@@ -142,8 +142,14 @@ pub struct SummaryWindow(u64);
 impl SummaryWindow {
     /// The window of the present moment.
     pub fn now() -> SummaryWindow {
+        SummaryWindow::at(Instant::now())
+    }
+
+    /// The window of `moment`, for a caller that has just read the clock anyway.
+    pub fn at(moment: Instant) -> SummaryWindow {
         static START: OnceLock<Instant> = OnceLock::new();
-        SummaryWindow(START.get_or_init(Instant::now).elapsed().as_secs() / SUMMARY_WINDOW_SECS)
+        let start = *START.get_or_init(|| moment);
+        SummaryWindow(moment.saturating_duration_since(start).as_secs() / SUMMARY_WINDOW_SECS)
     }
 }
 

@@ -1,6 +1,5 @@
 //! The `proxy_*` Prometheus metrics of a pool, resolved once when the filter is built.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use eg_supervisor::metrics::{Cell, Family, MetricType, MetricsRegistry, SummaryWindow};
@@ -39,9 +38,9 @@ pub struct PoolMetrics {
     resp_pct_family: Arc<Family>,
     resp_size_pct: Arc<Cell>,
     /// Requests handled by this generation (for the status).
-    pub count: AtomicU64,
+    pub count: Cell,
     /// Of which answered with status >= 400.
-    pub error_count: AtomicU64,
+    pub error_count: Cell,
 }
 
 impl PoolMetrics {
@@ -112,8 +111,8 @@ impl PoolMetrics {
             req_family,
             resp_size: resp_family.with(&labels),
             resp_family,
-            count: AtomicU64::new(0),
-            error_count: AtomicU64::new(0),
+            count: Cell::default(),
+            error_count: Cell::default(),
         }
     }
 
@@ -121,10 +120,10 @@ impl PoolMetrics {
     #[inline]
     pub fn record(&self, status: u16, req_size: u64, resp_size: u64) {
         self.total.inc();
-        self.count.fetch_add(1, Ordering::Relaxed);
+        self.count.inc();
         if status >= 400 {
             self.errors.inc();
-            self.error_count.fetch_add(1, Ordering::Relaxed);
+            self.error_count.inc();
         }
         self.req_family.observe(&self.req_size, req_size as f64);
         self.resp_family.observe(&self.resp_size, resp_size as f64);

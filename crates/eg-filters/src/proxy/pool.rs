@@ -348,7 +348,6 @@ impl Pool {
 
     /// Status: counts and server health.
     pub fn status(&self) -> Value {
-        use std::sync::atomic::Ordering::Relaxed;
         let servers: Vec<Value> = self
             .servers
             .iter()
@@ -357,8 +356,8 @@ impl Pool {
             .collect();
         let mut s = json!({
             "name": self.name,
-            "total": self.metrics.count.load(Relaxed),
-            "errors": self.metrics.error_count.load(Relaxed),
+            "total": self.metrics.count.get(),
+            "errors": self.metrics.error_count.get(),
             "servers": servers,
         });
         if let Some(b) = &self.breaker {

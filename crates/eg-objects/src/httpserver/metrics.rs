@@ -1,6 +1,7 @@
 //! Prometheus series of an HTTPServer (`httpserver_*`), resolved when the config is built.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use eg_supervisor::metrics::{Cell, Family, MetricType, SummaryWindow};
 use eg_supervisor::Supervisor;
@@ -57,8 +58,15 @@ impl Observed {
 }
 
 impl BackendMetrics {
-    /// Records one routed request.
-    pub fn record(&self, status: u16, duration_ms: f64, req_size: u64, resp_size: u64) {
+    /// Records one routed request, which ended at `now`.
+    pub fn record(
+        &self,
+        status: u16,
+        duration_ms: f64,
+        req_size: u64,
+        resp_size: u64,
+        now: Instant,
+    ) {
         self.requests.inc();
         self.responses.inc();
         if status >= 400 {
@@ -69,7 +77,7 @@ impl BackendMetrics {
             .observe(&self.req_size, req_size as f64);
         self.resp_size_family
             .observe(&self.resp_size, resp_size as f64);
-        let window = SummaryWindow::now();
+        let window = SummaryWindow::at(now);
         self.duration_pct.observe(duration_ms, window);
         self.req_size_pct.observe(req_size as f64, window);
         self.resp_size_pct.observe(resp_size as f64, window);

@@ -370,7 +370,7 @@ impl Mux {
         };
 
         let is_head = head.method == http::Method::HEAD;
-        let mut ctx = Context::new(HttpRequest::new(head, body), peer, real_ip);
+        let mut ctx = Context::received(HttpRequest::new(head, body), peer, real_ip, start);
         ctx.record_tags = finish.record.is_some();
         ctx.route_path_prefix
             .clone_from(&self.routes[ri].path_prefix);
@@ -466,7 +466,8 @@ impl Finish {
     }
 
     fn done(mut self) {
-        let duration = self.start.elapsed();
+        let now = Instant::now();
+        let duration = now.saturating_duration_since(self.start);
         if let Some(span) = self.span.take() {
             span.end(self.status);
         }
@@ -482,6 +483,7 @@ impl Finish {
                 duration.as_secs_f64() * 1000.0,
                 self.req_size,
                 self.resp_size,
+                now,
             );
             rt.stats
                 .record(self.status, duration, self.req_size, self.resp_size);
