@@ -547,6 +547,10 @@ struct Sink {
     dir: Option<PathBuf>,
     out: Mutex<Output>,
     shards: Box<[Mutex<String>]>,
+    /// Held for the whole of a flush: a flush that comes while another one is writing the
+    /// lines it took (the final flush of a stopping server beside the periodic one) waits
+    /// for it, so when a flush returns every line logged before it began is in the file.
+    flushing: Mutex<()>,
     /// This destination's own rotation instead of the global one.
     rotation: Option<Rotation>,
 }
@@ -577,6 +581,7 @@ impl Sink {
             out: Mutex::new(Output::open(&dir)),
             dir,
             shards: (0..SHARDS).map(|_| Mutex::new(String::new())).collect(),
+            flushing: Mutex::new(()),
             rotation,
         }
     }
@@ -630,8 +635,9 @@ impl Sink {
         *out = Output::open(&self.dir);
     }
 
-    /// Writes every waiting line.
+    /// Writes every waiting line (see [`Sink::flushing`]).
     fn flush(&self) {
+        let _flushing = self.flushing.lock();
         for shard in self.shards.iter() {
             let lines = std::mem::take(&mut *shard.lock());
             if !lines.is_empty() {
