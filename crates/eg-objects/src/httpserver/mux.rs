@@ -236,7 +236,7 @@ impl Mux {
         let real_ip = self.trusted.client_ip(peer.ip(), &head.headers);
         let req_meta = meta_size(&head);
         let mut finish = Finish {
-            mux: self.clone(),
+            mux: self,
             route: None,
             start,
             status: 0,
@@ -245,10 +245,13 @@ impl Mux {
             record: None,
             span: None,
         };
-        if let Some(t) = &self.tracer {
-            finish.span = Some(t.start_server_span(&self.name, &head, real_ip, self.https));
+        // The server, borrowed from the finish that keeps it until the response is done
+        // (no second reference counted per request).
+        let mux: &Mux = &finish.mux;
+        if let Some(t) = &mux.tracer {
+            finish.span = Some(t.start_server_span(&mux.name, &head, real_ip, mux.https));
         }
-        if let Some(log) = &self.access_log {
+        if let Some(log) = &mux.access_log {
             finish.record = Some(Box::new(Record {
                 time: SystemTime::now(),
                 remote_addr: peer,
@@ -299,18 +302,18 @@ impl Mux {
                 query: head.uri.query().unwrap_or(""),
                 ip: real_ip,
             };
-            self.route(&rreq)
+            mux.route(&rreq)
         };
         let (ri, rewritten, params) = match routed {
             Ok(r) => r,
             Err(status) => return finish.respond_status(status),
         };
         finish.route = Some(ri);
-        let Some(pipeline) = self.routes[ri].pipeline.get(&self.sup) else {
-            tracing::debug!(backend = %self.router.routes[ri].backend, "backend pipeline not found");
+        let Some(pipeline) = mux.routes[ri].pipeline.get(&mux.sup) else {
+            tracing::debug!(backend = %mux.router.routes[ri].backend, "backend pipeline not found");
             return finish.respond_status(StatusCode::SERVICE_UNAVAILABLE);
         };
-        if let Some(sh) = &self.router.routes[ri].set_headers {
+        if let Some(sh) = &mux.router.routes[ri].set_headers {
             let changes = sh.evaluate(&super::setheaders::Request {
                 head: &head,
                 real_ip,
@@ -334,15 +337,15 @@ impl Mux {
                 return finish.respond_status(StatusCode::BAD_REQUEST);
             }
         }
-        if self.x_forwarded_for {
+        if mux.x_forwarded_for {
             append_x_forwarded_for(&mut head.headers, real_ip);
         }
 
-        let route_limit = self.router.routes[ri].client_max_body_size;
+        let route_limit = mux.router.routes[ri].client_max_body_size;
         let limit = if route_limit != 0 {
             route_limit
         } else {
-            self.body_limit
+            mux.body_limit
         };
         let body = if matches!(body, Body::Empty) {
             // A request read without a body (the own HTTP/1 codec's): nothing to check.
@@ -373,9 +376,9 @@ impl Mux {
         let mut ctx = Context::received(HttpRequest::new(head, body), peer, real_ip, start);
         ctx.record_tags = finish.record.is_some();
         ctx.route_path_prefix
-            .clone_from(&self.routes[ri].path_prefix);
+            .clone_from(&mux.routes[ri].path_prefix);
         ctx.trace = finish.span.as_ref().map(|s| s.request_trace());
-        let global = self.global_filter.as_ref().and_then(|g| g.get(&self.sup));
+        let global = mux.global_filter.as_ref().and_then(|g| g.get(&mux.sup));
         backend::run(&mut ctx, &pipeline, global.as_deref()).await;
         let response = ctx.take_default_response();
         if let Some(r) = finish.record.as_mut() {
@@ -398,7 +401,7 @@ impl Mux {
         finish.status = resp.status.as_u16();
         finish.resp_size = resp_meta_size(&resp.headers);
         if let Some(r) = finish.record.as_mut() {
-            if self
+            if mux
                 .access_log
                 .as_ref()
                 .is_some_and(|l| l.format().wants_resp_headers)
