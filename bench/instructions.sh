@@ -9,13 +9,16 @@
 #   TARGET=nginx EG_ACCESS_LOG=1 bash bench/instructions.sh   # ... with its default access log
 #   EG_TRACING=1 bash bench/instructions.sh            # HTTPServer tracing on (see candidate.sh)
 #   EG_FILTERS_FILE=f.yaml REQ_HEADERS="Authorization: Bearer ..." bash bench/instructions.sh
+#   LOCKED=1 bash bench/instructions.sh                # also count locked instructions
 #
 # Environment: TARGET (easegress or nginx), EG_BIN (bin/easegress-server), EG_ACCESS_LOG (0), REQUESTS (2000),
 # WARMUP (200), BODY (bytes of the upstream's answer, 64), EG_WORKER_THREADS (1),
 # REQ_PATH (the request's path and query, /), REQ_HEADERS (more request headers, one
 # "Name: value" a line), MEASURES (measurements of REQUESTS each in the same process, 1: with
-# more, each is printed and the spread is (max - min) / min), and candidate.sh's variables
-# (EG_FILTERS_FILE, EG_RULES_FILE, EG_SERVER_YAML, ...).
+# more, each is printed and the spread is (max - min) / min), LOCKED (1: also the locked
+# read-modify-writes per request of the last measurement and where they are, by
+# bench/locked-ops.py; needs objdump), and candidate.sh's variables (EG_FILTERS_FILE,
+# EG_RULES_FILE, EG_SERVER_YAML, ...).
 # The server runs bench/candidate.sh's setup (HTTPServer -> Pipeline -> Proxy -> an NGINX
 # upstream) under valgrind; NGINX runs the proxy configuration of the shared yardstick
 # (upstream keep-alive, one worker, no master process); counters are zeroed after the warm-up and dumped after
@@ -31,6 +34,9 @@ body=${BODY:-64}
 for tool in valgrind callgrind_control nginx python3; do
   command -v "$tool" >/dev/null || { echo "instructions.sh: $tool is needed" >&2; exit 1; }
 done
+
+callgrind_args=(--tool=callgrind)
+[[ ${LOCKED:-0} == 1 ]] && callgrind_args+=(--dump-instr=yes)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/eg-instr.XXXXXX")
 pids=()
@@ -96,14 +102,14 @@ http {
   }
 }
 CONF
-  valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out" \
+  valgrind "${callgrind_args[@]}" --callgrind-out-file="$tmp/callgrind.out" \
     "$real_bin" -c "$tmp/proxy.conf" -p "$tmp" >"$tmp/server.out" 2>&1 &
   pids+=($!)
   server_pid=$!
 else
   cat >"$tmp/valgrind-server" <<SH
 #!/bin/sh
-exec valgrind --tool=callgrind --callgrind-out-file=$tmp/callgrind.out "$real_bin" "\$@"
+exec valgrind ${callgrind_args[*]} --callgrind-out-file=$tmp/callgrind.out "$real_bin" "\$@"
 SH
   chmod +x "$tmp/valgrind-server"
   UPSTREAM_PORT=$upstream_port CANDIDATE_PORT=$candidate_port EG_BIN=$tmp/valgrind-server \
@@ -182,3 +188,6 @@ if ((measures > 1)); then
     printf "spread:        %.2f %% (min %d, max %d)\n", (a[NR]-a[1])*100/a[1], a[1], a[NR] }'
 fi
 echo "per request:   $(printf '%s\n' "${per[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+if [[ ${LOCKED:-0} == 1 ]]; then
+  python3 "$here/locked-ops.py" "$dump" "$requests"
+fi
