@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod body;
+mod boxed;
 mod connection;
 mod context;
 pub mod escape;

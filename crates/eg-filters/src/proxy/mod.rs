@@ -309,9 +309,8 @@ impl Filter for Proxy {
             mirror::mirror_if_matching(m, ctx);
         }
         let pool = self.pool_for(ctx);
-        // The box first and the future built in it: `Box::pin(f)` builds the kilobytes of
-        // `f` on the stack and copies them, for every request.
-        let handling = Box::write(Box::new_uninit(), pool.handle(ctx, self.compression));
+        // Built in its box: the future is kilobytes.
+        let handling = eg_protocols::boxed_in_place!(pool.handle(ctx, self.compression));
         Handled::Pending(Box::into_pin(handling))
     }
 

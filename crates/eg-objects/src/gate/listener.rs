@@ -955,13 +955,10 @@ where
         tokio::pin!(sweep);
         // Boxed: hyper's connection state is large and serves only the requests the codec
         // leaves to it, while every connection's task would carry its room.
-        let mut conn = Box::write(
-            Box::new_uninit(),
-            protocols
-                .h1_plain
-                .serve_connection(io, service)
-                .with_upgrades(),
-        );
+        let mut conn = eg_protocols::boxed_in_place!(protocols
+            .h1_plain
+            .serve_connection(io, service)
+            .with_upgrades());
         let mut shutting_down = false;
         // Since when the connection has been reading a request head, and how many
         // responses it had completed then: a response completed since means progress.

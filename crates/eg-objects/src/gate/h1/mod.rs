@@ -145,10 +145,15 @@ impl Conn {
                 // Boxed, and built in its box: the state of an answer on its way out (the
                 // response, its body and what the access log will record) is kilobytes,
                 // and a connection waiting for its next request should not carry its room.
-                let answering = Box::write(
-                    Box::new_uninit(),
-                    self.answer(stream, shared, peer, req, exchange, keep_alive, drain_begun),
-                );
+                let answering = eg_protocols::boxed_in_place!(self.answer(
+                    stream,
+                    shared,
+                    peer,
+                    req,
+                    exchange,
+                    keep_alive,
+                    drain_begun
+                ));
                 let kept = Box::into_pin(answering).await;
                 if !kept {
                     let _ = stream.shutdown().await;
@@ -214,9 +219,8 @@ impl Conn {
     ) -> bool {
         let gate = shared.mux.load_full();
         // Boxed: the handler's future is kilobytes, and a connection waiting for its next
-        // request should not carry its room. The box comes first and the future is built
-        // in it: `Box::pin(f)` builds `f` on the stack and copies all of it.
-        let mut handled = Box::into_pin(Box::write(Box::new_uninit(), gate.handle(req, peer)));
+        // request should not carry its room. Built in its box, not copied into it.
+        let mut handled = Box::into_pin(eg_protocols::boxed_in_place!(gate.handle(req, peer)));
         let mut caught = CatchUnwind {
             inner: handled.as_mut(),
         };
