@@ -24,8 +24,6 @@ const FIRST_BOUND_US: f64 = 20.0;
 const GROWTH: f64 = 1.2;
 /// Status codes counted individually (100..=599).
 const CODES: usize = 600;
-/// What a tally without a counter adds.
-static ZERO: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Debug)]
 struct Ewma {
@@ -191,6 +189,18 @@ impl RequestStats {
             .fold(0, u64::wrapping_add)
     }
 
+    /// The sums over the threads' tallies of each of `n` counters (`None`: a tally
+    /// without them).
+    fn totals(&self, n: usize, counters: impl Fn(&Tally) -> Option<&[AtomicU64]>) -> Vec<u64> {
+        let mut sums = vec![0u64; n];
+        for t in self.tallies.iter() {
+            for (sum, c) in sums.iter_mut().zip(counters(t).unwrap_or_default()) {
+                *sum = sum.wrapping_add(c.load(Relaxed));
+            }
+        }
+        sums
+    }
+
     /// Total requests recorded.
     pub fn count(&self) -> u64 {
         self.total(|t| &t.count)
@@ -243,12 +253,7 @@ impl RequestStats {
         let (all, err) = self.rates();
         let count = self.count();
         let errors = self.total(|t| &t.errors);
-        let mut counts = vec![0u64; BUCKETS];
-        for t in self.tallies.iter() {
-            for (sum, c) in counts.iter_mut().zip(t.hist.iter()) {
-                *sum += c.load(Relaxed);
-            }
-        }
+        let counts = self.totals(BUCKETS, |t| Some(&t.hist));
         let total: u64 = counts.iter().sum();
         let pct = |e: f64, a: f64| if a > 0.0 { round3(e / a * 100.0) } else { 0.0 };
         let min = self.tallies.iter().map(|t| t.min_us.load(Relaxed)).min();
@@ -289,8 +294,8 @@ impl RequestStats {
         m.insert("respSize".into(), json!(self.total(|t| &t.resp_size)));
         if self.with_codes {
             let mut c = Map::new();
-            for code in 0..CODES {
-                let n = self.total(|t| t.codes.as_ref().and_then(|c| c.get(code)).unwrap_or(&ZERO));
+            let counts = self.totals(CODES, |t| t.codes.as_deref());
+            for (code, n) in counts.into_iter().enumerate() {
                 if n > 0 {
                     c.insert(code.to_string(), json!(n));
                 }
