@@ -51,7 +51,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 upstream_port=$(free_port)
 candidate_port=$(free_port)
 
-answer=$(head -c "$body" /dev/zero | tr '\0' 'x')
+# The upstream answers as the shared yardstick's does: a file of BODY bytes (seven headers:
+# Server, Date, Content-Type, Content-Length, Last-Modified, Connection, Accept-Ranges),
+# on a connection it never closes.
+mkdir -p "$tmp/www"
+chmod 755 "$tmp" "$tmp/www" # NGINX workers may run as another user
+head -c "$body" /dev/zero | tr '\0' 'x' >"$tmp/www/body.bin"
 cat >"$tmp/nginx.conf" <<CONF
 daemon on;
 pid $tmp/nginx.pid;
@@ -60,9 +65,17 @@ worker_processes 1;
 events { worker_connections 1024; }
 http {
   access_log off;
+  default_type application/octet-stream;
+  sendfile on; tcp_nopush on; tcp_nodelay on;
+  keepalive_timeout 75s;
+  keepalive_requests 10000000;
+  open_file_cache max=16 inactive=1h;
+  open_file_cache_valid 1h;
+  etag off;
   server {
     listen 127.0.0.1:$upstream_port;
-    location / { return 200 '$answer'; }
+    root $tmp/www;
+    location / { try_files /body.bin =404; }
   }
 }
 CONF
