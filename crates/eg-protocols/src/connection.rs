@@ -9,6 +9,12 @@ pub fn connection_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|t| !t.is_empty())
 }
 
+/// The `close` option.
+const CLOSE: &[u8] = b"close";
+
+/// The `keep-alive` option.
+const KEEP_ALIVE: &[u8] = b"keep-alive";
+
 /// What one `Connection` value says, case-insensitively.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionOptions {
@@ -26,11 +32,24 @@ pub struct ConnectionOptions {
 impl ConnectionOptions {
     /// Reads one `Connection` value.
     pub fn of(value: &[u8]) -> ConnectionOptions {
+        // Nearly every value is one of these two alone: no splitting and trimming for them.
+        if value.len() == KEEP_ALIVE.len() && value.eq_ignore_ascii_case(KEEP_ALIVE) {
+            return ConnectionOptions {
+                keep_alive: true,
+                ..ConnectionOptions::default()
+            };
+        }
+        if value.len() == CLOSE.len() && value.eq_ignore_ascii_case(CLOSE) {
+            return ConnectionOptions {
+                close: true,
+                ..ConnectionOptions::default()
+            };
+        }
         let mut o = ConnectionOptions::default();
         for t in connection_tokens(value) {
-            if t.eq_ignore_ascii_case(b"close") {
+            if t.eq_ignore_ascii_case(CLOSE) {
                 o.close = true;
-            } else if t.eq_ignore_ascii_case(b"keep-alive") {
+            } else if t.eq_ignore_ascii_case(KEEP_ALIVE) {
                 o.keep_alive = true;
             } else {
                 o.upgrade |= t.eq_ignore_ascii_case(b"upgrade");
@@ -65,5 +84,18 @@ mod tests {
         let o = ConnectionOptions::of(b"closed, keep-alive-ish");
         assert!(!o.close && !o.keep_alive && o.names_headers);
         assert_eq!(ConnectionOptions::of(b""), ConnectionOptions::default());
+        // The two values alone, in any case, read as they do in a list.
+        for (value, close, keep_alive) in [
+            (&b"keep-alive"[..], false, true),
+            (b"Keep-Alive", false, true),
+            (b"close", true, false),
+            (b"CLOSE", true, false),
+            (b"keep-alivf", false, false),
+            (b"closf", false, false),
+        ] {
+            let o = ConnectionOptions::of(value);
+            assert_eq!((o.close, o.keep_alive), (close, keep_alive), "{value:?}");
+            assert_eq!(o.names_headers, !close && !keep_alive, "{value:?}");
+        }
     }
 }
