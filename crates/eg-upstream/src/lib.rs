@@ -20,6 +20,10 @@
 //!
 //! What a proxy does with a request (its header work, retries, circuit breaker, statuses and
 //! results) stays with the proxy filter; this crate knows nothing of filters or pipelines.
+//!
+//! One function uses `unsafe`, with its proof beside it: `connections/h1/decode.rs`
+//! `parsed_value`, which does not check a header value's bytes a second time.
+#![deny(unsafe_code)]
 
 pub mod balance;
 pub mod connections;
