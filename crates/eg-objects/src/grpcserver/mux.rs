@@ -182,11 +182,14 @@ impl Mux {
         if self.x_forwarded_for {
             append_x_forwarded_for(&mut head.headers, real_ip);
         }
-        let mut ctx = Context::new(HttpRequest::new(head, body), peer, real_ip);
-        let global = self.global_filter.as_ref().and_then(|g| g.get(&self.sup));
-        backend::run(&mut ctx, &pipeline, global.as_deref()).await;
-        let response = ctx.take_default_response();
-        drop(ctx);
+        // The context ends with this block, dropped where it lives (not copied out of the
+        // future first, as `drop(ctx)` would).
+        let response = {
+            let mut ctx = Context::new(HttpRequest::new(head, body), peer, real_ip);
+            let global = self.global_filter.as_ref().and_then(|g| g.get(&self.sup));
+            backend::run(&mut ctx, &pipeline, global.as_deref()).await;
+            ctx.take_default_response()
+        };
         match response {
             Some(resp) => finish.respond(resp),
             None => {

@@ -373,18 +373,21 @@ impl Mux {
         };
 
         let is_head = head.method == http::Method::HEAD;
-        let mut ctx = Context::received(HttpRequest::new(head, body), peer, real_ip, start);
-        ctx.record_tags = finish.record.is_some();
-        ctx.route_path_prefix
-            .clone_from(&mux.routes[ri].path_prefix);
-        ctx.trace = finish.span.as_ref().map(|s| s.request_trace());
-        let global = mux.global_filter.as_ref().and_then(|g| g.get(&mux.sup));
-        backend::run(&mut ctx, &pipeline, global.as_deref()).await;
-        let response = ctx.take_default_response();
-        if let Some(r) = finish.record.as_mut() {
-            r.tags = std::mem::take(&mut ctx.tags);
-        }
-        drop(ctx);
+        // The context ends with this block, dropped where it lives: a `drop(ctx)` would
+        // first copy its kilobyte out of the future.
+        let response = {
+            let mut ctx = Context::received(HttpRequest::new(head, body), peer, real_ip, start);
+            ctx.record_tags = finish.record.is_some();
+            ctx.route_path_prefix
+                .clone_from(&mux.routes[ri].path_prefix);
+            ctx.trace = finish.span.as_ref().map(|s| s.request_trace());
+            let global = mux.global_filter.as_ref().and_then(|g| g.get(&mux.sup));
+            backend::run(&mut ctx, &pipeline, global.as_deref()).await;
+            if let Some(r) = finish.record.as_mut() {
+                r.tags = std::mem::take(&mut ctx.tags);
+            }
+            ctx.take_default_response()
+        };
         let Some(mut resp) = response else {
             return finish.respond_status(StatusCode::SERVICE_UNAVAILABLE);
         };
