@@ -11,6 +11,15 @@ use std::fmt;
 pub trait LazyTag: Send + Sync + 'static {
     /// Appends the tag's text to `out`.
     fn write_to(&self, out: &mut String);
+
+    /// Appends the tag's text to the bytes of a line being built (the access log's). By
+    /// default through [`LazyTag::write_to`] and a scratch string; a tag written on every
+    /// request writes its bytes itself.
+    fn write_bytes(&self, out: &mut Vec<u8>) {
+        let mut text = String::new();
+        self.write_to(&mut text);
+        out.extend_from_slice(text.as_bytes());
+    }
 }
 
 /// An access-log tag (`pipeline(demo): proxy(200,1ms)`, `proxy#main#duration: 3ms`, ...).
@@ -35,6 +44,14 @@ impl Tag {
         match self {
             Tag::Text(t) => out.push_str(t),
             Tag::Lazy(l) => l.write_to(out),
+        }
+    }
+
+    /// Appends the tag's text to the bytes of a line being built.
+    pub fn write_bytes(&self, out: &mut Vec<u8>) {
+        match self {
+            Tag::Text(t) => out.extend_from_slice(t.as_bytes()),
+            Tag::Lazy(l) => l.write_bytes(out),
         }
     }
 
@@ -108,5 +125,10 @@ mod tests {
         let t = Tag::lazy(Counted(3));
         assert_eq!(t.to_string(), "n=3");
         assert_eq!(format!("{t:?}"), "\"n=3\"");
+        // As bytes, through the default that formats the text.
+        let mut line = b">".to_vec();
+        t.write_bytes(&mut line);
+        Tag::from("µ").write_bytes(&mut line);
+        assert_eq!(line, ">n=3µ".as_bytes());
     }
 }

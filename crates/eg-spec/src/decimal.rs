@@ -25,6 +25,13 @@ pub fn push_decimal(out: &mut String, n: u64) {
     out.push_str(std::str::from_utf8(digits(n, &mut buf)).unwrap_or(""));
 }
 
+/// Appends the decimal text of `n` to the bytes `out` (a line of text built as bytes, as
+/// the access log builds its lines: no UTF-8 check of a few digits at a time).
+pub fn extend_decimal(out: &mut Vec<u8>, n: u64) {
+    let mut buf = [0u8; MAX_DIGITS];
+    out.extend_from_slice(digits(n, &mut buf));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,6 +42,15 @@ mod tests {
             let mut out = String::from(">");
             push_decimal(&mut out, n);
             assert_eq!(out, format!(">{n}"));
+        }
+    }
+
+    #[test]
+    fn bytes_match_display() {
+        for n in [0, 7, 10, 199, 65_535, u64::MAX] {
+            let mut out = b">".to_vec();
+            extend_decimal(&mut out, n);
+            assert_eq!(out, format!(">{n}").as_bytes());
         }
     }
 }

@@ -65,16 +65,29 @@ impl GoDuration {
 /// Longest text of a duration: `5124095h34m33.709551615s` (`u64::MAX` nanoseconds).
 const MAX_TEXT: usize = 32;
 
-/// A duration's text, built in place without the formatting machinery.
+/// A duration's text, built in place without the formatting machinery: its ASCII part
+/// (the numbers, and `h`/`m` of a long one) and its last unit, the one that may not be
+/// ASCII (`µs`).
 struct Text {
     buf: [u8; MAX_TEXT],
     len: usize,
+    unit: &'static str,
 }
 
 impl Text {
+    /// Appends one byte. (Byte by byte: the pieces are one to nine bytes long, shorter
+    /// than a copy's call.)
+    fn push_byte(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
     fn push(&mut self, bytes: &[u8]) {
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
+        for &b in bytes {
+            self.push_byte(b);
+        }
     }
 
     fn push_int(&mut self, n: u64) {
@@ -93,18 +106,24 @@ impl Text {
             frac /= 10;
             digits -= 1;
         }
-        let mut out = [b'0'; 9];
-        for slot in out[..digits].iter_mut().rev() {
-            *slot = b'0' + (frac % 10) as u8;
+        self.push_byte(b'.');
+        // The digits go in their places from the last one back.
+        let end = self.len + digits;
+        for at in (self.len..end.min(MAX_TEXT)).rev() {
+            self.buf[at] = b'0' + (frac % 10) as u8;
             frac /= 10;
         }
-        self.push(b".");
-        self.push(&out[..digits]);
+        self.len = end.min(MAX_TEXT);
     }
 
-    fn as_str(&self) -> &str {
-        // Only ASCII digits, letters, '.' and the whole of "µ" are ever pushed.
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    /// The ASCII part: digits, `.`, `h` and `m` are all that is ever pushed.
+    fn ascii(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// The ASCII part as text.
+    fn ascii_str(&self) -> &str {
+        std::str::from_utf8(self.ascii()).unwrap_or("")
     }
 }
 
@@ -116,20 +135,21 @@ impl GoDuration {
         let mut t = Text {
             buf: [0; MAX_TEXT],
             len: 0,
+            unit: "s",
         };
         // Durations past u64 nanoseconds (584 years) are shown as that.
         let ns = u64::try_from(self.0.as_nanos()).unwrap_or(u64::MAX);
         if ns == 0 {
-            t.push(b"0s");
+            t.push(b"0");
         } else if ns < 1_000 {
             t.push_int(ns);
-            t.push(b"ns");
+            t.unit = "ns";
         } else if ns < 1_000_000 {
             t.push_frac(ns / 1_000, ns % 1_000, 3);
-            t.push("µs".as_bytes());
+            t.unit = "µs";
         } else if ns < 1_000_000_000 {
             t.push_frac(ns / 1_000_000, ns % 1_000_000, 6);
-            t.push(b"ms");
+            t.unit = "ms";
         } else {
             let secs_total = ns / 1_000_000_000;
             let h = secs_total / 3600;
@@ -143,20 +163,31 @@ impl GoDuration {
                 t.push(b"m");
             }
             t.push_frac(secs_total % 60, ns % 1_000_000_000, 9);
-            t.push(b"s");
         }
         t
     }
 
     /// Appends the text [`Display`](fmt::Display) writes to `out`.
     pub fn write_to(&self, out: &mut String) {
-        out.push_str(self.text().as_str());
+        let t = self.text();
+        out.push_str(t.ascii_str());
+        out.push_str(t.unit);
+    }
+
+    /// Appends the text [`Display`](fmt::Display) writes to the bytes `out` (a line of
+    /// text built as bytes, as the access log builds its lines).
+    pub fn extend(&self, out: &mut Vec<u8>) {
+        let t = self.text();
+        out.extend_from_slice(t.ascii());
+        out.extend_from_slice(t.unit.as_bytes());
     }
 }
 
 impl fmt::Display for GoDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.text().as_str())
+        let t = self.text();
+        f.write_str(t.ascii_str())?;
+        f.write_str(t.unit)
     }
 }
 
@@ -243,5 +274,25 @@ mod tests {
         let mut out = String::from("took ");
         GoDuration(Duration::from_micros(1_500)).write_to(&mut out);
         assert_eq!(out, "took 1.5ms");
+        // Appended, as text or bytes, and displayed alike, the units that are not ASCII too.
+        for ns in [
+            0,
+            1,
+            999,
+            1_000,
+            1_500,
+            999_999,
+            1_230_000,
+            61_000_000_000,
+            u64::MAX,
+        ] {
+            let d = GoDuration(Duration::from_nanos(ns));
+            let mut out = String::from("µ");
+            d.write_to(&mut out);
+            assert_eq!(out, format!("µ{d}"), "{ns}");
+            let mut bytes = "µ".as_bytes().to_vec();
+            d.extend(&mut bytes);
+            assert_eq!(bytes, out.as_bytes(), "{ns}");
+        }
     }
 }

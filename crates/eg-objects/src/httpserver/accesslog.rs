@@ -26,7 +26,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use eg_protocols::Tag;
-use eg_spec::decimal::push_decimal;
+use eg_spec::decimal::extend_decimal;
 use eg_spec::{GoDuration, SpecError};
 use http::{HeaderMap, HeaderValue, Method, Version};
 use parking_lot::Mutex;
@@ -152,15 +152,15 @@ impl Format {
     }
 
     /// Renders one line (without the newline).
-    pub fn render(&self, r: &Record, out: &mut String) {
-        use std::fmt::Write as _;
+    pub fn render(&self, r: &Record, out: &mut Vec<u8>) {
+        use std::io::Write as _;
         if self.json {
             render_json(r, out);
             return;
         }
         for p in &self.parts {
             match p {
-                Part::Lit(s) => out.push_str(s),
+                Part::Lit(s) => out.extend_from_slice(s.as_bytes()),
                 Part::Var(v) => {
                     let _ = match v {
                         Var::Time => {
@@ -170,8 +170,8 @@ impl Format {
                         Var::RemoteAddr => match r.remote_addr {
                             SocketAddr::V4(a) => {
                                 push_ip(out, IpAddr::V4(*a.ip()));
-                                out.push(':');
-                                push_decimal(out, u64::from(a.port()));
+                                out.push(b':');
+                                extend_decimal(out, u64::from(a.port()));
                                 Ok(())
                             }
                             SocketAddr::V6(a) => write!(out, "{a}"),
@@ -181,35 +181,35 @@ impl Format {
                             Ok(())
                         }
                         Var::Method => {
-                            out.push_str(r.method.as_str());
+                            out.extend_from_slice(r.method.as_str().as_bytes());
                             Ok(())
                         }
                         Var::Uri => {
                             let (uri, cut) = shorten(&r.uri, MAX_URI_LEN);
-                            out.push_str(uri);
+                            out.extend_from_slice(uri.as_bytes());
                             if cut {
-                                out.push_str("...");
+                                out.extend_from_slice(b"...");
                             }
                             Ok(())
                         }
                         Var::Proto => {
-                            out.push_str(proto(r.version));
+                            out.extend_from_slice(proto(r.version).as_bytes());
                             Ok(())
                         }
                         Var::StatusCode => {
-                            push_decimal(out, u64::from(r.status));
+                            extend_decimal(out, u64::from(r.status));
                             Ok(())
                         }
                         Var::Duration => {
-                            GoDuration(r.duration).write_to(out);
+                            GoDuration(r.duration).extend(out);
                             Ok(())
                         }
                         Var::ReqSize => {
-                            push_decimal(out, r.req_size);
+                            extend_decimal(out, r.req_size);
                             Ok(())
                         }
                         Var::RespSize => {
-                            push_decimal(out, r.resp_size);
+                            extend_decimal(out, r.resp_size);
                             Ok(())
                         }
                         Var::ReqHeaders => write_headers(out, r.req_headers.as_ref()),
@@ -217,9 +217,9 @@ impl Format {
                         Var::Tags => {
                             for (i, t) in r.tags.iter().enumerate() {
                                 if i > 0 {
-                                    out.push_str(" | ");
+                                    out.extend_from_slice(b" | ");
                                 }
-                                t.write_to(out);
+                                t.write_bytes(out);
                             }
                             Ok(())
                         }
@@ -245,82 +245,82 @@ fn shorten(s: &str, max: usize) -> (&str, bool) {
 /// Renders `r` as one JSON object. Every field the template offers, plus the client's
 /// `Host`, `User-Agent` and `Referer` (`null` when absent). The header dumps are objects
 /// of lower-case name → array of values.
-fn render_json(r: &Record, out: &mut String) {
-    use std::fmt::Write as _;
-    out.push_str("{\"time\":\"");
+fn render_json(r: &Record, out: &mut Vec<u8>) {
+    use std::io::Write as _;
+    out.extend_from_slice(b"{\"time\":\"");
     write_time(out, r.time);
-    out.push_str("\",\"remoteAddr\":\"");
+    out.extend_from_slice(b"\",\"remoteAddr\":\"");
     match r.remote_addr {
         SocketAddr::V4(a) => {
             push_ip(out, IpAddr::V4(*a.ip()));
-            out.push(':');
-            push_decimal(out, u64::from(a.port()));
+            out.push(b':');
+            extend_decimal(out, u64::from(a.port()));
         }
         SocketAddr::V6(a) => {
             let _ = write!(out, "{a}");
         }
     }
-    out.push_str("\",\"realIP\":\"");
+    out.extend_from_slice(b"\",\"realIP\":\"");
     push_ip(out, r.real_ip);
-    out.push_str("\",\"method\":");
+    out.extend_from_slice(b"\",\"method\":");
     push_json_str(out, r.method.as_str().as_bytes());
-    out.push_str(",\"uri\":");
+    out.extend_from_slice(b",\"uri\":");
     let (uri, cut) = shorten(&r.uri, MAX_URI_LEN);
     push_json_str_cut(out, uri.as_bytes(), cut);
-    out.push_str(",\"proto\":\"");
-    out.push_str(proto(r.version));
-    out.push_str("\",\"statusCode\":");
-    push_decimal(out, u64::from(r.status));
-    out.push_str(",\"duration\":\"");
-    GoDuration(r.duration).write_to(out);
+    out.extend_from_slice(b",\"proto\":\"");
+    out.extend_from_slice(proto(r.version).as_bytes());
+    out.extend_from_slice(b"\",\"statusCode\":");
+    extend_decimal(out, u64::from(r.status));
+    out.extend_from_slice(b",\"duration\":\"");
+    GoDuration(r.duration).extend(out);
     let _ = write!(
         out,
         "\",\"durationMs\":{:.3}",
         r.duration.as_secs_f64() * 1000.0
     );
-    out.push_str(",\"reqSize\":");
-    push_decimal(out, r.req_size);
-    out.push_str(",\"respSize\":");
-    push_decimal(out, r.resp_size);
-    out.push_str(",\"tags\":[");
+    out.extend_from_slice(b",\"reqSize\":");
+    extend_decimal(out, r.req_size);
+    out.extend_from_slice(b",\"respSize\":");
+    extend_decimal(out, r.resp_size);
+    out.extend_from_slice(b",\"tags\":[");
     let mut tag = String::new();
     for (i, t) in r.tags.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
         tag.clear();
         t.write_to(&mut tag);
         push_json_str(out, tag.as_bytes());
     }
-    out.push(']');
+    out.push(b']');
     for (name, v) in [
         ("host", &r.host),
         ("userAgent", &r.user_agent),
         ("referer", &r.referer),
     ] {
-        out.push_str(",\"");
-        out.push_str(name);
-        out.push_str("\":");
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
         match v {
             Some(v) => {
                 let b = v.as_bytes();
                 let cut = b.len() > MAX_HEADER_LEN;
                 push_json_str_cut(out, &b[..b.len().min(MAX_HEADER_LEN)], cut);
             }
-            None => out.push_str("null"),
+            None => out.extend_from_slice(b"null"),
         }
     }
-    out.push_str(",\"reqHeaders\":");
+    out.extend_from_slice(b",\"reqHeaders\":");
     push_json_headers(out, r.req_headers.as_ref());
-    out.push_str(",\"respHeaders\":");
+    out.extend_from_slice(b",\"respHeaders\":");
     push_json_headers(out, r.resp_headers.as_ref());
-    out.push('}');
+    out.push(b'}');
 }
 
 /// Appends `h` as `{"name":["value",...],...}` (`{}` when absent): values escaped and cut
 /// as the client headers are, at most [`MAX_DUMP_VALUES`] of them.
-fn push_json_headers(out: &mut String, h: Option<&HeaderMap>) {
-    out.push('{');
+fn push_json_headers(out: &mut Vec<u8>, h: Option<&HeaderMap>) {
+    out.push(b'{');
     let mut written = 0;
     let mut left = 0;
     if let Some(h) = h {
@@ -330,79 +330,80 @@ fn push_json_headers(out: &mut String, h: Option<&HeaderMap>) {
                 continue;
             }
             if written > 0 {
-                out.push(',');
+                out.push(b',');
             }
             push_json_str(out, name.as_str().as_bytes());
-            out.push_str(":[");
+            out.extend_from_slice(b":[");
             for (i, v) in h.get_all(name).iter().enumerate() {
                 if written == MAX_DUMP_VALUES {
                     left += 1;
                     continue;
                 }
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 let b = v.as_bytes();
                 let cut = b.len() > MAX_HEADER_LEN;
                 push_json_str_cut(out, &b[..b.len().min(MAX_HEADER_LEN)], cut);
                 written += 1;
             }
-            out.push(']');
+            out.push(b']');
         }
     }
     if left > 0 {
         if written > 0 {
-            out.push(',');
+            out.push(b',');
         }
-        out.push_str("\"...\":[\"");
-        push_decimal(out, left as u64);
-        out.push_str(" more\"]");
+        out.extend_from_slice(b"\"...\":[\"");
+        extend_decimal(out, left as u64);
+        out.extend_from_slice(b" more\"]");
     }
-    out.push('}');
+    out.push(b'}');
 }
 
 /// Appends `b` as a JSON string, with `...` at the end when it was `cut`.
-fn push_json_str_cut(out: &mut String, b: &[u8], cut: bool) {
+fn push_json_str_cut(out: &mut Vec<u8>, b: &[u8], cut: bool) {
     push_json_str(out, b);
     if cut {
         out.pop();
-        out.push_str("...\"");
+        out.extend_from_slice(b"...\"");
     }
 }
 
 /// Appends `b` as a quoted JSON string: `"` and `\` escaped, control characters as
 /// `\u00XX`, bytes that are not UTF-8 as `\ufffd` (as Go's `encoding/json` does).
-fn push_json_str(out: &mut String, b: &[u8]) {
+fn push_json_str(out: &mut Vec<u8>, b: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
+    out.push(b'"');
     for chunk in b.utf8_chunks() {
-        for c in chunk.valid().chars() {
+        // Every byte to escape is ASCII; the others of valid UTF-8 go in as they are.
+        for &c in chunk.valid().as_bytes() {
             match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if u32::from(c) < 0x20 || c == '\u{7f}' => {
-                    let n = u32::from(c) as usize;
-                    out.push_str("\\u00");
-                    out.push(char::from(HEX[n >> 4]));
-                    out.push(char::from(HEX[n & 0xf]));
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                c if c < 0x20 || c == 0x7f => {
+                    let n = usize::from(c);
+                    out.extend_from_slice(b"\\u00");
+                    out.push(HEX[n >> 4]);
+                    out.push(HEX[n & 0xf]);
                 }
                 c => out.push(c),
             }
         }
         if !chunk.invalid().is_empty() {
-            out.push_str("\\ufffd");
+            out.extend_from_slice(b"\\ufffd");
         }
     }
-    out.push('"');
+    out.push(b'"');
 }
 
 /// Writes `t` as local time, `2006-01-02T15:04:05.000-07:00`. The part down to the second
 /// and the offset are computed once a second per thread (the time zone lookup is the
 /// costly part); the milliseconds every time.
-fn write_time(out: &mut String, t: SystemTime) {
+fn write_time(out: &mut Vec<u8>, t: SystemTime) {
     use std::cell::RefCell;
     use std::fmt::Write as _;
     thread_local! {
@@ -424,15 +425,22 @@ fn write_time(out: &mut String, t: SystemTime) {
             let _ = write!(c.2, "{}", local.format("%:z"));
             c.0 = secs;
         }
-        out.push_str(&c.1);
-        let _ = write!(out, ".{:03}", since.subsec_millis());
-        out.push_str(&c.2);
+        out.extend_from_slice(c.1.as_bytes());
+        let ms = since.subsec_millis();
+        let digits = [b'.', digit(ms / 100), digit(ms / 10 % 10), digit(ms % 10)];
+        out.extend_from_slice(&digits);
+        out.extend_from_slice(c.2.as_bytes());
     });
 }
 
+/// The ASCII digit of `d` (below 10).
+fn digit(d: u32) -> u8 {
+    b'0' + (d % 10) as u8
+}
+
 /// Appends an address as `Display` writes it; IPv4 without the formatting machinery.
-fn push_ip(out: &mut String, ip: IpAddr) {
-    use std::fmt::Write as _;
+fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    use std::io::Write as _;
     match ip {
         IpAddr::V4(v4) => {
             // Written into one stack buffer and appended once.
@@ -454,8 +462,7 @@ fn push_ip(out: &mut String, ip: IpAddr) {
                 buf[n] = b'0' + o % 10;
                 n += 1;
             }
-            // ASCII digits and dots: always UTF-8.
-            out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or(""));
+            out.extend_from_slice(&buf[..n]);
         }
         IpAddr::V6(v6) => {
             let _ = write!(out, "{v6}");
@@ -473,12 +480,12 @@ fn proto(v: Version) -> &'static str {
     }
 }
 
-fn write_headers(out: &mut String, h: Option<&HeaderMap>) -> std::fmt::Result {
-    use std::fmt::Write as _;
+fn write_headers(out: &mut Vec<u8>, h: Option<&HeaderMap>) -> std::io::Result<()> {
+    use std::io::Write as _;
     let Some(h) = h else { return Ok(()) };
     for (i, k) in h.keys().enumerate() {
         if i > 0 {
-            out.push_str(", ");
+            out.extend_from_slice(b", ");
         }
         let vals: Vec<&str> = h
             .get_all(k)
@@ -546,7 +553,7 @@ pub fn set_access_log_rotation(r: Rotation) {
 struct Sink {
     dir: Option<PathBuf>,
     out: Mutex<Output>,
-    shards: Box<[Mutex<String>]>,
+    shards: Box<[Mutex<Vec<u8>>]>,
     /// Held for the whole of a flush: a flush that comes while another one is writing the
     /// lines it took (the final flush of a stopping server beside the periodic one) waits
     /// for it, so when a flush returns every line logged before it began is in the file.
@@ -580,23 +587,23 @@ impl Sink {
         Sink {
             out: Mutex::new(Output::open(&dir)),
             dir,
-            shards: (0..SHARDS).map(|_| Mutex::new(String::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect(),
             flushing: Mutex::new(()),
             rotation,
         }
     }
 
     /// Writes `lines` (whole lines), reopening the file first when a rotation asked for it.
-    fn write(&self, lines: &str) {
+    fn write(&self, lines: &[u8]) {
         let mut out = self.out.lock();
         let wanted = REOPEN.load(Ordering::Acquire);
         if wanted != out.opened_at {
             let _ = out.w.flush();
             *out = Output::open(&self.dir);
         }
-        if out.w.write_all(lines.as_bytes()).is_err() {
+        if out.w.write_all(lines).is_err() {
             *out = Output::open(&self.dir);
-            let _ = out.w.write_all(lines.as_bytes());
+            let _ = out.w.write_all(lines);
         }
         let _ = out.w.flush();
     }
@@ -646,7 +653,7 @@ impl Sink {
         }
         // A rotation with nothing waiting still reopens, so the old file is let go.
         if REOPEN.load(Ordering::Acquire) != self.out.lock().opened_at {
-            self.write("");
+            self.write(b"");
         }
         self.rotate_if_due();
     }
@@ -733,9 +740,9 @@ impl AccessLog {
             buf.reserve(FLUSH_AT + 1024);
         }
         self.format.render(record, &mut buf);
-        buf.push('\n');
+        buf.push(b'\n');
         if buf.len() >= FLUSH_AT {
-            let full = std::mem::replace(&mut *buf, String::with_capacity(FLUSH_AT + 1024));
+            let full = std::mem::replace(&mut *buf, Vec::with_capacity(FLUSH_AT + 1024));
             drop(buf);
             self.sink.write(&full);
         }
@@ -813,6 +820,13 @@ pub fn reopen_access_logs() {
 mod tests {
     use super::*;
 
+    /// The line `f` renders for `r`, as text (a line is always UTF-8).
+    fn rendered(f: &Format, r: &Record) -> String {
+        let mut line = Vec::new();
+        f.render(r, &mut line);
+        String::from_utf8(line).unwrap()
+    }
+
     #[test]
     fn addresses_are_written_as_display_writes_them() {
         for ip in [
@@ -824,9 +838,9 @@ mod tests {
             "2001:db8::8a2e:370:7334",
         ] {
             let ip: IpAddr = ip.parse().unwrap();
-            let mut out = String::from(">");
+            let mut out = b">".to_vec();
             push_ip(&mut out, ip);
-            assert_eq!(out, format!(">{ip}"));
+            assert_eq!(out, format!(">{ip}").as_bytes());
         }
     }
 
@@ -853,8 +867,7 @@ mod tests {
             user_agent: None,
             referer: None,
         };
-        let mut s = String::new();
-        f.render(&r, &mut s);
+        let s = rendered(&f, &r);
         assert_eq!(
             s,
             "POST /a?b=1 HTTP/1.1 201 3ms rx:10 tx:20 [a | b] x-a: [1]"
@@ -866,12 +879,14 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_796_380_350_042);
         let want: chrono::DateTime<chrono::Local> = t.into();
         let want = want.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string();
-        let mut s = String::new();
-        write_time(&mut s, t);
-        assert_eq!(s, want);
+        let time = |t: SystemTime| {
+            let mut s = Vec::new();
+            write_time(&mut s, t);
+            String::from_utf8(s).unwrap()
+        };
+        assert_eq!(time(t), want);
         // Again from the cache, in another millisecond of the same second.
-        s.clear();
-        write_time(&mut s, t + Duration::from_millis(900));
+        let s = time(t + Duration::from_millis(900));
         assert!(
             s.ends_with(&want[want.len() - 6..]) && s.contains(".942"),
             "{s}"
@@ -939,8 +954,7 @@ mod tests {
             r.remote_addr = peer.parse().unwrap();
             r.real_ip = real.parse().unwrap();
             r.resp_size = u64::MAX;
-            let mut s = String::new();
-            f.render(&r, &mut s);
+            let s = rendered(&f, &r);
             assert_eq!(s, format!("{peer} {real} 200 {}", u64::MAX));
         }
     }
@@ -962,8 +976,7 @@ mod tests {
         r.host = Some(HeaderValue::from_static("api.example.com"));
         r.user_agent = Some(HeaderValue::from_bytes(b"curl/8 \xff\xfe \"x\"\t").unwrap());
         r.referer = None;
-        let mut s = String::new();
-        f.render(&r, &mut s);
+        let s = rendered(&f, &r);
         assert!(!s.contains('\n') && !s.contains('\u{7f}'), "{s}");
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(v["remoteAddr"], "[2001:db8::1]:443");
@@ -995,8 +1008,7 @@ mod tests {
         let f = Format::compile(JSON_FORMAT).unwrap();
         let mut r = record(&format!("/{}", "\u{e9}".repeat(400)));
         r.user_agent = Some(HeaderValue::from_bytes(&[b'\\'; 2000]).unwrap());
-        let mut s = String::new();
-        f.render(&r, &mut s);
+        let s = rendered(&f, &r);
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         let uri = v["uri"].as_str().unwrap();
         assert!(
@@ -1027,8 +1039,7 @@ mod tests {
         }
         resp.append("x-after", HeaderValue::from_static("1"));
         r.resp_headers = Some(resp);
-        let mut s = String::new();
-        f.render(&r, &mut s);
+        let s = rendered(&f, &r);
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         let req = &v["reqHeaders"];
         assert_eq!(req["x-quote"], serde_json::json!(["a\"b\\c"]));

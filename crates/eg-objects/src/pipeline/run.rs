@@ -99,29 +99,37 @@ pub(crate) struct StatsTag {
 
 impl LazyTag for StatsTag {
     fn write_to(&self, out: &mut String) {
-        out.push_str("pipeline(");
-        out.push_str(&self.pipeline);
-        out.push_str("): ");
+        let mut line = Vec::new();
+        self.write_bytes(&mut line);
+        out.push_str(&String::from_utf8_lossy(&line));
+    }
+
+    /// Written on every request when the access log is on: bytes, with no formatting
+    /// machinery and no UTF-8 check of each piece.
+    fn write_bytes(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"pipeline(");
+        out.extend_from_slice(self.pipeline.as_bytes());
+        out.extend_from_slice(b"): ");
         if self.stats.is_empty() {
-            out.push_str("<empty>");
+            out.extend_from_slice(b"<empty>");
             return;
         }
         for (i, s) in self.stats.iter().enumerate() {
             if i > 0 {
-                out.push_str("->");
+                out.extend_from_slice(b"->");
             }
             let alias = self.flows[s.stage as usize]
                 .as_ref()
                 .and_then(|f| f.nodes.get(s.node as usize))
                 .map_or("?", |n| &n.alias);
-            out.push_str(alias);
-            out.push('(');
+            out.extend_from_slice(alias.as_bytes());
+            out.push(b'(');
             if !s.result.is_empty() {
-                out.push_str(s.result);
-                out.push(',');
+                out.extend_from_slice(s.result.as_bytes());
+                out.push(b',');
             }
-            GoDuration(s.elapsed).write_to(out);
-            out.push(')');
+            GoDuration(s.elapsed).extend(out);
+            out.push(b')');
         }
     }
 }
