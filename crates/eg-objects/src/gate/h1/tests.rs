@@ -97,6 +97,30 @@ fn what_hyper_serves_is_left_in_the_buffer() {
 }
 
 #[test]
+fn values_keep_tabs_and_obs_text_and_control_bytes_go_to_hyper() {
+    let mut buf = BytesMut::from(&b"GET / HTTP/1.1\r\nX-A: a\tb \xe9\xff~\r\nX-B:\t \r\n\r\n"[..]);
+    let Parsed::Request(req, _) = request::parse(&mut buf) else {
+        panic!("not served here");
+    };
+    assert_eq!(req.headers()["x-a"].as_bytes(), b"a\tb \xe9\xff~");
+    assert!(req.headers()["x-a"].to_str().is_err());
+    assert_eq!(req.headers()["x-b"].as_bytes(), b"");
+    // httparse refuses these heads, so hyper answers them (400).
+    for bad in [
+        &b"GET / HTTP/1.1\r\nX-A: a\x01b\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nX-A: a\x7fb\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-A: a\x00b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-A: a\r\n b\r\n\r\n",
+    ] {
+        let mut buf = BytesMut::from(bad);
+        let parsed = request::parse(&mut buf);
+        assert!(matches!(parsed, Parsed::Elsewhere), "{bad:?}: {parsed:?}");
+        assert_eq!(&buf[..], bad);
+    }
+}
+
+#[test]
 fn long_heads_wait_up_to_the_limit_then_go_to_hyper() {
     assert!(matches!(
         parse("GET / HTTP/1.1\r\nHost: a\r\n").0,
