@@ -283,14 +283,14 @@ fn render_json(r: &Record, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"respSize\":");
     extend_decimal(out, r.resp_size);
     out.extend_from_slice(b",\"tags\":[");
-    let mut tag = String::new();
+    let mut tag = Vec::new();
     for (i, t) in r.tags.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         tag.clear();
-        t.write_to(&mut tag);
-        push_json_str(out, tag.as_bytes());
+        t.write_bytes(&mut tag);
+        push_json_str(out, &tag);
     }
     out.push(b']');
     for (name, v) in [
