@@ -7,8 +7,8 @@
 //!
 //! It is also the one home of the HTTP helpers every layer shares: host/port splitting
 //! ([`host`]), percent-encoding ([`escape`]), gzip of bodies ([`gzip`]) and message framing
-//! ([`fix_framing`], [`content_length`]) and reading header names off the wire
-//! ([`header_name`]).
+//! ([`fix_framing`], [`content_length`]), reading header names off the wire
+//! ([`header_name`]) and asking short maps about the names they usually lack ([`lookup`]).
 #![forbid(unsafe_code)]
 
 mod body;
@@ -21,6 +21,7 @@ pub mod grpc;
 pub mod gzip;
 mod header_name;
 pub mod host;
+pub mod lookup;
 mod message;
 mod tag;
 

@@ -124,7 +124,7 @@ pub fn upstream_request(
     // keepHost wins; then setUpstreamHost; IP-literal servers get the client's Host.
     let use_client_host = server.keep_host || (!server.addr_is_hostname && !set_upstream_host);
     if use_client_host {
-        if !headers.contains_key(HOST) {
+        if !eg_protocols::lookup::contains(&headers, &HOST) {
             let h = match req.uri().authority() {
                 Some(a) => {
                     HeaderValue::from_str(a.as_str()).unwrap_or_else(|_| server.host.clone())

@@ -35,9 +35,7 @@ pub const WEBSOCKET_VERSION: &str = "13";
 
 /// Whether header `name` holds `token` in its comma-separated lists (case-insensitive).
 pub fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
+    eg_protocols::lookup::all(headers, name)
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|t| t.trim().eq_ignore_ascii_case(token))

@@ -5,7 +5,7 @@ use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
 use eg_protocols::{Body, ConnectionOptions};
-use http::{HeaderMap, HeaderValue, Method, Request, Uri, Version};
+use http::{HeaderValue, Method, Request, Uri, Version};
 
 /// Most headers a request head may have here; more go to hyper, which answers 431.
 const MAX_HEADERS: usize = 100;
@@ -138,7 +138,11 @@ pub(super) fn parse(buf: &mut BytesMut) -> Parsed {
     let Ok(uri) = Uri::from_maybe_shared(head.slice(range(target))) else {
         return Parsed::Malformed;
     };
-    let mut headers = HeaderMap::with_capacity(count);
+    // Built in the request's own map: one filled aside and moved in would be copied, and
+    // the empty map it replaced dropped.
+    let mut request = Request::new(Body::Empty);
+    let headers = request.headers_mut();
+    headers.reserve(count);
     for span in spans.iter() {
         let Ok(name) = eg_protocols::header_name(&head[range(span.name)]) else {
             return Parsed::Malformed;
@@ -154,11 +158,9 @@ pub(super) fn parse(buf: &mut BytesMut) -> Parsed {
         to_head: method == Method::HEAD,
         keep_alive,
     };
-    let mut request = Request::new(Body::Empty);
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.version_mut() = version;
-    *request.headers_mut() = headers;
     Parsed::Request(request, exchange)
 }
 
