@@ -109,9 +109,11 @@ pub(crate) fn parse_head(buf: &mut BytesMut, to_head: bool) -> Result<Option<Hea
     for span in spans.iter() {
         let name = &head[range(span.name)];
         let name = eg_protocols::header_name(name).map_err(|_| H1Error::Invalid("header name"))?;
-        let value = parsed_value(head.slice(range(span.value)));
+        // Read as bytes here; a view of the head (a reference count up, and down when it
+        // goes) is made only for a header that is kept.
+        let value = &head[range(span.value)];
         if name == CONTENT_LENGTH {
-            let n = parse_length(value.as_bytes()).ok_or(H1Error::Invalid("content-length"))?;
+            let n = parse_length(value).ok_or(H1Error::Invalid("content-length"))?;
             if length.is_some_and(|l| l != n) {
                 return Err(H1Error::Invalid("conflicting content-length"));
             }
@@ -119,11 +121,11 @@ pub(crate) fn parse_head(buf: &mut BytesMut, to_head: bool) -> Result<Option<Hea
         } else if name == TRANSFER_ENCODING {
             te = true;
             // Only the last coding says whether the body is chunked.
-            chunked = last_token(value.as_bytes()).eq_ignore_ascii_case(b"chunked");
+            chunked = last_token(value).eq_ignore_ascii_case(b"chunked");
         } else if name == CONTENT_TYPE {
-            event_stream = value.as_bytes().starts_with(b"text/event-stream");
+            event_stream = value.starts_with(b"text/event-stream");
         } else if name == CONNECTION {
-            let says = ConnectionOptions::of(value.as_bytes());
+            let says = ConnectionOptions::of(value);
             close |= says.close;
             keep |= says.keep_alive;
             // It belongs to this connection and is never forwarded; kept only when it
@@ -134,7 +136,7 @@ pub(crate) fn parse_head(buf: &mut BytesMut, to_head: bool) -> Result<Option<Hea
         } else if name == KEEP_ALIVE {
             continue;
         }
-        headers.append(name, value);
+        headers.append(name, parsed_value(head.slice(range(span.value))));
     }
 
     let code = status.as_u16();

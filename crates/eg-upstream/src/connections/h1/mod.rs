@@ -23,7 +23,7 @@ mod tests;
 use std::future::poll_fn;
 use std::io;
 use std::sync::Arc;
-use std::task::{ready, Context, Poll, Waker};
+use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use eg_protocols::Body;
@@ -134,18 +134,15 @@ impl Conn {
     }
 
     /// Whether an idle connection can take a request: the server has neither closed it
-    /// nor sent anything unasked. Asks the socket's cached readiness first, so a quiet
-    /// connection costs no system call.
+    /// nor sent anything unasked. A quiet connection costs no system call and no lock:
+    /// `try_read_buf` reads only when the socket's cached readiness (a plain load) says it
+    /// is readable or closed. (`poll_read_ready` would take the socket's waiter lock to
+    /// register a waker each time it is not ready.)
     pub(crate) fn is_usable(&mut self) -> bool {
-        let mut cx = Context::from_waker(Waker::noop());
-        match self.io.poll_read_ready(&mut cx) {
-            Poll::Pending => true,
-            Poll::Ready(Err(_)) => false,
-            Poll::Ready(Ok(())) => matches!(
-                self.io.try_read_buf(&mut self.rbuf),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock
-            ),
-        }
+        matches!(
+            self.io.try_read_buf(&mut self.rbuf),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock
+        )
     }
 
     /// Forgets that the socket was readable, once the whole answer was read in the current
