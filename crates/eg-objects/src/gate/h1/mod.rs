@@ -286,7 +286,7 @@ impl Conn {
         B: http_body::Body<Data = Bytes> + Unpin,
     {
         if framing == Framing::None {
-            stream.write_all(&self.out).await?;
+            eg_protocols::write::write_all(stream, &self.out).await?;
             return Ok(true);
         }
         let mut left = match framing {
@@ -303,7 +303,7 @@ impl Conn {
                     Poll::Ready(next) => next,
                     Poll::Pending => {
                         if !self.out.is_empty() {
-                            stream.write_all(&self.out).await?;
+                            eg_protocols::write::write_all(stream, &self.out).await?;
                             self.out.clear();
                         }
                         let next =
@@ -370,7 +370,7 @@ impl Conn {
             _ => {}
         }
         if !self.out.is_empty() {
-            stream.write_all(&self.out).await?;
+            eg_protocols::write::write_all(stream, &self.out).await?;
             self.out.clear();
         }
         Ok(whole)
@@ -497,7 +497,7 @@ async fn write_both(stream: &mut TcpStream, mut a: &[u8], mut b: &[u8]) -> io::R
         a = &a[from_a..];
         b = &b[n - from_a..];
     }
-    stream.write_all(b).await
+    eg_protocols::write::write_all(stream, b).await
 }
 
 /// Appends the size line of a chunk of `n` bytes.

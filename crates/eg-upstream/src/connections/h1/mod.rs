@@ -26,9 +26,10 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
+use eg_protocols::write::write_all;
 use eg_protocols::Body;
 use http::{request, Response};
-use tokio::io::{AsyncWriteExt, Interest};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 use self::body::ResponseBody;
@@ -201,10 +202,10 @@ impl Conn {
         encode::encode_head(req, body.len(), &mut self.wbuf);
         if body.len() <= COALESCE_BODY {
             self.wbuf.extend_from_slice(&body);
-            self.io.write_all(&self.wbuf).await
+            write_all(&mut self.io, &self.wbuf).await
         } else {
-            match self.io.write_all(&self.wbuf).await {
-                Ok(()) => self.io.write_all(&body).await,
+            match write_all(&mut self.io, &self.wbuf).await {
+                Ok(()) => write_all(&mut self.io, &body).await,
                 e => e,
             }
         }
