@@ -642,12 +642,15 @@ fn valid_host(h: &[u8]) -> bool {
             None => return false,
         }
     } else {
-        let (host, port) = match h.iter().position(|&b| b == b':') {
-            Some(i) => h.split_at(i),
-            None => (h, &b""[..]),
-        };
+        // One pass: the host runs to the first byte that is not a reg-name's (`:` is
+        // not), and only a port may follow it.
+        let end = h
+            .iter()
+            .position(|&b| !REG_NAME[b as usize])
+            .unwrap_or(h.len());
+        let (host, port) = h.split_at(end);
         (
-            !host.is_empty() && host.iter().all(|&b| REG_NAME[b as usize]),
+            !host.is_empty() && (port.is_empty() || port.starts_with(b":")),
             port,
         )
     };
