@@ -8,8 +8,8 @@
 //! It is also the one home of the HTTP helpers every layer shares: host/port splitting
 //! ([`host`]), percent-encoding ([`escape`]), gzip of bodies ([`gzip`]) and message framing
 //! ([`fix_framing`], [`content_length`]), reading header names off the wire
-//! ([`header_name`]) asking short maps about the names they usually lack ([`lookup`]) and writing a
-//! buffer to a socket ([`write`]).
+//! ([`header_name`]), asking short maps about the names they usually lack ([`lookup`]) and
+//! writing a buffer to a socket ([`write`]).
 #![forbid(unsafe_code)]
 
 mod body;
