@@ -3,11 +3,12 @@
 //! [`HeaderMap::contains_key`] and [`HeaderMap::get_all`] hash the name and probe the
 //! map's table: about a hundred instructions, found or not. A request or an answer usually
 //! carries a handful of headers, and a standard name compares as one integer, so walking
-//! the names of a map of up to [`SCAN_LIMIT`] is a fraction of that. The walk answers
-//! "is it there" by itself; a name that is there is then looked up as before. So these
-//! pay off for the names most messages lack (`Connection` on a request, `Host` where the
-//! proxy adds it) and cost a walk more where the name is usually present: keep the map's
-//! own methods there. Either way the result is exactly what the map's own method returns.
+//! the names of a map of up to [`SCAN_LIMIT`] is a fraction of that. [`contains`] answers
+//! from the walk alone, found or not (the proxy asks whether the client sent `Host`).
+//! [`all`] walks first and looks a name that is there up as before, so it pays off for
+//! names most messages lack (`Connection` on a request) and costs a walk more where the
+//! name is usually present: keep `get_all` there. Either way the result is exactly what
+//! the map's own method returns.
 
 use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;
