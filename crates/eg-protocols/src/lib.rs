@@ -9,7 +9,7 @@
 //! ([`host`]), percent-encoding ([`escape`]), gzip of bodies ([`gzip`]) and message framing
 //! ([`fix_framing`], [`content_length`]), reading header names off the wire
 //! ([`header_name`]), asking short maps about the names they usually lack ([`lookup`]) and
-//! writing a buffer to a socket ([`write`]).
+//! writing a buffer to a socket ([`write`](mod@write)).
 #![forbid(unsafe_code)]
 
 mod body;
