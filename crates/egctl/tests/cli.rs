@@ -509,12 +509,14 @@ fn edit_round_trips_through_the_editor() {
     let mut perm = std::fs::metadata(&script).unwrap().permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
     std::fs::set_permissions(&script, perm).unwrap();
+    // The editor's file goes under the test's own directory, not the shared /tmp.
+    let tmp = env.home.path().to_str().unwrap();
     let r = egctl_env(
         env.home.path(),
         Some(&env.fake.addr),
         &["edit", "pipeline", "pe"],
         None,
-        &[("EGCTL_EDITOR", script.to_str().unwrap())],
+        &[("EGCTL_EDITOR", script.to_str().unwrap()), ("TMPDIR", tmp)],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "update Pipeline pe successfully\n");
@@ -522,21 +524,32 @@ fn edit_round_trips_through_the_editor() {
         env.fake.state.lock().unwrap().objects["pe"],
         pipeline("pe", "http://b:2")
     );
+    let left = |dir: &str| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with("Pipeline-pe-")
+            })
+            .count()
+    };
+    assert_eq!(left(tmp), 0, "a successful edit removes its file");
     let unchanged = egctl_env(
         env.home.path(),
         Some(&env.fake.addr),
         &["edit", "pl", "pe"],
         None,
-        &[("EGCTL_EDITOR", "true")],
+        &[("EGCTL_EDITOR", "true"), ("TMPDIR", tmp)],
     );
     assert_eq!(unchanged.code, 0, "{}", unchanged.stderr);
     assert!(
         unchanged
             .stdout
-            .starts_with("nothing changed; temp file in "),
+            .starts_with(&format!("nothing changed; temp file in {tmp}/Pipeline-pe-")),
         "{}",
         unchanged.stdout
     );
+    assert_eq!(left(tmp), 1, "an unchanged edit keeps its file");
 }
 
 #[test]
