@@ -15,7 +15,7 @@
 //! owner's last stores).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use parking_lot::Mutex;
 
@@ -93,8 +93,9 @@ fn owned_index() -> usize {
 /// Per-thread copies of `T`, each created on its thread's first write.
 #[derive(Debug)]
 pub struct Shards<T> {
-    /// One per owned index, then the shared one.
-    slots: Box<[OnceLock<Box<T>>]>,
+    /// One per owned index, then the shared one. Reference-counted so that a caller can
+    /// keep a handle on its thread's shard ([`Shards::local_handle`]).
+    slots: Box<[OnceLock<Arc<T>>]>,
 }
 
 impl<T> Default for Shards<T> {
@@ -114,13 +115,28 @@ impl<T> Shards<T> {
     /// This thread's shard (made by `init` on first use), and how to add to it.
     #[inline]
     pub fn local(&self, init: impl FnOnce() -> T) -> (&T, Writer) {
+        let (slot, w) = self.slot(init);
+        (slot, w)
+    }
+
+    /// Like [`Shards::local`], as a handle that outlives the borrow of `self`: for a caller
+    /// that resolves several shards of other owners once per thread and keeps them side by
+    /// side. The handle stays this thread's shard while the thread lives (an index is only
+    /// handed to another thread after this one exits).
+    pub fn local_handle(&self, init: impl FnOnce() -> T) -> (Arc<T>, Writer) {
+        let (slot, w) = self.slot(init);
+        (slot.clone(), w)
+    }
+
+    #[inline]
+    fn slot(&self, init: impl FnOnce() -> T) -> (&Arc<T>, Writer) {
         let shared = self.slots.len() - 1;
         let (i, owned) = match owned_index() {
             i if i < shared => (i, true),
             _ => (shared, false),
         };
         (
-            self.slots[i].get_or_init(|| Box::new(init())),
+            self.slots[i].get_or_init(|| Arc::new(init())),
             Writer { owned },
         )
     }
@@ -246,6 +262,29 @@ mod tests {
         assert_eq!(max, threads as u64 * per);
         // Each thread wrote to its own shard or to the shared one.
         assert!(s.iter().count() <= *OWNED + 1);
+    }
+
+    #[test]
+    fn a_handle_is_the_threads_own_shard() {
+        let s = Shards::<Tally>::new();
+        let (handle, w) = s.local_handle(fresh);
+        w.add(&handle.n, 2);
+        let (tally, w2) = s.local(fresh);
+        assert!(std::ptr::eq(&*handle, tally));
+        assert_eq!(w.owned(), w2.owned());
+        // Another thread gets another shard, unless both share the last one (when other
+        // tests' threads hold every owned index).
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let (other, w2) = s.local_handle(fresh);
+                assert_eq!(Arc::ptr_eq(&other, &handle), !w.owned() && !w2.owned());
+                w2.add(&other.n, 3);
+            });
+        });
+        assert_eq!(totals(&s).0, 5);
+        // The handle outlives nothing it points into: it keeps the shard alive.
+        drop(s);
+        assert_eq!(handle.n.load(Relaxed), 2);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use eg_supervisor::metrics::{Cell, Family, MetricType, MetricsRegistry, SummaryWindow};
+use eg_supervisor::metrics::{Cell, MetricType, MetricsRegistry, SeriesSet, SummaryWindow};
 use eg_supervisor::MemberInfo;
 
 /// Label names, in Easegress's order.
@@ -25,23 +25,25 @@ fn body_size_buckets() -> Vec<f64> {
     (0..COUNT).map(|i| MIN * factor.powi(i)).collect()
 }
 
-/// Metric handles and simple counters of one pool.
+/// Metric handles and simple counters of one pool, recorded together (the positions in
+/// the set below).
 pub struct PoolMetrics {
-    total: Arc<Cell>,
-    errors: Arc<Cell>,
-    req_family: Arc<Family>,
-    req_size: Arc<Cell>,
-    resp_family: Arc<Family>,
-    resp_size: Arc<Cell>,
-    req_pct_family: Arc<Family>,
-    req_size_pct: Arc<Cell>,
-    resp_pct_family: Arc<Family>,
-    resp_size_pct: Arc<Cell>,
-    /// Requests handled by this generation (for the status).
-    pub count: Cell,
-    /// Of which answered with status >= 400.
-    pub error_count: Cell,
+    series: SeriesSet<8>,
 }
+
+/// `proxy_total_connections`, `proxy_total_error_connections`.
+const TOTAL: usize = 0;
+const ERRORS: usize = 1;
+/// The histograms `proxy_request_body_size`, `proxy_response_body_size`.
+const REQ_SIZE: usize = 2;
+const RESP_SIZE: usize = 3;
+/// The summaries: the histograms' names with `_percentage`.
+const REQ_SIZE_PCT: usize = 4;
+const RESP_SIZE_PCT: usize = 5;
+/// This generation's own counts, for the status: requests, and of which answered with
+/// status >= 400.
+const COUNT: usize = 6;
+const ERROR_COUNT: usize = 7;
 
 impl PoolMetrics {
     /// Registers (or finds) the families and resolves this pool's series.
@@ -101,37 +103,45 @@ impl PoolMetrics {
             &LABELS,
         );
         PoolMetrics {
-            req_size_pct: req_pct_family.with(&labels),
-            req_pct_family,
-            resp_size_pct: resp_pct_family.with(&labels),
-            resp_pct_family,
-            total: total.with(&labels),
-            errors: errors.with(&labels),
-            req_size: req_family.with(&labels),
-            req_family,
-            resp_size: resp_family.with(&labels),
-            resp_family,
-            count: Cell::default(),
-            error_count: Cell::default(),
+            series: SeriesSet::new([
+                total.with(&labels),
+                errors.with(&labels),
+                req_family.with(&labels),
+                resp_family.with(&labels),
+                req_pct_family.with(&labels),
+                resp_pct_family.with(&labels),
+                Arc::new(Cell::default()),
+                Arc::new(Cell::default()),
+            ]),
         }
+    }
+
+    /// Requests handled by this generation (for the status).
+    pub fn count(&self) -> u64 {
+        self.series.cells()[COUNT].get()
+    }
+
+    /// Of [`PoolMetrics::count`], those answered with status >= 400.
+    pub fn error_count(&self) -> u64 {
+        self.series.cells()[ERROR_COUNT].get()
     }
 
     /// Records one proxied request.
     #[inline]
     pub fn record(&self, status: u16, req_size: u64, resp_size: u64) {
-        self.total.inc();
-        self.count.inc();
+        let (s, w) = self.series.local();
+        s[TOTAL].inc(w);
+        s[COUNT].inc(w);
         if status >= 400 {
-            self.errors.inc();
-            self.error_count.inc();
+            s[ERRORS].inc(w);
+            s[ERROR_COUNT].inc(w);
         }
-        self.req_family.observe(&self.req_size, req_size as f64);
-        self.resp_family.observe(&self.resp_size, resp_size as f64);
         let window = SummaryWindow::now();
-        self.req_pct_family
-            .observe_in(&self.req_size_pct, req_size as f64, window);
-        self.resp_pct_family
-            .observe_in(&self.resp_size_pct, resp_size as f64, window);
+        let (req_size, resp_size) = (req_size as f64, resp_size as f64);
+        s[REQ_SIZE].observe(w, req_size, window);
+        s[RESP_SIZE].observe(w, resp_size, window);
+        s[REQ_SIZE_PCT].observe(w, req_size, window);
+        s[RESP_SIZE_PCT].observe(w, resp_size, window);
     }
 }
 

@@ -356,8 +356,8 @@ impl Pool {
             .collect();
         let mut s = json!({
             "name": self.name,
-            "total": self.metrics.count.get(),
-            "errors": self.metrics.error_count.get(),
+            "total": self.metrics.count(),
+            "errors": self.metrics.error_count(),
             "servers": servers,
         });
         if let Some(b) = &self.breaker {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use eg_supervisor::metrics::{Cell, Family, MetricType, SummaryWindow};
+use eg_supervisor::metrics::{Cell, MetricType, SeriesSet, SummaryWindow};
 use eg_supervisor::Supervisor;
 
 /// Labels of `httpserver_health`.
@@ -27,35 +27,24 @@ const SIZE_BUCKETS: [f64; 10] = [
     200.0, 465.0, 1081.0, 2514.0, 5848.0, 13601.0, 31632.0, 73566.0, 171090.0, 400000.0,
 ];
 
-/// The series of one backend of one server.
+/// The series of one backend of one server, recorded together (the positions in the set).
 #[derive(Debug)]
-pub(crate) struct BackendMetrics {
-    requests: Arc<Cell>,
-    responses: Arc<Cell>,
-    errors: Arc<Cell>,
-    duration_family: Arc<Family>,
-    duration: Arc<Cell>,
-    req_size_family: Arc<Family>,
-    req_size: Arc<Cell>,
-    resp_size_family: Arc<Family>,
-    resp_size: Arc<Cell>,
-    duration_pct: Observed,
-    req_size_pct: Observed,
-    resp_size_pct: Observed,
-}
+pub(crate) struct BackendMetrics(SeriesSet<9>);
 
-/// A resolved series and the family that records into it.
-#[derive(Debug)]
-struct Observed {
-    family: Arc<Family>,
-    cell: Arc<Cell>,
-}
-
-impl Observed {
-    fn observe(&self, v: f64, window: SummaryWindow) {
-        self.family.observe_in(&self.cell, v, window);
-    }
-}
+/// `httpserver_total_requests`, `httpserver_total_responses`,
+/// `httpserver_total_error_requests`.
+const REQUESTS: usize = 0;
+const RESPONSES: usize = 1;
+const ERRORS: usize = 2;
+/// The histograms: `httpserver_requests_duration`, `httpserver_requests_size_bytes`,
+/// `httpserver_responses_size_bytes`.
+const DURATION: usize = 3;
+const REQ_SIZE: usize = 4;
+const RESP_SIZE: usize = 5;
+/// The summaries: the histograms' names with `_percentage`.
+const DURATION_PCT: usize = 6;
+const REQ_SIZE_PCT: usize = 7;
+const RESP_SIZE_PCT: usize = 8;
 
 impl BackendMetrics {
     /// Records one routed request, which ended at `now`.
@@ -67,20 +56,20 @@ impl BackendMetrics {
         resp_size: u64,
         now: Instant,
     ) {
-        self.requests.inc();
-        self.responses.inc();
+        let (s, w) = self.0.local();
+        s[REQUESTS].inc(w);
+        s[RESPONSES].inc(w);
         if status >= 400 {
-            self.errors.inc();
+            s[ERRORS].inc(w);
         }
-        self.duration_family.observe(&self.duration, duration_ms);
-        self.req_size_family
-            .observe(&self.req_size, req_size as f64);
-        self.resp_size_family
-            .observe(&self.resp_size, resp_size as f64);
         let window = SummaryWindow::at(now);
-        self.duration_pct.observe(duration_ms, window);
-        self.req_size_pct.observe(req_size as f64, window);
-        self.resp_size_pct.observe(resp_size as f64, window);
+        let (req_size, resp_size) = (req_size as f64, resp_size as f64);
+        s[DURATION].observe(w, duration_ms, window);
+        s[REQ_SIZE].observe(w, req_size, window);
+        s[RESP_SIZE].observe(w, resp_size, window);
+        s[DURATION_PCT].observe(w, duration_ms, window);
+        s[REQ_SIZE_PCT].observe(w, req_size, window);
+        s[RESP_SIZE_PCT].observe(w, resp_size, window);
     }
 }
 
@@ -143,60 +132,53 @@ pub(crate) fn backend(
             .with(&values)
     };
     let hist = |name: &str, help: &str, bounds: &[f64]| {
-        let f = reg.histogram_family(name, help, MetricType::Histogram, &BACKEND_LABELS, bounds);
-        let cell = f.with(&values);
-        (f, cell)
+        reg.histogram_family(name, help, MetricType::Histogram, &BACKEND_LABELS, bounds)
+            .with(&values)
     };
     let summary = |name: &str, help: &str| {
-        let family = reg.family(name, help, MetricType::Summary, &BACKEND_LABELS);
-        let cell = family.with(&values);
-        Observed { family, cell }
+        reg.family(name, help, MetricType::Summary, &BACKEND_LABELS)
+            .with(&values)
     };
-    let (duration_family, duration) = hist(
-        "httpserver_requests_duration",
-        "request processing duration histogram of a backend",
-        &DURATION_BUCKETS,
-    );
-    let (req_size_family, req_size) = hist(
-        "httpserver_requests_size_bytes",
-        "a histogram of the total size of the request to a backend. Includes body",
-        &SIZE_BUCKETS,
-    );
-    let (resp_size_family, resp_size) = hist(
-        "httpserver_responses_size_bytes",
-        "a histogram of the total size of the returned response body from a backend",
-        &SIZE_BUCKETS,
-    );
-    BackendMetrics {
-        requests: counter(
+    let cells: [Arc<Cell>; 9] = [
+        counter(
             "httpserver_total_requests",
             "the total count of http requests",
         ),
-        responses: counter(
+        counter(
             "httpserver_total_responses",
             "the total count of http responses",
         ),
-        errors: counter(
+        counter(
             "httpserver_total_error_requests",
             "the total count of http error requests",
         ),
-        duration_family,
-        duration,
-        req_size_family,
-        req_size,
-        resp_size_family,
-        resp_size,
-        duration_pct: summary(
+        hist(
+            "httpserver_requests_duration",
+            "request processing duration histogram of a backend",
+            &DURATION_BUCKETS,
+        ),
+        hist(
+            "httpserver_requests_size_bytes",
+            "a histogram of the total size of the request to a backend. Includes body",
+            &SIZE_BUCKETS,
+        ),
+        hist(
+            "httpserver_responses_size_bytes",
+            "a histogram of the total size of the returned response body from a backend",
+            &SIZE_BUCKETS,
+        ),
+        summary(
             "httpserver_requests_duration_percentage",
             "request processing duration summary of a backend",
         ),
-        req_size_pct: summary(
+        summary(
             "httpserver_requests_size_bytes_percentage",
             "a summary of the total size of the request to a backend. Includes body",
         ),
-        resp_size_pct: summary(
+        summary(
             "httpserver_responses_size_bytes_percentage",
             "a summary of the total size of the returned response body from a backend",
         ),
-    }
+    ];
+    BackendMetrics(SeriesSet::new(cells))
 }
