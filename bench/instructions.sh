@@ -10,6 +10,7 @@
 #   EG_TRACING=1 bash bench/instructions.sh            # HTTPServer tracing on (see candidate.sh)
 #   EG_FILTERS_FILE=f.yaml REQ_HEADERS="Authorization: Bearer ..." bash bench/instructions.sh
 #   LOCKED=1 bash bench/instructions.sh                # also count locked instructions
+#   CACHE_SIM=1 bash bench/instructions.sh             # also simulated cache misses
 #
 # Environment: TARGET (easegress or nginx), EG_BIN (bin/easegress-server), EG_ACCESS_LOG (0), REQUESTS (2000),
 # WARMUP (200), BODY (bytes of the upstream's answer, 64), EG_WORKER_THREADS (1),
@@ -17,7 +18,9 @@
 # "Name: value" a line), MEASURES (measurements of REQUESTS each in the same process, 1: with
 # more, each is printed and the spread is (max - min) / min), LOCKED (1: also the locked
 # read-modify-writes per request of the last measurement and where they are, by
-# bench/locked-ops.py; needs objdump), and candidate.sh's variables (EG_FILTERS_FILE,
+# bench/locked-ops.py; needs objdump), CACHE_SIM (1: also data reads, writes and
+# simulated first-level and last-level cache misses per request, callgrind's cache model of
+# this machine: how much memory a request touches, which instruction counts do not show), and candidate.sh's variables (EG_FILTERS_FILE,
 # EG_RULES_FILE, EG_SERVER_YAML, ...).
 # The server runs bench/candidate.sh's setup (HTTPServer -> Pipeline -> Proxy -> an NGINX
 # upstream) under valgrind; NGINX runs the proxy configuration of the shared yardstick
@@ -37,6 +40,7 @@ done
 
 callgrind_args=(--tool=callgrind)
 [[ ${LOCKED:-0} == 1 ]] && callgrind_args+=(--dump-instr=yes)
+[[ ${CACHE_SIM:-0} == 1 ]] && callgrind_args+=(--cache-sim=yes)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/eg-instr.XXXXXX")
 pids=()
@@ -203,4 +207,14 @@ fi
 echo "per request:   $(printf '%s\n' "${per[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
 if [[ ${LOCKED:-0} == 1 ]]; then
   python3 "$here/locked-ops.py" "$dump" "$requests"
+fi
+if [[ ${CACHE_SIM:-0} == 1 ]]; then
+  # events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw (the last measurement)
+  awk -v n="$requests" '/^events:/ {for (i = 2; i <= NF; i++) name[i] = $i}
+    /^totals:/ {for (i = 2; i <= NF; i++) v[name[i]] = $i}
+    END {
+      printf "data reads:    %.0f, writes %.0f per request\n", v["Dr"] / n, v["Dw"] / n
+      printf "L1 misses:     %.1f instruction, %.1f data read, %.1f data write per request\n", v["I1mr"] / n, v["D1mr"] / n, v["D1mw"] / n
+      printf "LL misses:     %.1f instruction, %.1f data read, %.1f data write per request\n", v["ILmr"] / n, v["DLmr"] / n, v["DLmw"] / n
+    }' "$dump"
 fi
