@@ -24,6 +24,7 @@ mod header_name;
 pub mod host;
 pub mod lookup;
 mod message;
+pub mod spans;
 mod tag;
 pub mod write;
 

@@ -4,6 +4,7 @@
 use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
+use eg_protocols::spans::{HeaderSpans, Span};
 use eg_protocols::{Body, ConnectionOptions};
 use http::{HeaderValue, Method, Request, Uri, Version};
 
@@ -13,16 +14,6 @@ const MAX_HEADERS: usize = 100;
 /// The longest request head read here; a longer one (a long URI, large cookies) goes to
 /// hyper, whose limit is larger.
 pub(super) const MAX_HEAD_BYTES: usize = 8 * 1024;
-
-/// Requests with up to this many headers note where they sit without an allocation.
-const INLINE_HEADERS: usize = 32;
-
-/// Where a header's name and value sit in the head (start and end offsets).
-#[derive(Clone, Copy, Default)]
-struct Span {
-    name: (u32, u32),
-    value: (u32, u32),
-}
 
 /// What the connection must know of a request to answer it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,45 +100,29 @@ pub(super) fn parse(buf: &mut BytesMut) -> Parsed {
         }
     }
     // Where the target and the headers sit: they become views of the head, which is split
-    // off the buffer next (a head is at most MAX_HEAD_BYTES, so offsets fit 32 bits).
-    let base = buf.as_ptr() as usize;
-    let at = |s: &[u8]| {
-        let start = (s.as_ptr() as usize - base) as u32;
-        (start, start + s.len() as u32)
-    };
-    let target = at(path.as_bytes());
-    let count = req.headers.len();
-    let mut inline = [Span::default(); INLINE_HEADERS];
-    let mut spilled = Vec::new();
-    let spans = if count <= INLINE_HEADERS {
-        &mut inline[..count]
-    } else {
-        spilled.resize(count, Span::default());
-        &mut spilled[..]
-    };
-    for (span, h) in spans.iter_mut().zip(req.headers.iter()) {
-        *span = Span {
-            name: at(h.name.as_bytes()),
-            value: at(h.value),
-        };
-    }
+    // off the buffer next.
+    let target = Span::of(buf, path.as_bytes());
+    let mut spans = HeaderSpans::new();
+    spans.note(
+        buf,
+        req.headers.iter().map(|h| (h.name.as_bytes(), h.value)),
+    );
     let head = buf.split_to(len).freeze();
-    let range = |(from, to): (u32, u32)| from as usize..to as usize;
     // From here the head is out of the buffer: what the `http` types refuse of what
     // httparse took is answered 400 here, as hyper does.
-    let Ok(uri) = Uri::from_maybe_shared(head.slice(range(target))) else {
+    let Ok(uri) = Uri::from_maybe_shared(head.slice(target.range())) else {
         return Parsed::Malformed;
     };
     // Built in the request's own map: one filled aside and moved in would be copied, and
     // the empty map it replaced dropped.
     let mut request = Request::new(Body::Empty);
     let headers = request.headers_mut();
-    headers.reserve(count);
-    for span in spans.iter() {
-        let Ok(name) = eg_protocols::header_name(&head[range(span.name)]) else {
+    headers.reserve(spans.len());
+    for (name, value) in spans.iter() {
+        let Ok(name) = eg_protocols::header_name(&head[name]) else {
             return Parsed::Malformed;
         };
-        headers.append(name, parsed_value(head.slice(range(span.value))));
+        headers.append(name, parsed_value(head.slice(value)));
     }
     let keep_alive = match version {
         Version::HTTP_10 => keep && !close,

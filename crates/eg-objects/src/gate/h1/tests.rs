@@ -13,6 +13,31 @@ fn parse(text: &str) -> (Parsed, BytesMut) {
 }
 
 #[test]
+fn requests_with_more_headers_than_kept_inline_are_whole() {
+    let inline = eg_protocols::spans::INLINE_HEADERS;
+    for n in [inline, inline + 1, 99] {
+        let mut head = String::from("GET /t HTTP/1.1\r\nHost: h\r\n");
+        for i in 1..n {
+            head.push_str(&format!("X-H{i}: v{i}\r\n"));
+        }
+        head.push_str("\r\n");
+        let (Parsed::Request(req, _), rest) = parse(&head) else {
+            panic!("{n} headers not served here");
+        };
+        assert!(rest.is_empty());
+        assert_eq!(req.uri().path(), "/t");
+        assert_eq!(req.headers().len(), n);
+        assert_eq!(req.headers()["host"], "h");
+        for i in [1, n / 2, n - 1] {
+            assert_eq!(
+                req.headers()[format!("x-h{i}").as_str()],
+                format!("v{i}").as_str()
+            );
+        }
+    }
+}
+
+#[test]
 fn a_request_without_a_body_is_read_and_taken_from_the_buffer() {
     let (parsed, rest) =
         parse("GET /a/b?c=d HTTP/1.1\r\nHost: example.com\r\nX-A: 1\r\nx-a: 2\r\n\r\nGET /next");

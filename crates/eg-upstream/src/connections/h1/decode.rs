@@ -3,6 +3,7 @@
 use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
+use eg_protocols::spans::HeaderSpans;
 use eg_protocols::ConnectionOptions;
 use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
@@ -38,17 +39,6 @@ pub(crate) struct Head {
     pub event_stream: bool,
 }
 
-/// Answers with up to this many headers note where they sit without an allocation.
-const INLINE_HEADERS: usize = 32;
-
-/// Where a header's name and value sit in the head (offsets and lengths; a head is at most
-/// [`MAX_HEAD_BYTES`], so they fit 32 bits).
-#[derive(Clone, Copy, Default)]
-struct Span {
-    name: (u32, u32),
-    value: (u32, u32),
-}
-
 /// Parses the response head at the start of `buf`, taking it out of `buf` (the body's
 /// bytes stay); `Ok(None)` while it is incomplete. `to_head`: the request was `HEAD`.
 pub(crate) fn parse_head(buf: &mut BytesMut, to_head: bool) -> Result<Option<Head>, H1Error> {
@@ -80,38 +70,25 @@ pub(crate) fn parse_head(buf: &mut BytesMut, to_head: bool) -> Result<Option<Hea
         _ => Version::HTTP_11,
     };
     // The header values are slices of the head, which is split off the buffer once parsed.
-    let base = buf.as_ptr() as usize;
-    let at = |p: *const u8, n: usize| ((p as usize - base) as u32, n as u32);
-    let count = res.headers.len();
-    let mut inline = [Span::default(); INLINE_HEADERS];
-    let mut spilled = Vec::new();
-    let spans = if count <= INLINE_HEADERS {
-        &mut inline[..count]
-    } else {
-        spilled.resize(count, Span::default());
-        &mut spilled[..]
-    };
-    for (span, h) in spans.iter_mut().zip(res.headers.iter()) {
-        *span = Span {
-            name: at(h.name.as_ptr(), h.name.len()),
-            value: at(h.value.as_ptr(), h.value.len()),
-        };
-    }
+    let mut spans = HeaderSpans::new();
+    spans.note(
+        buf,
+        res.headers.iter().map(|h| (h.name.as_bytes(), h.value)),
+    );
     let head = buf.split_to(len).freeze();
 
-    let mut headers = HeaderMap::with_capacity(count);
+    let mut headers = HeaderMap::with_capacity(spans.len());
     let mut length: Option<u64> = None;
     let mut chunked = false;
     let mut te = false;
     let (mut close, mut keep) = (false, false);
     let mut event_stream = false;
-    let range = |(at, n): (u32, u32)| at as usize..(at + n) as usize;
-    for span in spans.iter() {
-        let name = &head[range(span.name)];
+    for (name, value_range) in spans.iter() {
+        let name = &head[name];
         let name = eg_protocols::header_name(name).map_err(|_| H1Error::Invalid("header name"))?;
         // Read as bytes here; a view of the head (a reference count up, and down when it
         // goes) is made only for a header that is kept.
-        let value = &head[range(span.value)];
+        let value = &head[value_range.clone()];
         if name == CONTENT_LENGTH {
             let n = parse_length(value).ok_or(H1Error::Invalid("content-length"))?;
             if length.is_some_and(|l| l != n) {
@@ -136,7 +113,7 @@ pub(crate) fn parse_head(buf: &mut BytesMut, to_head: bool) -> Result<Option<Hea
         } else if name == KEEP_ALIVE {
             continue;
         }
-        headers.append(name, parsed_value(head.slice(range(span.value))));
+        headers.append(name, parsed_value(head.slice(value_range)));
     }
 
     let code = status.as_u16();
@@ -215,6 +192,7 @@ fn last_token(v: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eg_protocols::spans::INLINE_HEADERS;
 
     fn parse(s: &str, to_head: bool) -> Result<Option<Head>, H1Error> {
         let mut b = BytesMut::from(s);
