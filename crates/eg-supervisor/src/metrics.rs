@@ -48,8 +48,9 @@ pub struct Cell {
     gauge: AtomicU64,
     /// Counts, one copy per recording thread; a read sums them.
     tallies: Shards<Tally>,
-    /// Histogram upper bounds (the family's), which every tally carries next to its counts.
-    bounds: Box<[f64]>,
+    /// Histogram upper bounds (shared with the family), which every tally carries next to
+    /// its counts.
+    bounds: Arc<[f64]>,
     /// Whether a tally keeps summary windows.
     windowed: bool,
 }
@@ -269,9 +270,9 @@ fn summary_value(i: usize) -> f64 {
 }
 
 impl Cell {
-    fn new(bounds: &[f64], windowed: bool) -> Cell {
+    fn new(bounds: Arc<[f64]>, windowed: bool) -> Cell {
         Cell {
-            bounds: bounds.into(),
+            bounds,
             windowed,
             ..Cell::default()
         }
@@ -341,7 +342,7 @@ pub struct Family {
     kind: MetricType,
     label_names: Vec<String>,
     /// Histogram upper bounds (empty for counters and gauges).
-    bounds: Vec<f64>,
+    bounds: Arc<[f64]>,
     series: Mutex<BTreeMap<Vec<String>, Arc<Cell>>>,
 }
 
@@ -353,7 +354,12 @@ impl Family {
         let mut series = self.series.lock();
         series
             .entry(key)
-            .or_insert_with(|| Arc::new(Cell::new(&self.bounds, self.kind == MetricType::Summary)))
+            .or_insert_with(|| {
+                Arc::new(Cell::new(
+                    self.bounds.clone(),
+                    self.kind == MetricType::Summary,
+                ))
+            })
             .clone()
     }
 
@@ -521,7 +527,7 @@ impl MetricsRegistry {
                     help: help.to_string(),
                     kind,
                     label_names: label_names.iter().map(|s| s.to_string()).collect(),
-                    bounds: bounds.to_vec(),
+                    bounds: bounds.into(),
                     series: Mutex::new(BTreeMap::new()),
                 })
             })

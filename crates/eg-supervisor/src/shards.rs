@@ -282,7 +282,7 @@ mod tests {
             });
         });
         assert_eq!(totals(&s).0, 5);
-        // The handle outlives nothing it points into: it keeps the shard alive.
+        // The handle keeps its shard alive once the table is gone.
         drop(s);
         assert_eq!(handle.n.load(Relaxed), 2);
     }
