@@ -142,14 +142,18 @@ impl Conn {
                 };
                 let drain_begun = draining.load(Ordering::Acquire);
                 let keep_alive = settings.keep_alive && exchange.keep_alive && !drain_begun;
-                // Boxed, and built in its box: the state of an answer on its way out (the
-                // response, its body and what the access log will record) is kilobytes,
-                // and a connection waiting for its next request should not carry its room.
-                let answering = eg_protocols::boxed_in_place!(self.answer(
+                // Boxed: the handler's future is kilobytes, and a connection waiting for
+                // its next request should not carry its room. Built in its box, here, so
+                // that the request goes into it straight from the parser rather than
+                // through the answer's state first.
+                let gate = shared.mux.load_full();
+                let handled = Box::into_pin(eg_protocols::boxed_in_place!(gate.handle(req, peer)));
+                // Boxed too, for the same reason: the state of an answer on its way out
+                // (the response, its body and what the access log will record).
+                let answering = eg_protocols::boxed_in_place!(self.answer::<M, _>(
                     stream,
-                    shared,
+                    handled,
                     peer,
-                    req,
                     exchange,
                     keep_alive,
                     drain_begun
@@ -205,22 +209,17 @@ impl Conn {
         }
     }
 
-    /// Answers one request; returns whether the connection carries another.
-    #[allow(clippy::too_many_arguments)]
-    async fn answer<M: Gate>(
+    /// Answers one request, served by `handled` (the gate's handler of it); returns
+    /// whether the connection carries another.
+    async fn answer<M: Gate, F: Future<Output = http::Response<M::Body>>>(
         &mut self,
         stream: &mut TcpStream,
-        shared: &Shared<M>,
+        mut handled: Pin<Box<F>>,
         peer: SocketAddr,
-        req: http::Request<eg_protocols::Body>,
         exchange: Exchange,
         keep_alive: bool,
         drain_begun: bool,
     ) -> bool {
-        let gate = shared.mux.load_full();
-        // Boxed: the handler's future is kilobytes, and a connection waiting for its next
-        // request should not carry its room. Built in its box, not copied into it.
-        let mut handled = Box::into_pin(eg_protocols::boxed_in_place!(gate.handle(req, peer)));
         let mut caught = CatchUnwind {
             inner: handled.as_mut(),
         };
