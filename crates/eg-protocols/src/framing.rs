@@ -109,9 +109,10 @@ const FRAMING_SCAN_LIMIT: usize = 24;
 /// [`fix_framing`] would change nothing: the usual case, found in one scan over a short
 /// map (comparing standard names is an integer compare) instead of two or three hashed
 /// lookups. No `Transfer-Encoding`, and either the one `Content-Length` is the length of
-/// the body, or there is none and the body is empty or of unknown length. Messages
-/// whose status carries no body take the full path.
-fn already_framed(headers: &HeaderMap, kind: MessageKind, body_len: Option<u64>) -> bool {
+/// the body, or there is none and the body is empty or of unknown length. `false` also
+/// when the scan cannot tell: more than [`FRAMING_SCAN_LIMIT`] headers, or a status whose
+/// framing has rules of its own (those take [`fix_framing`]'s full path).
+pub fn already_framed(headers: &HeaderMap, kind: MessageKind, body_len: Option<u64>) -> bool {
     if let MessageKind::Response { status, to_head } = kind {
         if to_head
             || status.is_informational()

@@ -31,7 +31,7 @@ pub mod write;
 pub use body::{Body, BodyError, BoxStream};
 pub use connection::{connection_tokens, ConnectionOptions};
 pub use context::{Context, Namespace, DEFAULT_NAMESPACE};
-pub use framing::{content_length, fix_framing, parse_length, MessageKind};
+pub use framing::{already_framed, content_length, fix_framing, parse_length, MessageKind};
 pub use header_name::header_name;
 pub use host::{split_host_port, strip_port, unbracket};
 pub use message::{

@@ -4,24 +4,33 @@
 //! `serverMaxBodySize` (or streamed), framed, stripped of hop-by-hop headers and gzipped
 //! when `compression` asks for it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use eg_protocols::{fix_framing, Body, Context, MessageKind};
 use eg_tracing::ChildSpan;
-use eg_upstream::connections::{certificate_error, classify, SendFailure, UpstreamError};
+use eg_upstream::connections::{certificate_error, classify, HostPool, SendFailure, UpstreamError};
 use eg_upstream::server::Server;
 use http::Method;
 
 use super::answer::{compress, read_answer, AnswerError};
 use super::compression::Compression;
 use super::failure::{failure_of, internal, Failure, STATUS_CLIENT_CLOSED_REQUEST};
-use super::forward::{upstream_request, Answer};
+use super::forward::{upstream_request, Answer, ForwardHead};
 use super::pool::Pool;
 use super::{RESULT_CLIENT_ERROR, RESULT_INTERNAL_ERROR, RESULT_SERVER_ERROR, RESULT_TIMEOUT};
 
 /// At most one warning per server in this period about its TLS certificate.
 const TLS_WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// The request an exchange sends.
+enum Outbound<'a> {
+    /// Written by one of the server's own connections straight from the client's request.
+    Direct(&'a Arc<HostPool>, ForwardHead<'a>, Body),
+    /// Built for the server's connections, or for the generic client.
+    Built(http::Request<Body>),
+}
 
 impl Pool {
     /// One upstream attempt, bounded by the pool `timeout`.
@@ -77,7 +86,7 @@ impl Pool {
         compression: Option<Compression>,
         span: Option<&ChildSpan>,
     ) -> Result<(Answer, u64), Failure> {
-        let (server_idx, server, upstream, idempotent, to_head, gzip_ok) = {
+        let (server_idx, server, outbound, idempotent, to_head, gzip_ok) = {
             let real_ip = ctx.real_ip;
             let Some(req) = ctx.request() else {
                 return Err(Failure(500, RESULT_INTERNAL_ERROR));
@@ -89,22 +98,37 @@ impl Pool {
             let server = &self.servers[server_idx];
             let gzip_ok = compression
                 .is_some_and(|_| Compression::client_accepts(req.method(), req.headers()));
-            let mut upstream = upstream_request(
-                server,
-                req,
-                body,
-                server.fast.is_some(),
-                self.set_upstream_host,
-            )
-            .map_err(internal)?;
-            if let Some(s) = span {
-                s.upstream(&server.url, upstream.headers_mut());
-            }
+            // Written straight from the client's request when the server's own connections
+            // take it whole and it needs no edit but its `Host`; built otherwise.
+            let direct = match (&server.fast, span, body.known_len()) {
+                (Some(hp), None, Some(len)) if HostPool::sends_whole(&body) => {
+                    ForwardHead::new(server, req, len, self.set_upstream_host)
+                        .map(|head| (hp, head))
+                }
+                _ => None,
+            };
+            let outbound = match direct {
+                Some((hp, head)) => Outbound::Direct(hp, head, body),
+                None => {
+                    let mut upstream = upstream_request(
+                        server,
+                        req,
+                        body,
+                        server.fast.is_some(),
+                        self.set_upstream_host,
+                    )
+                    .map_err(internal)?;
+                    if let Some(s) = span {
+                        s.upstream(&server.url, upstream.headers_mut());
+                    }
+                    Outbound::Built(upstream)
+                }
+            };
             let to_head = req.method() == Method::HEAD;
             (
                 server_idx,
                 server,
-                upstream,
+                outbound,
                 is_idempotent(req.method()),
                 to_head,
                 gzip_ok,
@@ -115,12 +139,17 @@ impl Pool {
         } else {
             None
         };
-        let sent = match &server.fast {
-            Some(hp) => hp
-                .send(upstream, self.max_body.is_some())
+        let read_whole = self.max_body.is_some();
+        let sent = match (outbound, &server.fast) {
+            (Outbound::Direct(hp, head, body), _) => hp
+                .send_head(&head, body, read_whole)
                 .await
                 .map_err(UpstreamError::Fast),
-            None => self
+            (Outbound::Built(upstream), Some(hp)) => hp
+                .send(upstream, read_whole)
+                .await
+                .map_err(UpstreamError::Fast),
+            (Outbound::Built(upstream), None) => self
                 .client
                 .pooled
                 .request(upstream)

@@ -4,12 +4,14 @@
 
 use bytes::BytesMut;
 use eg_protocols::{
-    connection_tokens, fix_framing, Body, Context, HttpRequest, HttpResponse, MessageKind,
+    already_framed, connection_tokens, fix_framing, Body, Context, HttpRequest, HttpResponse,
+    MessageKind,
 };
 use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::uri::{self, PathAndQuery};
-use http::{HeaderMap, Request, StatusCode, Uri, Version};
+use http::{HeaderMap, Method, Request, StatusCode, Uri, Version};
 
+use eg_upstream::connections::{encode_head, RequestHead};
 use eg_upstream::server::Server;
 
 /// Headers that belong to one connection and are never forwarded.
@@ -83,6 +85,89 @@ pub fn remove_hop_by_hop(h: &mut HeaderMap) {
     }
 }
 
+/// The head of the request sent to `server` for `req`, written by a
+/// [`HostPool`](eg_upstream::connections::HostPool) connection straight from the client's
+/// request: what [`upstream_request`] builds for such a connection, without building it
+/// first (and copying the client's headers into it).
+pub struct ForwardHead<'a> {
+    method: &'a Method,
+    prefix: &'a [u8],
+    path_and_query: &'a [u8],
+    headers: &'a HeaderMap,
+    /// `Some`: the value `Host` goes with, in the place of the client's.
+    host: Option<&'a HeaderValue>,
+}
+
+impl<'a> ForwardHead<'a> {
+    /// The head for `req` with a body of `body_len` bytes; `None` when the request needs
+    /// more of [`upstream_request`]'s edits than a `Host` value: hop-by-hop headers to
+    /// remove, framing to fix, or a `Host` to add or to make one of several.
+    pub fn new(
+        server: &'a Server,
+        req: &'a HttpRequest,
+        body_len: u64,
+        set_upstream_host: bool,
+    ) -> Option<Self> {
+        let headers = req.headers();
+        if !already_framed(headers, MessageKind::Request, Some(body_len)) {
+            return None;
+        }
+        let mut hosts = 0usize;
+        for (name, _) in headers {
+            if hop_by_hop_index(name).is_some() {
+                return None;
+            }
+            if name == HOST {
+                hosts += 1;
+            }
+        }
+        let host = match (uses_client_host(server, set_upstream_host), hosts) {
+            (true, 1) => None,
+            (false, 1) => Some(&server.host),
+            _ => return None,
+        };
+        let (prefix, path_and_query): (&[u8], &[u8]) = match req.uri().path_and_query() {
+            Some(pq) => (&server.prefix, pq.as_str().as_bytes()),
+            None if server.prefix.is_empty() => (b"", b"/"),
+            None => (&server.prefix, b""),
+        };
+        Some(ForwardHead {
+            method: req.method(),
+            prefix,
+            path_and_query,
+            headers,
+            host,
+        })
+    }
+}
+
+impl RequestHead for ForwardHead<'_> {
+    fn method(&self) -> &Method {
+        self.method
+    }
+
+    fn encode(&self, body_len: usize, out: &mut Vec<u8>) {
+        let host = self.host;
+        let headers = self.headers.iter().map(|(name, value)| match host {
+            Some(h) if name == HOST => (name, h),
+            _ => (name, value),
+        });
+        encode_head(
+            self.method,
+            &[self.prefix, self.path_and_query],
+            headers,
+            body_len,
+            out,
+        );
+    }
+}
+
+/// Whether the upstream request keeps the client's `Host`: `keepHost` wins; then
+/// `setUpstreamHost`; IP-literal servers get the client's `Host`.
+fn uses_client_host(server: &Server, set_upstream_host: bool) -> bool {
+    server.keep_host || (!server.addr_is_hostname && !set_upstream_host)
+}
+
 /// The request sent to `server` for `req` with `body`: the server's path prefix before the
 /// request's path, framing for the body sent, no hop-by-hop headers, and the `Host` rule
 /// (`keepHost` wins; then `setUpstreamHost`; IP-literal servers get the client's `Host`).
@@ -121,9 +206,7 @@ pub fn upstream_request(
     // with Transfer-Encoding.
     fix_framing(&mut headers, MessageKind::Request, body.known_len());
     remove_hop_by_hop(&mut headers);
-    // keepHost wins; then setUpstreamHost; IP-literal servers get the client's Host.
-    let use_client_host = server.keep_host || (!server.addr_is_hostname && !set_upstream_host);
-    if use_client_host {
+    if uses_client_host(server, set_upstream_host) {
         if !eg_protocols::lookup::contains(&headers, &HOST) {
             let h = match req.uri().authority() {
                 Some(a) => {
@@ -216,5 +299,145 @@ mod tests {
         remove_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1);
         assert!(h.contains_key("x-kept"));
+    }
+
+    fn request(
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: &'static [u8],
+    ) -> HttpRequest {
+        let mut b = Request::builder().method(method).uri(uri);
+        for (n, v) in headers {
+            b = b.header(*n, *v);
+        }
+        let (head, ()) = b.body(()).expect("request").into_parts();
+        let body = if body.is_empty() {
+            Body::Empty
+        } else {
+            Body::full(bytes::Bytes::from_static(body))
+        };
+        HttpRequest::new(head, body)
+    }
+
+    fn server(url: &str, keep_host: bool) -> Server {
+        Server::parse(url, keep_host, "url", eg_upstream::server::HTTP_SCHEMES).expect("server")
+    }
+
+    /// The head [`upstream_request`] builds, as a server's own connection writes it.
+    fn built_head(server: &Server, req: &HttpRequest, set_upstream_host: bool) -> Vec<u8> {
+        let body = match &req.body {
+            Body::Full(b) => Body::Full(b.clone()),
+            _ => Body::Empty,
+        };
+        let len = body.known_len().unwrap_or(0) as usize;
+        let built = upstream_request(server, req, body, true, set_upstream_host).expect("built");
+        let mut out = Vec::new();
+        built.into_parts().0.encode(len, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_forward_head_writes_what_the_built_request_would() {
+        let servers = [
+            server("http://10.0.0.1:8080", false),
+            server("http://10.0.0.1:8080", true),
+            server("http://backend.example:8080", false),
+            server("http://backend.example:8080", true),
+            server("http://backend.example/api/v1", false),
+        ];
+        let requests = [
+            request("GET", "/", &[("host", "client.example")], b""),
+            request(
+                "GET",
+                "/a/b?c=d&e",
+                &[
+                    ("user-agent", "t"),
+                    ("host", "client.example:8443"),
+                    ("x-many", "1"),
+                    ("x-many", "2"),
+                    ("accept", "*/*"),
+                ],
+                b"",
+            ),
+            request(
+                "POST",
+                "/submit",
+                &[("host", "client.example"), ("content-length", "5")],
+                b"hello",
+            ),
+            request("HEAD", "/h", &[("x-first", "1"), ("host", "c")], b""),
+        ];
+        for server in &servers {
+            for set_upstream_host in [false, true] {
+                for req in &requests {
+                    let len = req.body.known_len().expect("known length");
+                    let head = ForwardHead::new(server, req, len, set_upstream_host)
+                        .unwrap_or_else(|| panic!("no forward head for {:?}", req.head));
+                    let mut direct = Vec::new();
+                    head.encode(len as usize, &mut direct);
+                    assert_eq!(
+                        String::from_utf8_lossy(&direct),
+                        String::from_utf8_lossy(&built_head(server, req, set_upstream_host)),
+                        "server {} set_upstream_host {set_upstream_host}",
+                        server.url
+                    );
+                    assert_eq!(RequestHead::method(&head), req.method());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_needing_more_edits_gets_no_forward_head() {
+        let hostname = server("http://backend.example:8080", false);
+        let ip = server("http://10.0.0.1:8080", false);
+        let cases: [(&Server, HttpRequest, &str); 6] = [
+            (
+                &hostname,
+                request(
+                    "GET",
+                    "/",
+                    &[("host", "c"), ("connection", "keep-alive")],
+                    b"",
+                ),
+                "a hop-by-hop header",
+            ),
+            (
+                &hostname,
+                request("GET", "/", &[("host", "c"), ("te", "trailers")], b""),
+                "TE",
+            ),
+            (
+                &hostname,
+                request(
+                    "POST",
+                    "/",
+                    &[("host", "c"), ("transfer-encoding", "chunked")],
+                    b"hello",
+                ),
+                "Transfer-Encoding",
+            ),
+            (
+                &hostname,
+                request(
+                    "POST",
+                    "/",
+                    &[("host", "c"), ("content-length", "3")],
+                    b"hello",
+                ),
+                "a Content-Length that is not the body's",
+            ),
+            (&ip, request("GET", "/", &[], b""), "no Host to keep"),
+            (
+                &hostname,
+                request("GET", "/", &[("host", "a"), ("host", "b")], b""),
+                "two Hosts",
+            ),
+        ];
+        for (server, req, why) in &cases {
+            let len = req.body.known_len().expect("known length");
+            assert!(ForwardHead::new(server, req, len, false).is_none(), "{why}");
+        }
     }
 }

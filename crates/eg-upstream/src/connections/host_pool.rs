@@ -21,7 +21,7 @@ use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 use tokio::net::TcpStream;
 
-use super::h1::{Conn, H1Error, MAX_WRITE_BEFORE_READ};
+use super::h1::{Conn, H1Error, RequestHead, MAX_WRITE_BEFORE_READ};
 use super::streamed::GiveBack;
 use super::{CONNECT_TIMEOUT, POOL_IDLE_TIMEOUT, TCP_KEEPALIVE};
 
@@ -207,20 +207,41 @@ impl HostPool {
         req: Request<Body>,
         read_whole: bool,
     ) -> Result<Response<Body>, SendError> {
-        let (parts, mut body) = req.into_parts();
-        if body.known_len().is_none_or(|n| n > MAX_WRITE_BEFORE_READ) {
+        let (parts, body) = req.into_parts();
+        if !Self::sends_whole(&body) {
             return self.send_streamed(Request::from_parts(parts, body)).await;
         }
+        self.send_head(&parts, body, read_whole).await
+    }
+
+    /// Whether [`send_head`](Self::send_head) can send `body`: its length is known and at
+    /// most [`MAX_WRITE_BEFORE_READ`] bytes.
+    pub fn sends_whole(body: &Body) -> bool {
+        body.known_len().is_some_and(|n| n <= MAX_WRITE_BEFORE_READ)
+    }
+
+    /// [`send`](Self::send) for a request given as the head to write and its body, which
+    /// [`sends_whole`](Self::sends_whole) must accept: a body that turns out longer than
+    /// [`MAX_WRITE_BEFORE_READ`] fails with [`SendError::Body`] rather than be buffered.
+    pub async fn send_head(
+        self: &Arc<Self>,
+        head: &(impl RequestHead + Sync),
+        mut body: Body,
+        read_whole: bool,
+    ) -> Result<Response<Body>, SendError> {
         let bytes = match body {
             Body::Empty => bytes::Bytes::new(),
             Body::Full(b) => b,
-            _ => body.buffer(None).await.map_err(SendError::Body)?,
+            _ => body
+                .buffer(Some(MAX_WRITE_BEFORE_READ))
+                .await
+                .map_err(SendError::Body)?,
         };
         let conn = match self.take_idle() {
             Some(c) => c,
             None => Conn::new(self.connect().await?),
         };
-        conn.exchange(&parts, bytes, read_whole, self)
+        conn.exchange(head, bytes, read_whole, self)
             .await
             .map_err(SendError::Exchange)
     }

@@ -34,7 +34,7 @@ pub use self::client::{
     check_settings, shared_client, ClientSettings, Connector, HyperClient, UpstreamClient,
 };
 pub use self::errors::{classify, SendFailure, UpstreamError};
-pub use self::h1::{H1Error, MAX_WRITE_BEFORE_READ};
+pub use self::h1::{encode_head, H1Error, RequestHead, MAX_WRITE_BEFORE_READ};
 pub use self::h2_pool::{H2Error, H2Pool, H2Settings};
 pub use self::host_pool::{HostPool, SendError};
 pub use self::tls::{certificate_error, AnyServerCertificate, MtlsMaterial};

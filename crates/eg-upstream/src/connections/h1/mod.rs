@@ -28,12 +28,13 @@ use std::task::{ready, Context, Poll};
 use bytes::{Bytes, BytesMut};
 use eg_protocols::write::write_all;
 use eg_protocols::Body;
-use http::{request, Response};
+use http::Response;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 use self::body::ResponseBody;
 use self::decode::{parse_head, Framing, Head};
+pub use self::encode::{encode_head, RequestHead};
 use super::host_pool::HostPool;
 
 /// Largest request body sent by this codec; larger ones stream through hyper.
@@ -182,7 +183,7 @@ impl Conn {
     /// caller buffers the body, so a short one is read before the response is returned.
     pub(crate) async fn exchange(
         mut self,
-        req: &request::Parts,
+        req: &(impl RequestHead + Sync),
         body: Bytes,
         read_whole: bool,
         pool: &Arc<HostPool>,
@@ -199,7 +200,7 @@ impl Conn {
             // lines); otherwise reading goes on after the bytes still held.
             let _ = self.rbuf.try_reclaim(READ_CHUNK);
         }
-        encode::encode_head(req, body.len(), &mut self.wbuf);
+        req.encode(body.len(), &mut self.wbuf);
         if body.len() <= COALESCE_BODY {
             self.wbuf.extend_from_slice(&body);
             write_all(&mut self.io, &self.wbuf).await
@@ -214,7 +215,7 @@ impl Conn {
             self.wbuf = Vec::new();
         }
 
-        let to_head = req.method == http::Method::HEAD;
+        let to_head = req.method() == http::Method::HEAD;
         let head = loop {
             // Nothing read yet (the usual first pass): nothing to parse.
             if !self.rbuf.is_empty() {
