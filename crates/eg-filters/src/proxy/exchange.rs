@@ -157,7 +157,7 @@ impl Pool {
                 .map(|r| r.map(Body::Incoming))
                 .map_err(UpstreamError::Generic),
         };
-        let resp = match sent {
+        let mut resp = match sent {
             Ok(r) => r,
             Err(e) => match e.failure() {
                 SendFailure::ClientGone => {
@@ -189,13 +189,12 @@ impl Pool {
                 }
             },
         };
-        let resp = if self.max_redirection > 0 && is_redirect(resp.status()) {
+        if self.max_redirection > 0 && is_redirect(resp.status()) {
             // Boxed: a rare path whose future would otherwise enlarge every exchange's. (The
-            // connection of an answer left unread is closed with its body.)
-            Box::pin(self.follow_redirects(ctx, server, resp, redirect_body)).await?
-        } else {
-            resp
-        };
+            // connection of an answer left unread is closed with its body.) Replaced in
+            // place: the usual answer is not moved for it.
+            resp = Box::pin(self.follow_redirects(ctx, server, resp, redirect_body)).await?;
+        }
         // Upgrade is never forwarded, so a 101 answers a request that did not ask for one
         // (hyper hands on no other 1xx): passing it on would leave the client with a
         // connection in an unknown protocol. Its connection is not reused.
