@@ -221,8 +221,9 @@ impl HostPool {
     }
 
     /// [`send`](Self::send) for a request given as the head to write and its body, which
-    /// [`sends_whole`](Self::sends_whole) must accept: a body that turns out longer than
-    /// [`MAX_WRITE_BEFORE_READ`] fails with [`SendError::Body`] rather than be buffered.
+    /// [`sends_whole`](Self::sends_whole) must accept. A body still arriving is read whole
+    /// first; one that turns out longer than [`MAX_WRITE_BEFORE_READ`] (its announced
+    /// length was wrong) fails with [`SendError::Body`] rather than be buffered further.
     pub async fn send_head(
         self: &Arc<Self>,
         head: &(impl RequestHead + Sync),
