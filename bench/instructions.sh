@@ -11,12 +11,15 @@
 #   EG_FILTERS_FILE=f.yaml REQ_HEADERS="Authorization: Bearer ..." bash bench/instructions.sh
 #   LOCKED=1 bash bench/instructions.sh                # also count locked instructions
 #   CACHE_SIM=1 bash bench/instructions.sh             # also simulated cache misses
+#   CONNS=50 bash bench/instructions.sh                # 50 connections waiting at once
 #
 # Environment: TARGET (easegress or nginx), EG_BIN (bin/easegress-server), EG_ACCESS_LOG (0), REQUESTS (2000),
 # WARMUP (200), BODY (bytes of the upstream's answer, 64), EG_WORKER_THREADS (1),
 # REQ_PATH (the request's path and query, /), REQ_HEADERS (more request headers, one
 # "Name: value" a line), MEASURES (measurements of REQUESTS each in the same process, 1: with
-# more, each is printed and the spread is (max - min) / min), LOCKED (1: also the locked
+# more, each is printed and the spread is (max - min) / min), CONNS (keep-alive connections
+# the measured requests are spread over, all waiting at once: 1; with more, the costs a
+# request shares with the others woken with it are divided as under load), LOCKED (1: also the locked
 # read-modify-writes per request of the last measurement and where they are, by
 # bench/locked-ops.py; needs objdump), CACHE_SIM (1: also data reads, writes and
 # simulated first-level and last-level cache misses per request, callgrind's cache model of
@@ -30,7 +33,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-real_bin=$(realpath "${EG_BIN:-$here/../bin/easegress-server}")
+real_bin=$(realpath -m "${EG_BIN:-$here/../bin/easegress-server}")
 requests=${REQUESTS:-2000}
 warmup=${WARMUP:-200}
 body=${BODY:-64}
@@ -174,6 +177,41 @@ for _ in range(n):
 PY
 }
 send "$warmup" wait
+conns=${CONNS:-1}
+if ((conns > 1)); then
+  # REQUESTS keep-alive requests spread over CONNS connections that all wait at once, so
+  # the server finds several of them ready at every wake-up, as under load.
+  send() {
+    python3 - "$candidate_port" "$1" "$conns" <<'PY'
+import asyncio, os, sys
+port, n, conns = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+path = os.environ["REQ_PATH"]
+extra = "".join(l.strip() + "\r\n" for l in os.environ["REQ_HEADERS"].splitlines() if l.strip())
+request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}\r\n".encode()
+
+async def one(count):
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    for _ in range(count):
+        w.write(request)
+        status = await r.readline()
+        if b" 200 " not in status:
+            sys.exit(f"answer {status!r}")
+        length = 0
+        while (line := await r.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await r.readexactly(length)
+    w.close()
+
+async def main():
+    per, rest = divmod(n, conns)
+    await asyncio.gather(*(one(per + (i < rest)) for i in range(conns)))
+
+asyncio.run(main())
+PY
+  }
+fi
 
 measures=${MEASURES:-1}
 per=()
@@ -197,7 +235,7 @@ kill -TERM "$server_pid" 2>/dev/null || true
 wait "$server_pid" 2>/dev/null || true
 echo "target:        $target ($real_bin)"
 echo "access log:    $([[ ${EG_ACCESS_LOG:-0} == 1 ]] && echo on || echo off)"
-echo "requests:      $requests x $measures (GET $REQ_PATH, body $body B, one keep-alive connection)"
+echo "requests:      $requests x $measures (GET $REQ_PATH, body $body B, $conns keep-alive connection(s))"
 echo "instructions:  $total (the last measurement)"
 echo "each measure:  ${per[*]}"
 if ((measures > 1)); then
