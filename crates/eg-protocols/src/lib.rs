@@ -8,9 +8,13 @@
 //! It is also the one home of the HTTP helpers every layer shares: host/port splitting
 //! ([`host`]), percent-encoding ([`escape`]), gzip of bodies ([`gzip`]) and message framing
 //! ([`fix_framing`], [`content_length`]), reading header names off the wire
-//! ([`header_name`]), asking short maps about the names they usually lack ([`lookup`]) and
-//! writing a buffer to a socket ([`write`](mod@write)).
-#![forbid(unsafe_code)]
+//! ([`header_name`]), asking short maps about the names they usually lack ([`lookup`]),
+//! reading and writing a socket with direct system calls ([`socket`]) and writing a whole
+//! buffer to a socket ([`write`](mod@write)).
+//!
+//! Unsafe code is denied except for the one line of [`socket::recv_into`] that marks the
+//! bytes the kernel wrote as the buffer's.
+#![deny(unsafe_code)]
 
 mod body;
 mod boxed;
@@ -24,6 +28,7 @@ mod header_name;
 pub mod host;
 pub mod lookup;
 mod message;
+pub mod socket;
 pub mod spans;
 mod tag;
 pub mod write;

@@ -5,15 +5,17 @@ use std::io;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+use crate::socket::try_write;
+
 /// Writes all of `buf` to `stream`.
 ///
 /// A socket with room in its send buffer (nearly always, for a head or a short answer)
-/// takes it in one `try_write`: a plain load of the socket's cached readiness, then the
+/// takes it in one [`try_write`]: a plain load of the socket's cached readiness, then the
 /// system call. [`AsyncWriteExt::write_all`] polls write readiness first, which also
 /// charges the task's cooperative budget, some hundred instructions before the same
 /// system call. What a full socket leaves is written by `write_all`, which waits for room.
 pub async fn write_all(stream: &mut TcpStream, buf: &[u8]) -> io::Result<()> {
-    let written = match stream.try_write(buf) {
+    let written = match try_write(stream, buf) {
         Ok(n) => n,
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
         Err(e) => return Err(e),

@@ -530,7 +530,7 @@ fn read_available(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
     let room = buf.capacity() - buf.len();
     let mut read = None;
     let tried = stream.try_io(tokio::io::Interest::READABLE, || {
-        let n = stream.try_read_buf(buf)?;
+        let n = eg_protocols::socket::recv_into(stream, buf)?;
         read = Some(n);
         if 0 < n && n < room {
             // Tells `try_io` the socket is drained; the bytes are in `buf` all the same.

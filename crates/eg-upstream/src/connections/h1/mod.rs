@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
+use eg_protocols::socket::try_read_buf;
 use eg_protocols::write::write_all;
 use eg_protocols::Body;
 use http::Response;
@@ -142,7 +143,7 @@ impl Conn {
     /// register a waker each time it is not ready.)
     pub(crate) fn is_usable(&mut self) -> bool {
         matches!(
-            self.io.try_read_buf(&mut self.rbuf),
+            try_read_buf(&self.io, &mut self.rbuf),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock
         )
     }
@@ -333,7 +334,7 @@ fn poll_read_into(
 ) -> Poll<io::Result<usize>> {
     loop {
         ready!(io.poll_read_ready(cx))?;
-        match io.try_read_buf(buf) {
+        match try_read_buf(io, buf) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             r => return Poll::Ready(r),
         }
