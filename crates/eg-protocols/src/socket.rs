@@ -51,82 +51,71 @@ pub fn try_write(stream: &TcpStream, data: &[u8]) -> io::Result<usize> {
     })
 }
 
+/// A connected pair of loopback sockets (for tests).
+#[cfg(test)]
+pub(crate) async fn connected_pair() -> (TcpStream, TcpStream) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
+    (client.unwrap(), accepted.unwrap().0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
 
-    async fn pair() -> (TcpStream, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        (client.unwrap(), accepted.unwrap().0)
+    /// The first read that finds something (or the close): waits for readiness again
+    /// when a read would block.
+    async fn read_once(b: &TcpStream, buf: &mut BytesMut) -> usize {
+        loop {
+            b.readable().await.unwrap();
+            match try_read_buf(b, buf) {
+                Ok(n) => return n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
     }
 
     #[tokio::test]
     async fn a_read_appends_what_arrived_after_what_the_buffer_holds() {
-        let (mut a, b) = pair().await;
+        let (mut a, b) = connected_pair().await;
         a.write_all(b"world").await.unwrap();
         let mut buf = BytesMut::with_capacity(16);
         buf.extend_from_slice(b"hello ");
         let mut got = 0;
         while got < 5 {
-            b.readable().await.unwrap();
-            match try_read_buf(&b, &mut buf) {
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => panic!("{e}"),
-            }
+            got += read_once(&b, &mut buf).await;
         }
         assert_eq!(&buf[..], b"hello world");
     }
 
     #[tokio::test]
     async fn a_full_buffer_gets_room_instead_of_reading_nothing() {
-        let (mut a, b) = pair().await;
+        let (mut a, b) = connected_pair().await;
         a.write_all(b"more").await.unwrap();
         let mut buf = BytesMut::with_capacity(4);
         buf.extend_from_slice(b"full");
         assert_eq!(buf.capacity(), buf.len());
-        loop {
-            b.readable().await.unwrap();
-            match try_read_buf(&b, &mut buf) {
-                Ok(n) => {
-                    assert_eq!(n, 4);
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => panic!("{e}"),
-            }
-        }
+        assert_eq!(read_once(&b, &mut buf).await, 4);
         assert_eq!(&buf[..], b"fullmore");
     }
 
     #[tokio::test]
     async fn nothing_to_read_would_block_and_a_close_reads_zero() {
-        let (a, b) = pair().await;
+        let (a, b) = connected_pair().await;
         let mut buf = BytesMut::with_capacity(16);
         let e = try_read_buf(&b, &mut buf).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
         drop(a);
-        loop {
-            b.readable().await.unwrap();
-            match try_read_buf(&b, &mut buf) {
-                Ok(n) => {
-                    assert_eq!(n, 0);
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => panic!("{e}"),
-            }
-        }
+        assert_eq!(read_once(&b, &mut buf).await, 0);
         assert!(buf.is_empty());
     }
 
     #[tokio::test]
     async fn a_write_sends_the_bytes_and_a_full_socket_would_block() {
-        let (a, mut b) = pair().await;
+        let (a, mut b) = connected_pair().await;
         a.writable().await.unwrap();
         assert_eq!(try_write(&a, b"ping").unwrap(), 4);
         let mut got = [0u8; 4];
@@ -145,7 +134,7 @@ mod tests {
 
     #[tokio::test]
     async fn writing_to_a_closed_peer_is_an_error() {
-        let (a, b) = pair().await;
+        let (a, b) = connected_pair().await;
         drop(b);
         let mut failed = None;
         for _ in 0..64 {

@@ -29,15 +29,8 @@ pub async fn write_all(stream: &mut TcpStream, buf: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::socket::connected_pair as pair;
     use tokio::io::AsyncReadExt;
-    use tokio::net::TcpListener;
-
-    async fn pair() -> (TcpStream, TcpStream) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        (client.unwrap(), accepted.unwrap().0)
-    }
 
     #[tokio::test]
     async fn a_short_buffer_arrives_whole() {
