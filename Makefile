@@ -6,6 +6,7 @@
 #   make test     unit + integration tests, then the shared acceptance suite (skipped with a
 #                 note when ../shared is absent, except under CI)
 #   make bench    the proxy benchmark against NGINX (installs wrk/nginx with apt-get)
+#   make pgo-profile  refresh pgo/easegress-server.profdata, the profile the release build uses
 #   make deb      a Debian package (cargo-deb) in target/debian/; make package-test checks it
 #   make schemas  regenerate docs/schemas/ (JSON schemas of every kind, for editors)
 #   make fmt / make lint
@@ -17,14 +18,19 @@ SHARED     ?= $(CURDIR)/../shared
 ACCEPTANCE ?= $(SHARED)/acceptance
 PENDING    := $(CURDIR)/tests/acceptance-pending.txt
 
-.PHONY: all build run test unit acceptance acceptance-run bench deb package-test schemas fmt lint clean deps
+.PHONY: all build run test unit acceptance acceptance-run bench pgo-profile deb package-test schemas fmt lint clean deps
 
 all: build
 
 deps:
 	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found: install Rust from rustup (stable)"; exit 1; }
 
+# The release build is optimised with the committed profile of the proxy's request path
+# (pgo/README.md); PGO=0 builds without it.
 build: deps
+	@flags="$$(sh pgo/rustflags.sh)"; \
+	if [ -n "$$flags" ]; then export RUSTFLAGS="$${RUSTFLAGS:+$$RUSTFLAGS }$$flags"; fi; \
+	echo "RUSTFLAGS=$${RUSTFLAGS:-} $(CARGO) build --release -p easegress-server -p egctl -p egbuilder"; \
 	$(CARGO) build --release -p easegress-server -p egctl -p egbuilder
 	@mkdir -p $(BIN_DIR)
 	cp target/release/easegress-server target/release/egctl target/release/egbuilder $(BIN_DIR)/
@@ -54,6 +60,9 @@ acceptance-run: build
 
 bench: build
 	bash bench/run.sh
+
+pgo-profile: deps
+	bash pgo/train.sh
 
 deb: build
 	@command -v cargo-deb >/dev/null || $(CARGO) install cargo-deb --locked
