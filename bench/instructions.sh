@@ -49,7 +49,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/eg-instr.XXXXXX")
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [[ -f $tmp/nginx.pid ]] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null || true
+  [[ -f $tmp/upstream.pid ]] && kill "$(cat "$tmp/upstream.pid")" 2>/dev/null || true
   [[ ${KEEP_TMP:-0} == 1 ]] && echo "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -64,29 +64,10 @@ candidate_port=$(free_port)
 mkdir -p "$tmp/www"
 chmod 755 "$tmp" "$tmp/www" # NGINX workers may run as another user
 head -c "$body" /dev/zero | tr '\0' 'x' >"$tmp/www/body.bin"
-cat >"$tmp/nginx.conf" <<CONF
-daemon on;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log;
-worker_processes 1;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  default_type application/octet-stream;
-  sendfile on; tcp_nopush on; tcp_nodelay on;
-  keepalive_timeout 75s;
-  keepalive_requests 10000000;
-  open_file_cache max=16 inactive=1h;
-  open_file_cache_valid 1h;
-  etag off;
-  server {
-    listen 127.0.0.1:$upstream_port;
-    root $tmp/www;
-    location / { try_files /body.bin =404; }
-  }
-}
-CONF
-nginx -c "$tmp/nginx.conf" -p "$tmp"
+# shellcheck source=nginx.sh
+source "$here/nginx.sh"
+write_upstream_conf "$tmp" "$upstream_port" on "location / { try_files /body.bin =404; }"
+nginx -c "$tmp/upstream.conf" -p "$tmp"
 
 target=${TARGET:-easegress}
 if [[ $target == nginx ]]; then
@@ -94,34 +75,7 @@ if [[ $target == nginx ]]; then
   alog=off
   [[ ${EG_ACCESS_LOG:-0} == 1 ]] && alog=$tmp/nginx-access.log
   chmod 755 "$tmp"
-  cat >"$tmp/proxy.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $tmp/proxy.pid;
-error_log $tmp/proxy-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log $alog;
-  keepalive_timeout 75s;
-  keepalive_requests 10000000;
-  tcp_nodelay on;
-  client_body_temp_path $tmp/t-body; proxy_temp_path $tmp/t-proxy;
-  fastcgi_temp_path $tmp/t-fcgi; uwsgi_temp_path $tmp/t-uwsgi; scgi_temp_path $tmp/t-scgi;
-  upstream backend {
-    server 127.0.0.1:$upstream_port;
-    keepalive 512;
-  }
-  server {
-    listen 127.0.0.1:$candidate_port;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-CONF
+  write_proxy_conf "$tmp" "$candidate_port" "$upstream_port" "$alog"
   valgrind "${callgrind_args[@]}" --callgrind-out-file="$tmp/callgrind.out" \
     "$real_bin" -c "$tmp/proxy.conf" -p "$tmp" >"$tmp/server.out" 2>&1 &
   pids+=($!)

@@ -59,66 +59,15 @@ alog=off
 mkdir -p "$tmp/www"
 chmod 755 "$tmp/www"
 head -c "$body" /dev/zero | tr '\0' 'x' >"$tmp/www/body.bin"
-cat >"$tmp/upstream.conf" <<CONF
-daemon off;
-pid $tmp/upstream.pid;
-error_log $tmp/upstream-error.log warn;
-worker_processes 1;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  default_type application/octet-stream;
-  sendfile on; tcp_nopush on; tcp_nodelay on;
-  keepalive_timeout 75s;
-  keepalive_requests 10000000;
-  open_file_cache max=16 inactive=1h;
-  open_file_cache_valid 1h;
-  etag off;
-  client_body_temp_path $tmp/u-body; proxy_temp_path $tmp/u-proxy;
-  fastcgi_temp_path $tmp/u-fcgi; uwsgi_temp_path $tmp/u-uwsgi; scgi_temp_path $tmp/u-scgi;
-  server {
-    listen 127.0.0.1:$up_port backlog=4096;
-    root $tmp/www;
-    location / { try_files /body.bin =404; }
-    location = /__requests { stub_status; }
-  }
-}
-CONF
-# The yardstick's NGINX proxy: one worker, upstream keep-alive.
-cat >"$tmp/nginx.conf" <<CONF
-daemon off;
-master_process off;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx-error.log warn;
-worker_processes 1;
-events { worker_connections 8192; }
-http {
-  access_log $alog;
-  keepalive_timeout 75s;
-  keepalive_requests 10000000;
-  tcp_nodelay on;
-  client_body_temp_path $tmp/p-body; proxy_temp_path $tmp/p-proxy;
-  fastcgi_temp_path $tmp/p-fcgi; uwsgi_temp_path $tmp/p-uwsgi; scgi_temp_path $tmp/p-scgi;
-  upstream backend {
-    server 127.0.0.1:$up_port;
-    keepalive 512;
-    keepalive_requests 10000000;
-    keepalive_timeout 75s;
-  }
-  server {
-    listen 127.0.0.1:$nginx_port backlog=4096;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-CONF
+# shellcheck source=nginx.sh
+source "$here/nginx.sh"
+write_upstream_conf "$tmp" "$up_port" off \
+  "location / { try_files /body.bin =404; } location = /__requests { stub_status; }"
+write_proxy_conf "$tmp" "$nginx_port" "$up_port" "$alog"
 
 setsid taskset -c "$client_cpu" nginx -p "$tmp" -c "$tmp/upstream.conf" >"$tmp/upstream.out" 2>&1 &
 pids+=($!)
-setsid taskset -c "$proxy_cpu" nginx -p "$tmp" -c "$tmp/nginx.conf" >"$tmp/nginx.out" 2>&1 &
+setsid taskset -c "$proxy_cpu" nginx -p "$tmp" -c "$tmp/proxy.conf" >"$tmp/nginx.out" 2>&1 &
 pids+=($!)
 nginx_pid=$!
 UPSTREAM_PORT=$up_port CANDIDATE_PORT=$eg_port EG_BIN=$bin EG_BENCH_TMP=$tmp \
@@ -139,10 +88,9 @@ wait_ready "$up_port" upstream
 wait_ready "$nginx_port" nginx
 wait_ready "$eg_port" easegress
 
-# The upstream's count of requests (its stub_status "requests" figure; each read adds one).
-upstream_requests() {
-  curl -s "http://127.0.0.1:$up_port/__requests" | awk 'NR == 3 { print $3 }'
-}
+# A command printing the upstream's count of requests (its stub_status "requests" figure;
+# each read adds one).
+count="curl -s http://127.0.0.1:$up_port/__requests | awk 'NR == 3 { print \$3 }'"
 
 printf '%-10s %5s %9s %8s %8s %8s %8s\n' target round "req/s" "cpu_us" kernel program libs
 for ((round = 1; round <= rounds; round++)); do
@@ -153,10 +101,12 @@ for ((round = 1; round <= rounds; round++)); do
     taskset -c "$client_cpu" wrk -t1 -c"$conns" -d"$((secs + 3))s" "http://127.0.0.1:$port/" >"$tmp/wrk.out" 2>&1 &
     wrk_pid=$!
     sleep 1.5
-    before=$(upstream_requests)
-    perf record -e cpu-clock -F "$freq" -o "$data" -p "$pid" -- sleep "$secs" 2>"$tmp/perf.err" ||
+    # The requests are counted by the command perf runs, so the count and the samples cover
+    # the same window (perf takes a moment to attach before it starts that command).
+    perf record -e cpu-clock -F "$freq" -o "$data" -p "$pid" -- \
+      sh -c "$count >'$tmp/before'; sleep $secs; $count >'$tmp/after'" 2>"$tmp/perf.err" ||
       { echo "profile.sh: perf record failed for $target:" >&2; cat "$tmp/perf.err" >&2; exit 1; }
-    after=$(upstream_requests)
+    before=$(cat "$tmp/before") after=$(cat "$tmp/after")
     wait "$wrk_pid" || true
     [[ $before =~ ^[0-9]+$ && $after =~ ^[0-9]+$ ]] ||
       { echo "profile.sh: the upstream's request count could not be read ($before, $after)" >&2; exit 1; }

@@ -69,28 +69,11 @@ mkdir -p "$tmp/www"
 chmod 755 "$tmp/www"
 head -c 64 /dev/zero | tr '\0' 'x' >"$tmp/www/small"
 head -c 16384 /dev/zero | tr '\0' 'x' >"$tmp/www/large"
-cat >"$tmp/upstream.conf" <<CONF
-daemon on;
-pid $tmp/upstream.pid;
-error_log $tmp/upstream-error.log warn;
-worker_processes 1;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  default_type application/octet-stream;
-  keepalive_timeout 75s;
-  keepalive_requests 10000000;
-  client_body_temp_path $tmp/u-body; proxy_temp_path $tmp/u-proxy;
-  fastcgi_temp_path $tmp/u-fcgi; uwsgi_temp_path $tmp/u-uwsgi; scgi_temp_path $tmp/u-scgi;
-  server {
-    listen 127.0.0.1:$up_port;
-    root $tmp/www;
-    location = /large { }
-    location / { try_files /small =404; }
-    error_page 405 =200 /small;
-  }
-}
-CONF
+# shellcheck source=../bench/nginx.sh
+source "$root/bench/nginx.sh"
+# POSTs get the small answer too (NGINX answers 405 to a POST for a file).
+write_upstream_conf "$tmp" "$up_port" on \
+  "location = /large { } location / { try_files /small =404; } error_page 405 =200 /small;"
 nginx -c "$tmp/upstream.conf" -p "$tmp"
 
 cat >"$tmp/post.lua" <<'LUA'
