@@ -103,9 +103,12 @@ for ((round = 1; round <= rounds; round++)); do
     sleep 1.5
     # The requests are counted by the command perf runs, so the count and the samples cover
     # the same window (perf takes a moment to attach before it starts that command).
-    perf record -e cpu-clock -F "$freq" -o "$data" -p "$pid" -- \
-      sh -c "$count >'$tmp/before'; sleep $secs; $count >'$tmp/after'" 2>"$tmp/perf.err" ||
-      { echo "profile.sh: perf record failed for $target:" >&2; cat "$tmp/perf.err" >&2; exit 1; }
+    # perf now and then gives up at once on a process whose threads come and go: try again.
+    for attempt in 1 2 3; do
+      perf record -e cpu-clock -F "$freq" -o "$data" -p "$pid" -- \
+        sh -c "$count >'$tmp/before'; sleep $secs; $count >'$tmp/after'" 2>"$tmp/perf.err" && break
+      ((attempt < 3)) || { echo "profile.sh: perf record failed for $target:" >&2; cat "$tmp/perf.err" >&2; exit 1; }
+    done
     before=$(cat "$tmp/before") after=$(cat "$tmp/after")
     wait "$wrk_pid" || true
     [[ $before =~ ^[0-9]+$ && $after =~ ^[0-9]+$ ]] ||
