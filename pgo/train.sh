@@ -93,11 +93,16 @@ workload() {
   env "$@" UPSTREAM_PORT="$up_port" CANDIDATE_PORT="$port" EG_BIN="$bin" EG_BENCH_TMP="$tmp" \
     LLVM_PROFILE_FILE="$raw/$name-%p.profraw" bash "$root/bench/candidate.sh" >"$tmp/$name.out" 2>&1 &
   server_pid=$!
-  local i
+  local i ready=0
   for ((i = 0; i < 300; i++)); do
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/" 2>/dev/null) == 200 ]] && break
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/" 2>/dev/null) == 200 ]] && { ready=1; break; }
     sleep 0.1
   done
+  if ((!ready)); then
+    echo "pgo: $name: the server did not answer 200 on port $port within 30 s:" >&2
+    tail -n 20 "$tmp/$name.out" >&2
+    exit 1
+  fi
   local conns path script
   while read -r conns path script; do
     echo "pgo: $name: $conns connections, $path${script:+ ($script)}"
