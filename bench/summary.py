@@ -2,15 +2,25 @@
 """Summarises a `bench/run.sh` output directory: the candidate's numbers as ratios to NGINX
 measured in the same run, and whether the performance targets were met.
 
-Usage: summary.py OUT_DIR   (reads OUT_DIR/eg-*/output.txt, the harness's RESULT lines)
+Usage: summary.py OUT_DIR   (reads OUT_DIR/eg-*/output.txt, the harness's RESULT lines, and
+                             OUT_DIR/eg-*/results.tsv, its round-by-round rows)
+
+Environment: STEAL_MAX (default 5) and OTHER_MAX (default 15), in % of a CPU: a round whose
+two runs saw more hypervisor steal or more CPU used by other processes is counted as
+disturbed in the round-by-round table.
 """
+import csv
 import glob
 import os
+import statistics
 import sys
 
 # Targets (informative; never asserted in tests).
 RSS_LIMIT_KB = 32 * 1024
 LARGE_BODY_MIN_RATIO = 0.9
+# A round is disturbed when either run of the pair saw more than this (% of one CPU).
+STEAL_MAX = float(os.environ.get("STEAL_MAX", "5"))
+OTHER_MAX = float(os.environ.get("OTHER_MAX", "15"))
 
 
 def results(path):
@@ -86,7 +96,61 @@ def main():
     print("   rps = median req/s over rounds; p50/p99 in ms; cpu/r = CPU us per request of the")
     print("   server's processes; rssMB = peak RSS (VmHWM) in MiB. Targets (1t): rps x >= 1.0,")
     print("   p99 x <= 1.0, cpu x <= 1.0, RSS <= 32 MiB; every run: 16 KiB/200 conns x >= 0.9.")
+    for path in runs:
+        rounds_table(os.path.join(os.path.dirname(path), "results.tsv"))
     return 0
+
+
+def rounds_table(path):
+    """Per-round ratios: each round runs the targets back to back, so a pair shares the
+    machine's state; a pair where either run lost CPU to the hypervisor (steal) or to other
+    processes is marked, and the median of the undisturbed pairs is printed beside the median
+    of all."""
+    if not os.path.exists(path):
+        return
+    name = os.path.basename(os.path.dirname(path))
+    with open(path) as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    by = {}
+    for r in rows:
+        try:
+            rps = int(r["requests"]) / (int(r["duration_us"]) / 1e6)
+            cpu = int(r["cpu_ticks"]) / int(r["requests"])
+            key = (int(r["body"]), int(r["conns"]), r["round"])
+            by.setdefault(key, {})[r["target"]] = (
+                rps, cpu, float(r["steal_pct"]), float(r["other_cpu_pct"]))
+        except (KeyError, ValueError, ZeroDivisionError):
+            continue
+    settings = sorted({(b, c) for (b, c, _) in by})
+    if not settings:
+        return
+    print()
+    print("## %s round by round: req/s x NGINX (cpu/r x NGINX) [steal %% ours/NGINX]" % name)
+    print("   a '*' marks a disturbed round: steal > %g %% or other processes > %g %% of a CPU"
+          % (STEAL_MAX, OTHER_MAX))
+    for body, conns in settings:
+        cells, every, quiet, cpu_quiet = [], [], [], []
+        for (b, c, rnd) in sorted(k for k in by if k[:2] == (body, conns)):
+            pair = by[(b, c, rnd)]
+            if name not in pair or "nginx" not in pair:
+                continue
+            (rc, cc, sc, oc), (rn, cn, sn, on) = pair[name], pair["nginx"]
+            x, cx = rc / rn, (cc / cn if cn else float("nan"))
+            disturbed = max(sc, sn) > STEAL_MAX or max(oc, on) > OTHER_MAX
+            every.append(x)
+            if not disturbed:
+                quiet.append(x)
+                cpu_quiet.append(cx)
+            cells.append("%.2f (%.2f) [%.0f/%.0f]%s" % (x, cx, sc, sn, "*" if disturbed else ""))
+        if not every:
+            continue
+        summary = "median %.2f" % statistics.median(every)
+        if quiet:
+            summary += "; undisturbed %d: median %.2f (cpu %.2f)" % (
+                len(quiet), statistics.median(quiet), statistics.median(cpu_quiet))
+        else:
+            summary += "; no undisturbed round"
+        print("%-6s %6d %5d | %s | %s" % (name[3:], body, conns, "  ".join(cells), summary))
 
 
 if __name__ == "__main__":
