@@ -21,7 +21,8 @@
 # the measured requests are spread over, all waiting at once: 1; with more, the costs a
 # request shares with the others woken with it are divided as under load), LOCKED (1: also the locked
 # read-modify-writes per request of the last measurement and where they are, by
-# bench/locked-ops.py; needs objdump), CACHE_SIM (1: also data reads, writes and
+# bench/locked-ops.py; needs objdump; LOCKED_LINES=1: the busiest ones each with its source
+# line and inline chain, by addr2line), CACHE_SIM (1: also data reads, writes and
 # simulated first-level and last-level cache misses per request, callgrind's cache model of
 # this machine: how much memory a request touches, which instruction counts do not show), and candidate.sh's variables (EG_FILTERS_FILE,
 # EG_RULES_FILE, EG_SERVER_YAML, ...).

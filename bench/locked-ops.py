@@ -8,12 +8,18 @@ the dump, the addresses objdump shows with a `lock` prefix (or an `xchg` with a 
 operand), adds up how often callgrind saw each executed, and prints the total per request
 and the functions they sit in.
 
+In a build that inlines much (the profile-guided release build), most of them land in a few
+large functions; with `LOCKED_LINES=1` it also prints the busiest locked instructions one by one,
+each with its source line and the chain of inlined calls it came from (addr2line over the
+binary's line tables), innermost first.
+
     python3 bench/locked-ops.py DUMP REQUESTS [TOP]
 
-`bench/instructions.sh` runs it with `LOCKED=1`.
+`bench/instructions.sh` runs it with `LOCKED=1` (and passes `LOCKED_LINES`).
 """
 
 import collections
+import os
 import re
 import subprocess
 import sys
@@ -94,15 +100,38 @@ def main():
     counts, where = executions(dump)
     total = 0
     by_function = collections.Counter()
+    by_address = collections.Counter()
     for obj in sorted({o for o, _ in counts if o and o.startswith("/")}):
         locked = locked_addresses(obj)
         for (o, a), n in counts.items():
             if o == obj and a in locked:
                 total += n
                 by_function[where[(o, a)]] += n
+                by_address[(o, a)] += n
     print(f"locked:        {total / requests:.1f} per request")
     for fn, n in by_function.most_common(top):
         print(f"  {n / requests:6.2f}  {fn[:140]}")
+    if os.environ.get("LOCKED_LINES") == "1":
+        print("busiest locked instructions, innermost source line first:")
+        for (obj, addr), n in by_address.most_common(top * 2):
+            chain = inline_chain(obj, addr)
+            print(f"  {n / requests:6.2f}  {os.path.basename(obj)}+{addr:#x}")
+            for fn, line in chain[:6]:
+                print(f"            {line}  {fn[:100]}")
+
+
+def inline_chain(obj, addr):
+    """[(function, file:line)] from the instruction's line outwards through its inliners."""
+    out = subprocess.run(
+        ["addr2line", "-i", "-f", "-C", "-e", obj, hex(addr)], capture_output=True, text=True
+    ).stdout.splitlines()
+    pairs = []
+    for fn, line in zip(out[0::2], out[1::2]):
+        for prefix in ("/rustc/", os.path.expanduser("~/.cargo/registry/src/")):
+            if prefix in line:
+                line = line.split(prefix, 1)[1].split("/", 1)[-1]
+        pairs.append((fn, line.split(" (discriminator")[0]))
+    return pairs
 
 
 if __name__ == "__main__":
