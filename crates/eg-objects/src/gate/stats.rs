@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, LazyLock, Weak};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use eg_supervisor::shards::Shards;
@@ -60,8 +60,11 @@ struct Rates {
     ticked: (u64, u64),
 }
 
-/// Every ticked statistics object; the ticker drops the ones that are gone.
-static TICKED: LazyLock<Mutex<Vec<Weak<RequestStats>>>> = LazyLock::new(|| {
+/// Every ticked statistics object. The ticker holds a reference to each and drops the ones
+/// only it still holds; a check of the count is a plain load, where upgrading a weak
+/// reference would be a locked compare-and-swap per object and tick (a server with 10,000
+/// paths has 10,001 of them).
+static TICKED: LazyLock<Mutex<Vec<Arc<RequestStats>>>> = LazyLock::new(|| {
     let spawned = std::thread::Builder::new()
         .name("eg-stats-tick".into())
         .spawn(|| loop {
@@ -75,12 +78,9 @@ static TICKED: LazyLock<Mutex<Vec<Weak<RequestStats>>>> = LazyLock::new(|| {
 });
 
 fn tick_all() {
-    let live: Vec<Arc<RequestStats>> = {
-        let mut list = TICKED.lock();
-        list.retain(|w| w.strong_count() > 0);
-        list.iter().filter_map(Weak::upgrade).collect()
-    };
-    for s in live {
+    let mut list = TICKED.lock();
+    list.retain(|s| Arc::strong_count(s) > 1);
+    for s in list.iter() {
         s.tick();
     }
 }
@@ -145,7 +145,7 @@ impl RequestStats {
     /// counts each status code.
     pub fn ticked(with_codes: bool) -> Arc<RequestStats> {
         let s = Arc::new(RequestStats::new(with_codes));
-        TICKED.lock().push(Arc::downgrade(&s));
+        TICKED.lock().push(Arc::clone(&s));
         s
     }
 
@@ -206,8 +206,15 @@ impl RequestStats {
         self.total(|t| &t.count)
     }
 
-    /// One 5-second tick: the requests since the last tick feed the rates.
+    /// One 5-second tick: the requests since the last tick feed the rates. Statistics
+    /// nothing was ever recorded in are left alone: their rates start with the first tick
+    /// after their first request, as a path's meter in Easegress exists only from its
+    /// path's first request (`httpstat`'s top N makes it then), and a server with many
+    /// paths that see no traffic pays nothing for them but this check.
     fn tick(&self) {
+        if self.tallies.iter().next().is_none() {
+            return;
+        }
         let (count, errors) = (self.count(), self.total(|t| &t.errors));
         let mut r = self.rates.lock();
         let (all, err) = (
@@ -391,10 +398,37 @@ mod tests {
     fn the_ticker_drops_statistics_that_are_gone() {
         let s = RequestStats::ticked(false);
         let weak = Arc::downgrade(&s);
+        tick_all();
+        assert!(weak.upgrade().is_some(), "still held by its owner");
         drop(s);
         tick_all();
         assert!(weak.upgrade().is_none());
-        assert!(!TICKED.lock().iter().any(|w| w.ptr_eq(&weak)));
+        assert!(!TICKED
+            .lock()
+            .iter()
+            .any(|a| std::ptr::eq(Arc::as_ptr(a), weak.as_ptr())));
+    }
+
+    #[test]
+    fn rates_start_at_the_first_tick_after_the_first_request() {
+        let s = RequestStats::new(false);
+        // Ticks before any request leave the rates unstarted...
+        s.tick();
+        s.tick();
+        for _ in 0..50 {
+            s.record(200, Duration::from_millis(1), 0, 0);
+        }
+        // ...so the first tick after requests sets them to the tick's rate, 50 in 5 s.
+        s.tick();
+        let j = s.to_json();
+        assert_eq!(j["m1"], 10.0);
+        assert_eq!(j["m15"], 10.0);
+        s.tick();
+        let m1 = s.to_json()["m1"].as_f64().unwrap_or_default();
+        assert!(
+            (m1 - 10.0 * (-5.0f64 / 60.0).exp()).abs() < 0.001,
+            "an idle tick decays it: m1 {m1}"
+        );
     }
 
     #[test]
