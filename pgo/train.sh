@@ -84,23 +84,30 @@ LUA
 
 # One server process per workload: its profile is written when it exits on SIGTERM.
 # Arguments: a name, then the environment for candidate.sh; the wrk runs follow on stdin
-# as "connections path [script]" lines.
+# as "connections path [script]" lines. The server is ready when the first run's path
+# answers 200.
 workload() {
   local name=$1
   shift
-  local port
+  local port runs first
   port=$(free_port)
+  runs=$(cat)
+  first=$(awk 'NR == 1 {print $2}' <<<"$runs")
   env "$@" UPSTREAM_PORT="$up_port" CANDIDATE_PORT="$port" EG_BIN="$bin" EG_BENCH_TMP="$tmp" \
     LLVM_PROFILE_FILE="$raw/$name-%p.profraw" bash "$root/bench/candidate.sh" >"$tmp/$name.out" 2>&1 &
   server_pid=$!
   local i ready=0
   for ((i = 0; i < 300; i++)); do
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/" 2>/dev/null) == 200 ]] && { ready=1; break; }
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$first" 2>/dev/null) == 200 ]] && { ready=1; break; }
     sleep 0.1
   done
   if ((!ready)); then
-    echo "pgo: $name: the server did not answer 200 on port $port within 30 s:" >&2
+    echo "pgo: $name: the server did not answer 200 to $first on port $port within 30 s:" >&2
     tail -n 20 "$tmp/$name.out" >&2
+    # The server's own log, in the newest of candidate.sh's directories.
+    local log
+    log=$(ls -td "$tmp"/eg-candidate.*/logs 2>/dev/null | head -1)
+    [[ -n $log ]] && grep -h -E "ERROR|WARN" "$log"/* 2>/dev/null | tail -n 5 >&2
     exit 1
   fi
   local conns path script
@@ -112,7 +119,7 @@ workload() {
       cat "$tmp/wrk.out" >&2
       exit 1
     fi
-  done
+  done <<<"$runs"
   kill -TERM "$server_pid"
   wait "$server_pid" || true
   server_pid=""
@@ -130,6 +137,26 @@ workload as-users EG_WORKER_THREADS=0 EG_ACCESS_LOG=1 <<RUNS
 RUNS
 workload adaptor EG_WORKER_THREADS=1 EG_REQUEST_ADAPTOR=1 <<RUNS
 50 /
+RUNS
+# bench/pipeline-overhead.sh's pipeline: RequestAdaptor, Validator, RateLimiter and
+# HeaderCounter before the Proxy.
+workload pipeline EG_WORKER_THREADS=1 EG_FILTERS_FILE="$root/bench/pipeline-filters.yaml" <<RUNS
+50 /
+RUNS
+# Both routers over 1,000 exact paths (bench/route-scale.sh's shape), the last one asked for.
+{
+  echo "rules:"
+  echo "  - paths:"
+  for ((i = 0; i < 1000; i++)); do
+    printf '      - path: /svc/%d/items\n        backend: bench-pipeline\n' "$i"
+  done
+} >"$tmp/routes.yaml"
+workload routes-ordered EG_WORKER_THREADS=1 EG_RULES_FILE="$tmp/routes.yaml" <<RUNS
+50 /svc/999/items
+RUNS
+workload routes-radix-tree EG_WORKER_THREADS=1 EG_RULES_FILE="$tmp/routes.yaml" \
+  EG_SERVER_YAML="routerKind: RadixTree" <<RUNS
+50 /svc/999/items
 RUNS
 
 # 3. Merge.
