@@ -17,18 +17,8 @@ paths=${PATHS:-10000}
 mkdir -p "$out/variants"
 v=$out/variants
 
-rules() { # COUNT FILE
-  {
-    echo "rules:"
-    echo "  - paths:"
-    for ((i = 0; i < $1; i++)); do
-      echo "      - path: /svc/$i/items"
-      echo "        backend: bench-pipeline"
-    done
-  } >"$2"
-}
-rules 1 "$v/rules-1.yaml"
-rules "$paths" "$v/rules-many.yaml"
+bash "$here/path-rules.sh" 1 >"$v/rules-1.yaml"
+bash "$here/path-rules.sh" "$paths" >"$v/rules-many.yaml"
 mid=$((paths / 2 - 1))
 last=$((paths - 1))
 k=$((paths / 1000))k

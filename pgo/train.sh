@@ -144,13 +144,7 @@ workload pipeline EG_WORKER_THREADS=1 EG_FILTERS_FILE="$root/bench/pipeline-filt
 50 /
 RUNS
 # Both routers over 1,000 exact paths (bench/route-scale.sh's shape), the last one asked for.
-{
-  echo "rules:"
-  echo "  - paths:"
-  for ((i = 0; i < 1000; i++)); do
-    printf '      - path: /svc/%d/items\n        backend: bench-pipeline\n' "$i"
-  done
-} >"$tmp/routes.yaml"
+bash "$root/bench/path-rules.sh" 1000 >"$tmp/routes.yaml"
 workload routes-ordered EG_WORKER_THREADS=1 EG_RULES_FILE="$tmp/routes.yaml" <<RUNS
 50 /svc/999/items
 RUNS
