@@ -93,7 +93,7 @@ impl Filter for HeaderCounter {
         let mut counted = false;
         if let Some(req) = ctx.request() {
             for (name, count) in self.counters.iter() {
-                if req.headers().get(name).is_some_and(|v| !v.is_empty()) {
+                if eg_protocols::lookup::first(req.headers(), name).is_some_and(|v| !v.is_empty()) {
                     count.fetch_add(1, Ordering::Relaxed);
                     counted = true;
                 }

@@ -296,7 +296,7 @@ impl RequestAdaptor {
     }
 
     fn recode(&self, req: &mut HttpRequest) -> &'static str {
-        if self.compress && !req.head.headers.contains_key(CONTENT_ENCODING) {
+        if self.compress && !eg_protocols::lookup::contains(&req.head.headers, &CONTENT_ENCODING) {
             if let Err(e) = recode(&mut req.head.headers, &mut req.body, true) {
                 tracing::error!(
                     "RequestAdaptor({}): compress request body failed: {e}",
@@ -305,12 +305,11 @@ impl RequestAdaptor {
                 return RESULT_COMPRESS_FAILED;
             }
         }
-        let gzipped = req
-            .head
-            .headers
-            .get(CONTENT_ENCODING)
-            .is_some_and(|v| v.as_bytes() == GZIP.as_bytes());
-        if self.decompress && gzipped {
+        let gzipped = || {
+            eg_protocols::lookup::first(&req.head.headers, &CONTENT_ENCODING)
+                .is_some_and(|v| v.as_bytes() == GZIP.as_bytes())
+        };
+        if self.decompress && gzipped() {
             if let Err(e) = recode(&mut req.head.headers, &mut req.body, false) {
                 tracing::error!(
                     "RequestAdaptor({}): decompress request body failed: {e}",

@@ -91,7 +91,7 @@ impl HeaderValidator {
 
 impl Rule {
     fn valid(&self, headers: &HeaderMap) -> bool {
-        headers.get_all(&self.name).iter().any(|v| {
+        eg_protocols::lookup::all(headers, &self.name).any(|v| {
             let Ok(v) = v.to_str() else {
                 return false;
             };
