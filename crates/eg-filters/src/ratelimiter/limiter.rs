@@ -49,15 +49,31 @@ struct Window {
 pub struct Limiter {
     policy: LimiterPolicy,
     start: Instant,
+    /// The policy's figures as [`Limiter::acquire`] uses them, worked out once: a division
+    /// of 128-bit integers is a library call of some hundred instructions, and nanoseconds
+    /// in 64 bits last 584 years.
+    period_nanos: u64,
+    limit: u64,
+    max_tokens: u64,
     window: Mutex<Window>,
+}
+
+/// `d` in nanoseconds, at most `u64::MAX` (584 years).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl Limiter {
     /// A limiter whose first cycle starts at `now`.
     pub fn new(policy: LimiterPolicy, now: Instant) -> Limiter {
+        let period_nanos = nanos(policy.period).max(1);
+        let limit = policy.limit.max(1);
         Limiter {
             policy,
             start: now,
+            period_nanos,
+            limit,
+            max_tokens: limit.saturating_mul(nanos(policy.timeout) / period_nanos + 1),
             window: Mutex::new(Window {
                 cycle: 0,
                 tokens: 0,
@@ -72,31 +88,25 @@ impl Limiter {
 
     /// Takes one permit at `now`.
     pub fn acquire(&self, now: Instant) -> Decision {
-        let p = &self.policy;
-        let period = p.period.as_nanos().max(1);
-        let limit = u128::from(p.limit.max(1));
-        let max_tokens = limit * (p.timeout.as_nanos() / period + 1);
-        let elapsed = now.saturating_duration_since(self.start).as_nanos();
+        let (period, limit) = (self.period_nanos, self.limit);
+        let elapsed = nanos(now.saturating_duration_since(self.start));
         let cycle = elapsed / period;
 
         let mut w = self.window.lock();
         // Permits already out from the start of the current cycle on.
-        let passed = cycle.saturating_sub(u128::from(w.cycle));
-        let tokens = u128::from(w.tokens).saturating_sub(passed.saturating_mul(limit));
-        if tokens >= max_tokens {
+        let passed = cycle.saturating_sub(w.cycle);
+        let tokens = w.tokens.saturating_sub(passed.saturating_mul(limit));
+        if tokens >= self.max_tokens {
             return Decision::Rejected;
         }
-        w.tokens = u64::try_from(tokens + 1).unwrap_or(u64::MAX);
-        w.cycle = u64::try_from(cycle).unwrap_or(u64::MAX);
+        w.tokens = tokens.saturating_add(1);
+        w.cycle = cycle;
         if tokens < limit {
             return Decision::Permitted;
         }
         // A permit of cycle `cycle + tokens / limit`: wait for its start.
-        let target = (cycle + tokens / limit) * period;
-        let wait = target.saturating_sub(elapsed);
-        Decision::Wait(Duration::from_nanos(
-            u64::try_from(wait).unwrap_or(u64::MAX),
-        ))
+        let target = cycle.saturating_add(tokens / limit).saturating_mul(period);
+        Decision::Wait(Duration::from_nanos(target.saturating_sub(elapsed)))
     }
 }
 
@@ -176,5 +186,25 @@ mod tests {
         // 200ms later but in the next cycle: a new permit.
         assert_eq!(l.acquire(t0 + ms(1100)), Decision::Permitted);
         assert_eq!(l.acquire(t0 + ms(1999)), Decision::Rejected);
+    }
+
+    #[test]
+    fn periods_and_timeouts_beyond_64_bit_nanoseconds_saturate() {
+        let t0 = Instant::now();
+        let ages = Duration::from_secs(1000 * 365 * 24 * 3600);
+        let policy = |timeout, period| LimiterPolicy {
+            timeout,
+            period,
+            limit: 1,
+        };
+        // A cycle longer than 584 years: one permit, then none.
+        let l = Limiter::new(policy(Duration::ZERO, ages), t0);
+        assert_eq!(l.acquire(t0 + ms(1)), Decision::Permitted);
+        assert_eq!(l.acquire(t0 + ms(2)), Decision::Rejected);
+        // A timeout as long: the next permits are reserved in the coming cycles.
+        let l = Limiter::new(policy(ages, ms(10)), t0);
+        assert_eq!(l.acquire(t0), Decision::Permitted);
+        assert_eq!(l.acquire(t0), Decision::Wait(ms(10)));
+        assert_eq!(l.acquire(t0), Decision::Wait(ms(20)));
     }
 }

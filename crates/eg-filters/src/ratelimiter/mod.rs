@@ -18,9 +18,9 @@ mod spec;
 mod tests;
 
 use std::any::Any;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use arc_swap::ArcSwap;
 use eg_protocols::{Context, HttpResponse};
 use eg_spec::error::join_path;
 use eg_spec::{SpecError, StringMatcher};
@@ -65,10 +65,19 @@ struct Rule {
     policy_name: String,
     methods: Box<[Method]>,
     url: StringMatcher,
-    limiter: ArcSwap<Limiter>,
+    /// The limiter this rule started with.
+    own: Arc<Limiter>,
+    /// The previous generation's limiter, taken over once by [`Filter::init`]: read
+    /// without the reference counting a swappable pointer costs each request.
+    inherited: OnceLock<Arc<Limiter>>,
 }
 
 impl Rule {
+    /// The limiter in use: the inherited one if there is one.
+    fn limiter(&self) -> &Arc<Limiter> {
+        self.inherited.get().unwrap_or(&self.own)
+    }
+
     fn matches(&self, method: &Method, path: &str) -> bool {
         (self.methods.is_empty() || self.methods.contains(method)) && self.url.matches(path)
     }
@@ -77,7 +86,7 @@ impl Rule {
     fn same_as(&self, prev: &Rule) -> bool {
         self.spec == prev.spec
             && self.policy_name == prev.policy_name
-            && self.limiter.load().policy() == prev.limiter.load().policy()
+            && self.limiter().policy() == prev.limiter().policy()
     }
 }
 
@@ -132,7 +141,8 @@ impl RateLimiter {
                 policy_name: name.clone(),
                 methods: spec::methods(&u.methods, &join_path(&at, "methods"))?,
                 url: url.compile(&join_path(&at, "url"))?,
-                limiter: ArcSwap::from_pointee(Limiter::new(*policy, now)),
+                own: Arc::new(Limiter::new(*policy, now)),
+                inherited: OnceLock::new(),
             });
         }
         Ok(RateLimiter {
@@ -170,7 +180,7 @@ impl Filter for RateLimiter {
         let Some(rule) = self.rules.iter().find(|r| r.matches(req.method(), &path)) else {
             return Handled::Done("");
         };
-        match rule.limiter.load().acquire(Instant::now()) {
+        match rule.limiter().acquire(Instant::now()) {
             Decision::Permitted => Handled::Done(""),
             Decision::Wait(d) => Handled::Pending(Box::pin(async move {
                 tokio::time::sleep(d).await;
@@ -198,7 +208,8 @@ impl Filter for RateLimiter {
                 .find(|(i, p)| !taken[*i] && rule.same_as(p));
             if let Some((i, p)) = found {
                 taken[i] = true;
-                rule.limiter.store(p.limiter.load_full());
+                // Called once: a second call keeps the first limiter taken.
+                let _ = rule.inherited.set(Arc::clone(p.limiter()));
             }
         }
     }

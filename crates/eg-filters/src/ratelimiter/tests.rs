@@ -172,7 +172,7 @@ async fn defaults_apply_when_fields_are_omitted() {
         assert!(matches!(f.handle(&mut c), Handled::Done("")));
     }
     let rl = f.as_any().downcast_ref::<RateLimiter>().unwrap();
-    let p = *rl.rules[0].limiter.load().policy();
+    let p = *rl.rules[0].limiter().policy();
     assert_eq!(
         p,
         LimiterPolicy {
