@@ -11,6 +11,11 @@ use http::{HeaderValue, Method, Request, Uri, Version};
 /// Most headers a request head may have here; more go to hyper, which answers 431.
 const MAX_HEADERS: usize = 100;
 
+/// Room for headers the pipeline adds to the request's own (a RequestAdaptor's `set` or
+/// `add`, a Validator's or a signer's): a map filled to its capacity would move to a table
+/// twice its size for the first one, reallocating and rehashing every name.
+pub(super) const ADDED_HEADERS_ROOM: usize = 4;
+
 /// The longest request head read here; a longer one (a long URI, large cookies) goes to
 /// hyper, whose limit is larger.
 pub(super) const MAX_HEAD_BYTES: usize = 8 * 1024;
@@ -117,7 +122,7 @@ pub(super) fn parse(buf: &mut BytesMut) -> Parsed {
     // the empty map it replaced dropped.
     let mut request = Request::new(Body::Empty);
     let headers = request.headers_mut();
-    headers.reserve(spans.len());
+    headers.reserve(spans.len() + ADDED_HEADERS_ROOM);
     for (name, value) in spans.iter() {
         let Ok(name) = eg_protocols::header_name(&head[name]) else {
             return Parsed::Malformed;

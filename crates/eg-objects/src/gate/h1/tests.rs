@@ -3,7 +3,7 @@
 use bytes::BytesMut;
 use http::{HeaderMap, Method, StatusCode, Version};
 
-use super::request::{self, Exchange, Parsed, MAX_HEAD_BYTES};
+use super::request::{self, Exchange, Parsed, ADDED_HEADERS_ROOM, MAX_HEAD_BYTES};
 use super::response::{encode_head, Framing, Written};
 
 fn parse(text: &str) -> (Parsed, BytesMut) {
@@ -34,6 +34,29 @@ fn requests_with_more_headers_than_kept_inline_are_whole() {
                 format!("v{i}").as_str()
             );
         }
+    }
+}
+
+#[test]
+fn a_request_has_room_for_the_headers_a_pipeline_adds() {
+    for n in [1, 5, 20] {
+        let mut head = String::from("GET /t HTTP/1.1\r\nHost: h\r\n");
+        for i in 1..n {
+            head.push_str(&format!("X-H{i}: v{i}\r\n"));
+        }
+        head.push_str("\r\n");
+        let (Parsed::Request(mut req, _), _) = parse(&head) else {
+            panic!("{n} headers not served here");
+        };
+        let room = req.headers().capacity();
+        for i in 0..ADDED_HEADERS_ROOM {
+            let name = http::HeaderName::try_from(format!("x-added-{i}")).unwrap();
+            req.headers_mut()
+                .insert(name, http::HeaderValue::from_static("1"));
+        }
+        // Not moved to a larger table.
+        assert_eq!(req.headers().capacity(), room, "{n} headers");
+        assert_eq!(req.headers().len(), n + ADDED_HEADERS_ROOM);
     }
 }
 
