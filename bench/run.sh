@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The proxy benchmark of easegress-rs against NGINX and HAProxy (`make bench`).
 #
-# Runs the common yardstick ../shared/bench/proxy-bench.sh twice with bin/easegress-server
-# as the candidate (through bench/candidate.sh): once with one worker thread (like for
-# like: nginx and haproxy run one worker) and once with the runtime's default thread count,
-# then prints every candidate number as a ratio to NGINX measured in the same run.
+# Runs the common yardstick ../shared/bench/proxy-bench.sh with bin/easegress-server as the
+# candidate (through bench/candidate.sh) three times: with one worker thread (like for like:
+# nginx and haproxy run one worker), with the runtime's default thread count, and as users
+# run it (default threads, the HTTPServer's default access log on, against `nginx-log`:
+# NGINX with its default access log), then prints every candidate number as a ratio to NGINX
+# measured in the same run.
 #
 # Environment (all optional):
 #   SHARED          the shared material                       <repo>/../shared
@@ -15,7 +17,8 @@
 #   DURATION        seconds per wrk run                        5
 #   WARMUP          unmeasured seconds per target and setting  2
 #   TARGETS_EXTRA   targets besides nginx and the candidate    "direct haproxy"
-#   MODES           which runs: "1t" (one worker thread), "mt" (default count)   "1t mt"
+#   MODES           which runs: "1t" (one worker thread), "mt" (default count), "users"
+#                   (default count, access log on, against nginx-log)   "1t mt users"
 #   CANDIDATE_PORT  port of the candidate                      18090
 #   (any other proxy-bench.sh variable, e.g. QUIET_WAIT, NOISY_PCT, PROXY_CPU, passes through)
 set -euo pipefail
@@ -33,7 +36,7 @@ export ROUNDS=${ROUNDS:-3}
 export DURATION=${DURATION:-5}
 export WARMUP=${WARMUP:-2}
 TARGETS_EXTRA=${TARGETS_EXTRA-direct haproxy}
-MODES=${MODES:-1t mt}
+MODES=${MODES:-1t mt users}
 export CANDIDATE_PORT=${CANDIDATE_PORT:-18090}
 OUT=${OUT:-$here/out/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
@@ -55,16 +58,20 @@ mkdir -p "$EG_BENCH_TMP"
 trap 'rm -rf "$EG_BENCH_TMP"' EXIT
 
 for mode in $MODES; do
+  access_log=${EG_ACCESS_LOG:-0}
+  targets="$TARGETS_EXTRA nginx"
   case $mode in
     1t) threads=1; name=eg-1t ;;
     mt) threads=default; name=eg-mt ;;
-    *) echo "bench: unknown mode $mode (1t or mt)" >&2; exit 1 ;;
+    users) threads=default; name=eg-users; access_log=1; targets="$TARGETS_EXTRA nginx nginx-log" ;;
+    *) echo "bench: unknown mode $mode (1t, mt or users)" >&2; exit 1 ;;
   esac
-  echo "== $name: easegress-server --worker-threads ${threads}; body ${BODY}; conns ${CONNS}; ${ROUNDS} rounds x ${DURATION}s"
+  echo "== $name: easegress-server --worker-threads ${threads}, access log $([[ $access_log == 1 ]] && echo on || echo off); body ${BODY}; conns ${CONNS}; ${ROUNDS} rounds x ${DURATION}s"
   EG_WORKER_THREADS=$threads \
+  EG_ACCESS_LOG=$access_log \
   CANDIDATE_NAME=$name \
   CANDIDATE_CMD="$here/candidate.sh" \
-  TARGETS="$TARGETS_EXTRA nginx $name" \
+  TARGETS="$targets $name" \
     bash "$harness" -o "$OUT/$name" | tee "$OUT/$name.log"
 done
 
