@@ -1,6 +1,6 @@
 //! The floor on epoll: tokio's current-thread runtime, one task per client connection.
 
-use crate::head::{self, Parsed};
+use crate::head::{self, Next};
 use std::io;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,48 +29,38 @@ pub fn run(listen: SocketAddr, upstream: SocketAddr) -> io::Result<()> {
 async fn serve(mut client: TcpStream, upstream: SocketAddr) -> io::Result<()> {
     client.set_nodelay(true)?;
     let mut up: Option<TcpStream> = None;
-    let mut req = Vec::with_capacity(crate::REQUEST_ROOM);
-    let mut ans = Vec::with_capacity(crate::ANSWER_ROOM);
+    let mut req = Vec::with_capacity(head::REQUEST_ROOM);
+    let mut ans = Vec::with_capacity(head::ANSWER_ROOM);
     loop {
         req.clear();
         let len = loop {
-            if head::maybe_whole(&req) {
-                match head::request(&req) {
-                    Parsed::Complete(n) => break n,
-                    Parsed::Refused => return Ok(()),
-                    Parsed::Partial => {}
-                }
-            }
-            if client.read_buf(&mut req).await? == 0 {
-                return Ok(());
+            match head::next_request(&mut req) {
+                Next::Forward(n) => break n,
+                Next::Close => return Ok(()),
+                Next::Read if client.read_buf(&mut req).await? == 0 => return Ok(()),
+                Next::Read => {}
             }
         };
         let conn = match &mut up {
             Some(conn) => conn,
-            None => {
-                let conn = TcpStream::connect(upstream).await?;
-                conn.set_nodelay(true)?;
-                up.insert(conn)
-            }
+            None => up.insert(connect(upstream).await?),
         };
         conn.write_all(&req[..len]).await?;
         ans.clear();
         let total = loop {
-            if head::maybe_whole(&ans) {
-                match head::answer(&ans) {
-                    Parsed::Complete(n) if ans.len() >= n => break n,
-                    Parsed::Complete(n) => ans.reserve(n - ans.len()),
-                    Parsed::Refused => return Ok(()),
-                    Parsed::Partial => {}
-                }
-            }
-            if ans.capacity() == ans.len() {
-                ans.reserve(crate::ANSWER_ROOM);
-            }
-            if conn.read_buf(&mut ans).await? == 0 {
-                return Ok(());
+            match head::next_answer(&mut ans) {
+                Next::Forward(n) => break n,
+                Next::Close => return Ok(()),
+                Next::Read if conn.read_buf(&mut ans).await? == 0 => return Ok(()),
+                Next::Read => {}
             }
         };
         client.write_all(&ans[..total]).await?;
     }
+}
+
+async fn connect(upstream: SocketAddr) -> io::Result<TcpStream> {
+    let conn = TcpStream::connect(upstream).await?;
+    conn.set_nodelay(true)?;
+    Ok(conn)
 }

@@ -64,9 +64,45 @@ fn content_length(headers: &[httparse::Header<'_>]) -> Option<usize> {
     std::str::from_utf8(h.value).ok()?.trim().parse().ok()
 }
 
-/// Whether `buf` may hold a whole head yet (cheaper than a parse that fails).
-pub fn maybe_whole(buf: &[u8]) -> bool {
-    memchr::memmem::find(buf, b"\r\n\r\n").is_some()
+/// What a connection does next with what it has read of a message.
+pub enum Next {
+    /// Read more into the buffer (which has room for it).
+    Read,
+    /// Forward the buffer's first this many bytes.
+    Forward(usize),
+    /// Close the client's connection.
+    Close,
+}
+
+/// The next step for a request buffer.
+pub fn next_request(buf: &mut Vec<u8>) -> Next {
+    next(buf, request, REQUEST_ROOM)
+}
+
+/// The next step for an answer buffer (grown to hold the whole answer).
+pub fn next_answer(buf: &mut Vec<u8>) -> Next {
+    next(buf, answer, ANSWER_ROOM)
+}
+
+/// A connection's request buffer: its initial room, and what it grows by when full.
+pub const REQUEST_ROOM: usize = 4 * 1024;
+/// A connection's answer buffer: its initial room, and what it grows by when full.
+pub const ANSWER_ROOM: usize = 32 * 1024;
+
+fn next(buf: &mut Vec<u8>, parse: fn(&[u8]) -> Parsed, room: usize) -> Next {
+    // Only a buffer with an empty line in it can hold a whole head.
+    if memchr::memmem::find(buf, b"\r\n\r\n").is_some() {
+        match parse(buf) {
+            Parsed::Complete(n) if buf.len() >= n => return Next::Forward(n),
+            Parsed::Complete(n) => buf.reserve(n - buf.len()),
+            Parsed::Refused => return Next::Close,
+            Parsed::Partial => {}
+        }
+    }
+    if buf.capacity() == buf.len() {
+        buf.reserve(room);
+    }
+    Next::Read
 }
 
 #[cfg(test)]
@@ -97,5 +133,18 @@ mod tests {
             answer(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
             Parsed::Refused
         ));
+    }
+
+    #[test]
+    fn an_answer_buffer_grows_to_the_whole_answer() {
+        let mut buf = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nxx".to_vec();
+        assert!(matches!(next_answer(&mut buf), Next::Read));
+        assert!(buf.capacity() >= 100_000 + 43);
+        buf.resize(100_000 + 43, b'x');
+        assert!(matches!(next_answer(&mut buf), Next::Forward(100_043)));
+        let mut full = Vec::with_capacity(4);
+        full.extend_from_slice(b"GET ");
+        assert!(matches!(next_request(&mut full), Next::Read));
+        assert!(full.capacity() > full.len());
     }
 }

@@ -1,7 +1,7 @@
 //! The floor on io_uring: monoio's thread-per-core runtime (one thread here), one task
 //! per client connection. Reads and writes hand their buffer to the kernel and get it back.
 
-use crate::head::{self, Parsed};
+use crate::head::{self, Next};
 use monoio::buf::IoBufMut;
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::{TcpListener, TcpStream};
@@ -49,51 +49,38 @@ async fn write_whole(sock: &mut TcpStream, buf: &mut Vec<u8>, len: usize) -> io:
 async fn serve(mut client: TcpStream, upstream: SocketAddr) -> io::Result<()> {
     client.set_nodelay(true)?;
     let mut up: Option<TcpStream> = None;
-    let mut req = Vec::with_capacity(crate::REQUEST_ROOM);
-    let mut ans = Vec::with_capacity(crate::ANSWER_ROOM);
+    let mut req = Vec::with_capacity(head::REQUEST_ROOM);
+    let mut ans = Vec::with_capacity(head::ANSWER_ROOM);
     loop {
         req.clear();
         let len = loop {
-            if head::maybe_whole(&req) {
-                match head::request(&req) {
-                    Parsed::Complete(n) => break n,
-                    Parsed::Refused => return Ok(()),
-                    Parsed::Partial => {}
-                }
-            }
-            if req.capacity() == req.len() {
-                req.reserve(crate::REQUEST_ROOM);
-            }
-            if read_more(&mut client, &mut req).await? == 0 {
-                return Ok(());
+            match head::next_request(&mut req) {
+                Next::Forward(n) => break n,
+                Next::Close => return Ok(()),
+                Next::Read if read_more(&mut client, &mut req).await? == 0 => return Ok(()),
+                Next::Read => {}
             }
         };
         let conn = match &mut up {
             Some(conn) => conn,
-            None => {
-                let conn = TcpStream::connect_addr(upstream).await?;
-                conn.set_nodelay(true)?;
-                up.insert(conn)
-            }
+            None => up.insert(connect(upstream).await?),
         };
         write_whole(conn, &mut req, len).await?;
         ans.clear();
         let total = loop {
-            if head::maybe_whole(&ans) {
-                match head::answer(&ans) {
-                    Parsed::Complete(n) if ans.len() >= n => break n,
-                    Parsed::Complete(n) => ans.reserve(n - ans.len()),
-                    Parsed::Refused => return Ok(()),
-                    Parsed::Partial => {}
-                }
-            }
-            if ans.capacity() == ans.len() {
-                ans.reserve(crate::ANSWER_ROOM);
-            }
-            if read_more(conn, &mut ans).await? == 0 {
-                return Ok(());
+            match head::next_answer(&mut ans) {
+                Next::Forward(n) => break n,
+                Next::Close => return Ok(()),
+                Next::Read if read_more(conn, &mut ans).await? == 0 => return Ok(()),
+                Next::Read => {}
             }
         };
         write_whole(&mut client, &mut ans, total).await?;
     }
+}
+
+async fn connect(upstream: SocketAddr) -> io::Result<TcpStream> {
+    let conn = TcpStream::connect_addr(upstream).await?;
+    conn.set_nodelay(true)?;
+    Ok(conn)
 }

@@ -19,11 +19,6 @@ mod io_uring;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-/// Initial room of a connection's request buffer.
-const REQUEST_ROOM: usize = 4 * 1024;
-/// Initial room of a connection's answer buffer (grown to an answer's length).
-const ANSWER_ROOM: usize = 32 * 1024;
-
 /// A connection's failure, printed when `FLOOR_DEBUG` is set (wrk's closes are normal).
 fn report(e: &std::io::Error) {
     if std::env::var_os("FLOOR_DEBUG").is_some() {
