@@ -13,6 +13,7 @@
 //! closes ends the client's connection.
 
 mod epoll;
+mod forward;
 mod head;
 mod io_uring;
 
