@@ -12,8 +12,10 @@
 #   LOCKED=1 bash bench/instructions.sh                # also count locked instructions
 #   CACHE_SIM=1 bash bench/instructions.sh             # also simulated cache misses
 #   CONNS=50 bash bench/instructions.sh                # 50 connections waiting at once
+#   FLOOR=epoll CONNS=50 bash bench/instructions.sh    # bench/floor-proxy (bench/floor.sh)
 #
-# Environment: TARGET (easegress or nginx), EG_BIN (bin/easegress-server), EG_ACCESS_LOG (0), REQUESTS (2000),
+# Environment: TARGET (easegress or nginx), FLOOR (epoll or io_uring: bench/floor-proxy on
+# that runtime instead of easegress-server), EG_BIN (bin/easegress-server), EG_ACCESS_LOG (0), REQUESTS (2000),
 # WARMUP (200), BODY (bytes of the upstream's answer, 64), EG_WORKER_THREADS (1),
 # REQ_PATH (the request's path and query, /), REQ_HEADERS (more request headers, one
 # "Name: value" a line), MEASURES (measurements of REQUESTS each in the same process, 1: with
@@ -41,6 +43,12 @@ body=${BODY:-64}
 for tool in valgrind callgrind_control nginx python3; do
   command -v "$tool" >/dev/null || { echo "instructions.sh: $tool is needed" >&2; exit 1; }
 done
+
+if [[ -n ${FLOOR:-} ]]; then
+  cargo build --release --quiet --manifest-path "$here/floor-proxy/Cargo.toml" \
+    --target-dir "$here/../target/bench-floor"
+  real_bin=$(realpath "$here/../target/bench-floor/release/floor-proxy")
+fi
 
 callgrind_args=(--tool=callgrind)
 [[ ${LOCKED:-0} == 1 ]] && callgrind_args+=(--dump-instr=yes)
@@ -87,9 +95,14 @@ else
 exec valgrind ${callgrind_args[*]} --callgrind-out-file=$tmp/callgrind.out "$real_bin" "\$@"
 SH
   chmod +x "$tmp/valgrind-server"
-  UPSTREAM_PORT=$upstream_port CANDIDATE_PORT=$candidate_port EG_BIN=$tmp/valgrind-server \
-    EG_BENCH_TMP=$tmp EG_WORKER_THREADS=${EG_WORKER_THREADS:-1} \
-    bash "$here/candidate.sh" >"$tmp/server.out" 2>&1 &
+  if [[ -n ${FLOOR:-} ]]; then
+    "$tmp/valgrind-server" "$FLOOR" "127.0.0.1:$candidate_port" "127.0.0.1:$upstream_port" \
+      >"$tmp/server.out" 2>&1 &
+  else
+    UPSTREAM_PORT=$upstream_port CANDIDATE_PORT=$candidate_port EG_BIN=$tmp/valgrind-server \
+      EG_BENCH_TMP=$tmp EG_WORKER_THREADS=${EG_WORKER_THREADS:-1} \
+      bash "$here/candidate.sh" >"$tmp/server.out" 2>&1 &
+  fi
   pids+=($!)
   server_pid=$!
 fi

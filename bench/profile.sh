@@ -11,7 +11,11 @@
 #   KEEP_TMP=1 bash bench/profile.sh               # keep perf.data files to look further:
 #       perf report -i DIR/easegress-1.data --no-children --sort sym
 #
-# Environment: EG_BIN (bin/easegress-server), BODY (bytes of the upstream's answer, 64),
+#   FLOOR=epoll bash bench/profile.sh              # bench/floor-proxy as the candidate
+#
+# Environment: EG_BIN (bin/easegress-server), FLOOR (epoll or io_uring: run bench/floor-proxy
+# on that runtime instead of easegress-server, still labelled "easegress" in the output;
+# built into target/bench-floor), BODY (bytes of the upstream's answer, 64),
 # CONNS (wrk's connections, 50), SECONDS_SAMPLED (5), ROUNDS (2, targets interleaved),
 # FREQ (samples a second, 2000), TOP (the candidate's busiest symbols listed, 25),
 # PROXY_CPU (1) and CLIENT_CPU (0: wrk and the upstream), EG_ACCESS_LOG (0), and
@@ -37,6 +41,11 @@ client_cpu=${CLIENT_CPU:-0}
 for tool in perf wrk nginx taskset python3 curl; do
   command -v "$tool" >/dev/null || { echo "profile.sh: $tool is needed" >&2; exit 1; }
 done
+if [[ -n ${FLOOR:-} ]]; then
+  cargo build --release --quiet --manifest-path "$here/floor-proxy/Cargo.toml" \
+    --target-dir "$here/../target/bench-floor"
+  bin=$(realpath "$here/../target/bench-floor/release/floor-proxy")
+fi
 [[ -x $bin ]] || { echo "profile.sh: $bin not found (run make first)" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/eg-profile.XXXXXX")
@@ -70,8 +79,13 @@ pids+=($!)
 setsid taskset -c "$proxy_cpu" nginx -p "$tmp" -c "$tmp/proxy.conf" >"$tmp/nginx.out" 2>&1 &
 pids+=($!)
 nginx_pid=$!
-UPSTREAM_PORT=$up_port CANDIDATE_PORT=$eg_port EG_BIN=$bin EG_BENCH_TMP=$tmp \
-  setsid taskset -c "$proxy_cpu" bash "$here/candidate.sh" >"$tmp/easegress.out" 2>&1 &
+if [[ -n ${FLOOR:-} ]]; then
+  setsid taskset -c "$proxy_cpu" "$bin" "$FLOOR" "127.0.0.1:$eg_port" "127.0.0.1:$up_port" \
+    >"$tmp/easegress.out" 2>&1 &
+else
+  UPSTREAM_PORT=$up_port CANDIDATE_PORT=$eg_port EG_BIN=$bin EG_BENCH_TMP=$tmp \
+    setsid taskset -c "$proxy_cpu" bash "$here/candidate.sh" >"$tmp/easegress.out" 2>&1 &
+fi
 pids+=($!)
 eg_pid=$!
 
