@@ -25,11 +25,10 @@ export BODY=${BODY:-64 16k} CONNS=${CONNS:-50 200} ROUNDS=${ROUNDS:-3} DURATION=
 export CANDIDATE_PORT=${CANDIDATE_PORT:-18090}
 mkdir -p "$OUT"
 
-floor_bin=$repo/target/bench-floor/release/floor-proxy
+floor_bin=""
 if [[ " $CANDIDATES " == *" floor-"* ]]; then
   echo "== building bench/floor-proxy"
-  cargo build --release --quiet --manifest-path "$here/floor-proxy/Cargo.toml" \
-    --target-dir "$repo/target/bench-floor"
+  floor_bin=$(bash "$here/floor-proxy/build.sh")
 fi
 
 export EG_BENCH_TMP=$OUT/tmp

@@ -44,11 +44,7 @@ for tool in valgrind callgrind_control nginx python3; do
   command -v "$tool" >/dev/null || { echo "instructions.sh: $tool is needed" >&2; exit 1; }
 done
 
-if [[ -n ${FLOOR:-} ]]; then
-  cargo build --release --quiet --manifest-path "$here/floor-proxy/Cargo.toml" \
-    --target-dir "$here/../target/bench-floor"
-  real_bin=$(realpath "$here/../target/bench-floor/release/floor-proxy")
-fi
+[[ -n ${FLOOR:-} ]] && real_bin=$(bash "$here/floor-proxy/build.sh")
 
 callgrind_args=(--tool=callgrind)
 [[ ${LOCKED:-0} == 1 ]] && callgrind_args+=(--dump-instr=yes)

@@ -41,11 +41,7 @@ client_cpu=${CLIENT_CPU:-0}
 for tool in perf wrk nginx taskset python3 curl; do
   command -v "$tool" >/dev/null || { echo "profile.sh: $tool is needed" >&2; exit 1; }
 done
-if [[ -n ${FLOOR:-} ]]; then
-  cargo build --release --quiet --manifest-path "$here/floor-proxy/Cargo.toml" \
-    --target-dir "$here/../target/bench-floor"
-  bin=$(realpath "$here/../target/bench-floor/release/floor-proxy")
-fi
+[[ -n ${FLOOR:-} ]] && bin=$(bash "$here/floor-proxy/build.sh")
 [[ -x $bin ]] || { echo "profile.sh: $bin not found (run make first)" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/eg-profile.XXXXXX")
