@@ -23,13 +23,9 @@ pub(crate) async fn serve<C: Conn>(mut client: C, upstream: SocketAddr) -> io::R
     let mut ans = Vec::with_capacity(head::ANSWER_ROOM);
     loop {
         req.clear();
-        let len = loop {
-            match head::next_request(&mut req) {
-                Next::Forward(n) => break n,
-                Next::Close => return Ok(()),
-                Next::Read if client.read_more(&mut req).await? == 0 => return Ok(()),
-                Next::Read => {}
-            }
+        let len = match read_message(&mut client, &mut req, head::next_request).await? {
+            Some(n) => n,
+            None => return Ok(()),
         };
         let conn = match &mut up {
             Some(conn) => conn,
@@ -37,14 +33,39 @@ pub(crate) async fn serve<C: Conn>(mut client: C, upstream: SocketAddr) -> io::R
         };
         conn.write_whole(&mut req, len).await?;
         ans.clear();
-        let total = loop {
-            match head::next_answer(&mut ans) {
-                Next::Forward(n) => break n,
-                Next::Close => return Ok(()),
-                Next::Read if conn.read_more(&mut ans).await? == 0 => return Ok(()),
-                Next::Read => {}
-            }
+        let total = match read_message(conn, &mut ans, head::next_answer).await? {
+            Some(n) => n,
+            None => return Ok(()),
         };
         client.write_whole(&mut ans, total).await?;
+    }
+}
+
+/// Reads into `buf` until `next` finds a whole message; its length, or `None` when the
+/// peer closed or sent what the floor does not forward. The head is parsed once it may be
+/// whole, not again while the rest of the body arrives.
+async fn read_message<C: Conn>(
+    conn: &mut C,
+    buf: &mut Vec<u8>,
+    next: impl Fn(&mut Vec<u8>) -> Next,
+) -> io::Result<Option<usize>> {
+    loop {
+        match next(buf) {
+            Next::Forward(n) => return Ok(Some(n)),
+            Next::Close => return Ok(None),
+            Next::Read => {
+                if conn.read_more(buf).await? == 0 {
+                    return Ok(None);
+                }
+            }
+            Next::ReadTo(n) => {
+                while buf.len() < n {
+                    if conn.read_more(buf).await? == 0 {
+                        return Ok(None);
+                    }
+                }
+                return Ok(Some(n));
+            }
+        }
     }
 }
