@@ -21,6 +21,8 @@
 #   EG_RULES_FILE       a file holding the HTTPServer's `rules:` list, routing to
 #                       `bench-pipeline` (replaces the one catch-all path)          none
 #   EG_SERVER_YAML      more top-level HTTPServer lines (`routerKind: RadixTree`)   none
+#   EG_TLS_CERT         a PEM certificate (chain) file: the HTTPServer serves HTTPS,
+#                       HTTP/2 offered by ALPN; EG_TLS_KEY names its key's file     none
 #
 # Everything lives in a fresh temp dir below EG_BENCH_TMP (the caller removes it); the
 # script execs the server, so the caller's process group and PID are the server's.
@@ -82,6 +84,19 @@ $server_body
           policy: roundRobin
 YAML
 
+https=false
+tls=""
+if [[ -n ${EG_TLS_CERT:-} ]]; then
+  : "${EG_TLS_KEY:?EG_TLS_KEY is required with EG_TLS_CERT}"
+  https=true
+  tls="certs:
+  bench: |
+$(sed 's/^/    /' "$EG_TLS_CERT")
+keys:
+  bench: |
+$(sed 's/^/    /' "$EG_TLS_KEY")"
+fi
+
 tracing=""
 if [[ ${EG_TRACING:-0} == 1 ]]; then
   tracing="tracing:
@@ -103,7 +118,8 @@ kind: HTTPServer
 address: 127.0.0.1
 port: $CANDIDATE_PORT
 keepAlive: true
-https: false
+https: $https
+$tls
 $client_body
 $tracing
 ${EG_SERVER_YAML:-}
