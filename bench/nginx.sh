@@ -8,11 +8,13 @@
 # temp files below DIR); DAEMON is "on" or "off"; LOCATIONS are the server block's location
 # lines. Start it with: nginx -p DIR -c DIR/upstream.conf
 #
-#   write_proxy_conf DIR PORT UPSTREAM_PORT ACCESS_LOG
+#   write_proxy_conf DIR PORT UPSTREAM_PORT ACCESS_LOG [LISTEN_FLAGS [SERVER_LINES]]
 #
 # The NGINX proxy compared with easegress-rs: keep-alive to the upstream, in the foreground
 # without a master process (its PID is its worker's). Writes DIR/proxy.conf (pid
-# DIR/proxy.pid); ACCESS_LOG is "off" or a file for NGINX's default (combined) log.
+# DIR/proxy.pid); ACCESS_LOG is "off" or a file for NGINX's default (combined) log;
+# LISTEN_FLAGS go on the listen line ("ssl http2"), SERVER_LINES into the server block
+# (its certificate).
 write_upstream_conf() {
   local dir=$1 port=$2 daemon=$3 locations=$4
   cat >"$dir/upstream.conf" <<CONF
@@ -42,7 +44,7 @@ CONF
 }
 
 write_proxy_conf() {
-  local dir=$1 port=$2 upstream_port=$3 access_log=$4
+  local dir=$1 port=$2 upstream_port=$3 access_log=$4 listen_flags=${5:-} server_lines=${6:-}
   cat >"$dir/proxy.conf" <<CONF
 daemon off;
 master_process off;
@@ -64,7 +66,8 @@ http {
     keepalive_timeout 75s;
   }
   server {
-    listen 127.0.0.1:$port backlog=4096;
+    listen 127.0.0.1:$port${listen_flags:+ $listen_flags} backlog=4096;
+    $server_lines
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
