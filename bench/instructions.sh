@@ -50,16 +50,9 @@ callgrind_args=(--tool=callgrind)
 [[ ${LOCKED:-0} == 1 ]] && callgrind_args+=(--dump-instr=yes)
 [[ ${CACHE_SIM:-0} == 1 ]] && callgrind_args+=(--cache-sim=yes)
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/eg-instr.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [[ -f $tmp/upstream.pid ]] && kill "$(cat "$tmp/upstream.pid")" 2>/dev/null || true
-  [[ ${KEEP_TMP:-0} == 1 ]] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=scratch.sh
+source "$here/scratch.sh"
+scratch_dir eg-instr
 upstream_port=$(free_port)
 candidate_port=$(free_port)
 

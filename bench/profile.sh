@@ -44,17 +44,9 @@ done
 [[ -n ${FLOOR:-} ]] && bin=$(bash "$here/floor-proxy/build.sh")
 [[ -x $bin ]] || { echo "profile.sh: $bin not found (run make first)" >&2; exit 1; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/eg-profile.XXXXXX")
-chmod 755 "$tmp" # NGINX workers may run as another user
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
-  for f in "$tmp"/*.pid; do [[ -f $f ]] && kill "$(cat "$f" 2>/dev/null)" 2>/dev/null || true; done
-  [[ ${KEEP_TMP:-0} == 1 ]] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=scratch.sh
+source "$here/scratch.sh"
+scratch_dir eg-profile
 up_port=$(free_port)
 nginx_port=$(free_port)
 eg_port=$(free_port)

@@ -46,17 +46,9 @@ eg_bin=$(realpath -m "${EG_BIN:-$here/../bin/easegress-server}")
 [[ -x $eg_bin ]] || { echo "tls.sh: $eg_bin not found (run make first)" >&2; exit 1; }
 clk_tck=$(getconf CLK_TCK)
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/eg-tls.XXXXXX")
-chmod 755 "$tmp" # NGINX workers may run as another user
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [[ -f $tmp/upstream.pid ]] && kill "$(cat "$tmp/upstream.pid")" 2>/dev/null || true
-  [[ ${KEEP_TMP:-0} == 1 ]] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=scratch.sh
+source "$here/scratch.sh"
+scratch_dir eg-tls
 up_port=$(free_port)
 nginx_port=$(free_port)
 eg_port=$(free_port)
