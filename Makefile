@@ -46,6 +46,8 @@ test: unit acceptance
 
 unit: deps
 	$(CARGO) test --workspace
+	@# The workspace's build has AWS-LC (the server's default); this is the ring build.
+	$(CARGO) test -p eg-tls
 
 # Without the shared suite (a plain clone) the project's own tests still run; CI has it.
 acceptance:

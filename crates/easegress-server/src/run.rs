@@ -183,7 +183,14 @@ async fn run(
     // SIGUSR2 would end the process until it is handled.
     let mut usr2 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined2())
         .map_err(|e| format!("cannot handle SIGUSR2: {e}"))?;
-    tracing::info!(version = VERSION, name = %opts.cli.name, "easegress-server starting");
+    tracing::info!(
+        version = VERSION,
+        name = %opts.cli.name,
+        tls = eg_tls::PROVIDER_NAME,
+        "easegress-server starting"
+    );
+    // Libraries that build a TLS configuration without naming a provider get the server's.
+    eg_tls::install_process_default();
     let plan = crate::cluster::plan(&opts)?;
     // Started by an upgrade: the old process's sockets first, before anything binds; the
     // pidfile is still the old process's until this one is ready.

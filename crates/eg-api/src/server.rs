@@ -47,7 +47,7 @@ fn tls_acceptor(cfg: &ApiConfig) -> Result<Option<tokio_rustls::TlsAcceptor>, St
         .map_err(|e| format!("cert-file {}: {e}", cert.display()))?;
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| format!("key-file {}: {e}", key.display()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = eg_tls::provider();
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;

@@ -90,7 +90,8 @@ pub fn check_url(url: &str) -> Result<http::Uri, String> {
 pub async fn fetch(url: &str) -> Result<Vec<u8>, String> {
     let uri = check_url(url)?;
     let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_webpki_roots()
+        .with_provider_and_webpki_roots(eg_tls::provider())
+        .map_err(|e| format!("GET {url}: TLS: {e}"))?
         .https_or_http()
         .enable_http1()
         .build();

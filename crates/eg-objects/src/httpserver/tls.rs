@@ -1,5 +1,5 @@
 //! TLS for `https: true`: certificates (one or many, chosen by SNI), optional client
-//! certificates, ALPN `h2` and `http/1.1`. rustls with the ring provider.
+//! certificates, ALPN `h2` and `http/1.1`. rustls with the server's provider (`eg_tls`).
 
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use super::spec::HttpServerSpec;
 const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    eg_tls::provider()
 }
 
 /// Decodes a PEM given in base64 (Easegress's usual form) or as plain text.

@@ -1,7 +1,6 @@
 //! The HTTP clients of the exporters: one for HTTP/1.1 (OTLP/HTTP, Zipkin), one speaking
 //! only HTTP/2 (gRPC; h2c for `http://`, ALPN h2 for `https://`).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,7 +22,7 @@ pub(crate) struct Clients {
 }
 
 fn tls() -> Result<ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = eg_tls::provider();
     Ok(ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?

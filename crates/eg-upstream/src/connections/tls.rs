@@ -94,7 +94,7 @@ impl MtlsMaterial {
 }
 
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    eg_tls::provider()
 }
 
 pub(crate) fn tls_config(settings: &ClientSettings) -> Result<ClientConfig, String> {
