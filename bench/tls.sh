@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # HTTPS and HTTP/2 through easegress-rs and NGINX, side by side (the shared yardstick speaks
-# plain HTTP/1.1 only). Both proxies terminate TLS 1.3 with one ECDSA P-256 certificate and
+# plain HTTP/1.1 only). Both proxies terminate TLS 1.3 with one certificate (ECDSA P-256, or
+# RSA-2048 with KEY=rsa) and
 # forward plain HTTP/1.1 to one NGINX upstream over keep-alive connections; each runs one
 # worker (easegress-rs `--worker-threads 1`, NGINX one worker without a master process).
 #
 #   bash bench/tls.sh
 #   MODES=h2 ROUNDS=5 bash bench/tls.sh
+#   MODES=full KEY=rsa bash bench/tls.sh
 #
 # Modes (MODES, "h1 h2 handshake"):
 #   h1         wrk: HTTP/1.1 over TLS on CONNS keep-alive connections
@@ -13,10 +15,13 @@
 #   handshake  wrk with `Connection: close`: a TLS 1.3 handshake for every request; wrk
 #              resumes its last session (a pre-shared key with a new X25519 exchange, no
 #              certificate), with either proxy, as a returning browser does
+#   full       openssl s_time -new: one connection at a time, each a full TLS 1.3
+#              handshake (no resumption: key exchange and a certificate signature) and
+#              one HTTP/1.0 GET; not run by default
 #
 # Environment: ROUNDS (3; the targets take turns within each round), DURATION (5 s
 # measured per run), WARMUP (1 s unmeasured before each run), CONNS (50), STREAMS (10),
-# BODY (64: bytes of the upstream's answer), EG_BIN (bin/easegress-server),
+# BODY (64: bytes of the upstream's answer), KEY (ec: ECDSA P-256, or rsa: RSA-2048), EG_BIN (bin/easegress-server),
 # EG_WORKER_THREADS (1), PROXY_CPU and UPSTREAM_CPU (0), LOAD_CPU (1), KEEP_TMP (1: keep
 # the temp dir). As in the yardstick, the proxy under test and the upstream share one
 # CPU and the load tool has the other.
@@ -61,7 +66,12 @@ write_upstream_conf "$tmp" "$up_port" on "location / { try_files /body.bin =404;
 taskset -c "$upstream_cpu" nginx -p "$tmp" -c "$tmp/upstream.conf"
 
 # The certificate both proxies serve.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+case ${KEY:-ec} in
+  ec) key_args=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
+  rsa) key_args=(-newkey rsa:2048) ;;
+  *) echo "tls.sh: KEY is ec or rsa, not ${KEY}" >&2; exit 1 ;;
+esac
+openssl req -x509 "${key_args[@]}" -nodes -days 1 \
   -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
   -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
 
@@ -108,6 +118,7 @@ load() {
     h1) taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"${secs}s" "$url" >"$tmp/load.out" 2>&1 ;;
     handshake) taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"${secs}s" -H "Connection: close" "$url" >"$tmp/load.out" 2>&1 ;;
     h2) taskset -c "$load_cpu" h2load -t1 -c"$conns" -m"$streams" -D"$secs" "$url" >"$tmp/load.out" 2>&1 ;;
+    full) taskset -c "$load_cpu" openssl s_time -connect "127.0.0.1:$port" -new -tls1_3 -time "$secs" -www / >"$tmp/load.out" 2>&1 ;;
     *) echo "tls.sh: unknown mode $mode" >&2; exit 1 ;;
   esac
   python3 - "$mode" "$tmp/load.out" <<'PY'
@@ -117,6 +128,11 @@ if mode == "h2":
     ok = int(re.search(r"requests: .* (\d+) succeeded", text).group(1))
     codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
     bad = sum(int(codes.group(i)) for i in (2, 3, 4))
+elif mode == "full":
+    # s_time counts connections; it reads each answer but does not check its status
+    # (the readiness check above saw 200 from both).
+    ok = int(re.search(r"(\d+) connections in [\d.]+s", text).group(1))
+    bad = 0
 else:
     ok = int(re.search(r"(\d+) requests in", text).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
