@@ -34,6 +34,7 @@ pub const EASEGRESS_CRATES: &[&str] = &[
     "eg-store",
     "eg-supervisor",
     "eg-template",
+    "eg-tls",
     "eg-tracing",
     "eg-upstream",
     "eg-wasmhost",
