@@ -17,10 +17,6 @@ use super::spec::HttpServerSpec;
 /// ALPN protocols offered, best first.
 const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
-fn provider() -> Arc<CryptoProvider> {
-    eg_tls::provider()
-}
-
 /// Decodes a PEM given in base64 (Easegress's usual form) or as plain text.
 fn pem_bytes(text: &str, strict_base64: bool, path: &str) -> Result<Vec<u8>, SpecError> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
@@ -95,7 +91,7 @@ pub(crate) fn server_config(spec: &HttpServerSpec) -> Result<Option<Arc<ServerCo
     if !spec.https {
         return Ok(None);
     }
-    let provider = provider();
+    let provider = eg_tls::provider();
     let mut keys = Vec::new();
     if !spec.cert_base64.is_empty() || !spec.key_base64.is_empty() {
         if spec.cert_base64.is_empty() {

@@ -93,12 +93,8 @@ impl MtlsMaterial {
     }
 }
 
-fn provider() -> Arc<CryptoProvider> {
-    eg_tls::provider()
-}
-
 pub(crate) fn tls_config(settings: &ClientSettings) -> Result<ClientConfig, String> {
-    let provider = provider();
+    let provider = eg_tls::provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
