@@ -12,11 +12,15 @@
 #   LOCKED=1 bash bench/instructions.sh                # also count locked instructions
 #   CACHE_SIM=1 bash bench/instructions.sh             # also simulated cache misses
 #   CONNS=50 bash bench/instructions.sh                # 50 connections waiting at once
+#   TLS=1 CONNS=50 bash bench/instructions.sh          # HTTPS: TLS 1.3 on the listener
 #   FLOOR=epoll CONNS=50 bash bench/instructions.sh    # bench/floor-proxy (bench/floor.sh)
 #
 # Environment: TARGET (easegress or nginx), FLOOR (epoll or io_uring: bench/floor-proxy on
 # that runtime instead of easegress-server), EG_BIN (bin/easegress-server), EG_ACCESS_LOG (0), REQUESTS (2000),
-# WARMUP (200), BODY (bytes of the upstream's answer, 64), EG_WORKER_THREADS (1),
+# WARMUP (200), BODY (bytes of the upstream's answer, 64), EG_WORKER_THREADS (1), TLS (1:
+# the listener speaks TLS 1.3 with an ECDSA P-256 certificate, as bench/tls.sh's does, and
+# the client's connections are made and resumed before counting starts, so the count is
+# the records' encryption and framing, not handshakes; NGINX too with TARGET=nginx),
 # REQ_PATH (the request's path and query, /), REQ_HEADERS (more request headers, one
 # "Name: value" a line), MEASURES (measurements of REQUESTS each in the same process, 1: with
 # more, each is printed and the spread is (max - min) / min), CONNS (keep-alive connections
@@ -68,12 +72,24 @@ write_upstream_conf "$tmp" "$upstream_port" on "location / { try_files /body.bin
 nginx -c "$tmp/upstream.conf" -p "$tmp"
 
 target=${TARGET:-easegress}
+tls=${TLS:-0}
+tls_env=()
+nginx_tls=("" "")
+if [[ $tls == 1 ]]; then
+  [[ -z ${FLOOR:-} ]] || { echo "instructions.sh: the floor proxy speaks plain HTTP only" >&2; exit 1; }
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+  tls_env=(EG_TLS_CERT="$tmp/cert.pem" EG_TLS_KEY="$tmp/key.pem")
+  nginx_tls=(ssl "ssl_certificate $tmp/cert.pem; ssl_certificate_key $tmp/key.pem; ssl_protocols TLSv1.3;")
+fi
+export TLS=$tls
 if [[ $target == nginx ]]; then
   real_bin=$(command -v nginx)
   alog=off
   [[ ${EG_ACCESS_LOG:-0} == 1 ]] && alog=$tmp/nginx-access.log
   chmod 755 "$tmp"
-  write_proxy_conf "$tmp" "$candidate_port" "$upstream_port" "$alog"
+  write_proxy_conf "$tmp" "$candidate_port" "$upstream_port" "$alog" "${nginx_tls[@]}"
   valgrind "${callgrind_args[@]}" --callgrind-out-file="$tmp/callgrind.out" \
     "$real_bin" -c "$tmp/proxy.conf" -p "$tmp" >"$tmp/server.out" 2>&1 &
   pids+=($!)
@@ -88,8 +104,8 @@ SH
     "$tmp/valgrind-server" "$FLOOR" "127.0.0.1:$candidate_port" "127.0.0.1:$upstream_port" \
       >"$tmp/server.out" 2>&1 &
   else
-    UPSTREAM_PORT=$upstream_port CANDIDATE_PORT=$candidate_port EG_BIN=$tmp/valgrind-server \
-      EG_BENCH_TMP=$tmp EG_WORKER_THREADS=${EG_WORKER_THREADS:-1} \
+    env "${tls_env[@]}" UPSTREAM_PORT=$upstream_port CANDIDATE_PORT=$candidate_port \
+      EG_BIN=$tmp/valgrind-server EG_BENCH_TMP=$tmp EG_WORKER_THREADS=${EG_WORKER_THREADS:-1} \
       bash "$here/candidate.sh" >"$tmp/server.out" 2>&1 &
   fi
   pids+=($!)
@@ -101,9 +117,19 @@ export REQ_PATH=${REQ_PATH:-/} REQ_HEADERS=${REQ_HEADERS:-}
 # "wait" first retries until the server answers 200 (it starts slowly under valgrind).
 send() {
   python3 - "$candidate_port" "$@" <<'PY'
-import http.client, os, sys, time
+import http.client, os, ssl, sys, time
 port, n = int(sys.argv[1]), int(sys.argv[2])
 wait = len(sys.argv) > 3
+tls = None
+if os.environ["TLS"] == "1":
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    tls.check_hostname = False
+    tls.verify_mode = ssl.CERT_NONE
+
+def connect():
+    if tls:
+        return http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=tls)
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 path = os.environ["REQ_PATH"]
 headers = dict(
     (k.strip(), v.strip())
@@ -113,7 +139,7 @@ deadline = time.time() + 180
 c = None
 while wait:
     try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c = connect()
         c.request("GET", path, headers=headers)
         r = c.getresponse(); r.read()
         if r.status == 200:
@@ -125,7 +151,7 @@ while wait:
         sys.exit(f"the server under valgrind did not answer 200 within 180 s (last: {last})")
     time.sleep(0.5)
 if c is None:
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c = connect()
 for _ in range(n):
     c.request("GET", path, headers=headers)
     r = c.getresponse(); r.read()
@@ -169,6 +195,58 @@ asyncio.run(main())
 PY
   }
 fi
+if [[ $tls == 1 ]]; then
+  # Over TLS a new connection costs a handshake, hundreds of times a request's work: one
+  # client keeps CONNS connections open (each made, and its first request answered, before
+  # counting starts) and sends REQUESTS over them on every "go" on its input, answering
+  # "done".
+  cat >"$tmp/tls-client.py" <<'PY'
+import asyncio, os, ssl, sys
+port, n, conns = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+path = os.environ["REQ_PATH"]
+extra = "".join(l.strip() + "\r\n" for l in os.environ["REQ_HEADERS"].splitlines() if l.strip())
+request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}\r\n".encode()
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+tls.check_hostname = False
+tls.verify_mode = ssl.CERT_NONE
+
+async def ask(r, w, count):
+    for _ in range(count):
+        w.write(request)
+        status = await r.readline()
+        if b" 200 " not in status:
+            sys.exit(f"answer {status!r}")
+        length = 0
+        while (line := await r.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await r.readexactly(length)
+
+async def main():
+    open_ = [await asyncio.open_connection("127.0.0.1", port, ssl=tls) for _ in range(conns)]
+    await asyncio.gather(*(ask(r, w, 1) for r, w in open_))
+    print("ready", flush=True)
+    per, rest = divmod(n, conns)
+    loop = asyncio.get_running_loop()
+    while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "go":
+        await asyncio.gather(*(ask(r, w, per + (i < rest)) for i, (r, w) in enumerate(open_)))
+        print("done", flush=True)
+
+asyncio.run(main())
+PY
+  coproc CLIENT { python3 "$tmp/tls-client.py" "$candidate_port" "$requests" "$conns"; }
+  pids+=("$CLIENT_PID")
+  client_in=${CLIENT[1]}
+  client_out=${CLIENT[0]}
+  read -r line <&"$client_out" && [[ $line == ready ]] ||
+    { echo "instructions.sh: the TLS client did not connect" >&2; exit 1; }
+  send() {
+    echo go >&"$client_in"
+    read -r line <&"$client_out" && [[ $line == done ]] ||
+      { echo "instructions.sh: the TLS client failed" >&2; exit 1; }
+  }
+fi
 
 measures=${MEASURES:-1}
 per=()
@@ -192,6 +270,7 @@ kill -TERM "$server_pid" 2>/dev/null || true
 wait "$server_pid" 2>/dev/null || true
 echo "target:        $target ($real_bin)"
 echo "access log:    $([[ ${EG_ACCESS_LOG:-0} == 1 ]] && echo on || echo off)"
+echo "listener:      $([[ $tls == 1 ]] && echo "TLS 1.3" || echo "plain HTTP")"
 echo "requests:      $requests x $measures (GET $REQ_PATH, body $body B, $conns keep-alive connection(s))"
 echo "instructions:  $total (the last measurement)"
 echo "each measure:  ${per[*]}"
