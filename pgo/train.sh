@@ -12,8 +12,9 @@
 #
 # Environment: SECONDS_EACH (wrk seconds per workload, 4), PGO_BIN (an instrumented server
 # already built: skips step 1), KEEP_TMP (1: keep the temp dir).
-# Needs wrk, nginx, curl, python3 and llvm-profdata-<rustc's LLVM major>; installs them with
-# apt-get when missing (Debian packages wrk, nginx, llvm-<N>). Run it after changing code
+# Needs wrk, h2load, nginx, openssl, curl, python3 and llvm-profdata-<rustc's LLVM major>;
+# installs them with apt-get when missing (Debian packages wrk, nghttp2-client, nginx,
+# openssl, llvm-<N>). Run it after changing code
 # on the request path: functions whose code changed since the profile was taken are
 # optimised without it.
 set -euo pipefail
@@ -26,7 +27,7 @@ llvm=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
 profdata=llvm-profdata-$llvm
 
 missing=()
-for b in wrk:wrk nginx:nginx curl:curl "$profdata:llvm-$llvm"; do
+for b in wrk:wrk nginx:nginx curl:curl openssl:openssl h2load:nghttp2-client "$profdata:llvm-$llvm"; do
   command -v "${b%%:*}" >/dev/null || missing+=("${b#*:}")
 done
 if ((${#missing[@]})); then
@@ -82,14 +83,22 @@ wrk.body = string.rep("p", 1024)
 wrk.headers["Content-Type"] = "application/octet-stream"
 LUA
 
+# The certificate of the TLS workloads (ECDSA P-256, what bench/tls.sh serves by default).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+  -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+
 # One server process per workload: its profile is written when it exits on SIGTERM.
-# Arguments: a name, then the environment for candidate.sh; the wrk runs follow on stdin
-# as "connections path [script]" lines. The server is ready when the first run's path
-# answers 200.
+# Arguments: a name, then the environment for candidate.sh (with EG_TLS_CERT the listener
+# speaks TLS and the runs use https); the runs follow on stdin as "connections path [how]"
+# lines, where `how` is a wrk script in $tmp, `close` (wrk with `Connection: close`: a TLS
+# handshake per request) or `h2` (h2load, HTTP/2 with 10 streams on each connection). The
+# server is ready when the first run's path answers 200.
 workload() {
   local name=$1
   shift
-  local port runs first
+  local port runs first scheme=http
+  [[ " $* " == *" EG_TLS_CERT="* ]] && scheme=https
   port=$(free_port)
   runs=$(cat)
   first=$(awk 'NR == 1 {print $2}' <<<"$runs")
@@ -98,7 +107,7 @@ workload() {
   server_pid=$!
   local i ready=0
   for ((i = 0; i < 300; i++)); do
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$first" 2>/dev/null) == 200 ]] && { ready=1; break; }
+    [[ $(curl -sk -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port$first" 2>/dev/null) == 200 ]] && { ready=1; break; }
     sleep 0.1
   done
   if ((!ready)); then
@@ -110,13 +119,29 @@ workload() {
     [[ -n $log ]] && grep -h -E "ERROR|WARN" "$log"/* 2>/dev/null | tail -n 5 >&2
     exit 1
   fi
-  local conns path script
-  while read -r conns path script; do
-    echo "pgo: $name: $conns connections, $path${script:+ ($script)}"
-    wrk -t1 -c"$conns" -d"${secs}s" ${script:+-s "$tmp/$script"} "http://127.0.0.1:$port$path" >"$tmp/wrk.out" 2>&1
-    if grep -q "Non-2xx" "$tmp/wrk.out"; then
+  local conns path how url
+  while read -r conns path how; do
+    echo "pgo: $name: $conns connections, $scheme $path${how:+ ($how)}"
+    url=$scheme://127.0.0.1:$port$path
+    case $how in
+      h2)
+        h2load -t1 -c"$conns" -m10 -D"$secs" "$url" >"$tmp/load.out" 2>&1
+        # h2load counts answers by class: every one must be a 2xx, over HTTP/2.
+        if ! grep -qi "application protocol: h2" "$tmp/load.out" ||
+          ! grep -Eq "status codes: [1-9][0-9]* 2xx, 0 3xx, 0 4xx, 0 5xx" "$tmp/load.out"; then
+          echo "pgo: $name: not all answers were 2xx over HTTP/2; the workload is not the one intended" >&2
+          cat "$tmp/load.out" >&2
+          exit 1
+        fi
+        continue
+        ;;
+      close) wrk -t1 -c"$conns" -d"${secs}s" -H "Connection: close" "$url" >"$tmp/load.out" 2>&1 ;;
+      "") wrk -t1 -c"$conns" -d"${secs}s" "$url" >"$tmp/load.out" 2>&1 ;;
+      *) wrk -t1 -c"$conns" -d"${secs}s" -s "$tmp/$how" "$url" >"$tmp/load.out" 2>&1 ;;
+    esac
+    if grep -q "Non-2xx" "$tmp/load.out"; then
       echo "pgo: $name: answers other than 2xx; the workload is not the one intended" >&2
-      cat "$tmp/wrk.out" >&2
+      cat "$tmp/load.out" >&2
       exit 1
     fi
   done <<<"$runs"
@@ -151,6 +176,15 @@ RUNS
 workload routes-radix-tree EG_WORKER_THREADS=1 EG_RULES_FILE="$tmp/routes.yaml" \
   EG_SERVER_YAML="routerKind: RadixTree" <<RUNS
 50 /svc/999/items
+RUNS
+
+# TLS 1.3 on the listener: HTTP/1.1 on open connections, a handshake per request, and
+# HTTP/2 (bench/tls.sh's modes).
+workload tls EG_WORKER_THREADS=1 EG_TLS_CERT="$tmp/cert.pem" EG_TLS_KEY="$tmp/key.pem" <<RUNS
+50 /
+50 /large
+50 / close
+50 / h2
 RUNS
 
 # 3. Merge.
