@@ -161,54 +161,24 @@ PY
 }
 send "$warmup" wait
 conns=${CONNS:-1}
-if ((conns > 1)); then
-  # REQUESTS keep-alive requests spread over CONNS connections that all wait at once, so
-  # the server finds several of them ready at every wake-up, as under load.
-  send() {
-    python3 - "$candidate_port" "$1" "$conns" <<'PY'
-import asyncio, os, sys
-port, n, conns = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-path = os.environ["REQ_PATH"]
-extra = "".join(l.strip() + "\r\n" for l in os.environ["REQ_HEADERS"].splitlines() if l.strip())
-request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}\r\n".encode()
-
-async def one(count):
-    r, w = await asyncio.open_connection("127.0.0.1", port)
-    for _ in range(count):
-        w.write(request)
-        status = await r.readline()
-        if b" 200 " not in status:
-            sys.exit(f"answer {status!r}")
-        length = 0
-        while (line := await r.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        await r.readexactly(length)
-    w.close()
-
-async def main():
-    per, rest = divmod(n, conns)
-    await asyncio.gather(*(one(per + (i < rest)) for i in range(conns)))
-
-asyncio.run(main())
-PY
-  }
-fi
-if [[ $tls == 1 ]]; then
-  # Over TLS a new connection costs a handshake, hundreds of times a request's work: one
-  # client keeps CONNS connections open (each made, and its first request answered, before
-  # counting starts) and sends REQUESTS over them on every "go" on its input, answering
-  # "done".
-  cat >"$tmp/tls-client.py" <<'PY'
+# The client of CONNS keep-alive connections that all wait at once, so the server finds
+# several of them ready at every wake-up, as under load. `once`: opens them, sends N
+# requests spread over them and closes them (plain HTTP: accepting a connection costs
+# little beside 2,000 requests). `hold` (TLS, where a new connection costs a handshake,
+# hundreds of times a request's work): opens them and has one request answered on each,
+# says "ready", then sends N requests over the same connections for every "go" on its
+# input, answering "done", so that only requests on open connections are counted.
+cat >"$tmp/client.py" <<'PY'
 import asyncio, os, ssl, sys
-port, n, conns = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+port, n, conns, mode = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 path = os.environ["REQ_PATH"]
 extra = "".join(l.strip() + "\r\n" for l in os.environ["REQ_HEADERS"].splitlines() if l.strip())
 request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}\r\n".encode()
-tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-tls.check_hostname = False
-tls.verify_mode = ssl.CERT_NONE
+tls = None
+if os.environ["TLS"] == "1":
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    tls.check_hostname = False
+    tls.verify_mode = ssl.CERT_NONE
 
 async def ask(r, w, count):
     for _ in range(count):
@@ -223,29 +193,38 @@ async def ask(r, w, count):
                 length = int(value)
         await r.readexactly(length)
 
-async def main():
-    open_ = [await asyncio.open_connection("127.0.0.1", port, ssl=tls) for _ in range(conns)]
-    await asyncio.gather(*(ask(r, w, 1) for r, w in open_))
-    print("ready", flush=True)
+async def spread(opened):
     per, rest = divmod(n, conns)
+    await asyncio.gather(*(ask(r, w, per + (i < rest)) for i, (r, w) in enumerate(opened)))
+
+async def main():
+    opened = [await asyncio.open_connection("127.0.0.1", port, ssl=tls) for _ in range(conns)]
+    if mode == "once":
+        await spread(opened)
+        return
+    await asyncio.gather(*(ask(r, w, 1) for r, w in opened))
+    print("ready", flush=True)
     loop = asyncio.get_running_loop()
     while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "go":
-        await asyncio.gather(*(ask(r, w, per + (i < rest)) for i, (r, w) in enumerate(open_)))
+        await spread(opened)
         print("done", flush=True)
 
 asyncio.run(main())
 PY
-  coproc CLIENT { python3 "$tmp/tls-client.py" "$candidate_port" "$requests" "$conns"; }
+if [[ $tls == 1 ]]; then
+  coproc CLIENT { python3 "$tmp/client.py" "$candidate_port" "$requests" "$conns" hold; }
   pids+=("$CLIENT_PID")
   client_in=${CLIENT[1]}
   client_out=${CLIENT[0]}
   read -r line <&"$client_out" && [[ $line == ready ]] ||
-    { echo "instructions.sh: the TLS client did not connect" >&2; exit 1; }
+    { echo "instructions.sh: the client did not connect" >&2; exit 1; }
   send() {
     echo go >&"$client_in"
     read -r line <&"$client_out" && [[ $line == done ]] ||
-      { echo "instructions.sh: the TLS client failed" >&2; exit 1; }
+      { echo "instructions.sh: the client failed" >&2; exit 1; }
   }
+elif ((conns > 1)); then
+  send() { python3 "$tmp/client.py" "$candidate_port" "$1" "$conns" once; }
 fi
 
 measures=${MEASURES:-1}
