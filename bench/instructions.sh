@@ -77,9 +77,7 @@ tls_env=()
 nginx_tls=("" "")
 if [[ $tls == 1 ]]; then
   [[ -z ${FLOOR:-} ]] || { echo "instructions.sh: the floor proxy speaks plain HTTP only" >&2; exit 1; }
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-    -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
-    -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+  write_test_cert "$tmp"
   tls_env=(EG_TLS_CERT="$tmp/cert.pem" EG_TLS_KEY="$tmp/key.pem")
   nginx_tls=(ssl "ssl_certificate $tmp/cert.pem; ssl_certificate_key $tmp/key.pem; ssl_protocols TLSv1.3;")
 fi

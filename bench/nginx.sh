@@ -1,5 +1,5 @@
 # Sourced by the bench and profile scripts: NGINX configurations as the shared yardstick
-# writes them (one worker each).
+# writes them (one worker each), and the certificate a TLS listener serves.
 #
 #   write_upstream_conf DIR PORT DAEMON LOCATIONS
 #
@@ -15,6 +15,23 @@
 # DIR/proxy.pid); ACCESS_LOG is "off" or a file for NGINX's default (combined) log;
 # LISTEN_FLAGS go on the listen line ("ssl http2"), SERVER_LINES into the server block
 # (its certificate).
+#
+#   write_test_cert DIR [KEY]
+#
+# A self-signed certificate for 127.0.0.1, valid for a day: DIR/cert.pem and DIR/key.pem.
+# KEY is "ec" (ECDSA P-256, the default) or "rsa" (RSA-2048).
+write_test_cert() {
+  local dir=$1 key_args
+  case ${2:-ec} in
+    ec) key_args=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
+    rsa) key_args=(-newkey rsa:2048) ;;
+    *) echo "write_test_cert: the key is ec or rsa, not $2" >&2; return 1 ;;
+  esac
+  openssl req -x509 "${key_args[@]}" -nodes -days 1 \
+    -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+}
+
 write_upstream_conf() {
   local dir=$1 port=$2 daemon=$3 locations=$4
   cat >"$dir/upstream.conf" <<CONF

@@ -66,14 +66,7 @@ write_upstream_conf "$tmp" "$up_port" on "location / { try_files /body.bin =404;
 taskset -c "$upstream_cpu" nginx -p "$tmp" -c "$tmp/upstream.conf"
 
 # The certificate both proxies serve.
-case ${KEY:-ec} in
-  ec) key_args=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
-  rsa) key_args=(-newkey rsa:2048) ;;
-  *) echo "tls.sh: KEY is ec or rsa, not ${KEY}" >&2; exit 1 ;;
-esac
-openssl req -x509 "${key_args[@]}" -nodes -days 1 \
-  -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
-  -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+write_test_cert "$tmp" "${KEY:-ec}"
 
 # NGINX: the yardstick's proxy (bench/nginx.sh) with TLS and HTTP/2 on its listener. NGINX
 # 1.22's default is TLS 1.2 and older (1.23.4 added 1.3): both proxies speak 1.3.

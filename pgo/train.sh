@@ -14,9 +14,8 @@
 # already built: skips step 1), KEEP_TMP (1: keep the temp dir).
 # Needs wrk, h2load, nginx, openssl, curl, python3 and llvm-profdata-<rustc's LLVM major>;
 # installs them with apt-get when missing (Debian packages wrk, nghttp2-client, nginx,
-# openssl, llvm-<N>). Run it after changing code
-# on the request path: functions whose code changed since the profile was taken are
-# optimised without it.
+# openssl, llvm-<N>). Run it after changing code on the request path: functions whose
+# code changed since the profile was taken are optimised without it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -84,9 +83,7 @@ wrk.headers["Content-Type"] = "application/octet-stream"
 LUA
 
 # The certificate of the TLS workloads (ECDSA P-256, what bench/tls.sh serves by default).
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-  -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
-  -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+write_test_cert "$tmp"
 
 # One server process per workload: its profile is written when it exits on SIGTERM.
 # Arguments: a name, then the environment for candidate.sh (with EG_TLS_CERT the listener

@@ -36,9 +36,10 @@ pub fn provider() -> Arc<CryptoProvider> {
     PROVIDER.get_or_init(|| Arc::new(build())).clone()
 }
 
-/// Makes [`provider`] the process default, for libraries that build a rustls configuration
-/// without being given one. Harmless when a default is already installed (the first one
-/// stays; every configuration of the server names its provider anyway).
+/// Installs the same provider as [`provider`]'s (another instance: rustls keeps its own) as
+/// the process default, for libraries that build a rustls configuration without being given
+/// one. Harmless when a default is already installed (the first one stays; every
+/// configuration of the server names its provider anyway).
 pub fn install_process_default() {
     // An `Err` only says a default was installed before; there is nothing to undo.
     let _ = CryptoProvider::install_default(build());
