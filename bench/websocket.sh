@@ -5,8 +5,10 @@
 #
 # 1. Echo rounds: SOCKETS sockets each send a binary message of SIZE bytes and wait for its
 #    echo, again and again, for DURATION seconds (after WARMUP unmeasured ones); messages per
-#    second and the p99 round trip. Targets are interleaved (nginx, eg, nginx, eg, ...) in
-#    ROUNDS rounds per size; the report gives the median of each and eg/nginx.
+#    second, the p99 round trip and the proxy's CPU time per message (user + system, from
+#    /proc/PID/stat over the measured seconds; NGINX master + worker). Targets are
+#    interleaved (nginx, eg, nginx, eg, ...) in ROUNDS rounds per size; the report gives the
+#    median of each and eg/nginx.
 # 2. Idle sockets: IDLE sockets opened through each proxy and held; the proxy's resident
 #    memory (VmRSS; NGINX master + worker) before and while they are open.
 #
@@ -184,13 +186,30 @@ wait_port "$eg_port" eg
 declare -A URL=([nginx]="ws://127.0.0.1:$ngx_port/echo" [eg]="ws://127.0.0.1:$eg_port/echo")
 nginx_pids() { pgrep -d ' ' -g "${PIDS[nginx]}" || true; }
 
+# cpu_ticks PID...: their CPU time so far (user + system), in clock ticks.
+cpu_ticks() {
+  local sum=0 p t
+  for p in "$@"; do
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    sum=$(( sum + ${t:-0} ))
+  done
+  echo "$sum"
+}
+hz=$(getconf CLK_TCK)
+
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 results=$OUT/results.tsv
-printf 'size\tround\ttarget\tmsgs_per_sec\tp50_us\tp99_us\terrors\n' >"$results"
+printf 'size\tround\ttarget\tmsgs_per_sec\tp50_us\tp99_us\terrors\tcpu_us_per_msg\n' >"$results"
 for size in $SIZES; do
   for r in $(seq "$ROUNDS"); do
     for t in nginx eg; do
+      if [[ $t == nginx ]]; then pids=$(nginx_pids); else pids=${PIDS[eg]}; fi
+      # The proxy's CPU time over the measured seconds: read once the warm-up is over
+      # (wsload measures from then) and again when it has printed.
+      # shellcheck disable=SC2086
+      ( sleep "$WARMUP"; cpu_ticks $pids >"$tmp/ticks" ) &
+      ticker=$!
       line=$(timeout $(( DURATION + WARMUP + 60 )) taskset -c "$LOAD_CPU" \
         "$WSLOAD" echo "${URL[$t]}" "$SOCKETS" "$size" "$DURATION" "$WARMUP")
       echo "size=$size round=$r $t: $line"
@@ -198,7 +217,13 @@ for size in $SIZES; do
       p50=$(sed -E 's/.*p50_us=([0-9]+).*/\1/' <<<"$line")
       p99=$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$line")
       err=$(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$line")
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$r" "$t" "$mps" "$p50" "$p99" "$err" >>"$results"
+      # shellcheck disable=SC2086
+      after=$(cpu_ticks $pids)
+      wait "$ticker"
+      cpu=$(awk -v a="$after" -v b="$(cat "$tmp/ticks")" -v hz="$hz" -v m="$mps" -v d="$DURATION" \
+        'BEGIN {if (m > 0) printf "%.1f", (a - b) * 1e6 / hz / (m * d); else print "-"}')
+      echo "  cpu_us_per_msg=$cpu"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$size" "$r" "$t" "$mps" "$p50" "$p99" "$err" "$cpu" >>"$results"
       sleep 1
     done
   done
@@ -207,14 +232,16 @@ done
 {
   echo
   echo "Echo over $SOCKETS sockets, median of $ROUNDS interleaved rounds ($DURATION s each):"
-  printf '%-8s %14s %14s %10s %10s %10s\n' size nginx_msg/s eg_msg/s ratio nginx_p99 eg_p99
+  printf '%-8s %14s %14s %10s %10s %10s %14s %11s\n' size nginx_msg/s eg_msg/s ratio nginx_p99 eg_p99 nginx_cpu_us eg_cpu_us
   for size in $SIZES; do
     n=$(awk -F'\t' -v s="$size" '$1==s && $3=="nginx" {print $4}' "$results" | median)
     e=$(awk -F'\t' -v s="$size" '$1==s && $3=="eg" {print $4}' "$results" | median)
     np=$(awk -F'\t' -v s="$size" '$1==s && $3=="nginx" {print $6}' "$results" | median)
     ep=$(awk -F'\t' -v s="$size" '$1==s && $3=="eg" {print $6}' "$results" | median)
+    nc=$(awk -F'\t' -v s="$size" '$1==s && $3=="nginx" {print $8}' "$results" | median)
+    ec=$(awk -F'\t' -v s="$size" '$1==s && $3=="eg" {print $8}' "$results" | median)
     ratio=$(awk -v e="$e" -v n="$n" 'BEGIN {if (n>0) printf "%.2f", e/n; else print "-"}')
-    printf '%-8s %14s %14s %10s %9sus %9sus\n' "$size" "$n" "$e" "$ratio" "$np" "$ep"
+    printf '%-8s %14s %14s %10s %9sus %9sus %14s %11s\n' "$size" "$n" "$e" "$ratio" "$np" "$ep" "$nc" "$ec"
   done
 } | tee "$OUT/summary.txt"
 

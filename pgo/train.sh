@@ -3,7 +3,8 @@
 #
 #   1. builds an instrumented easegress-server (its own target dir, target/pgo-generate);
 #   2. runs it through the proxy workloads below, each in a server process of its own, with
-#      wrk and an NGINX upstream on loopback (bench/candidate.sh's setup);
+#      wrk and an NGINX upstream on loopback (bench/candidate.sh's setup), then WebSocket and
+#      gRPC traffic with eg-testkit's load tools (built in target/pgo-tools);
 #   3. merges the counts (llvm-profdata of rustc's LLVM version, `--sparse`: code the
 #      workloads never ran keeps the compiler's ordinary optimisation rather than being
 #      treated as cold) and records that LLVM version beside the profile.
@@ -38,9 +39,11 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/eg-pgo.XXXXXX")
 chmod 755 "$tmp" # NGINX workers may run as another user
 server_pid=""
+helper_pids=()
 cleanup() {
   [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null || true
   [[ -f $tmp/upstream.pid ]] && kill "$(cat "$tmp/upstream.pid")" 2>/dev/null || true
+  for p in "${helper_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [[ ${KEEP_TMP:-0} == 1 ]] && echo "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -183,6 +186,127 @@ workload tls EG_WORKER_THREADS=1 EG_TLS_CERT="$tmp/cert.pem" EG_TLS_KEY="$tmp/ke
 50 / close
 50 / h2
 RUNS
+
+# Protocols the proxy workloads above do not carry, each through its own kind of object:
+# WebSocket (HTTPServer -> WebSocketProxy, relaying to eg-testkit's echo upstream, driven by
+# its wsload) and unary gRPC (GRPCServer -> GRPCProxy, calling grpc-load's test service),
+# the setups of bench/websocket.sh and bench/grpc.sh. The tools are built without
+# instrumentation in a target dir of their own.
+tools=$root/target/pgo-tools
+echo "pgo: building the WebSocket and gRPC load tools ($tools)"
+(cd "$root" && env -u RUSTFLAGS CARGO_TARGET_DIR="$tools" cargo build --release -q -p eg-testkit --bins)
+tools=$tools/release
+
+# serve_objects NAME PORT FILE...: the instrumented server with these objects (one file
+# each), one worker thread, access log off, until PORT accepts connections.
+serve_objects() {
+  local name=$1 port=$2 files
+  shift 2
+  files=$(IFS=,; echo "$*")
+  mkdir -p "$tmp/$name/home" "$tmp/$name/data" "$tmp/$name/logs"
+  LLVM_PROFILE_FILE="$raw/$name-%p.profraw" "$bin" --name "pgo-$name" \
+    --home-dir "$tmp/$name/home" --data-dir "$tmp/$name/data" --log-dir "$tmp/$name/logs" \
+    --api-addr "127.0.0.1:$(free_port)" --disable-access --worker-threads 1 \
+    --initial-object-config-files "$files" >"$tmp/$name.out" 2>&1 &
+  server_pid=$!
+  wait_listening "$port" "$name" "$tmp/$name.out"
+}
+
+# wait_listening PORT NAME LOG: until PORT accepts a connection (30 s at most).
+wait_listening() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "pgo: $2 did not listen on port $1 within 30 s:" >&2
+  tail -n 20 "$3" >&2
+  exit 1
+}
+
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || true
+  server_pid=""
+}
+
+ws_up=$(free_port)
+"$tools/wsecho" "$ws_up" >"$tmp/wsecho.out" 2>&1 &
+helper_pids+=($!)
+wait_listening "$ws_up" wsecho "$tmp/wsecho.out"
+ws_port=$(free_port)
+cat >"$tmp/ws-pipeline.yaml" <<YAML
+name: ws-pipeline
+kind: Pipeline
+flow:
+  - filter: wsproxy
+filters:
+  - name: wsproxy
+    kind: WebSocketProxy
+    pools:
+      - servers:
+          - url: ws://127.0.0.1:$ws_up
+YAML
+cat >"$tmp/ws-server.yaml" <<YAML
+name: ws-server
+kind: HTTPServer
+address: 127.0.0.1
+port: $ws_port
+keepAlive: true
+rules:
+  - paths:
+      - pathPrefix: /
+        clientMaxBodySize: -1
+        backend: ws-pipeline
+YAML
+serve_objects websocket "$ws_port" "$tmp/ws-pipeline.yaml" "$tmp/ws-server.yaml"
+for size in 64 16384; do
+  echo "pgo: websocket: 50 sockets, echoes of $size B"
+  out=$("$tools/wsload" echo "ws://127.0.0.1:$ws_port/echo" 50 "$size" "$secs" 0)
+  # Every echo must come back, and some must have.
+  if [[ $out != *" errors=0"* || $out == "msgs_per_sec=0 "* ]]; then
+    echo "pgo: websocket: not every message was echoed: $out" >&2
+    exit 1
+  fi
+done
+stop_server
+
+grpc_up=$(free_port)
+"$tools/grpc-load" upstream "$grpc_up" >"$tmp/grpc-upstream.out" 2>&1 &
+helper_pids+=($!)
+wait_listening "$grpc_up" grpc-upstream "$tmp/grpc-upstream.out"
+grpc_port=$(free_port)
+cat >"$tmp/grpc-pipeline.yaml" <<YAML
+name: grpc-pipeline
+kind: Pipeline
+filters:
+  - name: proxy
+    kind: GRPCProxy
+    pools:
+      - servers:
+          - url: http://127.0.0.1:$grpc_up
+YAML
+cat >"$tmp/grpc-server.yaml" <<YAML
+name: grpc-server
+kind: GRPCServer
+address: 127.0.0.1
+port: $grpc_port
+rules:
+  - methods:
+      - methodPrefix: /
+        backend: grpc-pipeline
+YAML
+serve_objects grpc "$grpc_port" "$tmp/grpc-pipeline.yaml" "$tmp/grpc-server.yaml"
+for callers in 16 64; do
+  echo "pgo: grpc: $callers callers, unary calls"
+  # Prints "calls/s p50_us p99_us errors".
+  read -r calls _ _ errors < <("$tools/grpc-load" run "127.0.0.1:$grpc_port" "$callers" "$secs")
+  if [[ ${errors:-x} != 0 || ${calls%%.*} == 0 ]]; then
+    echo "pgo: grpc: calls failed (calls/s ${calls:-none}, errors ${errors:-none})" >&2
+    exit 1
+  fi
+done
+stop_server
 
 # 3. Merge.
 shopt -s nullglob
