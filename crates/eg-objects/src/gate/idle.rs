@@ -2,11 +2,10 @@
 //!
 //! A hyper HTTP/1 connection holds an 8 KiB read buffer, an 8 KiB write buffer and the
 //! heap slot of the service's future for as long as it lives, also while it waits for the
-//! next request of a kept-alive connection. A plain TCP connection is therefore taken
-//! back from hyper as soon as it is idle — its last response written and flushed, nothing
-//! of a request in progress — and only the socket and a few words wait for the next
-//! request; hyper gets the socket back, with any bytes it had already read, when the
-//! socket turns readable.
+//! next request of a kept-alive connection. An HTTP/1 connection (plain or TLS) is
+//! therefore taken back from hyper as soon as it is idle — its last response written and
+//! flushed, nothing of a request in progress — and the gate's own codec serves it again;
+//! hyper gets the stream back, with any bytes already read, when a request needs it.
 //!
 //! "Idle" is known from three signals: the service counts requests in and responses out
 //! (a response is out when hyper drops its body: after the last byte was encoded), the
@@ -24,7 +23,7 @@ use bytes::{Buf, Bytes};
 use http_body::{Frame, SizeHint};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// What the service and the socket wrapper of one connection tell its serving loop.
 #[derive(Debug, Default)]
@@ -133,18 +132,18 @@ impl<B: http_body::Body + Unpin> http_body::Body for Watched<B> {
     }
 }
 
-/// The socket of a plain HTTP/1 connection as hyper sees it: reads first return the
-/// bytes hyper had read but not parsed when it last let the connection go; writes and
-/// flushes are noted in the connection's [`Activity`].
-pub(crate) struct ParkableIo {
-    io: TokioIo<TcpStream>,
+/// The stream of an HTTP/1 connection (a plain socket or a TLS stream) as hyper sees it:
+/// reads first return the bytes hyper had read but not parsed when it last let the
+/// connection go; writes and flushes are noted in the connection's [`Activity`].
+pub(crate) struct ParkableIo<T> {
+    io: TokioIo<T>,
     replay: Bytes,
     activity: Arc<Activity>,
 }
 
-impl ParkableIo {
-    /// Wraps an accepted socket.
-    pub fn new(stream: TcpStream, activity: Arc<Activity>) -> ParkableIo {
+impl<T> ParkableIo<T> {
+    /// Wraps an accepted stream.
+    pub fn new(stream: T, activity: Arc<Activity>) -> ParkableIo<T> {
         ParkableIo {
             io: TokioIo::new(stream),
             replay: Bytes::new(),
@@ -157,13 +156,13 @@ impl ParkableIo {
         self.replay = bytes;
     }
 
-    /// The socket, for reads and writes that bypass hyper.
-    pub fn stream_mut(&mut self) -> &mut TcpStream {
+    /// The stream, for reads and writes that bypass hyper.
+    pub fn stream_mut(&mut self) -> &mut T {
         self.io.inner_mut()
     }
 }
 
-impl Read for ParkableIo {
+impl<T: AsyncRead + Unpin> Read for ParkableIo<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -179,7 +178,7 @@ impl Read for ParkableIo {
     }
 }
 
-impl Write for ParkableIo {
+impl<T: AsyncWrite + Unpin> Write for ParkableIo<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -54,7 +54,7 @@ const IDLE_GRACE: Duration = Duration::from_secs(5);
 /// Deadline for the first request of a connection when `keepAliveTimeout` is `0` (no idle
 /// limit): a connection that never sends a byte is still closed.
 const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// How often a listener tells its idle plain HTTP/1 connections to leave hyper: a
+/// How often a listener tells its idle HTTP/1 connections (plain and TLS) to leave hyper: a
 /// connection is let go once it is idle and this interval has ticked since hyper got it,
 /// so busy connections do not pay for it on every request.
 #[cfg(not(test))]
@@ -556,39 +556,30 @@ impl<M> Drop for ConnGuard<M> {
 
 /// How connections of one listener are served.
 struct Protocols {
-    /// HTTP/1 over TLS: hyper's header timer bounds a request head.
+    /// HTTP/1, plain or over TLS, for the requests the codec leaves to hyper: no timer per
+    /// request; [`serve_http1`] bounds a request head with the idle sweep instead.
     h1: http1::Builder,
-    /// Plain HTTP/1: no timer per request; [`serve_plain_h1`] bounds a request head with the
-    /// idle sweep instead.
-    h1_plain: http1::Builder,
     h2: http2::Builder<TokioExecutor>,
     /// HTTP/1 keep-alive.
     keep_alive: bool,
     /// Deadline for the TLS handshake.
     tls_handshake: Duration,
-    /// Deadline for the first byte of a plain connection.
+    /// Deadline for the first request head of an HTTP/1 connection, from accept (plain) or
+    /// from the end of the handshake (TLS).
     first_byte: Duration,
-    /// How long a plain connection may wait idle for its next request (`keepAliveTimeout`;
-    /// `None` = no limit).
+    /// How long an HTTP/1 connection may wait idle for its next request
+    /// (`keepAliveTimeout`; `None` = no limit).
     idle_timeout: Option<Duration>,
     /// Connection timers when serving HTTP/2 with prior knowledge.
     h2c: Option<H2cConfig>,
-    /// Ticks every [`IDLE_SWEEP`]: idle plain HTTP/1 connections leave hyper, and those the
-    /// codec serves let their buffers go.
+    /// Ticks every [`IDLE_SWEEP`]: idle HTTP/1 connections leave hyper, and those the codec
+    /// serves let their buffers go.
     idle_sweep: IdleSweep,
 }
 
 fn protocols(cfg: &ListenerConfig) -> Protocols {
     let mut h1 = http1::Builder::new();
-    h1.timer(TokioTimer::new())
-        .keep_alive(cfg.keep_alive)
-        // hyper starts this timer when it first waits for a request head — at accept for a
-        // new connection — so a socket that never sends a byte is closed too.
-        .header_read_timeout(cfg.keep_alive_timeout);
-    let mut h1_plain = http1::Builder::new();
-    h1_plain
-        .keep_alive(cfg.keep_alive)
-        .header_read_timeout(None);
+    h1.keep_alive(cfg.keep_alive).header_read_timeout(None);
     let mut h2 = http2::Builder::new(TokioExecutor::new());
     h2.timer(TokioTimer::new())
         .adaptive_window(true)
@@ -600,7 +591,6 @@ fn protocols(cfg: &ListenerConfig) -> Protocols {
     let header_deadline = cfg.keep_alive_timeout.unwrap_or(FIRST_REQUEST_TIMEOUT);
     Protocols {
         h1,
-        h1_plain,
         h2,
         keep_alive: cfg.keep_alive,
         tls_handshake: TLS_HANDSHAKE_TIMEOUT.min(header_deadline),
@@ -715,7 +705,7 @@ async fn serve_connection<M: Gate>(
     let closing = drain.closing.clone();
     let over_tls = tls.is_some();
     // `certs`: the client's certificate chain, on mutual-TLS connections only; `activity`:
-    // where a plain HTTP/1 connection counts its requests and responses.
+    // where an HTTP/1 connection counts its requests and responses.
     let service = move |h1: bool,
                         certs: Option<eg_protocols::PeerCertificates>,
                         activity: Option<Arc<Activity>>| {
@@ -781,7 +771,7 @@ async fn serve_connection<M: Gate>(
             let activity = Activity::new();
             let io = ParkableIo::new(stream, activity.clone());
             let service = service(true, None, Some(activity.clone()));
-            serve_plain_h1(
+            serve_http1(
                 io, service, &activity, &guard.0, &protocols, &mut drain, peer,
             )
             .await
@@ -823,11 +813,16 @@ async fn serve_connection<M: Gate>(
                         }
                     }
                 } else {
-                    let conn = protocols
-                        .h1
-                        .serve_connection(TokioIo::new(tls_stream), service(true, certs, None))
-                        .with_upgrades();
-                    serve_h1(conn, &mut drain).await
+                    let activity = Activity::new();
+                    let io = ParkableIo::new(
+                        h1::TlsTransport::new(tls_stream, certs.clone()),
+                        activity.clone(),
+                    );
+                    let service = service(true, certs, Some(activity.clone()));
+                    serve_http1(
+                        io, service, &activity, &guard.0, &protocols, &mut drain, peer,
+                    )
+                    .await
                 }
             })
             .await
@@ -902,10 +897,10 @@ async fn serve_h2c<M: Gate>(
     }
 }
 
-/// Serves a plain HTTP/1 connection until it ends: the gate's own codec ([`h1`]) serves
-/// requests without a body; a request it leaves to hyper (a body, an upgrade, ...) is
-/// served by hyper on the same socket, with the bytes already read, until the connection
-/// is idle again, and the codec takes it back. hyper lets the connection go at the first
+/// Serves an HTTP/1 connection (plain, or TLS that negotiated HTTP/1.1) until it ends: the
+/// gate's own codec ([`h1`]) serves requests without a body; a request it leaves to hyper
+/// (a body, an upgrade, ...) is served by hyper on the same stream, with the bytes already
+/// read, until the connection is idle again, and the codec takes it back. hyper lets the connection go at the first
 /// [`IDLE_SWEEP`] tick that finds it idle, not after every answer: taking a connection
 /// back from hyper and handing it over again costs more than a request on a busy
 /// connection. Once the listener's drain reaches [`Phase::Closing`], an idle connection is
@@ -915,8 +910,8 @@ async fn serve_h2c<M: Gate>(
 /// timer would cost a timer per request): a connection found reading a head — in hyper, no
 /// request open, nothing left to write, not idle — with no response completed for the
 /// idle timeout is closed, also when the head trickles in byte by byte.
-async fn serve_plain_h1<M: Gate, S, B>(
-    mut io: ParkableIo,
+async fn serve_http1<M: Gate, T: h1::Transport, S, B>(
+    mut io: ParkableIo<T>,
     mut service: S,
     activity: &Activity,
     shared: &Shared<M>,
@@ -956,7 +951,7 @@ where
         // Boxed: hyper's connection state is large and serves only the requests the codec
         // leaves to it, while every connection's task would carry its room.
         let mut conn = eg_protocols::boxed_in_place!(protocols
-            .h1_plain
+            .h1
             .serve_connection(io, service)
             .with_upgrades());
         let mut shutting_down = false;
@@ -1023,29 +1018,6 @@ where
         // of, is let go with the rest.
         own.resume(&parts.read_buf, protocols.idle_timeout);
         service = parts.service;
-    }
-}
-
-/// Serves an HTTP/1 connection until it ends, closing it gracefully (after the request in
-/// flight) once its listener's drain reaches [`Phase::Closing`].
-async fn serve_h1<I, S, B>(
-    conn: http1::UpgradeableConnection<I, S>,
-    drain: &mut ConnDrain,
-) -> hyper::Result<()>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: http_body::Body + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    tokio::pin!(conn);
-    tokio::select! {
-        r = conn.as_mut() => r,
-        _ = drain.reached(Phase::Closing) => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! The gate's own HTTP/1.1 server codec for plain (not TLS, not h2c) connections.
+//! The gate's own HTTP/1.1 server codec, for plain connections and TLS ones that
+//! negotiated HTTP/1.1 (not h2c, not HTTP/2).
 //!
 //! Most requests a gateway serves have no body: `GET`, `HEAD`, `DELETE`, an empty `POST`.
 //! This codec reads their heads with httparse, hands them to the gate and writes the
@@ -20,12 +21,19 @@
 //! time. While a
 //! connection waits, only the socket and a few words are kept: its buffers are let go at
 //! the first idle sweep.
+//!
+//! The codec reads and writes through a [`Transport`]: a plain socket, or a TLS stream
+//! over one ([`TlsTransport`]), whose requests carry the client's TLS marks as hyper's
+//! would.
 
 mod date;
 mod request;
 mod response;
 #[cfg(test)]
 mod tests;
+mod transport;
+
+pub(crate) use transport::{TlsTransport, Transport};
 
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -40,7 +48,6 @@ use http::header::CONNECTION;
 use http::HeaderValue;
 use http_body::Body as _;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 use super::listener::{CatchUnwind, ConnDrain, Gate, Phase, Shared};
 use super::sweep::{IdleSweep, SweepWatch};
@@ -109,9 +116,9 @@ impl Conn {
     }
 
     /// Serves requests on `stream` until the connection ends or a request is hyper's.
-    pub(super) async fn serve<M: Gate>(
+    pub(super) async fn serve<M: Gate, S: Transport>(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut S,
         shared: &Shared<M>,
         peer: SocketAddr,
         settings: &Settings<'_>,
@@ -128,14 +135,17 @@ impl Conn {
             // Every whole request in the buffer first: a client may pipeline.
             while !self.buf.is_empty() {
                 let (req, exchange) = match request::parse(&mut self.buf) {
-                    Parsed::Request(req, exchange) => (req, exchange),
+                    Parsed::Request(mut req, exchange) => {
+                        stream.annotate(&mut req);
+                        (req, exchange)
+                    }
                     Parsed::Partial => break,
                     Parsed::Elsewhere => return Outcome::Elsewhere(self.buf.split().freeze()),
                     Parsed::Malformed => {
                         tracing::debug!(%peer, "malformed request head; answered 400");
                         self.out.clear();
                         response::bad_request(&mut self.out);
-                        let _ = stream.write_all(&self.out).await;
+                        let _ = Transport::write_all(stream, &self.out).await;
                         let _ = stream.shutdown().await;
                         return Outcome::Ended;
                     }
@@ -150,7 +160,7 @@ impl Conn {
                 let handled = Box::into_pin(eg_protocols::boxed_in_place!(gate.handle(req, peer)));
                 // Boxed too, for the same reason: the state of an answer on its way out
                 // (the response, its body and what the access log will record).
-                let answering = eg_protocols::boxed_in_place!(self.answer::<M, _>(
+                let answering = eg_protocols::boxed_in_place!(self.answer::<M, _, _>(
                     stream,
                     handled,
                     peer,
@@ -177,7 +187,7 @@ impl Conn {
                 self.buf.reserve(READ_BUFFER);
             }
             let head_begins = self.buf.is_empty() && self.answered;
-            match read_available(stream, &mut self.buf) {
+            match stream.read_available(&mut self.buf) {
                 Ok(0) => return Outcome::Ended,
                 Ok(_) => {
                     // A new head has its own deadline, from when it has to be waited for.
@@ -211,9 +221,9 @@ impl Conn {
 
     /// Answers one request, served by `handled` (the gate's handler of it); returns
     /// whether the connection carries another.
-    async fn answer<M: Gate, F: Future<Output = http::Response<M::Body>>>(
+    async fn answer<M: Gate, S: Transport, F: Future<Output = http::Response<M::Body>>>(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut S,
         mut handled: Pin<Box<F>>,
         peer: SocketAddr,
         exchange: Exchange,
@@ -275,9 +285,9 @@ impl Conn {
     /// Writes the head in `out` and the body after it, framed as `framing`. `Ok(false)`:
     /// the body did not end as its framing said (an error, or shorter or longer than its
     /// length), so the connection cannot carry another request.
-    async fn send_body<B>(
+    async fn send_body<B, S: Transport>(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut S,
         body: &mut B,
         framing: Framing,
     ) -> io::Result<bool>
@@ -285,7 +295,7 @@ impl Conn {
         B: http_body::Body<Data = Bytes> + Unpin,
     {
         if framing == Framing::None {
-            eg_protocols::write::write_all(stream, &self.out).await?;
+            Transport::write_all(stream, &self.out).await?;
             return Ok(true);
         }
         let mut left = match framing {
@@ -302,7 +312,7 @@ impl Conn {
                     Poll::Ready(next) => next,
                     Poll::Pending => {
                         if !self.out.is_empty() {
-                            eg_protocols::write::write_all(stream, &self.out).await?;
+                            Transport::write_all(stream, &self.out).await?;
                             self.out.clear();
                         }
                         let next =
@@ -369,7 +379,7 @@ impl Conn {
             _ => {}
         }
         if !self.out.is_empty() {
-            eg_protocols::write::write_all(stream, &self.out).await?;
+            Transport::write_all(stream, &self.out).await?;
             self.out.clear();
         }
         Ok(whole)
@@ -379,7 +389,11 @@ impl Conn {
     /// finds its end, or fails). Bytes it sent meanwhile (a pipelined request) are kept
     /// in the buffer; once there are some, the socket is not watched any more, as hyper
     /// does. Registers `cx` for the socket's next readiness when it is not ready.
-    fn poll_client_gone(&mut self, stream: &TcpStream, cx: &mut std::task::Context<'_>) -> bool {
+    fn poll_client_gone<S: Transport>(
+        &mut self,
+        stream: &mut S,
+        cx: &mut std::task::Context<'_>,
+    ) -> bool {
         if !self.buf.is_empty() {
             return false;
         }
@@ -392,7 +406,7 @@ impl Conn {
             if self.buf.capacity() - self.buf.len() < MIN_READ_ROOM {
                 self.buf.reserve(READ_BUFFER);
             }
-            match read_available(stream, &mut self.buf) {
+            match stream.read_available(&mut self.buf) {
                 Ok(0) => return true,
                 Ok(_) => return false,
                 // The readiness was stale and is cleared now: poll again to register.
@@ -410,9 +424,9 @@ impl Conn {
     /// comes first. At a sweep the connection is idle: its buffers are let go and it waits
     /// on a timer for the rest of its deadline, so idle connections cost no wake-up per
     /// sweep.
-    async fn wait(
+    async fn wait<S: Transport>(
         &mut self,
-        stream: &TcpStream,
+        stream: &S,
         sweep: &mut SweepWatch<'_, '_>,
         draining: &std::sync::atomic::AtomicBool,
         mut closing: Pin<&mut impl Future<Output = ()>>,
@@ -484,7 +498,7 @@ impl Conn {
 }
 
 /// Writes `a` then `b`, vectored.
-async fn write_both(stream: &mut TcpStream, mut a: &[u8], mut b: &[u8]) -> io::Result<()> {
+async fn write_both<S: Transport>(stream: &mut S, mut a: &[u8], mut b: &[u8]) -> io::Result<()> {
     while !a.is_empty() {
         let n = stream
             .write_vectored(&[IoSlice::new(a), IoSlice::new(b)])
@@ -496,7 +510,8 @@ async fn write_both(stream: &mut TcpStream, mut a: &[u8], mut b: &[u8]) -> io::R
         a = &a[from_a..];
         b = &b[n - from_a..];
     }
-    eg_protocols::write::write_all(stream, b).await
+    // With nothing left of `b`, this still sends on what a TLS stream keeps back.
+    Transport::write_all(stream, b).await
 }
 
 /// Appends the size line of a chunk of `n` bytes.
@@ -515,33 +530,4 @@ fn chunk_size_line(out: &mut Vec<u8>, n: usize) {
     }
     out.extend_from_slice(&digits[at..]);
     out.extend_from_slice(b"\r\n");
-}
-
-/// Reads what `stream` holds into `buf`'s free room (at least one byte of it).
-///
-/// A read that leaves part of the room free has drained the socket: a stream socket
-/// returns less than asked only when it holds no more. The socket's readiness is then
-/// cleared too, as tokio's own `poll_read` does on epoll, so the next wait for it (the
-/// watch for a client hanging up while its request is served, the wait for the next
-/// request) goes to the reactor at once instead of paying a `recvfrom` that only says
-/// `EAGAIN`. Clearing cannot lose a wake-up: tokio clears only the readiness it saw before
-/// the read, so bytes that arrive meanwhile leave the socket ready.
-fn read_available(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
-    let room = buf.capacity() - buf.len();
-    let mut read = None;
-    let tried = stream.try_io(tokio::io::Interest::READABLE, || {
-        let n = eg_protocols::socket::recv_into(stream, buf)?;
-        read = Some(n);
-        if 0 < n && n < room {
-            // Tells `try_io` the socket is drained; the bytes are in `buf` all the same.
-            Err(io::ErrorKind::WouldBlock.into())
-        } else {
-            Ok(n)
-        }
-    });
-    match read {
-        Some(n) => Ok(n),
-        // Not ready, or the read failed.
-        None => tried,
-    }
 }

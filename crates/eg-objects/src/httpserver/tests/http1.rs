@@ -1,29 +1,134 @@
 //! HTTP/1.1 on the wire, as clients see it: pipelining, HTTP/1.0, `HEAD`, closing, bad
 //! targets, and connections that move between the gate's own codec (requests without a
-//! body) and hyper (requests with one) and back.
+//! body) and hyper (requests with one) and back. Every scenario runs twice: over plain TCP
+//! and over TLS (HTTP/1.1 negotiated), which the same codec serves.
 
+use std::sync::Arc;
+
+use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::*;
+
+/// How a test's client reaches the server.
+#[derive(Debug, Clone, Copy)]
+enum Wire {
+    Plain,
+    Tls,
+}
+
+/// Runs each named scenario (an `async fn(Wire)` of this module) as two tests: `plain::name`
+/// and `over_tls::name`.
+macro_rules! over_both_wires {
+    ($($name:ident),* $(,)?) => {
+        mod plain {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Wire::Plain).await
+            })*
+        }
+        mod over_tls {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Wire::Tls).await
+            })*
+        }
+    };
+}
+
+over_both_wires!(
+    pipelined_requests_are_answered_in_order,
+    http_1_0_is_answered_in_1_0_and_closed_unless_kept_alive,
+    connection_close_is_honoured_and_said,
+    head_answers_have_the_length_and_no_body,
+    a_target_that_is_no_uri_gets_400_and_the_connection_closes,
+    a_connection_moves_to_hyper_for_a_body_and_back,
+    a_head_split_across_writes_is_put_together,
+    a_long_head_is_served_by_hyper,
+    a_client_that_hangs_up_cancels_its_upstream_request,
+    requests_over_tls_are_marked_as_such,
+    a_connection_that_sends_nothing_is_let_go,
+    a_head_trickling_in_is_cut_off,
+);
 
 fn rules(path: &str, backend: &str) -> Value {
     json!({"rules": [{"paths": [{"pathPrefix": path, "backend": backend}]}]})
 }
 
+/// A client's byte stream, plain or TLS.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+type Client = BufReader<Box<dyn Stream>>;
+
+/// A running server and how to reach it.
+struct Target {
+    _sup: Supervisor,
+    port: u16,
+    /// The server's self-signed certificate, for a TLS client to trust.
+    root: Option<CertificateDer<'static>>,
+}
+
+impl Target {
+    async fn connect(&self) -> Client {
+        let tcp = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+        let Some(root) = &self.root else {
+            return BufReader::new(Box::new(tcp));
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(root.clone()).unwrap();
+        let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await
+            .unwrap();
+        assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+        BufReader::new(Box::new(tls))
+    }
+}
+
+/// Starts HTTPServer `hs` with `fields` on `sup`, speaking TLS when `wire` says so.
+async fn serve(sup: Supervisor, wire: Wire, mut fields: Value) -> Target {
+    let port = free_port();
+    let mut root = None;
+    if let (Wire::Tls, Some(f)) = (wire, fields.as_object_mut()) {
+        let cert = eg_testkit::self_signed(&["localhost"]);
+        let b64 = |s: &str| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(s)
+        };
+        f.insert("https".into(), json!(true));
+        f.insert("certBase64".into(), json!(b64(&cert.cert_pem)));
+        f.insert("keyBase64".into(), json!(b64(&cert.key_pem)));
+        root = Some(cert.cert_der);
+    }
+    start(&sup, server("hs", port, fields)).await;
+    Target {
+        _sup: sup,
+        port,
+        root,
+    }
+}
+
 /// A server answering every path with the echo pipeline; it runs while the returned
-/// supervisor lives.
-async fn echo_server(fields: Value) -> (Supervisor, u16) {
+/// target lives.
+async fn echo_server(wire: Wire, fields: Value) -> Target {
     let sup = supervisor(None);
     apply(&sup, echo("pl", "pl"));
-    let port = free_port();
     let mut all = rules("/", "pl");
     if let (Some(a), Some(f)) = (all.as_object_mut(), fields.as_object()) {
         a.extend(f.clone());
     }
-    start(&sup, server("hs", port, all)).await;
-    (sup, port)
+    serve(sup, wire, all).await
 }
 
 /// One answer read off a kept-alive connection: the head's lines (lower-cased names) and
@@ -47,7 +152,7 @@ impl Answer {
     }
 }
 
-async fn read_answer(r: &mut BufReader<TcpStream>, to_head: bool) -> Answer {
+async fn read_answer(r: &mut Client, to_head: bool) -> Answer {
     let mut status_line = String::new();
     r.read_line(&mut status_line).await.unwrap();
     assert!(status_line.starts_with("HTTP/1."), "{status_line:?}");
@@ -90,12 +195,9 @@ async fn read_answer(r: &mut BufReader<TcpStream>, to_head: bool) -> Answer {
     a
 }
 
-async fn connect(port: u16) -> BufReader<TcpStream> {
-    BufReader::new(TcpStream::connect(("127.0.0.1", port)).await.unwrap())
-}
-
-/// Whether the server closed the connection (EOF within a few seconds).
-async fn closed(r: &mut BufReader<TcpStream>) -> bool {
+/// Whether the server closed the connection (the end of the stream within a few seconds;
+/// over TLS, after its `close_notify`).
+async fn closed(r: &mut Client) -> bool {
     let mut rest = Vec::new();
     matches!(
         tokio::time::timeout(Duration::from_secs(5), r.read_to_end(&mut rest)).await,
@@ -103,10 +205,28 @@ async fn closed(r: &mut BufReader<TcpStream>) -> bool {
     )
 }
 
-#[tokio::test]
-async fn pipelined_requests_are_answered_in_order() {
-    let (_sup, port) = echo_server(json!({})).await;
-    let mut c = connect(port).await;
+/// Whether the server let the connection go within `within`: the end of the stream, or
+/// over TLS also a close without `close_notify` (what a deadline does), or a reset.
+async fn let_go(r: &mut Client, within: Duration) -> bool {
+    let mut rest = Vec::new();
+    match tokio::time::timeout(within, r.read_to_end(&mut rest)).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => matches!(
+            e.kind(),
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+        ),
+        Err(_) => false,
+    }
+}
+
+async fn read_answer_after(c: &mut Client, request: &[u8]) -> Answer {
+    c.get_mut().write_all(request).await.unwrap();
+    read_answer(c, false).await
+}
+
+async fn pipelined_requests_are_answered_in_order(wire: Wire) {
+    let t = echo_server(wire, json!({})).await;
+    let mut c = t.connect().await;
     c.get_mut()
         .write_all(
             b"GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two?x=1 HTTP/1.1\r\nHost: a\r\n\r\nDELETE /three HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
@@ -129,21 +249,15 @@ async fn pipelined_requests_are_answered_in_order() {
     );
 }
 
-async fn read_answer_after(c: &mut BufReader<TcpStream>, request: &[u8]) -> Answer {
-    c.get_mut().write_all(request).await.unwrap();
-    read_answer(c, false).await
-}
-
-#[tokio::test]
-async fn http_1_0_is_answered_in_1_0_and_closed_unless_kept_alive() {
-    let (_sup, port) = echo_server(json!({})).await;
-    let mut c = connect(port).await;
+async fn http_1_0_is_answered_in_1_0_and_closed_unless_kept_alive(wire: Wire) {
+    let t = echo_server(wire, json!({})).await;
+    let mut c = t.connect().await;
     let a = read_answer_after(&mut c, b"GET /a HTTP/1.0\r\nHost: a\r\n\r\n").await;
     assert_eq!(a.status_line, "HTTP/1.0 200 OK");
     assert_eq!(a.header("connection"), None);
     assert!(closed(&mut c).await);
 
-    let mut c = connect(port).await;
+    let mut c = t.connect().await;
     for path in ["/b", "/c"] {
         let req = format!("GET {path} HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n");
         let a = read_answer_after(&mut c, req.as_bytes()).await;
@@ -153,10 +267,9 @@ async fn http_1_0_is_answered_in_1_0_and_closed_unless_kept_alive() {
     }
 }
 
-#[tokio::test]
-async fn connection_close_is_honoured_and_said() {
-    let (_sup, port) = echo_server(json!({})).await;
-    let mut c = connect(port).await;
+async fn connection_close_is_honoured_and_said(wire: Wire) {
+    let t = echo_server(wire, json!({})).await;
+    let mut c = t.connect().await;
     let a = read_answer_after(
         &mut c,
         b"GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
@@ -167,17 +280,16 @@ async fn connection_close_is_honoured_and_said() {
     assert!(closed(&mut c).await);
 
     // keepAlive: false closes every connection after its answer.
-    let (_sup2, port) = echo_server(json!({"keepAlive": false})).await;
-    let mut c = connect(port).await;
+    let t = echo_server(wire, json!({"keepAlive": false})).await;
+    let mut c = t.connect().await;
     let a = read_answer_after(&mut c, b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n").await;
     assert_eq!(a.header("connection"), Some("close"));
     assert!(closed(&mut c).await);
 }
 
-#[tokio::test]
-async fn head_answers_have_the_length_and_no_body() {
-    let (_sup, port) = echo_server(json!({})).await;
-    let mut c = connect(port).await;
+async fn head_answers_have_the_length_and_no_body(wire: Wire) {
+    let t = echo_server(wire, json!({})).await;
+    let mut c = t.connect().await;
     c.get_mut()
         .write_all(b"HEAD /a HTTP/1.1\r\nHost: a\r\n\r\n")
         .await
@@ -191,24 +303,22 @@ async fn head_answers_have_the_length_and_no_body() {
     assert_eq!(b.json()["path"], "/b");
 }
 
-#[tokio::test]
-async fn a_target_that_is_no_uri_gets_400_and_the_connection_closes() {
-    let (_sup, port) = echo_server(json!({})).await;
-    let mut c = connect(port).await;
+async fn a_target_that_is_no_uri_gets_400_and_the_connection_closes(wire: Wire) {
+    let t = echo_server(wire, json!({})).await;
+    let mut c = t.connect().await;
     let a = read_answer_after(&mut c, b"GET /a<b> HTTP/1.1\r\nHost: a\r\n\r\n").await;
     assert_eq!(a.status_line, "HTTP/1.1 400 Bad Request");
     assert_eq!(a.header("connection"), Some("close"));
     assert!(closed(&mut c).await);
     // A head httparse refuses is hyper's to answer, also 400.
-    let mut c = connect(port).await;
+    let mut c = t.connect().await;
     let a = read_answer_after(&mut c, b"GET / HTTP/1.1\r\nBad Name: 1\r\n\r\n").await;
     assert_eq!(a.status_line, "HTTP/1.1 400 Bad Request");
 }
 
-#[tokio::test]
-async fn a_connection_moves_to_hyper_for_a_body_and_back() {
-    let (_sup, port) = echo_server(json!({})).await;
-    let mut c = connect(port).await;
+async fn a_connection_moves_to_hyper_for_a_body_and_back(wire: Wire) {
+    let t = echo_server(wire, json!({})).await;
+    let mut c = t.connect().await;
     let a = read_answer_after(&mut c, b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n").await;
     assert_eq!(a.json()["path"], "/first");
     // A body: hyper reads it; a bodiless request pipelined behind it is answered too.
@@ -236,10 +346,9 @@ async fn a_connection_moves_to_hyper_for_a_body_and_back() {
     }
 }
 
-#[tokio::test]
-async fn a_head_split_across_writes_is_put_together() {
-    let (_sup, port) = echo_server(json!({})).await;
-    let mut c = connect(port).await;
+async fn a_head_split_across_writes_is_put_together(wire: Wire) {
+    let t = echo_server(wire, json!({})).await;
+    let mut c = t.connect().await;
     for part in [
         &b"GET /sl"[..],
         b"ow HTTP/1.1\r\nHo",
@@ -255,10 +364,9 @@ async fn a_head_split_across_writes_is_put_together() {
     assert_eq!(a.json()["headers"]["x-y"], "z");
 }
 
-#[tokio::test]
-async fn a_long_head_is_served_by_hyper() {
-    let (_sup, port) = echo_server(json!({})).await;
-    let mut c = connect(port).await;
+async fn a_long_head_is_served_by_hyper(wire: Wire) {
+    let t = echo_server(wire, json!({})).await;
+    let mut c = t.connect().await;
     let big = "c".repeat(12 * 1024);
     let req = format!("GET /big HTTP/1.1\r\nHost: a\r\nCookie: {big}\r\n\r\n");
     let a = read_answer_after(&mut c, req.as_bytes()).await;
@@ -269,8 +377,7 @@ async fn a_long_head_is_served_by_hyper() {
     );
 }
 
-#[tokio::test]
-async fn a_client_that_hangs_up_cancels_its_upstream_request() {
+async fn a_client_that_hangs_up_cancels_its_upstream_request(wire: Wire) {
     // An upstream that reads a request, never answers, and reports when the proxy closes
     // its connection.
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -300,10 +407,9 @@ async fn a_client_that_hangs_up_cancels_its_upstream_request() {
                 "pools": [{"servers": [{"url": format!("http://127.0.0.1:{upstream_port}")}]}]}],
         }),
     );
-    let port = free_port();
-    start(&sup, server("hs", port, rules("/", "slow"))).await;
+    let t = serve(sup, wire, rules("/", "slow")).await;
 
-    let mut c = connect(port).await;
+    let mut c = t.connect().await;
     c.get_mut()
         .write_all(b"GET /wait HTTP/1.1\r\nHost: a\r\n\r\n")
         .await
@@ -317,4 +423,69 @@ async fn a_client_that_hangs_up_cancels_its_upstream_request() {
         .await
         .expect("the upstream request was let go once the client hung up")
         .unwrap();
+}
+
+/// A request knows whether it came over TLS, whether the codec read it or hyper did (a
+/// body), on the same connection.
+async fn requests_over_tls_are_marked_as_such(wire: Wire) {
+    let t = echo_server(wire, json!({})).await;
+    let mut c = t.connect().await;
+    let over_tls = matches!(wire, Wire::Tls);
+    let a = read_answer_after(&mut c, b"GET /codec HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    assert_eq!(a.json()["overTls"], over_tls);
+    let a = read_answer_after(
+        &mut c,
+        b"POST /hyper HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi",
+    )
+    .await;
+    assert_eq!(
+        (a.json()["body"].as_str(), a.json()["overTls"].as_bool()),
+        (Some("hi"), Some(over_tls))
+    );
+}
+
+/// A connection (over TLS: its handshake done) that never sends a request is closed once
+/// `keepAliveTimeout` has passed, not before.
+async fn a_connection_that_sends_nothing_is_let_go(wire: Wire) {
+    let t = echo_server(wire, json!({"keepAliveTimeout": "300ms"})).await;
+    let began = std::time::Instant::now();
+    let mut c = t.connect().await;
+    assert!(let_go(&mut c, Duration::from_secs(10)).await);
+    assert!(
+        began.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
+/// A head that trickles in a byte at a time is bounded by `keepAliveTimeout` as a whole,
+/// whatever the pace of its bytes: the connection is let go unanswered.
+async fn a_head_trickling_in_is_cut_off(wire: Wire) {
+    let t = echo_server(wire, json!({"keepAliveTimeout": "300ms"})).await;
+    let mut c = t.connect().await;
+    let began = std::time::Instant::now();
+    let head = b"GET /slow HTTP/1.1\r\nHost: a\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    for b in head {
+        let sent = async {
+            c.get_mut().write_all(&[*b]).await?;
+            c.get_mut().flush().await
+        };
+        if sent.await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if began.elapsed() > Duration::from_secs(10) {
+            break;
+        }
+    }
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), c.read_to_end(&mut rest)).await;
+    let text = String::from_utf8_lossy(&rest);
+    assert!(!text.contains("200 OK"), "{text:?}");
+    // Cut off well before the head's 4 s at this pace.
+    assert!(
+        began.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        began.elapsed()
+    );
 }

@@ -116,6 +116,7 @@ impl Filter for Echo {
                 "body": String::from_utf8_lossy(&body),
                 "headers": headers,
                 "realIp": real_ip,
+                "overTls": req.over_tls(),
             });
             let mut resp = HttpResponse::with_body(StatusCode::OK, doc.to_string());
             resp.set_header(http::header::CONTENT_TYPE, "application/json");

@@ -85,6 +85,61 @@ async fn an_upgraded_connection_is_handed_to_the_websocket_proxy() {
     );
 }
 
+/// `wss://` to an HTTPS listener: the handshake goes from the gate's HTTP/1.1 codec to
+/// hyper on the same TLS stream, and the upgraded stream is relayed both ways.
+#[tokio::test]
+async fn a_websocket_over_an_https_listener_is_relayed() {
+    use base64::Engine as _;
+    let echo = eg_testkit::WsEcho::start().await;
+    let sup = supervisor(None);
+    apply(&sup, ws_pipeline(&echo.url()));
+    let cert = eg_testkit::self_signed(&["localhost"]);
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let port = free_port();
+    start(
+        &sup,
+        server(
+            "hs-wss",
+            port,
+            json!({
+                "https": true, "certBase64": b64(&cert.cert_pem), "keyBase64": b64(&cert.key_pem),
+                "rules": [{"paths": [{"path": "/ws", "clientMaxBodySize": -1, "backend": "ws"}]}],
+            }),
+        ),
+    )
+    .await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert_der).unwrap();
+    let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    let (mut ws, resp) = tokio_tungstenite::client_async(format!("wss://localhost:{port}/ws"), tls)
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 101);
+    for text in ["one", "two"] {
+        ws.send(Message::text(text)).await.unwrap();
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => assert_eq!(t.as_str(), text),
+            other => panic!("no echo: {other:?}"),
+        }
+    }
+    let _ = ws.close(None).await;
+}
+
 #[tokio::test]
 async fn a_websocket_handshake_to_a_proxy_gets_501() {
     let echo = eg_testkit::WsEcho::start().await;

@@ -1,0 +1,189 @@
+//! What the codec needs of a connection's byte stream: a read that never waits, a wait for
+//! the next bytes, whole writes, and the marks its requests carry.
+//!
+//! Two streams implement it: a plain TCP socket, read with direct system calls, and a TLS
+//! stream over one ([`TlsTransport`]). Their difference is where bytes wait to be read. A
+//! socket holds them in the kernel, so "readable" is its readiness. A TLS stream also
+//! holds decrypted bytes of records it has already taken off the socket; the codec never
+//! waits while it might hold some, because it waits only after a read that found nothing
+//! (see [`Transport::read_available`]), and such a read leaves none behind.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use bytes::BytesMut;
+use eg_protocols::{ClientTls, PeerCertificates};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+
+/// A connection's byte stream as the codec drives it.
+pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    /// Reads what is there into `buf`'s free room (at least one byte of it) without
+    /// waiting: `Ok(0)` is the end of the stream, `WouldBlock` means nothing to read now.
+    /// A read that leaves part of the room free has taken everything there was: a wait
+    /// for more ([`poll_read_ready`](Self::poll_read_ready)) may follow it.
+    fn read_available(&mut self, buf: &mut BytesMut) -> io::Result<usize>;
+
+    /// Ready once a read may find bytes or the end of the stream; registers `cx` for that
+    /// moment otherwise.
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// Writes all of `buf`, and sends on whatever the stream keeps back (a TLS record).
+    fn write_all<'a>(
+        &'a mut self,
+        buf: &'a [u8],
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a;
+
+    /// Marks a request read from this stream as [`hyper`]'s service does on the same
+    /// connection (TLS: [`ClientTls`] and the client's certificates).
+    fn annotate(&self, _req: &mut http::Request<eg_protocols::Body>) {}
+}
+
+impl Transport for TcpStream {
+    /// A read that leaves part of the room free has drained the socket: a stream socket
+    /// returns less than asked only when it holds no more. The socket's readiness is then
+    /// cleared too, as tokio's own `poll_read` does on epoll, so the next wait for it (the
+    /// watch for a client hanging up while its request is served, the wait for the next
+    /// request) goes to the reactor at once instead of paying a `recvfrom` that only says
+    /// `EAGAIN`. Clearing cannot lose a wake-up: tokio clears only the readiness it saw
+    /// before the read, so bytes that arrive meanwhile leave the socket ready.
+    fn read_available(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        let stream: &TcpStream = self;
+        let room = buf.capacity() - buf.len();
+        let mut read = None;
+        let tried = stream.try_io(tokio::io::Interest::READABLE, || {
+            let n = eg_protocols::socket::recv_into(stream, buf)?;
+            read = Some(n);
+            if 0 < n && n < room {
+                // Tells `try_io` the socket is drained; the bytes are in `buf` all the same.
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                Ok(n)
+            }
+        });
+        match read {
+            Some(n) => Ok(n),
+            // Not ready, or the read failed.
+            None => tried,
+        }
+    }
+
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        TcpStream::poll_read_ready(self, cx)
+    }
+
+    fn write_all<'a>(
+        &'a mut self,
+        buf: &'a [u8],
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+        eg_protocols::write::write_all(self, buf)
+    }
+}
+
+/// A TLS connection the codec serves: the stream, and the client's certificate chain
+/// (mutual TLS only) that every request on it carries.
+pub(crate) struct TlsTransport {
+    stream: TlsStream<TcpStream>,
+    certs: Option<PeerCertificates>,
+}
+
+impl TlsTransport {
+    /// A stream whose handshake is done; `certs`: the chain the client presented.
+    pub(crate) fn new(stream: TlsStream<TcpStream>, certs: Option<PeerCertificates>) -> Self {
+        TlsTransport { stream, certs }
+    }
+}
+
+impl Transport for TlsTransport {
+    /// rustls decrypts whole records and hands out their bytes; tokio-rustls's read goes
+    /// on taking records off the socket until the room is full or the socket has nothing
+    /// more. So a read that leaves room free has left nothing decrypted behind, and the
+    /// socket's readiness (cleared by the read that found it empty) says when more comes.
+    ///
+    /// The read is polled with a waker that does nothing: a read that finds nothing
+    /// registers it with the socket, and the codec's next wait
+    /// ([`poll_read_ready`](Transport::poll_read_ready)) registers its own in its place.
+    fn read_available(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        if buf.capacity() == buf.len() {
+            buf.reserve(1);
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut room = ReadBuf::uninit(buf.spare_capacity_mut());
+        match Pin::new(&mut self.stream).poll_read(&mut cx, &mut room) {
+            Poll::Ready(Ok(())) => {
+                let n = room.filled().len();
+                // SAFETY: `room` borrows `buf`'s spare capacity from its start, and a
+                // `ReadBuf` only ever fills (initializes) a prefix of the slice it was made
+                // with, which it cannot swap for another; its first `n` bytes are therefore
+                // initialized, so the first `len + n` bytes of `buf` are, within capacity.
+                #[allow(unsafe_code)]
+                unsafe {
+                    buf.set_len(buf.len() + n)
+                };
+                Ok(n)
+            }
+            Poll::Ready(Err(e)) => Err(e),
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.stream.get_ref().0.poll_read_ready(cx)
+    }
+
+    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        AsyncWriteExt::write_all(&mut self.stream, buf).await?;
+        // rustls keeps back what the socket did not take; a flush sends it.
+        self.stream.flush().await
+    }
+
+    fn annotate(&self, req: &mut http::Request<eg_protocols::Body>) {
+        req.extensions_mut().insert(ClientTls);
+        if let Some(c) = &self.certs {
+            req.extensions_mut().insert(c.clone());
+        }
+    }
+}
+
+impl AsyncRead for TlsTransport {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsTransport {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
