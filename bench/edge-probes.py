@@ -3,6 +3,7 @@
 
   python3 bench/edge-probes.py                 # uses bin/easegress-server and bin/egctl
   IDLE=10000 SLOW=1000 python3 bench/edge-probes.py
+  TLS=1 IDLE=10000 python3 bench/edge-probes.py  # the same over HTTPS (TLS 1.3, HTTP/1.1)
 
 Starts the server on loopback with an HTTPServer whose pipeline answers by itself (Mock),
 then measures, one probe after the other:
@@ -16,15 +17,22 @@ then measures, one probe after the other:
   slowloris SLOW connections sending one header byte per second: how long until the
             server cut them all off, and the latency of another client meanwhile.
 
+With TLS=1 the HTTPServer serves HTTPS (a self-signed ECDSA P-256 certificate made with
+openssl) and every probe's connections complete a TLS 1.3 handshake, offering HTTP/1.1 by
+ALPN, before they do what the probe says (a silent connection is one that never sends a
+request).
+
 Prints one `RESULT` line per probe. Only loopback addresses are used; every loop is bounded.
 """
 
 import asyncio
+import base64
 import json
 import os
 import resource
 import shutil
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -39,6 +47,30 @@ SLOW = int(os.environ.get("SLOW", "1000"))
 KEEPALIVE = os.environ.get("KEEPALIVE", "5s")
 # Seconds waited before the "settled" RSS readings (idle, and after closing).
 SETTLE_S = float(os.environ.get("SETTLE_S", "5"))
+TLS = os.environ.get("TLS", "0") == "1"
+
+
+def client_tls():
+    """The probes' TLS client settings: the test certificate is not verified."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+# Every probe connection's TLS settings (None: plain TCP).
+CLIENT_TLS = client_tls() if TLS else None
+
+
+def test_cert(work):
+    """A self-signed ECDSA P-256 certificate and its key, each as base64 of its PEM."""
+    key, cert = f"{work}/key.pem", f"{work}/cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=localhost"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return tuple(base64.b64encode(open(f, "rb").read()).decode() for f in (cert, key))
 
 
 def free_port():
@@ -64,7 +96,13 @@ def latency_probe(port, n=300):
     import http.client
 
     times, failed = [], 0
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    def connect():
+        if TLS:
+            return http.client.HTTPSConnection("127.0.0.1", port, timeout=10,
+                                               context=CLIENT_TLS)
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    conn = connect()
     for _ in range(n):
         t = time.perf_counter()
         try:
@@ -76,7 +114,7 @@ def latency_probe(port, n=300):
         except Exception:
             failed += 1
             conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn = connect()
         times.append((time.perf_counter() - t) * 1000)
     conn.close()
     times.sort()
@@ -90,7 +128,7 @@ async def open_idle(port, n, send_request):
 
     async def one():
         async with sem:
-            r, w = await asyncio.open_connection("127.0.0.1", port)
+            r, w = await asyncio.open_connection("127.0.0.1", port, ssl=CLIENT_TLS)
             if send_request:
                 w.write(req)
                 await w.drain()
@@ -129,7 +167,7 @@ async def slowloris(port, n, limit):
 
     async def one(i):
         try:
-            r, w = await asyncio.open_connection("127.0.0.1", port)
+            r, w = await asyncio.open_connection("127.0.0.1", port, ssl=CLIENT_TLS)
         except OSError:
             return
         head = b"GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 4000
@@ -178,6 +216,9 @@ def main():
              "keepAliveTimeout": KEEPALIVE, "maxConnections": IDLE * 2 + SLOW + 100,
              "rules": [{"paths": [{"pathPrefix": "/", "backend": "edge-pipeline"}]}]},
         ]
+        if TLS:
+            cert, key = test_cert(work)
+            specs[1].update({"https": True, "certBase64": cert, "keyBase64": key})
         for s in specs:
             req = urllib.request.Request(f"http://127.0.0.1:{api}/apis/v2/objects",
                                          data=json.dumps(s).encode(), method="POST",
@@ -185,14 +226,15 @@ def main():
             urllib.request.urlopen(req, timeout=10)
         for _ in range(100):
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{gw}/ready", timeout=1)
+                urllib.request.urlopen(f"{'https' if TLS else 'http'}://127.0.0.1:{gw}/ready",
+                                       timeout=1, context=CLIENT_TLS)
                 break
             except Exception:
                 time.sleep(0.1)
 
         base_p50, base_p99, _ = latency_probe(gw)
         base_rss = rss_mb(srv.pid)
-        print(f"baseline rss_mb={base_rss:.1f} p50_ms={base_p50:.3f} p99_ms={base_p99:.3f}")
+        print(f"baseline tls={TLS} rss_mb={base_rss:.1f} p50_ms={base_p50:.3f} p99_ms={base_p99:.3f}")
 
         # Idle keep-alive connections (KEEPALIVE is long enough to measure them open).
         loop = asyncio.new_event_loop()
