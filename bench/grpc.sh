@@ -47,30 +47,13 @@ api_port=$(free_port)
 "$load" upstream "$up_port" &
 pids+=($!)
 
-cat >"$dir/pipeline.yaml" <<YAML
-name: grpc-bench-pipeline
-kind: Pipeline
-filters:
-  - name: proxy
-    kind: GRPCProxy
-    pools:
-      - servers:
-          - url: http://127.0.0.1:$up_port
-YAML
-cat >"$dir/grpcserver.yaml" <<YAML
-name: grpc-bench-server
-kind: GRPCServer
-address: 127.0.0.1
-port: $gw_port
-rules:
-  - methods:
-      - methodPrefix: /
-        backend: grpc-bench-pipeline
-YAML
+# shellcheck source=objects.sh
+source "$here/objects.sh"
+objects=$(write_grpc_objects "$dir" "$up_port" "$gw_port")
 
 args=(--name grpc-bench --home-dir "$dir/home" --data-dir "$dir/data" --log-dir "$dir/logs"
       --api-addr "127.0.0.1:$api_port" --disable-access
-      --initial-object-config-files "$dir/pipeline.yaml,$dir/grpcserver.yaml")
+      --initial-object-config-files "$objects")
 case ${EG_WORKER_THREADS:-default} in
   0 | default | "") ;;
   *) args+=(--worker-threads "$EG_WORKER_THREADS") ;;

@@ -151,34 +151,12 @@ wait_port "$ngx_port" nginx
 eg_port=$(free_port)
 api_port=$(free_port)
 mkdir -p "$tmp/eg/home" "$tmp/eg/data" "$tmp/eg/logs"
-cat >"$tmp/eg/objects.yaml" <<EOF
-name: ws-pipeline
-kind: Pipeline
-flow:
-  - filter: wsproxy
-filters:
-  - name: wsproxy
-    kind: WebSocketProxy
-    pools:
-      - servers:
-          - url: ws://127.0.0.1:$up_port
----
-name: ws-server
-kind: HTTPServer
-address: 127.0.0.1
-port: $eg_port
-keepAlive: true
-rules:
-  - paths:
-      - pathPrefix: /
-        clientMaxBodySize: -1
-        backend: ws-pipeline
-EOF
-# One object per file for --initial-object-config-files.
-awk -v d="$tmp/eg" 'BEGIN{f=d"/obj-1.yaml"; n=1} /^---$/ {n++; f=d"/obj-"n".yaml"; next} {print > f}' "$tmp/eg/objects.yaml"
+# shellcheck source=objects.sh
+source "$here/objects.sh"
+objects=$(write_ws_objects "$tmp/eg" "$up_port" "$eg_port")
 eg_args=(--name ws-bench --home-dir "$tmp/eg/home" --data-dir "$tmp/eg/data" --log-dir "$tmp/eg/logs"
   --api-addr "127.0.0.1:$api_port" --disable-access
-  --initial-object-config-files "$tmp/eg/obj-1.yaml,$tmp/eg/obj-2.yaml")
+  --initial-object-config-files "$objects")
 [[ $EG_WORKER_THREADS == default ]] || eg_args+=(--worker-threads "$EG_WORKER_THREADS")
 start eg "$PROXY_CPU" "$EG_BIN" "${eg_args[@]}"
 wait_port "$eg_port" eg

@@ -197,12 +197,11 @@ echo "pgo: building the WebSocket and gRPC load tools ($tools)"
 (cd "$root" && env -u RUSTFLAGS CARGO_TARGET_DIR="$tools" cargo build --release -q -p eg-testkit --bins)
 tools=$tools/release
 
-# serve_objects NAME PORT FILE...: the instrumented server with these objects (one file
-# each), one worker thread, access log off, until PORT accepts connections.
+# serve_objects NAME PORT FILES: the instrumented server with these objects (FILES: their
+# files, comma-separated), one worker thread, access log off, until PORT accepts
+# connections.
 serve_objects() {
-  local name=$1 port=$2 files
-  shift 2
-  files=$(IFS=,; echo "$*")
+  local name=$1 port=$2 files=$3
   mkdir -p "$tmp/$name/home" "$tmp/$name/data" "$tmp/$name/logs"
   LLVM_PROFILE_FILE="$raw/$name-%p.profraw" "$bin" --name "pgo-$name" \
     --home-dir "$tmp/$name/home" --data-dir "$tmp/$name/data" --log-dir "$tmp/$name/logs" \
@@ -235,31 +234,9 @@ ws_up=$(free_port)
 helper_pids+=($!)
 wait_listening "$ws_up" wsecho "$tmp/wsecho.out"
 ws_port=$(free_port)
-cat >"$tmp/ws-pipeline.yaml" <<YAML
-name: ws-pipeline
-kind: Pipeline
-flow:
-  - filter: wsproxy
-filters:
-  - name: wsproxy
-    kind: WebSocketProxy
-    pools:
-      - servers:
-          - url: ws://127.0.0.1:$ws_up
-YAML
-cat >"$tmp/ws-server.yaml" <<YAML
-name: ws-server
-kind: HTTPServer
-address: 127.0.0.1
-port: $ws_port
-keepAlive: true
-rules:
-  - paths:
-      - pathPrefix: /
-        clientMaxBodySize: -1
-        backend: ws-pipeline
-YAML
-serve_objects websocket "$ws_port" "$tmp/ws-pipeline.yaml" "$tmp/ws-server.yaml"
+# shellcheck source=../bench/objects.sh
+source "$root/bench/objects.sh"
+serve_objects websocket "$ws_port" "$(write_ws_objects "$tmp" "$ws_up" "$ws_port")"
 for size in 64 16384; do
   echo "pgo: websocket: 50 sockets, echoes of $size B"
   out=$("$tools/wsload" echo "ws://127.0.0.1:$ws_port/echo" 50 "$size" "$secs" 0)
@@ -276,27 +253,7 @@ grpc_up=$(free_port)
 helper_pids+=($!)
 wait_listening "$grpc_up" grpc-upstream "$tmp/grpc-upstream.out"
 grpc_port=$(free_port)
-cat >"$tmp/grpc-pipeline.yaml" <<YAML
-name: grpc-pipeline
-kind: Pipeline
-filters:
-  - name: proxy
-    kind: GRPCProxy
-    pools:
-      - servers:
-          - url: http://127.0.0.1:$grpc_up
-YAML
-cat >"$tmp/grpc-server.yaml" <<YAML
-name: grpc-server
-kind: GRPCServer
-address: 127.0.0.1
-port: $grpc_port
-rules:
-  - methods:
-      - methodPrefix: /
-        backend: grpc-pipeline
-YAML
-serve_objects grpc "$grpc_port" "$tmp/grpc-pipeline.yaml" "$tmp/grpc-server.yaml"
+serve_objects grpc "$grpc_port" "$(write_grpc_objects "$tmp" "$grpc_up" "$grpc_port")"
 for callers in 16 64; do
   echo "pgo: grpc: $callers callers, unary calls"
   # Prints "calls/s p50_us p99_us errors".
