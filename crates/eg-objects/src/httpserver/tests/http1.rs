@@ -3,9 +3,7 @@
 //! body) and hyper (requests with one) and back. Every scenario runs twice: over plain TCP
 //! and over TLS (HTTP/1.1 negotiated), which the same codec serves.
 
-use std::sync::Arc;
-
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::CertificateDer;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -73,26 +71,12 @@ struct Target {
 
 impl Target {
     async fn connect(&self) -> Client {
-        let tcp = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
-        let Some(root) = &self.root else {
-            return BufReader::new(Box::new(tcp));
-        };
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(root.clone()).unwrap();
-        let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
-            .connect(ServerName::try_from("localhost").unwrap(), tcp)
-            .await
-            .unwrap();
-        assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
-        BufReader::new(Box::new(tls))
+        match &self.root {
+            Some(root) => BufReader::new(Box::new(tls_http1(self.port, root.clone()).await)),
+            None => BufReader::new(Box::new(
+                TcpStream::connect(("127.0.0.1", self.port)).await.unwrap(),
+            )),
+        }
     }
 }
 

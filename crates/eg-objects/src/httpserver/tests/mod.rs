@@ -165,6 +165,34 @@ pub fn echo(name: &str, label: &str) -> Value {
     })
 }
 
+/// A TLS connection to 127.0.0.1:`port` that trusts `root` for the name `localhost` and
+/// offers HTTP/1.1 by ALPN (and checks that the server chose it).
+pub async fn tls_http1(
+    port: u16,
+    root: rustls::pki_types::CertificateDer<'static>,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(root).unwrap();
+    let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+    tls
+}
+
 /// An HTTPServer spec on 127.0.0.1:`port` with `fields` merged in.
 pub fn server(name: &str, port: u16, fields: Value) -> Value {
     let mut doc = json!({"name": name, "kind": "HTTPServer", "port": port, "address": "127.0.0.1"});
