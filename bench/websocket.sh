@@ -106,14 +106,17 @@ wait_port() {                         # wait_port PORT NAME
   echo "websocket.sh: $2 did not listen on $1" >&2; cat "$tmp/$2.log" >&2; exit 1
 }
 
-rss_kb() {                            # rss_kb PID...: summed VmRSS
-  local sum=0 p v
+proc_sum() {                          # proc_sum FILE PROGRAM PID...: PROGRAM's number
+  local file=$1 program=$2 sum=0 p v  # from /proc/PID/FILE (awk), summed over the PIDs
+  shift 2
   for p in "$@"; do
-    v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+    v=$(awk "$program" "/proc/$p/$file" 2>/dev/null || echo 0)
     sum=$(( sum + ${v:-0} ))
   done
   echo "$sum"
 }
+rss_kb() { proc_sum status '/^VmRSS:/ {print $2}' "$@"; }        # summed VmRSS, KiB
+cpu_ticks() { proc_sum stat '{print $14 + $15}' "$@"; }          # user + system, ticks
 
 up_port=$(free_port)
 start upstream "$UPSTREAM_CPU" "$WSECHO" "$up_port"
@@ -164,15 +167,6 @@ wait_port "$eg_port" eg
 declare -A URL=([nginx]="ws://127.0.0.1:$ngx_port/echo" [eg]="ws://127.0.0.1:$eg_port/echo")
 nginx_pids() { pgrep -d ' ' -g "${PIDS[nginx]}" || true; }
 
-# cpu_ticks PID...: their CPU time so far (user + system), in clock ticks.
-cpu_ticks() {
-  local sum=0 p t
-  for p in "$@"; do
-    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
-    sum=$(( sum + ${t:-0} ))
-  done
-  echo "$sum"
-}
 hz=$(getconf CLK_TCK)
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
