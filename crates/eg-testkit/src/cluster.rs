@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::net::stable_port;
-use crate::poll::eventually;
+use crate::poll::{eventually, within};
 use crate::server::{Server, START_TIMEOUT};
 
 /// etcd timing for busy 2-core test machines: fewer spurious elections than etcd's
@@ -115,15 +115,11 @@ impl Cluster {
             let healthy =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m.wait_healthy()));
             if healthy.is_err() {
-                let etcd_log =
-                    std::fs::read_to_string(m.dir.path().join("log").join("etcd_server.log"))
-                        .unwrap_or_default();
-                let tail: Vec<&str> = etcd_log.lines().rev().take(20).collect();
                 panic!(
-                    "{} did not become healthy; its log:\n{}\nits etcd log (last lines, newest first):\n{}",
+                    "{} did not become healthy; its log:\n{}\n{}",
                     m.name,
                     m.system_log(),
-                    tail.join("\n")
+                    etcd_log_tail(m)
                 );
             }
         }
@@ -162,16 +158,85 @@ impl Cluster {
         self.members.len() - 1
     }
 
-    /// Waits until member `i` lists `n` members that are all alive.
+    /// Waits until member `i` lists `n` members that are all alive; panics with the last
+    /// listing and every member's warnings after [`START_TIMEOUT`].
     pub fn wait_members(&self, i: usize, n: usize) -> serde_json::Value {
-        eventually(START_TIMEOUT, || {
+        let mut last = String::new();
+        let found = within(START_TIMEOUT, || {
             let a = self.members[i].api("GET", "/status/members", "");
+            last = members_summary(&a);
             let v = a.json();
             let list = v.as_array()?;
             (list.len() == n && list.iter().all(|m| m["alive"] == serde_json::json!(true)))
                 .then(|| v.clone())
+        });
+        found.unwrap_or_else(|| {
+            panic!(
+                "{} did not list {n} live members within {START_TIMEOUT:?}; its last answer: \
+                 {last}\n{}",
+                self.members[i].name,
+                self.diagnosis()
+            )
         })
     }
+
+    /// Every member's warnings and errors (but the admin API's answers to the test's own
+    /// polling), and its etcd's: what a failed wait prints.
+    pub fn diagnosis(&self) -> String {
+        let mut out = String::new();
+        for m in &self.members {
+            let log = m.system_log();
+            let notable = last_matching(&log, |l| {
+                (l.contains(" WARN ") || l.contains(" ERROR ")) && !l.contains("admin API error")
+            });
+            out.push_str(&format!(
+                "{}: warnings and errors (last {DIAGNOSIS_LINES}):\n{notable}\n{}\n",
+                m.name,
+                etcd_log_tail(m)
+            ));
+        }
+        out
+    }
+}
+
+/// How many lines of each log a failed wait prints.
+const DIAGNOSIS_LINES: usize = 20;
+
+/// The last [`DIAGNOSIS_LINES`] lines of `log` that `keep` keeps, oldest first.
+fn last_matching(log: &str, keep: impl Fn(&str) -> bool) -> String {
+    let lines: Vec<&str> = log.lines().filter(|l| keep(l)).collect();
+    lines[lines.len().saturating_sub(DIAGNOSIS_LINES)..].join("\n")
+}
+
+/// `/status/members` in a line: each member's name, `alive` and `heartbeatAge`, or the
+/// answer itself when it is not a listing.
+fn members_summary(a: &crate::Answer) -> String {
+    match a.json().as_array() {
+        Some(list) => list
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} alive={} heartbeatAge={}",
+                    m["options"]["Name"], m["alive"], m["heartbeatAge"]
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        None => format!("{} {}", a.status, a.body),
+    }
+}
+
+/// The warnings and errors in the etcd log of member `m` (a primary), if it has one.
+fn etcd_log_tail(m: &Server) -> String {
+    let log = std::fs::read_to_string(m.dir.path().join("log").join("etcd_server.log"))
+        .unwrap_or_default();
+    if log.is_empty() {
+        return String::new();
+    }
+    let notable = last_matching(&log, |l| {
+        l.contains(r#""level":"warn""#) || l.contains(r#""level":"error""#)
+    });
+    format!("its etcd's warnings and errors (last {DIAGNOSIS_LINES}):\n{notable}")
 }
 
 impl Server {

@@ -2,7 +2,7 @@
 //! support: a small vocabulary for what tests of a network proxy do over and over.
 //!
 //! - [`free_port`], [`closed_addr`]: ephemeral loopback ports.
-//! - [`eventually`], [`eventually_async`], [`wait_until`], [`poll_until`]: polling with a
+//! - [`eventually`], [`within`], [`eventually_async`], [`wait_until`], [`poll_until`]: polling with a
 //!   deadline, for threads and for tasks.
 //! - [`http`], [`raw`], [`raw_async`], [`status_of`], [`closed_within`],
 //!   [`closed_silently`]: HTTP/1 spoken by hand over TCP, for what a well-behaved client
@@ -39,7 +39,7 @@ pub use grpc::{
     GrpcUpstream, MessageReader,
 };
 pub use net::{closed_addr, free_port, stable_port};
-pub use poll::{eventually, eventually_async, poll_until, wait_until, WAIT_TIMEOUT};
+pub use poll::{eventually, eventually_async, poll_until, wait_until, within, WAIT_TIMEOUT};
 pub use proc::{cpu_ticks, cpu_ticks_during, exhaust_fds, open_fds};
 pub use raw::{
     closed_silently, closed_within, http, raw, raw_async, status_of, Answer, RAW_READ_TIMEOUT,

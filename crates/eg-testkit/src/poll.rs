@@ -12,16 +12,21 @@ const THREAD_EVERY: Duration = Duration::from_millis(50);
 const TASK_EVERY: Duration = Duration::from_millis(5);
 
 /// Polls `f` from this thread until it returns `Some`, for at most `timeout`; panics after.
-pub fn eventually<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+pub fn eventually<T>(timeout: Duration, f: impl FnMut() -> Option<T>) -> T {
+    within(timeout, f).unwrap_or_else(|| panic!("condition not met within {timeout:?}"))
+}
+
+/// Polls `f` from this thread until it returns `Some`, for at most `timeout`; `None` after
+/// (for callers that explain the failure themselves).
+pub fn within<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = f() {
-            return v;
+            return Some(v);
         }
-        assert!(
-            Instant::now() < deadline,
-            "condition not met within {timeout:?}"
-        );
+        if Instant::now() >= deadline {
+            return None;
+        }
         std::thread::sleep(THREAD_EVERY);
     }
 }
