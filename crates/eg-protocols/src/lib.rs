@@ -40,6 +40,7 @@ pub use framing::{already_framed, content_length, fix_framing, parse_length, Mes
 pub use header_name::header_name;
 pub use host::{split_host_port, strip_port, unbracket};
 pub use message::{
-    standard_method, ClientTls, HttpRequest, HttpResponse, PeerCertificates, STANDARD_METHODS,
+    mark_tls, standard_method, ClientTls, HttpRequest, HttpResponse, PeerCertificates,
+    STANDARD_METHODS,
 };
 pub use tag::{LazyTag, Tag};

@@ -38,6 +38,16 @@ pub struct ClientTls;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerCertificates(pub std::sync::Arc<[bytes::Bytes]>);
 
+/// Marks the extensions of a request read over TLS: [`ClientTls`], and the client's
+/// certificates when it presented some. Every path that reads requests off a TLS connection
+/// marks them with this, so that filters see the same thing whichever served the request.
+pub fn mark_tls(extensions: &mut http::Extensions, certs: Option<&PeerCertificates>) {
+    extensions.insert(ClientTls);
+    if let Some(c) = certs {
+        extensions.insert(c.clone());
+    }
+}
+
 /// A request: hyper's head (method, URI, version, headers) plus a [`Body`].
 #[derive(Debug)]
 pub struct HttpRequest {

@@ -713,10 +713,7 @@ async fn serve_connection<M: Gate>(
         let closing = closing.clone();
         hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
             if over_tls {
-                req.extensions_mut().insert(eg_protocols::ClientTls);
-                if let Some(c) = &certs {
-                    req.extensions_mut().insert(c.clone());
-                }
+                eg_protocols::mark_tls(req.extensions_mut(), certs.as_ref());
             }
             let guard = activity.as_ref().map(|a| {
                 use http_body::Body as _;
@@ -768,11 +765,13 @@ async fn serve_connection<M: Gate>(
     }
     let result = match tls {
         None => {
-            let activity = Activity::new();
-            let io = ParkableIo::new(stream, activity.clone());
-            let service = service(true, None, Some(activity.clone()));
             serve_http1(
-                io, service, &activity, &guard.0, &protocols, &mut drain, peer,
+                stream,
+                |a| service(true, None, Some(a)),
+                &guard.0,
+                &protocols,
+                &mut drain,
+                peer,
             )
             .await
         }
@@ -813,14 +812,13 @@ async fn serve_connection<M: Gate>(
                         }
                     }
                 } else {
-                    let activity = Activity::new();
-                    let io = ParkableIo::new(
-                        h1::TlsTransport::new(tls_stream, certs.clone()),
-                        activity.clone(),
-                    );
-                    let service = service(true, certs, Some(activity.clone()));
                     serve_http1(
-                        io, service, &activity, &guard.0, &protocols, &mut drain, peer,
+                        h1::TlsTransport::new(tls_stream, certs.clone()),
+                        |a| service(true, certs, Some(a)),
+                        &guard.0,
+                        &protocols,
+                        &mut drain,
+                        peer,
                     )
                     .await
                 }
@@ -900,10 +898,12 @@ async fn serve_h2c<M: Gate>(
 /// Serves an HTTP/1 connection (plain, or TLS that negotiated HTTP/1.1) until it ends: the
 /// gate's own codec ([`h1`]) serves requests without a body; a request it leaves to hyper
 /// (a body, an upgrade, ...) is served by hyper on the same stream, with the bytes already
-/// read, until the connection is idle again, and the codec takes it back. hyper lets the connection go at the first
-/// [`IDLE_SWEEP`] tick that finds it idle, not after every answer: taking a connection
-/// back from hyper and handing it over again costs more than a request on a busy
-/// connection. Once the listener's drain reaches [`Phase::Closing`], an idle connection is
+/// read, until the connection is idle again, and the codec takes it back. `service` makes
+/// hyper's service, given where the connection counts its requests and responses.
+///
+/// hyper lets the connection go at the first [`IDLE_SWEEP`] tick that finds it idle, not
+/// after every answer: taking a connection back from hyper and handing it over again costs
+/// more than a request on a busy connection. Once the listener's drain reaches [`Phase::Closing`], an idle connection is
 /// closed and a busy one after its request.
 ///
 /// While hyper has the connection, the same sweep bounds a request head (hyper's header
@@ -911,9 +911,8 @@ async fn serve_h2c<M: Gate>(
 /// request open, nothing left to write, not idle — with no response completed for the
 /// idle timeout is closed, also when the head trickles in byte by byte.
 async fn serve_http1<M: Gate, T: h1::Transport, S, B>(
-    mut io: ParkableIo<T>,
-    mut service: S,
-    activity: &Activity,
+    transport: T,
+    service: impl FnOnce(Arc<Activity>) -> S,
     shared: &Shared<M>,
     protocols: &Protocols,
     drain: &mut ConnDrain,
@@ -925,6 +924,9 @@ where
     B: http_body::Body + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let activity = Activity::new();
+    let mut io = ParkableIo::new(transport, activity.clone());
+    let mut service = service(activity.clone());
     let settings = h1::Settings {
         keep_alive: protocols.keep_alive,
         idle_timeout: protocols.idle_timeout,

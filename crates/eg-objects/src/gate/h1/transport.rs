@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use bytes::BytesMut;
-use eg_protocols::{ClientTls, PeerCertificates};
+use eg_protocols::PeerCertificates;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
@@ -38,7 +38,7 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
     ) -> impl Future<Output = io::Result<()>> + Send + 'a;
 
     /// Marks a request read from this stream as [`hyper`]'s service does on the same
-    /// connection (TLS: [`ClientTls`] and the client's certificates).
+    /// connection (TLS: [`eg_protocols::mark_tls`]).
     fn annotate(&self, _req: &mut http::Request<eg_protocols::Body>) {}
 }
 
@@ -141,10 +141,7 @@ impl Transport for TlsTransport {
     }
 
     fn annotate(&self, req: &mut http::Request<eg_protocols::Body>) {
-        req.extensions_mut().insert(ClientTls);
-        if let Some(c) = &self.certs {
-            req.extensions_mut().insert(c.clone());
-        }
+        eg_protocols::mark_tls(req.extensions_mut(), self.certs.as_ref());
     }
 }
 
