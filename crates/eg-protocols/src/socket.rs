@@ -42,6 +42,55 @@ pub fn recv_into(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
     Ok(n)
 }
 
+/// The socket as an [`io::Read`] for a library that reads through one (rustls's
+/// `read_tls`): each `read` is one `recv`, without touching the socket's readiness (for a
+/// caller already inside [`TcpStream::try_io`]). It notes whether a read came back short,
+/// which on a stream socket means it took all there was.
+pub struct SyncRecv<'a> {
+    stream: &'a TcpStream,
+    drained: bool,
+}
+
+impl<'a> SyncRecv<'a> {
+    /// A reader of `stream`.
+    pub fn new(stream: &'a TcpStream) -> Self {
+        SyncRecv {
+            stream,
+            drained: false,
+        }
+    }
+
+    /// Whether the last read returned some bytes but fewer than asked: the socket held no
+    /// more.
+    pub fn drained(&self) -> bool {
+        self.drained
+    }
+}
+
+impl io::Read for SyncRecv<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let (n, _) = rustix::net::recv(self.stream, &mut *buf, RecvFlags::empty())?;
+        self.drained = 0 < n && n < buf.len();
+        Ok(n)
+    }
+}
+
+/// The socket as an [`io::Write`] for a library that writes through one (rustls's
+/// `write_tls`): each `write` is one `send`, without touching the socket's readiness (for a
+/// caller already inside [`TcpStream::try_io`]); a closed peer is an error, never a
+/// `SIGPIPE`.
+pub struct SyncSend<'a>(pub &'a TcpStream);
+
+impl io::Write for SyncSend<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(rustix::net::send(self.0, buf, SendFlags::NOSIGNAL)?)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Writes as much of `data` as the socket takes now; `WouldBlock` when it has no room,
 /// after which the socket's readiness is cleared. A closed peer is an error, never a
 /// `SIGPIPE`.
@@ -111,6 +160,47 @@ mod tests {
         drop(a);
         assert_eq!(read_once(&b, &mut buf).await, 0);
         assert!(buf.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_sync_recv_says_when_it_drained_the_socket() {
+        use std::io::Read as _;
+        let (mut a, b) = connected_pair().await;
+        a.write_all(b"0123456789").await.unwrap();
+        b.readable().await.unwrap();
+        let mut r = SyncRecv::new(&b);
+        let mut small = [0u8; 4];
+        assert_eq!(r.read(&mut small).unwrap(), 4);
+        assert!(
+            !r.drained(),
+            "a read that filled its room may have left more"
+        );
+        let mut got = BytesMut::from(&small[..]);
+        // The rest of the bytes may arrive in pieces on a busy machine.
+        while got.len() < 10 {
+            let mut big = [0u8; 64];
+            match b.try_io(Interest::READABLE, || r.read(&mut big)) {
+                Ok(n) => {
+                    assert!(
+                        r.drained(),
+                        "{n} bytes in a room of 64: the socket is empty"
+                    );
+                    got.extend_from_slice(&big[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => b.readable().await.unwrap(),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(&got[..], b"0123456789");
+        let mut big = [0u8; 64];
+        let e = b
+            .try_io(Interest::READABLE, || r.read(&mut big))
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        drop(a);
+        b.readable().await.unwrap();
+        assert_eq!(r.read(&mut big).unwrap(), 0);
+        assert!(!r.drained(), "the end of the stream is not a short read");
     }
 
     #[tokio::test]

@@ -1,17 +1,17 @@
 //! What the codec needs of a connection's byte stream: a read that never waits, a wait for
 //! the next bytes, whole writes, and the marks its requests carry.
 //!
-//! Two streams implement it: a plain TCP socket, read with direct system calls, and a TLS
-//! stream over one ([`TlsTransport`]). Their difference is where bytes wait to be read. A
-//! socket holds them in the kernel, so "readable" is its readiness. A TLS stream also
-//! holds decrypted bytes of records it has already taken off the socket; the codec never
-//! waits while it might hold some, because it waits only after a read that found nothing
-//! (see [`Transport::read_available`]), and such a read leaves none behind.
+//! Two streams implement it: a plain TCP socket, and a TLS stream over one
+//! ([`TlsTransport`]); both are read with direct system calls. Their difference is where
+//! bytes wait to be read. A socket holds them in the kernel, so "readable" is its readiness.
+//! A TLS stream also holds decrypted bytes of records it has already taken off the socket;
+//! the codec never waits while it might hold some, because it waits only after a read that
+//! left room free (see [`Transport::read_available`]), and such a read leaves none behind.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use eg_protocols::PeerCertificates;
@@ -98,35 +98,76 @@ impl TlsTransport {
 }
 
 impl Transport for TlsTransport {
-    /// rustls decrypts whole records and hands out their bytes; tokio-rustls's read goes
-    /// on taking records off the socket until the room is full or the socket has nothing
-    /// more. So a read that leaves room free has left nothing decrypted behind, and the
-    /// socket's readiness (cleared by the read that found it empty) says when more comes.
+    /// Reads with rustls directly, as the plain path reads with `recv`: first the bytes
+    /// rustls has already decrypted, then records off the socket (`read_tls`, one `recv`),
+    /// decrypting each batch, until the room is full or a `recv` comes back short. A short
+    /// `recv` took all the socket had: the read stops there and clears the socket's
+    /// readiness, so the next wait goes to the reactor at once. (tokio-rustls's read would
+    /// call `recv` again to fill the room and pay a call that only says `EAGAIN`, once per
+    /// request.) A read that leaves room free has therefore left nothing decrypted behind:
+    /// rustls keeps at most the start of a record it cannot decrypt yet.
     ///
-    /// The read is polled with a waker that does nothing: a read that finds nothing
-    /// registers it with the socket, and the codec's next wait
-    /// ([`poll_read_ready`](Transport::poll_read_ready)) registers its own in its place.
+    /// A record that fails to decrypt or parse ends the connection with `InvalidData`, after
+    /// one try to send the alert rustls queued about it (as tokio-rustls does); a TCP close
+    /// without `close_notify` is `UnexpectedEof`, a `close_notify` reads as the end.
     fn read_available(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
         if buf.capacity() == buf.len() {
             buf.reserve(1);
         }
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut room = ReadBuf::uninit(buf.spare_capacity_mut());
-        match Pin::new(&mut self.stream).poll_read(&mut cx, &mut room) {
-            Poll::Ready(Ok(())) => {
-                let n = room.filled().len();
-                // SAFETY: `room` borrows `buf`'s spare capacity from its start, and a
-                // `ReadBuf` only ever fills (initializes) a prefix of the slice it was made
-                // with, which it cannot swap for another; its first `n` bytes are therefore
-                // initialized, so the first `len + n` bytes of `buf` are, within capacity.
-                #[allow(unsafe_code)]
-                unsafe {
-                    buf.set_len(buf.len() + n)
-                };
-                Ok(n)
+        let room = buf.capacity() - buf.len();
+        let (tcp, tls) = self.stream.get_mut();
+        let mut read = 0;
+        let mut drained = false;
+        loop {
+            // What rustls holds decrypted.
+            while read < room {
+                match tls.reader().into_first_chunk() {
+                    Ok([]) => return Ok(read),
+                    Ok(chunk) => {
+                        let n = chunk.len().min(room - read);
+                        buf.extend_from_slice(&chunk[..n]);
+                        io::BufRead::consume(&mut tls.reader(), n);
+                        read += n;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    // The end, clean or not, comes again with the next read.
+                    Err(_) if read > 0 => return Ok(read),
+                    Err(e) => return Err(e),
+                }
             }
-            Poll::Ready(Err(e)) => Err(e),
-            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+            if read == room || drained {
+                return if read > 0 {
+                    Ok(read)
+                } else {
+                    Err(io::ErrorKind::WouldBlock.into())
+                };
+            }
+            // More records off the socket.
+            let got = tcp.try_io(tokio::io::Interest::READABLE, || {
+                let mut socket = eg_protocols::socket::SyncRecv::new(tcp);
+                let n = tls.read_tls(&mut socket)?;
+                drained = socket.drained();
+                if drained {
+                    // The socket is empty: `try_io` clears its readiness on this error;
+                    // the bytes are in rustls all the same.
+                    Err(io::ErrorKind::WouldBlock.into())
+                } else {
+                    Ok(n)
+                }
+            });
+            match got {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && drained => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && read > 0 => return Ok(read),
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = tls.process_new_packets() {
+                // rustls queued an alert saying why: one try to send it.
+                let _ = tcp.try_io(tokio::io::Interest::WRITABLE, || {
+                    tls.write_tls(&mut eg_protocols::socket::SyncSend(tcp))
+                });
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            }
         }
     }
 

@@ -473,3 +473,36 @@ async fn a_head_trickling_in_is_cut_off(wire: Wire) {
         began.elapsed()
     );
 }
+
+/// A TLS record that does not decrypt ends the connection, and the client is told why by
+/// the alert rustls queued (the codec sends it before closing).
+#[tokio::test]
+async fn a_forged_record_over_tls_is_refused_with_an_alert() {
+    let t = echo_server(Wire::Tls, json!({})).await;
+    let mut tls = tls_http1(t.port, t.root.clone().expect("a TLS server")).await;
+    let a = {
+        tls.write_all(b"GET /first HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n")
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = tls.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed before answering");
+            got.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    assert!(a.starts_with("HTTP/1.1 200"), "{a}");
+    // Application data that was never encrypted with this connection's keys, written
+    // under the client's TLS layer.
+    let mut forged = vec![0x17, 0x03, 0x03, 0x00, 0x20];
+    forged.extend([0x5a; 32]);
+    tls.get_mut().0.write_all(&forged).await.unwrap();
+    let mut rest = Vec::new();
+    let e = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut rest))
+        .await
+        .expect("the connection is closed")
+        .expect_err("a fatal alert");
+    assert!(e.to_string().contains("BadRecordMac"), "{e}");
+}
