@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# System calls a proxied request costs, easegress-server against NGINX: each proxy in turn
+# forwards REQUESTS requests over one kept-alive client connection (h2load, HTTP/1.1) to an
+# NGINX upstream, under `strace -f -c` attached to every thread of the proxy; prints each
+# system call's count a request and how many of those failed (EAGAIN, mostly), the proxy's
+# system calls only (not the upstream's or the load tool's).
+#
+# Environment: TLS (1: the client speaks HTTPS, TLS 1.3, to both proxies; 0), REQUESTS
+# (3000), BODY (64: bytes of the upstream's answer), EG_BIN (bin/easegress-server),
+# EG_WORKER_THREADS (1), KEEP_TMP (1: keep the temp dir).
+#
+# strace slows every call down, so this counts calls and says nothing of time; a request
+# is counted once the connection is open (the handshake's calls are spread over the run,
+# one connection's worth).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+requests=${REQUESTS:-3000}
+body=${BODY:-64}
+tls=${TLS:-0}
+for tool in strace h2load nginx openssl curl python3; do
+  command -v "$tool" >/dev/null || { echo "syscalls.sh: $tool is needed" >&2; exit 1; }
+done
+eg_bin=$(realpath -m "${EG_BIN:-$here/../bin/easegress-server}")
+[[ -x $eg_bin ]] || { echo "syscalls.sh: $eg_bin not found (run make first)" >&2; exit 1; }
+
+# shellcheck source=scratch.sh
+source "$here/scratch.sh"
+# shellcheck source=nginx.sh
+source "$here/nginx.sh"
+scratch_dir eg-syscalls
+up_port=$(free_port)
+nginx_port=$(free_port)
+eg_port=$(free_port)
+
+mkdir -p "$tmp/www"
+chmod 755 "$tmp/www"
+head -c "$body" /dev/zero | tr '\0' 'x' >"$tmp/www/body.bin"
+write_upstream_conf "$tmp" "$up_port" on "location / { try_files /body.bin =404; }"
+nginx -p "$tmp" -c "$tmp/upstream.conf"
+
+scheme=http
+eg_tls=()
+listen_flags=""
+server_lines=""
+if [[ $tls == 1 ]]; then
+  scheme=https
+  write_test_cert "$tmp"
+  eg_tls=(EG_TLS_CERT="$tmp/cert.pem" EG_TLS_KEY="$tmp/key.pem")
+  listen_flags="ssl"
+  server_lines="ssl_certificate $tmp/cert.pem; ssl_certificate_key $tmp/key.pem; ssl_protocols TLSv1.3;"
+fi
+write_proxy_conf "$tmp" "$nginx_port" "$up_port" off "$listen_flags" "$server_lines"
+nginx -p "$tmp" -c "$tmp/proxy.conf" &
+nginx_pid=$!
+pids+=("$nginx_pid")
+env "${eg_tls[@]}" UPSTREAM_PORT="$up_port" CANDIDATE_PORT="$eg_port" EG_BIN="$eg_bin" \
+  EG_BENCH_TMP="$tmp" bash "$here/candidate.sh" >"$tmp/eg.out" 2>&1 &
+eg_pid=$!
+pids+=("$eg_pid")
+
+for port in "$nginx_port" "$eg_port"; do
+  ready=0
+  for ((i = 0; i < 300; i++)); do
+    [[ $(curl -sk -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/" 2>/dev/null) == 200 ]] && { ready=1; break; }
+    sleep 0.1
+  done
+  ((ready)) || { echo "syscalls.sh: nothing answers 200 on $scheme://127.0.0.1:$port/ within 30 s" >&2; tail -n 20 "$tmp/eg.out" >&2; exit 1; }
+done
+
+# count NAME PID PORT: the system calls of PID's threads while h2load sends the requests.
+count() {
+  local name=$1 pid=$2 port=$3 attach=() t
+  for t in /proc/"$pid"/task/*; do attach+=(-p "${t##*/}"); done
+  strace -f -c -o "$tmp/$name.strace" "${attach[@]}" 2>/dev/null &
+  local tracer=$!
+  # strace says nothing once attached: give it a moment, then check that it still runs.
+  sleep 1
+  kill -0 "$tracer" 2>/dev/null || { echo "syscalls.sh: strace could not attach to $name" >&2; exit 1; }
+  h2load --h1 -n "$requests" -c 1 "$scheme://127.0.0.1:$port/" >"$tmp/$name.load" 2>&1
+  grep -q "succeeded, 0 failed" <(grep '^requests:' "$tmp/$name.load") ||
+    { echo "syscalls.sh: $name: not every request succeeded:" >&2; grep '^requests:' "$tmp/$name.load" >&2; exit 1; }
+  kill -INT "$tracer"
+  wait "$tracer" || true
+  echo "== $name: system calls a request ($requests requests, one connection, $scheme, $body B)"
+  # strace -c's table: % time, seconds, usecs/call, calls, errors (may be empty), syscall.
+  awk -v n="$requests" '
+    /^-+/ || /^% time/ || /total$/ { next }
+    NF >= 5 {
+      name = $NF; calls = $4; errors = (NF == 6) ? $5 : 0
+      if (calls / n >= 0.01) printf "  %-16s %6.2f   (failed %.2f)\n", name, calls / n, errors / n
+      total += calls; failed += errors
+    }
+    END { printf "  %-16s %6.2f   (failed %.2f)\n", "all", total / n, failed / n }
+  ' "$tmp/$name.strace"
+}
+
+# NGINX runs as one process (the yardstick's `master_process off`).
+count nginx "$nginx_pid" "$nginx_port"
+count easegress-server "$eg_pid" "$eg_port"
