@@ -1,5 +1,5 @@
 # Sourced by the bench scripts that start servers of their own (instructions.sh,
-# profile.sh, tls.sh):
+# profile.sh, syscalls.sh, tls.sh):
 #
 #   scratch_dir PREFIX
 #
@@ -11,6 +11,11 @@
 #   free_port
 #
 # Prints a loopback port free now.
+#
+#   wait_answering URL WHO LOG
+#
+# Waits (30 s at most) until GET URL answers 200 (certificates not checked); else says so,
+# naming WHO, shows the end of LOG, and exits.
 scratch_dir() {
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
   chmod 755 "$tmp"
@@ -26,3 +31,14 @@ scratch_cleanup() {
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+wait_answering() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [[ $(curl -sk -o /dev/null -w '%{http_code}' "$1" 2>/dev/null) == 200 ]] && return 0
+    sleep 0.1
+  done
+  echo "$2: nothing answers 200 on $1 within 30 s" >&2
+  tail -n 20 "$3" >&2
+  exit 1
+}

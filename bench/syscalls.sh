@@ -60,12 +60,7 @@ eg_pid=$!
 pids+=("$eg_pid")
 
 for port in "$nginx_port" "$eg_port"; do
-  ready=0
-  for ((i = 0; i < 300; i++)); do
-    [[ $(curl -sk -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/" 2>/dev/null) == 200 ]] && { ready=1; break; }
-    sleep 0.1
-  done
-  ((ready)) || { echo "syscalls.sh: nothing answers 200 on $scheme://127.0.0.1:$port/ within 30 s" >&2; tail -n 20 "$tmp/eg.out" >&2; exit 1; }
+  wait_answering "$scheme://127.0.0.1:$port/" syscalls.sh "$tmp/eg.out"
 done
 
 # count NAME PID PORT: the system calls of PID's threads while h2load sends the requests.

@@ -85,12 +85,7 @@ eg_pid=$!
 pids+=("$eg_pid")
 
 for port in "$nginx_port" "$eg_port"; do
-  ready=0
-  for ((i = 0; i < 300; i++)); do
-    [[ $(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port/" 2>/dev/null) == 200 ]] && { ready=1; break; }
-    sleep 0.1
-  done
-  ((ready)) || { echo "tls.sh: nothing answers 200 on https://127.0.0.1:$port/ within 30 s" >&2; tail -n 20 "$tmp/eg.out" >&2; exit 1; }
+  wait_answering "https://127.0.0.1:$port/" tls.sh "$tmp/eg.out"
 done
 # Both negotiate TLS 1.3 and HTTP/2 by ALPN: a proxy answering otherwise would measure
 # something else.
