@@ -102,9 +102,10 @@ impl Transport for TlsTransport {
     /// rustls has already decrypted, then records off the socket (`read_tls`, one `recv`),
     /// decrypting each batch, until the room is full or a `recv` comes back short. A short
     /// `recv` took all the socket had: the read stops there and clears the socket's
-    /// readiness, so the next wait goes to the reactor at once. (tokio-rustls's read would
-    /// call `recv` again to fill the room and pay a call that only says `EAGAIN`, once per
-    /// request.) A read that leaves room free has therefore left nothing decrypted behind:
+    /// readiness, so the next wait goes to the reactor at once. (tokio-rustls's read polls
+    /// the socket again to fill the room: with the readiness cleared that makes no call,
+    /// but it leaves a waker with the reactor on every request, for the codec's wait to
+    /// replace.) A read that leaves room free has therefore left nothing decrypted behind:
     /// rustls keeps at most the start of a record it cannot decrypt yet.
     ///
     /// A record that fails to decrypt or parse ends the connection with `InvalidData`, after
