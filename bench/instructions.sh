@@ -63,12 +63,9 @@ candidate_port=$(free_port)
 # The upstream answers as the shared yardstick's does: a file of BODY bytes (seven headers:
 # Server, Date, Content-Type, Content-Length, Last-Modified, Connection, Accept-Ranges),
 # on a connection it never closes.
-mkdir -p "$tmp/www"
-chmod 755 "$tmp" "$tmp/www" # NGINX workers may run as another user
-head -c "$body" /dev/zero | tr '\0' 'x' >"$tmp/www/body.bin"
 # shellcheck source=nginx.sh
 source "$here/nginx.sh"
-write_upstream_conf "$tmp" "$upstream_port" on "location / { try_files /body.bin =404; }"
+write_body_upstream "$tmp" "$upstream_port" "$body"
 nginx -c "$tmp/upstream.conf" -p "$tmp"
 
 target=${TARGET:-easegress}

@@ -8,6 +8,11 @@
 # temp files below DIR); DAEMON is "on" or "off"; LOCATIONS are the server block's location
 # lines. Start it with: nginx -p DIR -c DIR/upstream.conf
 #
+#   write_body_upstream DIR PORT BODY
+#
+# The yardstick's upstream: DIR/www/body.bin of BODY bytes, served at every path by a
+# daemonised upstream (write_upstream_conf). Start it with: nginx -p DIR -c DIR/upstream.conf
+#
 #   write_proxy_conf DIR PORT UPSTREAM_PORT ACCESS_LOG [LISTEN_FLAGS [SERVER_LINES]]
 #
 # The NGINX proxy compared with easegress-rs: keep-alive to the upstream, in the foreground
@@ -30,6 +35,13 @@ write_test_cert() {
   openssl req -x509 "${key_args[@]}" -nodes -days 1 \
     -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
     -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+}
+
+write_body_upstream() {
+  mkdir -p "$1/www"
+  chmod 755 "$1" "$1/www" # NGINX workers may run as another user
+  head -c "$3" /dev/zero | tr '\0' 'x' >"$1/www/body.bin"
+  write_upstream_conf "$1" "$2" on "location / { try_files /body.bin =404; }"
 }
 
 write_upstream_conf() {

@@ -33,10 +33,7 @@ up_port=$(free_port)
 nginx_port=$(free_port)
 eg_port=$(free_port)
 
-mkdir -p "$tmp/www"
-chmod 755 "$tmp/www"
-head -c "$body" /dev/zero | tr '\0' 'x' >"$tmp/www/body.bin"
-write_upstream_conf "$tmp" "$up_port" on "location / { try_files /body.bin =404; }"
+write_body_upstream "$tmp" "$up_port" "$body"
 nginx -p "$tmp" -c "$tmp/upstream.conf"
 
 scheme=http

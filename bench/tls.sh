@@ -59,10 +59,7 @@ nginx_port=$(free_port)
 eg_port=$(free_port)
 
 # The upstream.
-mkdir -p "$tmp/www"
-chmod 755 "$tmp/www"
-head -c "$body" /dev/zero | tr '\0' 'x' >"$tmp/www/body.bin"
-write_upstream_conf "$tmp" "$up_port" on "location / { try_files /body.bin =404; }"
+write_body_upstream "$tmp" "$up_port" "$body"
 taskset -c "$upstream_cpu" nginx -p "$tmp" -c "$tmp/upstream.conf"
 
 # The certificate both proxies serve.
