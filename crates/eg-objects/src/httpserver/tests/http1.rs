@@ -203,6 +203,19 @@ async fn let_go(r: &mut Client, within: Duration) -> bool {
     }
 }
 
+/// Reads off `r` until a whole head has come (its blank line), and returns every byte
+/// read, which may run past the head; panics, naming `peer`, if `r` ends first.
+async fn read_head(r: &mut (impl AsyncRead + Unpin), peer: &str) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = r.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "{peer} closed before sending a whole head");
+        got.extend_from_slice(&chunk[..n]);
+    }
+    got
+}
+
 async fn read_answer_after(c: &mut Client, request: &[u8]) -> Answer {
     c.get_mut().write_all(request).await.unwrap();
     read_answer(c, false).await
@@ -370,14 +383,9 @@ async fn a_client_that_hangs_up_cancels_its_upstream_request(wire: Wire) {
     let (got_close, close_seen) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         let (mut s, _) = upstream.accept().await.unwrap();
-        let mut head = Vec::new();
-        let mut buf = [0u8; 1024];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = s.read(&mut buf).await.unwrap();
-            assert!(n > 0, "the proxy closed before sending a whole request");
-            head.extend_from_slice(&buf[..n]);
-        }
+        read_head(&mut s, "the proxy").await;
         let _ = got_request.send(());
+        let mut buf = [0u8; 1024];
         while s.read(&mut buf).await.is_ok_and(|n| n > 0) {}
         let _ = got_close.send(());
     });
@@ -480,19 +488,10 @@ async fn a_head_trickling_in_is_cut_off(wire: Wire) {
 async fn a_forged_record_over_tls_is_refused_with_an_alert() {
     let t = echo_server(Wire::Tls, json!({})).await;
     let mut tls = tls_http1(t.port, t.root.clone().expect("a TLS server")).await;
-    let a = {
-        tls.write_all(b"GET /first HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n")
-            .await
-            .unwrap();
-        let mut got = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = tls.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "closed before answering");
-            got.extend_from_slice(&chunk[..n]);
-        }
-        String::from_utf8_lossy(&got).into_owned()
-    };
+    tls.write_all(b"GET /first HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n")
+        .await
+        .unwrap();
+    let a = String::from_utf8_lossy(&read_head(&mut tls, "the server").await).into_owned();
     assert!(a.starts_with("HTTP/1.1 200"), "{a}");
     // Application data that was never encrypted with this connection's keys, written
     // under the client's TLS layer.
