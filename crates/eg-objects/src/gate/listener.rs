@@ -800,10 +800,13 @@ async fn serve_connection<M: Gate>(
                     )
                 });
                 if tls_stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-                    let conn = protocols
-                        .h2
-                        .serve_connection(TokioIo::new(tls_stream), service(false, certs, None));
-                    tokio::pin!(conn);
+                    // Boxed: hyper's HTTP/2 connection is kilobytes larger than the
+                    // HTTP/1.1 branch, and every idle HTTPS connection would carry its room.
+                    let mut conn =
+                        Box::pin(protocols.h2.serve_connection(
+                            TokioIo::new(tls_stream),
+                            service(false, certs, None),
+                        ));
                     tokio::select! {
                         r = conn.as_mut() => r,
                         _ = drain.reached(Phase::Draining) => {
@@ -910,16 +913,20 @@ async fn serve_h2c<M: Gate>(
 /// timer would cost a timer per request): a connection found reading a head — in hyper, no
 /// request open, nothing left to write, not idle — with no response completed for the
 /// idle timeout is closed, also when the head trickles in byte by byte.
-async fn serve_http1<M: Gate, T: h1::Transport, S, B>(
+///
+/// Not an `async fn`: one keeps each argument twice in its future, as the argument and as
+/// the local it is moved into, and a TLS transport is over a kilobyte that every idle
+/// HTTPS connection would carry twice. The stream goes into the future once, as `io`.
+fn serve_http1<'a, M: Gate, T: h1::Transport, S, B>(
     transport: T,
     service: impl FnOnce(Arc<Activity>) -> S,
-    shared: &Shared<M>,
-    protocols: &Protocols,
-    drain: &mut ConnDrain,
+    shared: &'a Shared<M>,
+    protocols: &'a Protocols,
+    drain: &'a mut ConnDrain,
     peer: SocketAddr,
-) -> hyper::Result<()>
+) -> impl Future<Output = hyper::Result<()>> + 'a
 where
-    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B> + Unpin,
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B> + Unpin + 'a,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     B: http_body::Body + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -927,41 +934,42 @@ where
     let activity = Activity::new();
     let mut io = ParkableIo::new(transport, activity.clone());
     let mut service = service(activity.clone());
-    let settings = h1::Settings {
-        keep_alive: protocols.keep_alive,
-        idle_timeout: protocols.idle_timeout,
-        idle_sweep: &protocols.idle_sweep,
-    };
-    let mut own = h1::Conn::new(Instant::now(), protocols.first_byte);
-    // Set once the drain starts (before it reaches `Closing`): until then the `closing`
-    // future, registered by its first poll, need not be polled again on every wake-up.
-    let draining = drain.closing.clone();
-    loop {
-        match own
-            .serve(io.stream_mut(), shared, peer, &settings, drain)
-            .await
-        {
-            h1::Outcome::Ended => return Ok(()),
-            h1::Outcome::Elsewhere(bytes) => io.replay(bytes),
-        }
-        let closing = drain.reached(Phase::Closing);
-        tokio::pin!(closing);
-        activity.resumed();
-        // Completes at the first sweep after this point; re-armed after each.
-        let sweep = protocols.idle_sweep.notified();
-        tokio::pin!(sweep);
-        // Boxed: hyper's connection state is large and serves only the requests the codec
-        // leaves to it, while every connection's task would carry its room.
-        let mut conn = eg_protocols::boxed_in_place!(protocols
-            .h1
-            .serve_connection(io, service)
-            .with_upgrades());
-        let mut shutting_down = false;
-        // Since when the connection has been reading a request head, and how many
-        // responses it had completed then: a response completed since means progress.
-        let mut head_since: Option<(Instant, u32)> = Some((Instant::now(), 0));
-        let mut closing_registered = false;
-        let ended = std::future::poll_fn(|cx| {
+    async move {
+        let settings = h1::Settings {
+            keep_alive: protocols.keep_alive,
+            idle_timeout: protocols.idle_timeout,
+            idle_sweep: &protocols.idle_sweep,
+        };
+        let mut own = h1::Conn::new(Instant::now(), protocols.first_byte);
+        // Set once the drain starts (before it reaches `Closing`): until then the `closing`
+        // future, registered by its first poll, need not be polled again on every wake-up.
+        let draining = drain.closing.clone();
+        loop {
+            match own
+                .serve(io.stream_mut(), shared, peer, &settings, drain)
+                .await
+            {
+                h1::Outcome::Ended => return Ok(()),
+                h1::Outcome::Elsewhere(bytes) => io.replay(bytes),
+            }
+            let closing = drain.reached(Phase::Closing);
+            tokio::pin!(closing);
+            activity.resumed();
+            // Completes at the first sweep after this point; re-armed after each.
+            let sweep = protocols.idle_sweep.notified();
+            tokio::pin!(sweep);
+            // Boxed: hyper's connection state is large and serves only the requests the codec
+            // leaves to it, while every connection's task would carry its room.
+            let mut conn = eg_protocols::boxed_in_place!(protocols
+                .h1
+                .serve_connection(io, service)
+                .with_upgrades());
+            let mut shutting_down = false;
+            // Since when the connection has been reading a request head, and how many
+            // responses it had completed then: a response completed since means progress.
+            let mut head_since: Option<(Instant, u32)> = Some((Instant::now(), 0));
+            let mut closing_registered = false;
+            let ended = std::future::poll_fn(|cx| {
             if !shutting_down
                 && (!closing_registered || draining.load(Ordering::Acquire))
                 && closing.as_mut().poll(cx).is_ready()
@@ -1009,17 +1017,18 @@ where
             }
         })
         .await;
-        if let Some(result) = ended {
-            return result;
+            if let Some(result) = ended {
+                return result;
+            }
+            let Some(parts) = (*conn).into_parts() else {
+                return Ok(());
+            };
+            io = parts.io;
+            // The unparsed bytes are copied out: hyper's read buffer, which they are a view
+            // of, is let go with the rest.
+            own.resume(&parts.read_buf, protocols.idle_timeout);
+            service = parts.service;
         }
-        let Some(parts) = (*conn).into_parts() else {
-            return Ok(());
-        };
-        io = parts.io;
-        // The unparsed bytes are copied out: hyper's read buffer, which they are a view
-        // of, is let go with the rest.
-        own.resume(&parts.read_buf, protocols.idle_timeout);
-        service = parts.service;
     }
 }
 
