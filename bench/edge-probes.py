@@ -22,6 +22,12 @@ openssl) and every probe's connections complete a TLS 1.3 handshake, offering HT
 ALPN, before they do what the probe says (a silent connection is one that never sends a
 request).
 
+With TARGET=nginx the idle probe alone runs against NGINX (one worker, no master process,
+`return 200 "ok"`, keepalive_timeout KEEPALIVE, HTTPS with the same kind of certificate
+when TLS=1), with the same client, for the same per-connection figure:
+
+  TARGET=nginx TLS=1 IDLE=5000 python3 bench/edge-probes.py
+
 Prints one `RESULT` line per probe. Only loopback addresses are used; every loop is bounded.
 """
 
@@ -48,6 +54,7 @@ KEEPALIVE = os.environ.get("KEEPALIVE", "5s")
 # Seconds waited before the "settled" RSS readings (idle, and after closing).
 SETTLE_S = float(os.environ.get("SETTLE_S", "5"))
 TLS = os.environ.get("TLS", "0") == "1"
+TARGET = os.environ.get("TARGET", "easegress")
 
 
 def client_tls():
@@ -63,14 +70,20 @@ def client_tls():
 CLIENT_TLS = client_tls() if TLS else None
 
 
-def test_cert(work):
-    """A self-signed ECDSA P-256 certificate and its key, each as base64 of its PEM."""
+def test_cert_files(work):
+    """A self-signed ECDSA P-256 certificate and its key, as PEM files: their paths."""
     key, cert = f"{work}/key.pem", f"{work}/cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
                     "-days", "2", "-subj", "/CN=localhost"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return tuple(base64.b64encode(open(f, "rb").read()).decode() for f in (cert, key))
+    return cert, key
+
+
+def test_cert(work):
+    """A self-signed ECDSA P-256 certificate and its key, each as base64 of its PEM."""
+    return tuple(base64.b64encode(open(f, "rb").read()).decode()
+                 for f in test_cert_files(work))
 
 
 def free_port():
@@ -191,10 +204,105 @@ async def slowloris(port, n, limit):
     return closed_at
 
 
+def idle_probe(loop, port, pid):
+    """The idle probe against the server `pid` listening on `port`; prints its results."""
+    base_p50, base_p99, _ = latency_probe(port)
+    base_rss = rss_mb(pid)
+    print(f"baseline target={TARGET} tls={TLS} rss_mb={base_rss:.1f} p50_ms={base_p50:.3f} "
+          f"p99_ms={base_p99:.3f}")
+
+    # Idle keep-alive connections (KEEPALIVE is long enough to measure them open).
+    t = time.monotonic()
+    conns = loop.run_until_complete(open_idle(port, IDLE, True))
+    opened = len(conns)
+    open_s = time.monotonic() - t
+    # Idle connections leave hyper at the server's next idle sweep (500 ms).
+    loop.run_until_complete(asyncio.sleep(1))
+    rss_open = rss_mb(pid)
+    p50, p99, failed = latency_probe(port)
+    # Memory freed after the burst of opening goes back to the OS within seconds.
+    loop.run_until_complete(asyncio.sleep(SETTLE_S))
+    rss_settled = rss_mb(pid)
+    for _, w in conns:
+        w.close()
+    loop.run_until_complete(asyncio.sleep(1))
+    rss_after = rss_mb(pid)
+    loop.run_until_complete(asyncio.sleep(SETTLE_S))
+    rss_after_settled = rss_mb(pid)
+    print(f"RESULT idle connections={opened} open_s={open_s:.1f} rss_mb={rss_open:.1f} "
+          f"per_conn_kb={(rss_open - base_rss) * 1024 / max(opened, 1):.1f} "
+          f"rss_settled_mb={rss_settled:.1f} "
+          f"settled_per_conn_kb={(rss_settled - base_rss) * 1024 / max(opened, 1):.1f} "
+          f"rss_after_close_mb={rss_after:.1f} rss_after_close_settled_mb={rss_after_settled:.1f} "
+          f"other_p50_ms={p50:.3f} other_p99_ms={p99:.3f} other_failed={failed}")
+
+
+def wait_answering(port, what, proc):
+    """Polls `port` until it answers GET /ready (at most 10 s); fails if `proc` exits."""
+    for _ in range(100):
+        if proc.poll() is not None:
+            sys.exit(f"edge-probes: {what} exited with status {proc.returncode}")
+        try:
+            urllib.request.urlopen(f"{'https' if TLS else 'http'}://127.0.0.1:{port}/ready",
+                                   timeout=1, context=CLIENT_TLS)
+            return
+        except Exception:
+            time.sleep(0.1)
+    sys.exit(f"edge-probes: {what} did not answer on port {port}")
+
+
+def main_nginx(work):
+    """The idle probe against NGINX, configured as the probe server is."""
+    port = free_port()
+    listen = f"127.0.0.1:{port}"
+    tls = ""
+    if TLS:
+        cert, key = test_cert_files(work)
+        listen += " ssl"
+        tls = (f"ssl_certificate {cert}; ssl_certificate_key {key}; "
+               "ssl_protocols TLSv1.3;")
+    conf = f"{work}/nginx.conf"
+    with open(conf, "w") as f:
+        f.write(f"""daemon off; master_process off; worker_processes 1;
+error_log {work}/error.log; pid {work}/nginx.pid;
+worker_rlimit_nofile {IDLE * 2 + 100};
+events {{ worker_connections {IDLE * 2 + 100}; }}
+http {{
+  access_log off;
+  keepalive_timeout {KEEPALIVE}; keepalive_requests 100000;
+  server {{
+    listen {listen}; {tls}
+    location / {{ return 200 "ok"; }}
+  }}
+}}
+""")
+    srv = subprocess.Popen(["nginx", "-c", conf, "-p", work],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_answering(port, "nginx", srv)
+        loop = asyncio.new_event_loop()
+        idle_probe(loop, port, srv.pid)
+        loop.close()
+    finally:
+        srv.terminate()
+        try:
+            srv.wait(10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+
+
 def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     work = tempfile.mkdtemp(prefix="eg-edge-")
+    if TARGET == "nginx":
+        try:
+            main_nginx(work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
+    if TARGET != "easegress":
+        sys.exit(f"edge-probes: TARGET is easegress or nginx, not {TARGET!r}")
     api, gw = free_port(), free_port()
     srv = subprocess.Popen(
         [f"{BIN}/easegress-server", "--name", "edge", "--api-addr", f"127.0.0.1:{api}",
@@ -224,43 +332,10 @@ def main():
                                          data=json.dumps(s).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
             urllib.request.urlopen(req, timeout=10)
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{'https' if TLS else 'http'}://127.0.0.1:{gw}/ready",
-                                       timeout=1, context=CLIENT_TLS)
-                break
-            except Exception:
-                time.sleep(0.1)
+        wait_answering(gw, "easegress-server", srv)
 
-        base_p50, base_p99, _ = latency_probe(gw)
-        base_rss = rss_mb(srv.pid)
-        print(f"baseline tls={TLS} rss_mb={base_rss:.1f} p50_ms={base_p50:.3f} p99_ms={base_p99:.3f}")
-
-        # Idle keep-alive connections (KEEPALIVE is long enough to measure them open).
         loop = asyncio.new_event_loop()
-        t = time.monotonic()
-        conns = loop.run_until_complete(open_idle(gw, IDLE, True))
-        opened = len(conns)
-        open_s = time.monotonic() - t
-        # Idle connections leave hyper at the server's next idle sweep (500 ms).
-        loop.run_until_complete(asyncio.sleep(1))
-        rss_open = rss_mb(srv.pid)
-        p50, p99, failed = latency_probe(gw)
-        # Memory freed after the burst of opening goes back to the OS within seconds.
-        loop.run_until_complete(asyncio.sleep(SETTLE_S))
-        rss_settled = rss_mb(srv.pid)
-        for _, w in conns:
-            w.close()
-        loop.run_until_complete(asyncio.sleep(1))
-        rss_after = rss_mb(srv.pid)
-        loop.run_until_complete(asyncio.sleep(SETTLE_S))
-        rss_after_settled = rss_mb(srv.pid)
-        print(f"RESULT idle connections={opened} open_s={open_s:.1f} rss_mb={rss_open:.1f} "
-              f"per_conn_kb={(rss_open - base_rss) * 1024 / max(opened, 1):.1f} "
-              f"rss_settled_mb={rss_settled:.1f} "
-              f"settled_per_conn_kb={(rss_settled - base_rss) * 1024 / max(opened, 1):.1f} "
-              f"rss_after_close_mb={rss_after:.1f} rss_after_close_settled_mb={rss_after_settled:.1f} "
-              f"other_p50_ms={p50:.3f} other_p99_ms={p99:.3f} other_failed={failed}")
+        idle_probe(loop, gw, srv.pid)
 
         # Silent connections: closed by the header timer, counted from accept.
         conns = loop.run_until_complete(open_idle(gw, IDLE, False))
