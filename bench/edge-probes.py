@@ -237,6 +237,15 @@ def idle_probe(loop, port, pid):
           f"other_p50_ms={p50:.3f} other_p99_ms={p99:.3f} other_failed={failed}")
 
 
+def stop(proc):
+    """Ends `proc`: SIGTERM, then SIGKILL if it is still running 10 s later."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def wait_answering(port, what, proc):
     """Polls `port` until it answers GET /ready (at most 10 s); fails if `proc` exits."""
     for _ in range(100):
@@ -284,11 +293,7 @@ http {{
         idle_probe(loop, port, srv.pid)
         loop.close()
     finally:
-        srv.terminate()
-        try:
-            srv.wait(10)
-        except subprocess.TimeoutExpired:
-            srv.kill()
+        stop(srv)
 
 
 def main():
@@ -361,11 +366,7 @@ def main():
               f"rss_mb={rss_mb(srv.pid):.1f}")
         loop.close()
     finally:
-        srv.terminate()
-        try:
-            srv.wait(10)
-        except subprocess.TimeoutExpired:
-            srv.kill()
+        stop(srv)
         shutil.rmtree(work, ignore_errors=True)
 
 
