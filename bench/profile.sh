@@ -77,18 +77,9 @@ fi
 pids+=($!)
 eg_pid=$!
 
-wait_ready() { # PORT NAME
-  local i
-  for ((i = 0; i < 300; i++)); do
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/" 2>/dev/null) == 200 ]] && return 0
-    sleep 0.1
-  done
-  echo "profile.sh: $2 did not answer 200 on port $1" >&2
-  exit 1
-}
-wait_ready "$up_port" upstream
-wait_ready "$nginx_port" nginx
-wait_ready "$eg_port" easegress
+wait_answering "http://127.0.0.1:$up_port/" upstream "$tmp/upstream.out"
+wait_answering "http://127.0.0.1:$nginx_port/" nginx "$tmp/nginx.out"
+wait_answering "http://127.0.0.1:$eg_port/" easegress "$tmp/easegress.out"
 
 # A command printing the upstream's count of requests (its stub_status "requests" figure;
 # each read adds one).
