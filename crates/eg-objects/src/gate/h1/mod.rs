@@ -132,6 +132,7 @@ impl Conn {
         let registration = pin!(settings.idle_sweep.notified());
         let mut sweep = SweepWatch::new(settings.idle_sweep, registration);
         loop {
+            let mut malformed = false;
             // Every whole request in the buffer first: a client may pipeline.
             while !self.buf.is_empty() {
                 let (req, exchange) = match request::parse(&mut self.buf) {
@@ -141,13 +142,12 @@ impl Conn {
                     }
                     Parsed::Partial => break,
                     Parsed::Elsewhere => return Outcome::Elsewhere(self.buf.split().freeze()),
+                    // Answered after the loop: an `.await` in this arm would keep the parse
+                    // result, a request's size, in every state of this future, also while
+                    // the connection waits.
                     Parsed::Malformed => {
-                        tracing::debug!(%peer, "malformed request head; answered 400");
-                        self.out.clear();
-                        response::bad_request(&mut self.out);
-                        let _ = Transport::write_all(stream, &self.out).await;
-                        let _ = stream.shutdown().await;
-                        return Outcome::Ended;
+                        malformed = true;
+                        break;
                     }
                 };
                 let drain_begun = draining.load(Ordering::Acquire);
@@ -176,6 +176,14 @@ impl Conn {
                 self.waiting_since = None;
                 self.answered = true;
                 self.wait_limit = settings.idle_timeout;
+            }
+            if malformed {
+                tracing::debug!(%peer, "malformed request head; answered 400");
+                self.out.clear();
+                response::bad_request(&mut self.out);
+                let _ = Transport::write_all(stream, &self.out).await;
+                let _ = stream.shutdown().await;
+                return Outcome::Ended;
             }
             // More bytes.
             if self.buf.is_empty() {
