@@ -693,14 +693,18 @@ async fn accept_loop<M: Gate>(
     }
 }
 
-async fn serve_connection<M: Gate>(
+/// Serves one accepted connection until it ends.
+///
+/// Not an `async fn`, for the reason given at [`serve_http1`]: its arguments would be kept
+/// twice in the task of every connection, for the connection's whole life.
+fn serve_connection<M: Gate>(
     stream: TcpStream,
     peer: SocketAddr,
     guard: ConnGuard<M>,
     mut drain: ConnDrain,
     protocols: Arc<Protocols>,
     tls: Option<TlsAcceptor>,
-) {
+) -> impl Future<Output = ()> {
     let shared = guard.0.clone();
     let closing = drain.closing.clone();
     let over_tls = tls.is_some();
@@ -745,41 +749,45 @@ async fn serve_connection<M: Gate>(
             }
         })
     };
-    if let Some(cfg) = protocols.h2c.as_ref() {
-        // Boxed, as the TLS branch below: the task of every connection is as large as its
-        // largest branch, and a plain connection should not carry their size while it idles.
-        let result = Box::pin(serve_h2c(
-            stream,
-            peer,
-            guard.0.clone(),
-            cfg,
-            &protocols,
-            &mut drain,
-        ))
-        .await;
-        if let Err(e) = result {
-            tracing::debug!(%peer, error = %e, "connection ended with an error");
-        }
-        drop(guard);
-        return;
-    }
-    let result = match tls {
-        None => {
-            serve_http1(
+    async move {
+        if let Some(cfg) = protocols.h2c.as_ref() {
+            // Boxed, as the TLS branch below: the task of every connection is as large as
+            // its largest branch, and a plain connection should not carry their size while
+            // it idles.
+            let result = Box::pin(serve_h2c(
                 stream,
-                |a| service(true, None, Some(a)),
-                &guard.0,
+                peer,
+                guard.0.clone(),
+                cfg,
                 &protocols,
                 &mut drain,
-                peer,
-            )
-            .await
+            ))
+            .await;
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            drop(guard);
+            return;
         }
-        Some(acceptor) => {
-            Box::pin(async {
-                let tls_stream =
-                    match tokio::time::timeout(protocols.tls_handshake, acceptor.accept(stream))
-                        .await
+        let result = match tls {
+            None => {
+                serve_http1(
+                    stream,
+                    |a| service(true, None, Some(a)),
+                    &guard.0,
+                    &protocols,
+                    &mut drain,
+                    peer,
+                )
+                .await
+            }
+            Some(acceptor) => {
+                Box::pin(async {
+                    let tls_stream = match tokio::time::timeout(
+                        protocols.tls_handshake,
+                        acceptor.accept(stream),
+                    )
+                    .await
                     {
                         Ok(Ok(s)) => s,
                         Ok(Err(e)) => {
@@ -791,48 +799,48 @@ async fn serve_connection<M: Gate>(
                             return Ok(());
                         }
                     };
-                let certs = tls_stream.get_ref().1.peer_certificates().map(|chain| {
-                    eg_protocols::PeerCertificates(
-                        chain
-                            .iter()
-                            .map(|c| Bytes::copy_from_slice(c.as_ref()))
-                            .collect(),
-                    )
-                });
-                if tls_stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-                    // Boxed: hyper's HTTP/2 connection is kilobytes larger than the
-                    // HTTP/1.1 branch, and every idle HTTPS connection would carry its room.
-                    let mut conn =
-                        Box::pin(protocols.h2.serve_connection(
+                    let certs = tls_stream.get_ref().1.peer_certificates().map(|chain| {
+                        eg_protocols::PeerCertificates(
+                            chain
+                                .iter()
+                                .map(|c| Bytes::copy_from_slice(c.as_ref()))
+                                .collect(),
+                        )
+                    });
+                    if tls_stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                        // Boxed: hyper's HTTP/2 connection is kilobytes larger than the
+                        // HTTP/1.1 branch, and every idle HTTPS connection would carry its room.
+                        let mut conn = Box::pin(protocols.h2.serve_connection(
                             TokioIo::new(tls_stream),
                             service(false, certs, None),
                         ));
-                    tokio::select! {
-                        r = conn.as_mut() => r,
-                        _ = drain.reached(Phase::Draining) => {
-                            conn.as_mut().graceful_shutdown();
-                            conn.await
+                        tokio::select! {
+                            r = conn.as_mut() => r,
+                            _ = drain.reached(Phase::Draining) => {
+                                conn.as_mut().graceful_shutdown();
+                                conn.await
+                            }
                         }
+                    } else {
+                        serve_http1(
+                            h1::TlsTransport::new(tls_stream, certs.clone()),
+                            |a| service(true, certs, Some(a)),
+                            &guard.0,
+                            &protocols,
+                            &mut drain,
+                            peer,
+                        )
+                        .await
                     }
-                } else {
-                    serve_http1(
-                        h1::TlsTransport::new(tls_stream, certs.clone()),
-                        |a| service(true, certs, Some(a)),
-                        &guard.0,
-                        &protocols,
-                        &mut drain,
-                        peer,
-                    )
-                    .await
-                }
-            })
-            .await
+                })
+                .await
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
         }
-    };
-    if let Err(e) = result {
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
+        drop(guard);
     }
-    drop(guard);
 }
 
 /// Serves an HTTP/2 connection with prior knowledge until it ends: its first bytes within
