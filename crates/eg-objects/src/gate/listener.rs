@@ -10,7 +10,7 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -476,14 +476,30 @@ pub(super) enum Phase {
 struct Drain {
     /// Read on every HTTP/1 response: whether to add `Connection: close`.
     closing: Arc<AtomicBool>,
-    phase: watch::Sender<Phase>,
+    /// The phase the connections wait on.
+    signal: Arc<PhaseSignal>,
+    /// Every connection holds a receiver: closed once they are all gone.
+    alive: watch::Sender<()>,
+}
+
+/// A drain's current [`Phase`], and the wake-up of the connections waiting for the next.
+///
+/// A `Notify` and an atomic rather than a `watch` channel of the phase: every connection's
+/// task keeps the future of its wait for it, and a `watch` wait's future is 184 bytes.
+struct PhaseSignal {
+    phase: AtomicU8,
+    changed: Notify,
 }
 
 impl Drain {
     fn new() -> Drain {
         Drain {
             closing: Arc::new(AtomicBool::new(false)),
-            phase: watch::channel(Phase::Serving).0,
+            signal: Arc::new(PhaseSignal {
+                phase: AtomicU8::new(Phase::Serving as u8),
+                changed: Notify::new(),
+            }),
+            alive: watch::channel(()).0,
         }
     }
 
@@ -491,18 +507,25 @@ impl Drain {
     fn handle(&self) -> ConnDrain {
         ConnDrain {
             closing: self.closing.clone(),
-            phase: self.phase.subscribe(),
+            signal: self.signal.clone(),
+            _alive: self.alive.subscribe(),
         }
+    }
+
+    /// Moves the connections to `phase` and wakes those waiting for it.
+    fn enter(&self, phase: Phase) {
+        self.signal.phase.store(phase as u8, Ordering::Release);
+        self.signal.changed.notify_waiters();
     }
 
     /// Drains the connections: `Connection: close` for the grace period, then closing idle
     /// ones, then waiting (bounded) for the busy ones.
     async fn run(&self, server: &str) {
         self.closing.store(true, Ordering::Release);
-        let _ = self.phase.send(Phase::Draining);
-        let _ = tokio::time::timeout(IDLE_GRACE, self.phase.closed()).await;
-        let _ = self.phase.send(Phase::Closing);
-        if tokio::time::timeout(DRAIN_TIMEOUT, self.phase.closed())
+        self.enter(Phase::Draining);
+        let _ = tokio::time::timeout(IDLE_GRACE, self.alive.closed()).await;
+        self.enter(Phase::Closing);
+        if tokio::time::timeout(DRAIN_TIMEOUT, self.alive.closed())
             .await
             .is_err()
         {
@@ -511,17 +534,39 @@ impl Drain {
     }
 }
 
+impl Drop for Drain {
+    /// A listener gone without draining (its task ended or was cancelled) lets its
+    /// connections go as a finished drain does.
+    fn drop(&mut self) {
+        self.closing.store(true, Ordering::Release);
+        self.enter(Phase::Closing);
+    }
+}
+
 /// A connection's view of its listener's [`Drain`]; dropping it tells the listener the
 /// connection is gone.
 pub(super) struct ConnDrain {
     pub(super) closing: Arc<AtomicBool>,
-    phase: watch::Receiver<Phase>,
+    signal: Arc<PhaseSignal>,
+    _alive: watch::Receiver<()>,
 }
 
 impl ConnDrain {
     /// Resolves once the listener's drain reaches `phase`.
-    pub(super) async fn reached(&mut self, phase: Phase) {
-        let _ = self.phase.wait_for(|p| *p >= phase).await;
+    pub(super) fn reached(&self, phase: Phase) -> impl Future<Output = ()> + '_ {
+        let signal = &*self.signal;
+        async move {
+            loop {
+                let notified = signal.changed.notified();
+                tokio::pin!(notified);
+                // Registered before the phase is read: a change after the read wakes it.
+                notified.as_mut().enable();
+                if signal.phase.load(Ordering::Acquire) >= phase as u8 {
+                    return;
+                }
+                notified.await;
+            }
+        }
     }
 }
 

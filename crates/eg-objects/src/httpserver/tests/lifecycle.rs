@@ -96,6 +96,49 @@ async fn keep_alive_change_restarts_on_the_same_port() {
     assert_eq!(s.state(), "closed");
 }
 
+/// A listener restarted on its port drains the connections it had: a request on one is
+/// answered with `Connection: close` and the connection ends after it; an idle one is
+/// closed once the grace period is over. Both are woken by the drain's phase changes.
+#[tokio::test]
+async fn a_restarted_listener_drains_its_connections() {
+    let sup = supervisor(None);
+    apply(&sup, echo("pl", "pl"));
+    let port = free_port();
+    start(&sup, server("hs", port, rules("/x", "pl"))).await;
+    let mut busy = Conn::open(port).await;
+    let mut idle = Conn::open(port).await;
+    for conn in [&mut busy, &mut idle] {
+        let r = conn.request("GET", "/x", &[], TestBody::empty()).await;
+        assert_eq!(r.server(), "pl");
+        assert_eq!(
+            r.headers.get("connection"),
+            None,
+            "kept alive before the restart"
+        );
+    }
+
+    let mut fields = rules("/x", "pl");
+    fields["keepAliveTimeout"] = json!("61s");
+    start(&sup, server("hs", port, fields)).await;
+    let r = busy.request("GET", "/x", &[], TestBody::empty()).await;
+    assert_eq!(r.server(), "pl");
+    assert_eq!(
+        r.headers.get("connection").map(|v| v.to_str().unwrap()),
+        Some("close"),
+        "a draining listener's answer"
+    );
+    tokio::time::timeout(Duration::from_secs(5), &mut busy.closed)
+        .await
+        .expect("the connection ends after its answer")
+        .unwrap();
+    assert!(!idle.closed.is_finished(), "kept through the grace period");
+    tokio::time::timeout(Duration::from_secs(20), &mut idle.closed)
+        .await
+        .expect("the idle connection is closed once the grace period is over")
+        .unwrap();
+    assert_eq!(get(port, "/x").await.server(), "pl", "the successor serves");
+}
+
 #[tokio::test]
 async fn listen_failure_is_reported() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
