@@ -116,113 +116,126 @@ impl Conn {
     }
 
     /// Serves requests on `stream` until the connection ends or a request is hyper's.
-    pub(super) async fn serve<M: Gate, S: Transport>(
-        &mut self,
-        stream: &mut S,
-        shared: &Shared<M>,
+    ///
+    /// Not an `async fn`: one keeps each argument twice in its future, as the argument and
+    /// as the local it is moved into, and this future is in every connection's task.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn's future keeps its arguments twice"
+    )]
+    pub(super) fn serve<'a, M: Gate, S: Transport>(
+        &'a mut self,
+        stream: &'a mut S,
+        shared: &'a Shared<M>,
         peer: SocketAddr,
-        settings: &Settings<'_>,
-        drain: &mut ConnDrain,
-    ) -> Outcome {
-        let draining = drain.closing.clone();
-        // Registered by its first poll; polled again only once the drain has begun.
-        let mut closing = pin!(drain.reached(Phase::Closing));
-        let mut closing_registered = false;
-        // Registered with the idle sweep by the first wait, and kept across requests.
-        let registration = pin!(settings.idle_sweep.notified());
-        let mut sweep = SweepWatch::new(settings.idle_sweep, registration);
-        loop {
-            let mut malformed = false;
-            // Every whole request in the buffer first: a client may pipeline.
-            while !self.buf.is_empty() {
-                let (req, exchange) = match request::parse(&mut self.buf) {
-                    Parsed::Request(mut req, exchange) => {
-                        stream.annotate(&mut req);
-                        (req, exchange)
+        settings: &'a Settings<'a>,
+        drain: &'a ConnDrain,
+    ) -> impl Future<Output = Outcome> + 'a {
+        async move {
+            let draining = drain.closing.clone();
+            // Registered by its first poll; polled again only once the drain has begun.
+            let mut closing = pin!(drain.reached(Phase::Closing));
+            let mut closing_registered = false;
+            // Registered with the idle sweep by the first wait, and kept across requests.
+            let registration = pin!(settings.idle_sweep.notified());
+            let mut sweep = SweepWatch::new(settings.idle_sweep, registration);
+            loop {
+                let mut malformed = false;
+                // Every whole request in the buffer first: a client may pipeline.
+                while !self.buf.is_empty() {
+                    let (req, exchange) = match request::parse(&mut self.buf) {
+                        Parsed::Request(mut req, exchange) => {
+                            stream.annotate(&mut req);
+                            (req, exchange)
+                        }
+                        Parsed::Partial => break,
+                        Parsed::Elsewhere => return Outcome::Elsewhere(self.buf.split().freeze()),
+                        // Answered after the loop: an `.await` in this arm would keep the
+                        // parse result, a request's size, in every state of this future, also
+                        // while the connection waits.
+                        Parsed::Malformed => {
+                            malformed = true;
+                            break;
+                        }
+                    };
+                    let drain_begun = draining.load(Ordering::Acquire);
+                    let keep_alive = settings.keep_alive && exchange.keep_alive && !drain_begun;
+                    // Boxed: the handler's future is kilobytes, and a connection waiting for
+                    // its next request should not carry its room. Built in its box, here, so
+                    // that the request goes into it straight from the parser rather than
+                    // through the answer's state first.
+                    let gate = shared.mux.load_full();
+                    let handled =
+                        Box::into_pin(eg_protocols::boxed_in_place!(gate.handle(req, peer)));
+                    // Boxed too, for the same reason: the state of an answer on its way out
+                    // (the response, its body and what the access log will record).
+                    let answering = eg_protocols::boxed_in_place!(self.answer::<M, _, _>(
+                        stream,
+                        handled,
+                        peer,
+                        exchange,
+                        keep_alive,
+                        drain_begun
+                    ));
+                    let kept = Box::into_pin(answering).await;
+                    if !kept {
+                        let _ = stream.shutdown().await;
+                        return Outcome::Ended;
                     }
-                    Parsed::Partial => break,
-                    Parsed::Elsewhere => return Outcome::Elsewhere(self.buf.split().freeze()),
-                    // Answered after the loop: an `.await` in this arm would keep the parse
-                    // result, a request's size, in every state of this future, also while
-                    // the connection waits.
-                    Parsed::Malformed => {
-                        malformed = true;
-                        break;
-                    }
-                };
-                let drain_begun = draining.load(Ordering::Acquire);
-                let keep_alive = settings.keep_alive && exchange.keep_alive && !drain_begun;
-                // Boxed: the handler's future is kilobytes, and a connection waiting for
-                // its next request should not carry its room. Built in its box, here, so
-                // that the request goes into it straight from the parser rather than
-                // through the answer's state first.
-                let gate = shared.mux.load_full();
-                let handled = Box::into_pin(eg_protocols::boxed_in_place!(gate.handle(req, peer)));
-                // Boxed too, for the same reason: the state of an answer on its way out
-                // (the response, its body and what the access log will record).
-                let answering = eg_protocols::boxed_in_place!(self.answer::<M, _, _>(
-                    stream,
-                    handled,
-                    peer,
-                    exchange,
-                    keep_alive,
-                    drain_begun
-                ));
-                let kept = Box::into_pin(answering).await;
-                if !kept {
+                    self.waiting_since = None;
+                    self.answered = true;
+                    self.wait_limit = settings.idle_timeout;
+                }
+                if malformed {
+                    tracing::debug!(%peer, "malformed request head; answered 400");
+                    self.out.clear();
+                    response::bad_request(&mut self.out);
+                    let _ = Transport::write_all(stream, &self.out).await;
                     let _ = stream.shutdown().await;
                     return Outcome::Ended;
                 }
-                self.waiting_since = None;
-                self.answered = true;
-                self.wait_limit = settings.idle_timeout;
-            }
-            if malformed {
-                tracing::debug!(%peer, "malformed request head; answered 400");
-                self.out.clear();
-                response::bad_request(&mut self.out);
-                let _ = Transport::write_all(stream, &self.out).await;
-                let _ = stream.shutdown().await;
-                return Outcome::Ended;
-            }
-            // More bytes.
-            if self.buf.is_empty() {
-                // Back to the front of the buffer once no request holds a part of it: the
-                // next head is read into the same warm bytes, not the next ones along.
-                let _ = self.buf.try_reclaim(READ_BUFFER);
-            }
-            if self.buf.capacity() - self.buf.len() < MIN_READ_ROOM {
-                self.buf.reserve(READ_BUFFER);
-            }
-            let head_begins = self.buf.is_empty() && self.answered;
-            match stream.read_available(&mut self.buf) {
-                Ok(0) => return Outcome::Ended,
-                Ok(_) => {
-                    // A new head has its own deadline, from when it has to be waited for.
-                    if head_begins {
-                        self.waiting_since = None;
+                // More bytes.
+                if self.buf.is_empty() {
+                    // Back to the front of the buffer once no request holds a part of it: the
+                    // next head is read into the same warm bytes, not the next ones along.
+                    let _ = self.buf.try_reclaim(READ_BUFFER);
+                }
+                if self.buf.capacity() - self.buf.len() < MIN_READ_ROOM {
+                    self.buf.reserve(READ_BUFFER);
+                }
+                let head_begins = self.buf.is_empty() && self.answered;
+                match stream.read_available(&mut self.buf) {
+                    Ok(0) => return Outcome::Ended,
+                    Ok(_) => {
+                        // A new head has its own deadline, from when it has to be waited for.
+                        if head_begins {
+                            self.waiting_since = None;
+                        }
+                        continue;
                     }
-                    continue;
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => return Outcome::Ended,
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => return Outcome::Ended,
-            }
-            let woke = self
-                .wait(
-                    stream,
-                    &mut sweep,
-                    &draining,
-                    closing.as_mut(),
-                    &mut closing_registered,
-                )
-                .await;
-            if !woke {
-                if !self.buf.is_empty() {
-                    tracing::debug!(%peer, "request head unfinished within the deadline; closing");
-                } else {
-                    tracing::debug!(%peer, "no request within the deadline; closing");
+                let woke = self
+                    .wait(
+                        stream,
+                        &mut sweep,
+                        &draining,
+                        closing.as_mut(),
+                        &mut closing_registered,
+                    )
+                    .await;
+                if !woke {
+                    if !self.buf.is_empty() {
+                        tracing::debug!(
+                            %peer,
+                            "request head unfinished within the deadline; closing"
+                        );
+                    } else {
+                        tracing::debug!(%peer, "no request within the deadline; closing");
+                    }
+                    return Outcome::Ended;
                 }
-                return Outcome::Ended;
             }
         }
     }
