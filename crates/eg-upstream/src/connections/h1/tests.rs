@@ -301,6 +301,22 @@ async fn an_idle_connection_the_server_closed_is_skipped() {
 }
 
 #[tokio::test]
+async fn an_idle_connection_outlives_a_pause_of_seconds() {
+    let s = Scripted::start(|_| {
+        Then::Answer(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx".to_vec())
+    })
+    .await;
+    let pool = s.pool();
+    assert_eq!(call(&pool, get("/")).await.2, "x");
+    // Longer than the keep-alive of the backends quickest to close (Node.js: 5 s), and than
+    // several rounds of the reaper: traffic that pauses this long keeps its connection.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(pool.idle_count(), 1);
+    assert_eq!(call(&pool, get("/")).await.2, "x");
+    assert_eq!(s.accepted(), 1);
+}
+
+#[tokio::test]
 async fn a_server_that_drops_the_request_is_a_stale_connection() {
     let s = Scripted::start(|_| Then::Close).await;
     let pool = s.pool();
