@@ -7,18 +7,28 @@
 #
 # Environment: TLS (1: the client speaks HTTPS, TLS 1.3, to both proxies; 0), REQUESTS
 # (3000), BODY (64: bytes of the upstream's answer), EG_BIN (bin/easegress-server),
-# EG_WORKER_THREADS (1), KEEP_TMP (1: keep the temp dir).
+# EG_WORKER_THREADS (1), KEEP_TMP (1: keep the temp dir), CONNS (1: see below).
 #
 # strace slows every call down, so this counts calls and says nothing of time; a request
 # is counted once the connection is open (the handshake's calls are spread over the run,
 # one connection's worth).
+#
+# CONNS above 1 counts under load instead: h2load sends REQUESTS requests over CONNS
+# connections at once, and `perf stat` counts the proxy's system calls through the kernel's
+# tracepoints (perf, Debian package linux-perf), which do not slow them. One connection
+# at a time, every request pays for its own `epoll_wait`s; under load one `epoll_wait`
+# returns the readiness of many connections, so the counts here are what a busy proxy pays.
+# The table then has no failed column (tracepoints count entries, not results).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 requests=${REQUESTS:-3000}
 body=${BODY:-64}
 tls=${TLS:-0}
-for tool in strace h2load nginx openssl curl python3; do
+conns=${CONNS:-1}
+tracer_tool=strace
+[[ $conns -gt 1 ]] && tracer_tool=perf
+for tool in "$tracer_tool" taskset h2load nginx openssl curl python3; do
   command -v "$tool" >/dev/null || { echo "syscalls.sh: $tool is needed" >&2; exit 1; }
 done
 eg_bin=$(realpath -m "${EG_BIN:-$here/../bin/easegress-server}")
@@ -87,6 +97,45 @@ count() {
   ' "$tmp/$name.strace"
 }
 
+# The system calls a proxy makes on the request path, and those it could make around it,
+# for the count under load.
+LOAD_CALLS="epoll_wait epoll_ctl recvfrom sendto read write readv writev getsockopt
+  setsockopt ioctl futex accept4 close"
+
+# count_load NAME PID PORT: the system calls of PID (every thread) while h2load sends the
+# requests over CONNS connections. Pinned as the yardstick pins them: the proxy and the
+# upstream on CPU 0, h2load on CPU 1. How many `epoll_wait`s a request costs depends on how
+# busy the proxy is: the busier, the more connections each call returns.
+count_load() {
+  local name=$1 pid=$2 port=$3 events=(-e raw_syscalls:sys_enter) c up
+  for c in $LOAD_CALLS; do events+=(-e "syscalls:sys_enter_$c"); done
+  taskset -a -p -c 0 "$pid" >/dev/null
+  for up in $(cat "$tmp/upstream.pid") $(pgrep -P "$(cat "$tmp/upstream.pid")"); do
+    taskset -a -p -c 0 "$up" >/dev/null
+  done
+  # A warm-up, so that both proxies have their upstream connections open when counted.
+  taskset -c 1 h2load --h1 -n "$requests" -c "$conns" "$scheme://127.0.0.1:$port/" >/dev/null 2>&1
+  perf stat -x, -o "$tmp/$name.perf" "${events[@]}" -p "$pid" -- \
+    taskset -c 1 h2load --h1 -n "$requests" -c "$conns" "$scheme://127.0.0.1:$port/" >"$tmp/$name.load" 2>&1
+  grep -q "succeeded, 0 failed" <(grep '^requests:' "$tmp/$name.load") ||
+    { echo "syscalls.sh: $name: not every request succeeded:" >&2; grep '^requests:' "$tmp/$name.load" >&2; exit 1; }
+  echo "== $name: system calls a request ($requests requests, $conns connections at once, $scheme, $body B)"
+  # perf stat -x,: count, unit, event, ...
+  awk -F, -v n="$requests" '
+    $1 ~ /^[0-9]+$/ {
+      name = $3; sub(/^(raw_)?syscalls:sys_enter_?/, "", name)
+      if (name == "") { total = $1; next }
+      if ($1 / n >= 0.01) printf "  %-16s %6.2f\n", name, $1 / n
+    }
+    END { printf "  %-16s %6.2f\n", "all", total / n }
+  ' "$tmp/$name.perf"
+}
+
 # NGINX runs as one process (the yardstick's `master_process off`).
-count nginx "$nginx_pid" "$nginx_port"
-count easegress-server "$eg_pid" "$eg_port"
+if [[ $conns -gt 1 ]]; then
+  count_load nginx "$nginx_pid" "$nginx_port"
+  count_load easegress-server "$eg_pid" "$eg_port"
+else
+  count nginx "$nginx_pid" "$nginx_port"
+  count easegress-server "$eg_pid" "$eg_port"
+fi
