@@ -26,8 +26,9 @@ requests=${REQUESTS:-3000}
 body=${BODY:-64}
 tls=${TLS:-0}
 conns=${CONNS:-1}
-tracer_tool=strace
-[[ $conns -gt 1 ]] && tracer_tool=perf
+# One connection: strace (count); under load: perf's tracepoints (count_load).
+tracer_tool=strace counter=count
+[[ $conns -gt 1 ]] && { tracer_tool=perf; counter=count_load; }
 for tool in "$tracer_tool" taskset h2load nginx openssl curl python3; do
   command -v "$tool" >/dev/null || { echo "syscalls.sh: $tool is needed" >&2; exit 1; }
 done
@@ -70,6 +71,12 @@ for port in "$nginx_port" "$eg_port"; do
   wait_answering "$scheme://127.0.0.1:$port/" syscalls.sh "$tmp/eg.out"
 done
 
+# all_succeeded NAME: stops the script unless h2load's run for NAME had every request succeed.
+all_succeeded() {
+  grep -q "succeeded, 0 failed" <(grep '^requests:' "$tmp/$1.load") ||
+    { echo "syscalls.sh: $1: not every request succeeded:" >&2; grep '^requests:' "$tmp/$1.load" >&2; exit 1; }
+}
+
 # count NAME PID PORT: the system calls of PID's threads while h2load sends the requests.
 count() {
   local name=$1 pid=$2 port=$3 attach=() t
@@ -80,8 +87,7 @@ count() {
   sleep 1
   kill -0 "$tracer" 2>/dev/null || { echo "syscalls.sh: strace could not attach to $name" >&2; exit 1; }
   h2load --h1 -n "$requests" -c 1 "$scheme://127.0.0.1:$port/" >"$tmp/$name.load" 2>&1
-  grep -q "succeeded, 0 failed" <(grep '^requests:' "$tmp/$name.load") ||
-    { echo "syscalls.sh: $name: not every request succeeded:" >&2; grep '^requests:' "$tmp/$name.load" >&2; exit 1; }
+  all_succeeded "$name"
   kill -INT "$tracer"
   wait "$tracer" || true
   echo "== $name: system calls a request ($requests requests, one connection, $scheme, $body B)"
@@ -117,8 +123,7 @@ count_load() {
   taskset -c 1 h2load --h1 -n "$requests" -c "$conns" "$scheme://127.0.0.1:$port/" >/dev/null 2>&1
   perf stat -x, -o "$tmp/$name.perf" "${events[@]}" -p "$pid" -- \
     taskset -c 1 h2load --h1 -n "$requests" -c "$conns" "$scheme://127.0.0.1:$port/" >"$tmp/$name.load" 2>&1
-  grep -q "succeeded, 0 failed" <(grep '^requests:' "$tmp/$name.load") ||
-    { echo "syscalls.sh: $name: not every request succeeded:" >&2; grep '^requests:' "$tmp/$name.load" >&2; exit 1; }
+  all_succeeded "$name"
   echo "== $name: system calls a request ($requests requests, $conns connections at once, $scheme, $body B)"
   # perf stat -x,: count, unit, event, ...
   awk -F, -v n="$requests" '
@@ -132,10 +137,5 @@ count_load() {
 }
 
 # NGINX runs as one process (the yardstick's `master_process off`).
-if [[ $conns -gt 1 ]]; then
-  count_load nginx "$nginx_pid" "$nginx_port"
-  count_load easegress-server "$eg_pid" "$eg_port"
-else
-  count nginx "$nginx_pid" "$nginx_port"
-  count easegress-server "$eg_pid" "$eg_port"
-fi
+"$counter" nginx "$nginx_pid" "$nginx_port"
+"$counter" easegress-server "$eg_pid" "$eg_port"
