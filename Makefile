@@ -9,7 +9,7 @@
 #   make pgo-profile  refresh pgo/easegress-server.profdata, the profile the release build uses
 #   make deb      a Debian package (cargo-deb) in target/debian/; make package-test checks it
 #   make schemas  regenerate docs/schemas/ (JSON schemas of every kind, for editors)
-#   make fmt / make lint
+#   make fmt / make lint  (make unit LINT=1: the tests' build also lints, as CI runs it)
 
 CARGO      ?= cargo
 PYTHON     ?= python3
@@ -44,10 +44,24 @@ run: build
 
 test: unit acceptance
 
+# LINT=1 lints in the same build: every workspace crate is compiled through clippy's driver
+# with warnings denied (dependencies through plain rustc), benches and examples included, so
+# one build both checks what `make lint` checks and runs the tests. CI uses it; it saves the
+# check-only build of every dependency that `cargo clippy` makes.
+ifeq ($(LINT),1)
+CLIPPY_DRIVER := $(shell command -v clippy-driver)
+UNIT_ENV      := RUSTC_WORKSPACE_WRAPPER="$(CLIPPY_DRIVER)" RUSTFLAGS="$${RUSTFLAGS:+$$RUSTFLAGS }-D warnings"
+endif
+
 unit: deps
-	$(CARGO) test --workspace
+ifeq ($(LINT),1)
+	@[ -n "$(CLIPPY_DRIVER)" ] || { echo "error: LINT=1 needs clippy-driver (rustup component add clippy)"; exit 1; }
+	$(CARGO) fmt --all -- --check
+	$(UNIT_ENV) $(CARGO) test --workspace --all-targets --no-run
+endif
+	$(UNIT_ENV) $(CARGO) test --workspace
 	@# The workspace's build has AWS-LC (the server's default); this is the ring build.
-	$(CARGO) test -p eg-tls
+	$(UNIT_ENV) $(CARGO) test -p eg-tls
 
 # Without the shared suite (a plain clone) the project's own tests still run; CI has it.
 acceptance:
