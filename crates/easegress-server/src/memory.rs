@@ -8,6 +8,12 @@
 //! runs out of work; at most once per [`COLLECT_EVERY`] per thread it asks mimalloc to
 //! collect, which hands empty pages to the arenas and purges those freed long enough
 //! ago.
+//!
+//! C code linked into the server allocates with the C library's `malloc`, not with the
+//! Rust allocator: AWS-LC, the default TLS crypto, keeps its keys, handshake state and
+//! certificates' parsed forms there. glibc gives each thread that allocates an arena of
+//! its own and never returns an arena's free pages by itself, so the same collection also
+//! asks glibc to trim every arena ([`trim_c_heap`]).
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -57,7 +63,24 @@ fn collect() {
     // once). With `force = false` it only frees memory mimalloc already holds as free and
     // purges pages whose purge delay has passed; it touches no memory the program owns.
     unsafe { libmimalloc_sys::mi_collect(false) }
+    trim_c_heap();
 }
+
+/// Hands the whole free pages of glibc's malloc arenas back to the operating system.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn trim_c_heap() {
+    // SAFETY: `malloc_trim` has no preconditions: any thread may call it at any time. It
+    // takes each arena's own lock, and releases (`madvise(MADV_DONTNEED)`) only pages that
+    // lie wholly inside free chunks; no block in use is moved or touched.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Other C libraries: nothing to trim through a portable interface.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim_c_heap() {}
 
 #[cfg(test)]
 mod tests {
