@@ -18,7 +18,7 @@ SHARED     ?= $(CURDIR)/../shared
 ACCEPTANCE ?= $(SHARED)/acceptance
 PENDING    := $(CURDIR)/tests/acceptance-pending.txt
 
-.PHONY: all build run test unit acceptance acceptance-run bench pgo-profile deb package-test schemas fmt lint clean deps
+.PHONY: all build run test unit fmt-check acceptance acceptance-run bench pgo-profile deb package-test schemas fmt lint clean deps
 
 all: build
 
@@ -53,10 +53,9 @@ CLIPPY_DRIVER := $(shell command -v clippy-driver)
 UNIT_ENV      := RUSTC_WORKSPACE_WRAPPER="$(CLIPPY_DRIVER)" RUSTFLAGS="$${RUSTFLAGS:+$$RUSTFLAGS }-D warnings"
 endif
 
-unit: deps
+unit: deps $(if $(filter 1,$(LINT)),fmt-check)
 ifeq ($(LINT),1)
 	@[ -n "$(CLIPPY_DRIVER)" ] || { echo "error: LINT=1 needs clippy-driver (rustup component add clippy)"; exit 1; }
-	$(CARGO) fmt --all -- --check
 	$(UNIT_ENV) $(CARGO) test --workspace --all-targets --no-run
 endif
 	$(UNIT_ENV) $(CARGO) test --workspace
@@ -93,8 +92,10 @@ schemas: deps
 fmt:
 	$(CARGO) fmt --all
 
-lint:
+fmt-check:
 	$(CARGO) fmt --all -- --check
+
+lint: fmt-check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 clean:
