@@ -2,12 +2,25 @@
 //! thread has nothing to do.
 //!
 //! mimalloc returns freed pages to the OS lazily (after `purge_delay`, 1 s), and only when
-//! the thread that owns them allocates again. A server that goes quiet after a burst —
-//! thousands of connections served and then idle — would otherwise keep the burst's
-//! memory resident indefinitely. The runtime calls [`on_thread_park`] whenever a worker
-//! runs out of work; at most once per [`COLLECT_EVERY`] per thread it asks mimalloc to
-//! collect, which hands empty pages to the arenas and purges those freed long enough
+//! the thread that owns them allocates or collects again. A server that goes quiet after a
+//! burst — thousands of connections served and then idle — would otherwise keep the
+//! burst's memory resident indefinitely. The runtime calls [`on_thread_park`] whenever a
+//! worker runs out of work; at most once per [`COLLECT_EVERY`] per thread it asks mimalloc
+//! to collect, which hands empty pages to the arenas and purges those freed long enough
 //! ago.
+//!
+//! A worker that parks for good once a burst is over may have collected less than
+//! [`COLLECT_EVERY`] before, and a worker of the multi-threaded runtime that does not
+//! hold the I/O driver is woken by nothing but new work: what it freed since would stay.
+//! So a worker that worked since its last collection (parked [`PARKS_PER_CHECK`] times
+//! without one) *owes* a collection, and so does one whose collection followed work (the
+//! pages it freed are purged only by a later one, after the purge delay). The waker
+//! thread ([`start_waker`]) looks once per [`COLLECT_EVERY`] for a worker that owes one
+//! and has not parked since its last look, i.e. sleeps; then it wakes the runtime's
+//! workers with as many empty tasks as there are workers, and each worker's next park
+//! reads the clock and collects when due. A worker that only a timer wakes (the idle
+//! sweep's, twice a second) collects at each of its checks and owes nothing, and the
+//! waker sleeps while no worker owes anything.
 //!
 //! C code linked into the server allocates with the C library's `malloc`, not with the
 //! Rust allocator: AWS-LC, the default TLS crypto, keeps its keys, handshake state and
@@ -16,44 +29,203 @@
 //! asks glibc to trim every arena ([`trim_c_heap`]).
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 /// Least time between two collections on one thread.
 pub const COLLECT_EVERY: Duration = Duration::from_secs(1);
 /// The clock is read at one park in this many: a busy thread parks between batches of
 /// work, up to twice per request, and a clock read costs more than the rest of the hook.
-/// An idle server still parks at least every idle sweep (500 ms) while it has listeners.
+/// The first park after a round of the waker reads it whatever the count.
 const PARKS_PER_CHECK: u32 = 8;
+/// Runtime threads the waker watches; more get their collections at their own parks only.
+const WATCHED_THREADS: usize = 256;
 
-thread_local! {
-    static PARKS: Cell<u32> = const { Cell::new(0) };
-    static LAST_COLLECT: Cell<Option<Instant>> = const { Cell::new(None) };
+/// What the waker sees of one runtime thread; a cache line each, as every park writes it.
+#[repr(align(64))]
+struct Slot {
+    /// Parks so far (written by the thread alone: a plain store, no locked instruction):
+    /// unchanged between two looks of the waker, the thread slept.
+    parks: AtomicU32,
+    /// The thread owes a collection.
+    owes: AtomicBool,
 }
 
-/// Called when a runtime thread parks: at every [`PARKS_PER_CHECK`]th park, collects when
-/// the last collection on this thread is [`COLLECT_EVERY`] old.
-pub fn on_thread_park() {
-    let parks = PARKS.with(|p| {
-        let n = p.get().wrapping_add(1);
-        p.set(n);
-        n
-    });
-    if !parks.is_multiple_of(PARKS_PER_CHECK) {
-        return;
+static SLOTS: [Slot; WATCHED_THREADS] = [const {
+    Slot {
+        parks: AtomicU32::new(0),
+        owes: AtomicBool::new(false),
     }
-    let now = Instant::now();
-    let due = LAST_COLLECT.with(|last| {
-        let due = last
-            .get()
-            .is_none_or(|t| now.duration_since(t) >= COLLECT_EVERY);
-        if due {
-            last.set(Some(now));
+}; WATCHED_THREADS];
+/// Slots handed out so far (may exceed [`WATCHED_THREADS`]: those threads have none).
+static SLOTS_TAKEN: AtomicUsize = AtomicUsize::new(0);
+/// Threads that owe a collection; the waker sleeps while there are none.
+static OWING: AtomicUsize = AtomicUsize::new(0);
+/// Bumped by the waker at each of its rounds: a thread that sees a new value at a park
+/// reads the clock there.
+static WAKE_ROUND: AtomicU32 = AtomicU32::new(0);
+/// The waker thread, unparked when a thread comes to owe a collection.
+static WAKER: OnceLock<Thread> = OnceLock::new();
+
+/// One runtime thread's pace, and its slot; a thread that ends while it owes a collection
+/// is no longer counted.
+struct ThreadPace {
+    pace: Cell<Pace>,
+    slot: Cell<Option<&'static Slot>>,
+}
+
+impl Drop for ThreadPace {
+    fn drop(&mut self) {
+        if self.pace.get().owes {
+            OWING.fetch_sub(1, Ordering::Relaxed);
+            if let Some(slot) = self.slot.get() {
+                slot.owes.store(false, Ordering::Relaxed);
+            }
         }
-        due
+    }
+}
+
+thread_local! {
+    static THREAD: ThreadPace = const {
+        ThreadPace {
+            pace: Cell::new(Pace::NEW),
+            slot: Cell::new(None),
+        }
+    };
+}
+
+/// One runtime thread's collections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pace {
+    parks: u32,
+    last_collect: Option<Instant>,
+    /// The waker's round this thread last saw.
+    round: u32,
+    /// Parks without a collection since the last collection.
+    since: u32,
+    /// It owes a collection: it parked [`PARKS_PER_CHECK`] times or more without one, so
+    /// it worked (a thread that only a timer wakes collects at every check, as its
+    /// collections are due), or its last collection followed such work.
+    owes: bool,
+}
+
+impl Pace {
+    const NEW: Pace = Pace {
+        parks: 0,
+        last_collect: None,
+        round: 0,
+        since: 0,
+        owes: false,
+    };
+
+    /// One park: whether to collect now. `round` is the waker's round, `now` the clock.
+    fn park(&mut self, round: u32, now: impl FnOnce() -> Instant) -> bool {
+        self.parks = self.parks.wrapping_add(1);
+        let woken = self.round != round;
+        self.round = round;
+        if woken || self.parks.is_multiple_of(PARKS_PER_CHECK) {
+            let now = now();
+            let due = self
+                .last_collect
+                .is_none_or(|t| now.duration_since(t) >= COLLECT_EVERY);
+            if due {
+                self.last_collect = Some(now);
+                // Pages freed since the last collection are purged only by a later one,
+                // after the purge delay: one more is owed after work.
+                self.owes = self.since >= PARKS_PER_CHECK;
+                self.since = 0;
+                return true;
+            }
+        }
+        self.since = self.since.saturating_add(1);
+        self.owes |= self.since >= PARKS_PER_CHECK;
+        false
+    }
+}
+
+/// Called when a runtime thread parks: at every [`PARKS_PER_CHECK`]th park, and at the
+/// first after a round of the waker, collects when the last collection on this thread is
+/// [`COLLECT_EVERY`] old.
+pub fn on_thread_park() {
+    let round = WAKE_ROUND.load(Ordering::Relaxed);
+    let (due, owed, pace, slot) = THREAD.with(|t| {
+        let mut pace = t.pace.get();
+        let owed = pace.owes;
+        let due = pace.park(round, Instant::now);
+        t.pace.set(pace);
+        let slot = t.slot.get().or_else(|| {
+            let slot = SLOTS.get(SLOTS_TAKEN.fetch_add(1, Ordering::Relaxed));
+            t.slot.set(slot);
+            slot
+        });
+        (due, owed, pace, slot)
     });
     if due {
         collect();
     }
+    let owes = pace.owes;
+    if let Some(slot) = slot {
+        slot.parks.store(pace.parks, Ordering::Relaxed);
+        if owes != owed {
+            slot.owes.store(owes, Ordering::Relaxed);
+        }
+    }
+    if owes != owed {
+        if !owes {
+            OWING.fetch_sub(1, Ordering::Relaxed);
+        } else if OWING.fetch_add(1, Ordering::Relaxed) == 0 {
+            if let Some(waker) = WAKER.get() {
+                waker.unpark();
+            }
+        }
+    }
+}
+
+/// Starts the thread that wakes the runtime's `workers` threads when one of them sleeps
+/// owing a collection (the module's documentation). Once per process; a later call does
+/// nothing.
+pub fn start_waker(runtime: tokio::runtime::Handle, workers: usize) -> std::io::Result<()> {
+    if WAKER.get().is_some() {
+        return Ok(());
+    }
+    let thread = std::thread::Builder::new()
+        .name("eg-memory".into())
+        .spawn(move || {
+            let mut seen = [0u32; WATCHED_THREADS];
+            loop {
+                // Asleep while nothing is owed; a spurious unpark only costs a look.
+                while OWING.load(Ordering::Relaxed) == 0 {
+                    std::thread::park();
+                }
+                std::thread::sleep(COLLECT_EVERY);
+                if sleeps_owing(&mut seen) {
+                    WAKE_ROUND.fetch_add(1, Ordering::Relaxed);
+                    // Tasks from outside the runtime go to its shared queue and wake
+                    // parked workers; one that finds work wakes another, and each parks
+                    // again after. A runtime shut down drops them unpolled.
+                    for _ in 0..workers.max(1) {
+                        drop(runtime.spawn(async {}));
+                    }
+                }
+            }
+        })?;
+    let _ = WAKER.set(thread.thread().clone());
+    Ok(())
+}
+
+/// Whether a watched thread owes a collection and has not parked since the last look,
+/// whose park counts `seen` holds (and is given the new ones).
+fn sleeps_owing(seen: &mut [u32; WATCHED_THREADS]) -> bool {
+    let taken = SLOTS_TAKEN.load(Ordering::Relaxed).min(WATCHED_THREADS);
+    let mut found = false;
+    for (slot, seen) in SLOTS[..taken].iter().zip(seen.iter_mut()) {
+        let parks = slot.parks.load(Ordering::Relaxed);
+        found |= slot.owes.load(Ordering::Relaxed) && parks == *seen;
+        *seen = parks;
+    }
+    found
 }
 
 #[allow(unsafe_code)]
@@ -86,33 +258,115 @@ fn trim_c_heap() {}
 mod tests {
     use super::*;
 
+    /// Parks `n` times at `at` in round `round`; how many of them collected.
+    fn parks(pace: &mut Pace, n: u32, round: u32, at: Instant) -> u32 {
+        (0..n).map(|_| u32::from(pace.park(round, || at))).sum()
+    }
+
     #[test]
-    fn collections_are_paced_per_thread() {
-        let parks = |n: u32| (0..n).for_each(|_| on_thread_park());
-        PARKS.with(|p| p.set(0));
-        LAST_COLLECT.with(|l| l.set(None));
-        parks(PARKS_PER_CHECK - 1);
-        assert_eq!(
-            LAST_COLLECT.with(Cell::get),
-            None,
-            "no clock read before the check"
+    fn collections_are_paced() {
+        let t0 = Instant::now();
+        let mut pace = Pace::NEW;
+        let mut read = false;
+        for _ in 1..PARKS_PER_CHECK {
+            assert!(!pace.park(0, || {
+                read = true;
+                t0
+            }));
+        }
+        assert!(!read, "no clock read before the check");
+        assert!(
+            !pace.owes,
+            "fewer parks than a check's: no work to speak of"
         );
-        parks(1);
-        let first = LAST_COLLECT
-            .with(Cell::get)
-            .expect("the first check collects");
-        parks(PARKS_PER_CHECK);
+        assert_eq!(parks(&mut pace, 1, 0, t0), 1, "the first check collects");
+        assert!(!pace.owes);
+        let soon = t0 + COLLECT_EVERY / 2;
         assert_eq!(
-            LAST_COLLECT.with(Cell::get),
-            Some(first),
-            "a check within COLLECT_EVERY does not collect again"
+            parks(&mut pace, PARKS_PER_CHECK, 0, soon),
+            0,
+            "a check within COLLECT_EVERY does not collect"
         );
-        // Another thread has its own pace.
-        std::thread::spawn(move || {
-            parks(PARKS_PER_CHECK);
-            assert!(LAST_COLLECT.with(Cell::get).is_some());
+        assert!(pace.owes, "a check's worth of parks without a collection");
+        let later = t0 + COLLECT_EVERY;
+        assert_eq!(parks(&mut pace, PARKS_PER_CHECK, 0, later), 1);
+        assert!(
+            pace.owes,
+            "the collection followed work: one more is owed for the purge"
+        );
+    }
+
+    #[test]
+    fn a_timer_woken_thread_owes_nothing() {
+        // Parks spread out, as the idle sweep's: every check is due and collects.
+        let t0 = Instant::now();
+        let mut pace = Pace::NEW;
+        for i in 1..=4 * PARKS_PER_CHECK {
+            let at = t0 + COLLECT_EVERY * i;
+            let collected = pace.park(0, || at);
+            assert_eq!(collected, i % PARKS_PER_CHECK == 0);
+            assert!(!pace.owes, "park {i}");
+        }
+    }
+
+    #[test]
+    fn a_round_of_the_waker_makes_the_next_park_check() {
+        let t0 = Instant::now();
+        let mut pace = Pace::NEW;
+        // A burst, its last collection, then a few more parks and sleep.
+        assert!(parks(&mut pace, 20 * PARKS_PER_CHECK, 0, t0) >= 1);
+        assert!(pace.owes);
+        // The waker's round a second later: the next park checks, whatever the count.
+        let later = t0 + COLLECT_EVERY;
+        assert_eq!(
+            parks(&mut pace, 1, 1, later),
+            1,
+            "woken: checks and collects"
+        );
+        assert!(pace.owes, "after work: one more owed");
+        // Woken again, a round later: the purge's collection; then nothing is owed, also
+        // after a second park of the same wake.
+        let again = later + COLLECT_EVERY;
+        assert_eq!(parks(&mut pace, 1, 2, again), 1);
+        assert_eq!(parks(&mut pace, 1, 2, again), 0);
+        assert!(!pace.owes, "no work since: nothing owed");
+    }
+
+    #[test]
+    fn a_thread_that_owes_and_sleeps_is_found() {
+        // On a thread of its own, which takes a slot of its own; other tests' threads may
+        // take slots meanwhile, so only this thread's slot is read.
+        let slot = std::thread::spawn(|| {
+            // A collection at the first check, and a check's worth of parks after it.
+            (0..2 * PARKS_PER_CHECK).for_each(|_| on_thread_park());
+            let slot = THREAD.with(|t| t.slot.get()).expect("a slot");
+            assert!(
+                slot.owes.load(Ordering::Relaxed),
+                "worked after a collection"
+            );
+            assert!(OWING.load(Ordering::Relaxed) >= 1, "counted");
+            slot
         })
         .join()
         .unwrap();
+        let index = SLOTS
+            .iter()
+            .position(|s| std::ptr::eq(s, slot))
+            .expect("a slot of the table");
+        // The thread has ended: no longer counted as owing.
+        assert!(!slot.owes.load(Ordering::Relaxed));
+        let parks = slot.parks.load(Ordering::Relaxed);
+        assert_eq!(parks, 2 * PARKS_PER_CHECK);
+        let mut seen = [0u32; WATCHED_THREADS];
+        seen[index] = parks;
+        slot.owes.store(true, Ordering::Relaxed);
+        let found = sleeps_owing(&mut seen);
+        slot.owes.store(false, Ordering::Relaxed);
+        assert!(found, "owes, and no park since the last look");
+        seen[index] = parks - 1;
+        slot.owes.store(true, Ordering::Relaxed);
+        let _ = sleeps_owing(&mut seen);
+        slot.owes.store(false, Ordering::Relaxed);
+        assert_eq!(seen[index], parks, "the look keeps the new count");
     }
 }

@@ -132,6 +132,10 @@ pub fn main_with(registry: Registry) -> i32 {
             return 1;
         }
     };
+    // Wakes a worker that sleeps holding memory freed after its last collection.
+    if let Err(e) = crate::memory::start_waker(rt.handle().clone(), threads) {
+        tracing::warn!(error = %e, "memory freed by idle workers stays with them: no thread for the waker");
+    }
     let code = match rt.block_on(run(opts, registry, logging, program)) {
         Ok(code) => code,
         Err(e) => {
