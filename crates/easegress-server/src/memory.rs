@@ -61,16 +61,14 @@ static SLOTS: [Slot; WATCHED_THREADS] = [const {
 }; WATCHED_THREADS];
 /// Slots handed out so far (may exceed [`WATCHED_THREADS`]: those threads have none).
 static SLOTS_TAKEN: AtomicUsize = AtomicUsize::new(0);
-/// Threads that owe a collection; the waker sleeps while there are none.
-static OWING: AtomicUsize = AtomicUsize::new(0);
 /// Bumped by the waker at each of its rounds: a thread that sees a new value at a park
 /// reads the clock there.
 static WAKE_ROUND: AtomicU32 = AtomicU32::new(0);
-/// The waker thread, unparked when a thread comes to owe a collection.
+/// The waker thread, unparked when a watched thread comes to owe a collection.
 static WAKER: OnceLock<Thread> = OnceLock::new();
 
 /// One runtime thread's pace, and its slot; a thread that ends while it owes a collection
-/// is no longer counted.
+/// no longer does.
 struct ThreadPace {
     pace: Cell<Pace>,
     slot: Cell<Option<&'static Slot>>,
@@ -78,11 +76,8 @@ struct ThreadPace {
 
 impl Drop for ThreadPace {
     fn drop(&mut self) {
-        if self.pace.get().owes {
-            OWING.fetch_sub(1, Ordering::Relaxed);
-            if let Some(slot) = self.slot.get() {
-                slot.owes.store(false, Ordering::Relaxed);
-            }
+        if let Some(slot) = self.slot.get() {
+            slot.owes.store(false, Ordering::Relaxed);
         }
     }
 }
@@ -170,14 +165,10 @@ pub fn on_thread_park() {
         slot.parks.store(pace.parks, Ordering::Relaxed);
         if owes != owed {
             slot.owes.store(owes, Ordering::Relaxed);
-        }
-    }
-    if owes != owed {
-        if !owes {
-            OWING.fetch_sub(1, Ordering::Relaxed);
-        } else if OWING.fetch_add(1, Ordering::Relaxed) == 0 {
-            if let Some(waker) = WAKER.get() {
-                waker.unpark();
+            if owes {
+                if let Some(waker) = WAKER.get() {
+                    waker.unpark();
+                }
             }
         }
     }
@@ -196,7 +187,7 @@ pub fn start_waker(runtime: tokio::runtime::Handle, workers: usize) -> std::io::
             let mut seen = [0u32; WATCHED_THREADS];
             loop {
                 // Asleep while nothing is owed; a spurious unpark only costs a look.
-                while OWING.load(Ordering::Relaxed) == 0 {
+                while !watched().iter().any(|s| s.owes.load(Ordering::Relaxed)) {
                     std::thread::park();
                 }
                 std::thread::sleep(COLLECT_EVERY);
@@ -218,14 +209,18 @@ pub fn start_waker(runtime: tokio::runtime::Handle, workers: usize) -> std::io::
 /// Whether a watched thread owes a collection and has not parked since the last look,
 /// whose park counts `seen` holds (and is given the new ones).
 fn sleeps_owing(seen: &mut [u32; WATCHED_THREADS]) -> bool {
-    let taken = SLOTS_TAKEN.load(Ordering::Relaxed).min(WATCHED_THREADS);
     let mut found = false;
-    for (slot, seen) in SLOTS[..taken].iter().zip(seen.iter_mut()) {
+    for (slot, seen) in watched().iter().zip(seen.iter_mut()) {
         let parks = slot.parks.load(Ordering::Relaxed);
         found |= slot.owes.load(Ordering::Relaxed) && parks == *seen;
         *seen = parks;
     }
     found
+}
+
+/// The slots handed out so far.
+fn watched() -> &'static [Slot] {
+    &SLOTS[..SLOTS_TAKEN.load(Ordering::Relaxed).min(WATCHED_THREADS)]
 }
 
 #[allow(unsafe_code)]
@@ -344,7 +339,6 @@ mod tests {
                 slot.owes.load(Ordering::Relaxed),
                 "worked after a collection"
             );
-            assert!(OWING.load(Ordering::Relaxed) >= 1, "counted");
             slot
         })
         .join()
@@ -353,7 +347,7 @@ mod tests {
             .iter()
             .position(|s| std::ptr::eq(s, slot))
             .expect("a slot of the table");
-        // The thread has ended: no longer counted as owing.
+        // The thread has ended: it no longer owes.
         assert!(!slot.owes.load(Ordering::Relaxed));
         let parks = slot.parks.load(Ordering::Relaxed);
         assert_eq!(parks, 2 * PARKS_PER_CHECK);
