@@ -605,21 +605,16 @@ struct Protocols {
     /// request; [`serve_http1`] bounds a request head with the idle sweep instead.
     h1: http1::Builder,
     h2: http2::Builder<TokioExecutor>,
-    /// HTTP/1 keep-alive.
-    keep_alive: bool,
+    /// What the gate's HTTP/1 codec needs: keep-alive, the idle timeout
+    /// (`keepAliveTimeout`) and the idle sweep, which also lets idle connections leave hyper.
+    codec: h1::Settings,
     /// Deadline for the TLS handshake.
     tls_handshake: Duration,
     /// Deadline for the first request head of an HTTP/1 connection, from accept (plain) or
     /// from the end of the handshake (TLS).
     first_byte: Duration,
-    /// How long an HTTP/1 connection may wait idle for its next request
-    /// (`keepAliveTimeout`; `None` = no limit).
-    idle_timeout: Option<Duration>,
     /// Connection timers when serving HTTP/2 with prior knowledge.
     h2c: Option<H2cConfig>,
-    /// Ticks every [`IDLE_SWEEP`]: idle HTTP/1 connections leave hyper, and those the codec
-    /// serves let their buffers go.
-    idle_sweep: IdleSweep,
 }
 
 fn protocols(cfg: &ListenerConfig) -> Protocols {
@@ -637,16 +632,18 @@ fn protocols(cfg: &ListenerConfig) -> Protocols {
     Protocols {
         h1,
         h2,
-        keep_alive: cfg.keep_alive,
+        codec: h1::Settings {
+            keep_alive: cfg.keep_alive,
+            idle_timeout: cfg.keep_alive_timeout,
+            idle_sweep: IdleSweep::default(),
+        },
         tls_handshake: TLS_HANDSHAKE_TIMEOUT.min(header_deadline),
         first_byte: header_deadline,
-        idle_timeout: cfg.keep_alive_timeout,
         h2c: cfg.h2c.clone(),
-        idle_sweep: IdleSweep::default(),
     }
 }
 
-/// Ticks `protocols.idle_sweep` until the listener and its connections are gone.
+/// Ticks `protocols.codec.idle_sweep` until the listener and its connections are gone.
 fn spawn_idle_sweep(protocols: &Arc<Protocols>) {
     let protocols = Arc::downgrade(protocols);
     tokio::spawn(async move {
@@ -655,7 +652,7 @@ fn spawn_idle_sweep(protocols: &Arc<Protocols>) {
         loop {
             ticks.tick().await;
             match protocols.upgrade() {
-                Some(p) => p.idle_sweep.tick(),
+                Some(p) => p.codec.idle_sweep.tick(),
                 None => return,
             }
         }
@@ -727,154 +724,117 @@ async fn accept_loop<M: Gate>(
         let _ = stream.set_nodelay(true);
         shared.active.fetch_add(1, Ordering::AcqRel);
         let guard = ConnGuard(shared.clone());
-        tokio::spawn(serve_connection(
+        spawn_connection(
             stream,
             peer,
             guard,
             drain.handle(),
             protocols.clone(),
             tls.clone(),
-        ));
+        );
     }
 }
 
-/// Serves one accepted connection until it ends.
+/// Serves one accepted connection, in a task of its own, until it ends.
 ///
-/// Not an `async fn`, for the reason given at [`serve_http1`]: its arguments would be kept
-/// twice in the task of every connection, for the connection's whole life.
-fn serve_connection<M: Gate>(
+/// Each kind of connection has a task of its own type, and so of its own size: every idle
+/// keep-alive connection keeps its task, and a plain one should not carry the room of the
+/// TLS or HTTP/2 state it will never have.
+fn spawn_connection<M: Gate>(
     stream: TcpStream,
     peer: SocketAddr,
     guard: ConnGuard<M>,
-    mut drain: ConnDrain,
+    drain: ConnDrain,
     protocols: Arc<Protocols>,
     tls: Option<TlsAcceptor>,
-) -> impl Future<Output = ()> {
-    let shared = guard.0.clone();
-    let closing = drain.closing.clone();
-    let over_tls = tls.is_some();
-    // `certs`: the client's certificate chain, on mutual-TLS connections only; `activity`:
-    // where an HTTP/1 connection counts its requests and responses.
-    let service = move |h1: bool,
-                        certs: Option<eg_protocols::PeerCertificates>,
-                        activity: Option<Arc<Activity>>| {
-        let shared = shared.clone();
-        let closing = closing.clone();
-        hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-            if over_tls {
-                eg_protocols::mark_tls(req.extensions_mut(), certs.as_ref());
-            }
-            let guard = activity.as_ref().map(|a| {
-                use http_body::Body as _;
-                a.request(!req.body().is_end_stream())
-            });
-            let mux = shared.mux.load_full();
-            let closing = h1 && closing.load(Ordering::Acquire);
-            async move {
-                // Boxed: hyper keeps (and moves) the future of every request it serves, and
-                // the handler's future is kilobytes; a pointer is all that moves this way.
-                let mut handled = Box::pin(mux.handle(req.map(eg_protocols::Body::Incoming), peer));
-                let mut resp = match (CatchUnwind {
-                    inner: handled.as_mut(),
-                })
-                .await
-                {
-                    Ok(resp) => resp,
-                    Err(_) => {
-                        tracing::error!(%peer, "a request handler panicked; answered 500");
-                        M::internal_error()
-                    }
-                };
-                // A 101 hands the connection over; it must keep its `Connection: Upgrade`.
-                if closing && resp.status() != http::StatusCode::SWITCHING_PROTOCOLS {
-                    resp.headers_mut()
-                        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-                }
-                Ok::<_, Infallible>(resp.map(|b| Watched::new(b, guard)))
-            }
-        })
-    };
-    async move {
-        if let Some(cfg) = protocols.h2c.as_ref() {
-            // Boxed, as the TLS branch below: the task of every connection is as large as
-            // its largest branch, and a plain connection should not carry their size while
-            // it idles.
-            let result = Box::pin(serve_h2c(
-                stream,
-                peer,
-                guard.0.clone(),
-                cfg,
-                &protocols,
-                &mut drain,
-            ))
-            .await;
+) {
+    if let Some(cfg) = protocols.h2c.clone() {
+        tokio::spawn(async move {
+            let result = serve_h2c(stream, peer, guard.0.clone(), &cfg, &protocols, &drain).await;
             if let Err(e) = result {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
             drop(guard);
-            return;
+        });
+        return;
+    }
+    match tls {
+        None => {
+            tokio::spawn(serve_plain(stream, peer, guard, drain, protocols));
         }
-        let result = match tls {
-            None => {
-                serve_http1(
-                    stream,
-                    |a| service(true, None, Some(a)),
-                    &guard.0,
-                    &protocols,
-                    &mut drain,
-                    peer,
-                )
-                .await
-            }
-            Some(acceptor) => {
-                Box::pin(async {
-                    let tls_stream = match tokio::time::timeout(
-                        protocols.tls_handshake,
-                        acceptor.accept(stream),
-                    )
-                    .await
-                    {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return Ok(());
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return Ok(());
-                        }
-                    };
-                    // Read through a function that takes the stream and gives it back: a
-                    // local borrowed in the block is kept in every later state of it, also
-                    // once it has been moved out, and this stream is 1.2 KiB.
-                    let (tls_stream, certs, h2) = negotiated(tls_stream);
-                    if h2 {
-                        // Boxed: hyper's HTTP/2 connection is kilobytes larger than the
-                        // HTTP/1.1 branch, and every idle HTTPS connection would carry its room.
-                        let mut conn = Box::pin(protocols.h2.serve_connection(
-                            TokioIo::new(tls_stream),
-                            service(false, certs, None),
-                        ));
-                        tokio::select! {
-                            r = conn.as_mut() => r,
-                            _ = drain.reached(Phase::Draining) => {
-                                conn.as_mut().graceful_shutdown();
-                                conn.await
-                            }
-                        }
-                    } else {
-                        serve_http1(
-                            h1::TlsTransport::new(tls_stream, certs.clone()),
-                            |a| service(true, certs, Some(a)),
-                            &guard.0,
-                            &protocols,
-                            &mut drain,
-                            peer,
-                        )
-                        .await
-                    }
-                })
-                .await
+        Some(acceptor) => {
+            tokio::spawn(serve_tls(stream, peer, guard, drain, protocols, acceptor));
+        }
+    }
+}
+
+/// Serves a plain HTTP/1 connection until it ends.
+fn serve_plain<M: Gate>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    guard: ConnGuard<M>,
+    drain: ConnDrain,
+    protocols: Arc<Protocols>,
+) -> impl Future<Output = ()> {
+    let (shared, closing) = (guard.0.clone(), drain.closing.clone());
+    let service = move |activity| gate_service(shared, closing, peer, None, Some(activity));
+    serve_http1(stream, service, guard, drain, protocols, peer)
+}
+
+/// Serves a TLS connection until it ends: the handshake, then HTTP/2 or HTTP/1.1 as it
+/// negotiated.
+///
+/// Not an `async fn`, for the reason given at [`serve_http1`]: its arguments would be kept
+/// twice in the task of every connection, for the connection's whole life.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn's future keeps its arguments twice"
+)]
+fn serve_tls<M: Gate>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    guard: ConnGuard<M>,
+    drain: ConnDrain,
+    protocols: Arc<Protocols>,
+    acceptor: TlsAcceptor,
+) -> impl Future<Output = ()> {
+    async move {
+        let tls_stream =
+            match tokio::time::timeout(protocols.tls_handshake, acceptor.accept(stream)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+        // Read through a function that takes the stream and gives it back: a local borrowed
+        // in the block is kept in every later state of it, also once it has been moved out,
+        // and this stream is 1.2 KiB.
+        let (tls_stream, certs, h2) = negotiated(tls_stream);
+        let (shared, closing) = (guard.0.clone(), drain.closing.clone());
+        if !h2 {
+            let transport = h1::TlsTransport::new(tls_stream, certs.clone());
+            let service =
+                move |activity| gate_service(shared, closing, peer, Some(certs), Some(activity));
+            return serve_http1(transport, service, guard, drain, protocols, peer).await;
+        }
+        // Boxed: hyper's HTTP/2 connection is kilobytes larger than the HTTP/1.1 branch, and
+        // every idle HTTPS connection would carry its room.
+        let service = gate_service(shared, closing, peer, Some(certs), None);
+        let mut conn = Box::pin(
+            protocols
+                .h2
+                .serve_connection(TokioIo::new(tls_stream), service),
+        );
+        let result = tokio::select! {
+            r = conn.as_mut() => r,
+            _ = drain.reached(Phase::Draining) => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
             }
         };
         if let Err(e) = result {
@@ -882,6 +842,69 @@ fn serve_connection<M: Gate>(
         }
         drop(guard);
     }
+}
+
+/// The hyper service of a connection from `peer`: its requests go to the gate's current
+/// configuration. `tls`: `Some` on a TLS connection, with the client's certificate chain on
+/// mutual-TLS ones; `activity`: where an HTTP/1 connection counts its requests and
+/// responses (`None`: HTTP/2). Once the listener drains, an HTTP/1 answer says
+/// `Connection: close`.
+fn gate_service<M: Gate>(
+    shared: Arc<Shared<M>>,
+    closing: Arc<AtomicBool>,
+    peer: SocketAddr,
+    tls: Option<Option<eg_protocols::PeerCertificates>>,
+    activity: Option<Arc<Activity>>,
+) -> impl hyper::service::HttpService<
+    hyper::body::Incoming,
+    ResBody = Watched<M::Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<http::Response<Watched<M::Body>>, Infallible>> + Send,
+> {
+    let h1 = activity.is_some();
+    hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+        if let Some(certs) = &tls {
+            eg_protocols::mark_tls(req.extensions_mut(), certs.as_ref());
+        }
+        let guard = activity.as_ref().map(|a| {
+            use http_body::Body as _;
+            a.request(!req.body().is_end_stream())
+        });
+        let mux = shared.mux.load_full();
+        let closing = h1 && closing.load(Ordering::Acquire);
+        async move {
+            // Boxed: hyper keeps (and moves) the future of every request it serves, and
+            // the handler's future is kilobytes; a pointer is all that moves this way.
+            let mut handled = Box::pin(mux.handle(req.map(eg_protocols::Body::Incoming), peer));
+            let mut resp = match (CatchUnwind {
+                inner: handled.as_mut(),
+            })
+            .await
+            {
+                Ok(resp) => resp,
+                Err(_) => {
+                    tracing::error!(%peer, "a request handler panicked; answered 500");
+                    M::internal_error()
+                }
+            };
+            // A 101 hands the connection over; it must keep its `Connection: Upgrade`.
+            if closing && resp.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+                resp.headers_mut()
+                    .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok::<_, Infallible>(resp.map(|b| Watched::new(b, guard)))
+        }
+    })
+}
+
+/// The size of the future of a plain connection's task, for a test that keeps it within
+/// its allocation class.
+#[cfg(test)]
+pub(crate) fn plain_connection_future_size<M: Gate>() -> usize {
+    fn returned<A, B, C, D, E, R>(_: fn(A, B, C, D, E) -> R) -> usize {
+        size_of::<R>()
+    }
+    returned(serve_plain::<M>)
 }
 
 /// A TLS connection after its handshake: the client's certificate chain (mutual TLS only)
@@ -916,7 +939,7 @@ async fn serve_h2c<M: Gate>(
     shared: Arc<Shared<M>>,
     cfg: &H2cConfig,
     protocols: &Protocols,
-    drain: &mut ConnDrain,
+    drain: &ConnDrain,
 ) -> hyper::Result<()> {
     let mut byte = [0u8; 1];
     match tokio::time::timeout(protocols.tls_handshake, stream.peek(&mut byte)).await {
@@ -932,7 +955,7 @@ async fn serve_h2c<M: Gate>(
         let mux = shared.mux.load_full();
         let open = streams.open();
         async move {
-            // Boxed for the reason given in `serve_connection`.
+            // Boxed for the reason given in `gate_service`.
             let mut handled = Box::pin(mux.handle(req.map(eg_protocols::Body::Incoming), peer));
             let resp = match (CatchUnwind {
                 inner: handled.as_mut(),
@@ -977,27 +1000,31 @@ async fn serve_h2c<M: Gate>(
 ///
 /// hyper lets the connection go at the first [`IDLE_SWEEP`] tick that finds it idle, not
 /// after every answer: taking a connection back from hyper and handing it over again costs
-/// more than a request on a busy connection. Once the listener's drain reaches [`Phase::Closing`], an idle connection is
-/// closed and a busy one after its request.
+/// more than a request on a busy connection. Once the listener's drain reaches
+/// [`Phase::Closing`], an idle connection is closed and a busy one after its request.
 ///
 /// While hyper has the connection, the same sweep bounds a request head (hyper's header
 /// timer would cost a timer per request): a connection found reading a head — in hyper, no
 /// request open, nothing left to write, not idle — with no response completed for the
 /// idle timeout is closed, also when the head trickles in byte by byte.
 ///
+/// The future owns what the connection holds of its listener (`guard`, `drain`,
+/// `protocols`), so that it is the whole task of a plain connection, with nothing around
+/// it; it lets the connection's slot go when it ends.
+///
 /// Not an `async fn`: one keeps each argument twice in its future, as the argument and as
 /// the local it is moved into, and a TLS transport is over a kilobyte that every idle
 /// HTTPS connection would carry twice. The stream goes into the future once, as `io`.
-fn serve_http1<'a, M: Gate, T: h1::Transport, S, B>(
+fn serve_http1<M: Gate, T: h1::Transport, S, B>(
     transport: T,
     service: impl FnOnce(Arc<Activity>) -> S,
-    shared: &'a Shared<M>,
-    protocols: &'a Protocols,
-    drain: &'a mut ConnDrain,
+    guard: ConnGuard<M>,
+    drain: ConnDrain,
+    protocols: Arc<Protocols>,
     peer: SocketAddr,
-) -> impl Future<Output = hyper::Result<()>> + 'a
+) -> impl Future<Output = ()>
 where
-    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B> + Unpin + 'a,
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B> + Unpin,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     B: http_body::Body + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -1006,28 +1033,23 @@ where
     let mut io = ParkableIo::new(transport, activity.clone());
     let mut service = service(activity.clone());
     async move {
-        let settings = h1::Settings {
-            keep_alive: protocols.keep_alive,
-            idle_timeout: protocols.idle_timeout,
-            idle_sweep: &protocols.idle_sweep,
-        };
         let mut own = h1::Conn::new(Instant::now(), protocols.first_byte);
         // Set once the drain starts (before it reaches `Closing`): until then the `closing`
         // future, registered by its first poll, need not be polled again on every wake-up.
-        let draining = drain.closing.clone();
-        loop {
+        let draining = &*drain.closing;
+        let result = 'served: loop {
             match own
-                .serve(io.stream_mut(), shared, peer, &settings, drain)
+                .serve(io.stream_mut(), &guard.0, &peer, &protocols.codec, &drain)
                 .await
             {
-                h1::Outcome::Ended => return Ok(()),
+                h1::Outcome::Ended => break 'served Ok(()),
                 h1::Outcome::Elsewhere(bytes) => io.replay(bytes),
             }
             let closing = drain.reached(Phase::Closing);
             tokio::pin!(closing);
             activity.resumed();
             // Completes at the first sweep after this point; re-armed after each.
-            let sweep = protocols.idle_sweep.notified();
+            let sweep = protocols.codec.idle_sweep.notified();
             tokio::pin!(sweep);
             // Boxed: hyper's connection state is large and serves only the requests the codec
             // leaves to it, while every connection's task would carry its room.
@@ -1073,6 +1095,7 @@ where
                         }
                     };
                     if protocols
+                        .codec
                         .idle_timeout
                         .is_some_and(|limit| now.duration_since(since) >= limit)
                     {
@@ -1084,22 +1107,26 @@ where
                 }
                 // Wait for the next sweep (the new future is polled by the loop, which
                 // registers it).
-                sweep.set(protocols.idle_sweep.notified());
+                sweep.set(protocols.codec.idle_sweep.notified());
             }
         })
         .await;
             if let Some(result) = ended {
-                return result;
+                break 'served result;
             }
             let Some(parts) = (*conn).into_parts() else {
-                return Ok(());
+                break 'served Ok(());
             };
             io = parts.io;
             // The unparsed bytes are copied out: hyper's read buffer, which they are a view
             // of, is let go with the rest.
-            own.resume(&parts.read_buf, protocols.idle_timeout);
+            own.resume(&parts.read_buf, protocols.codec.idle_timeout);
             service = parts.service;
+        };
+        if let Err(e) = result {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
         }
+        drop(guard);
     }
 }
 

@@ -70,14 +70,16 @@ pub(super) enum Outcome {
     Elsewhere(Bytes),
 }
 
-/// The settings of the listener the codec serves for.
-pub(super) struct Settings<'a> {
+/// The settings of the listener the codec serves for; the listener keeps them for all its
+/// connections, which refer to them.
+pub(super) struct Settings {
     /// HTTP/1 keep-alive.
     pub(super) keep_alive: bool,
     /// How long a connection may wait for its next request (`None`: no limit).
     pub(super) idle_timeout: Option<Duration>,
-    /// The idle sweep: a connection waiting when it ticks lets its buffers go.
-    pub(super) idle_sweep: &'a IdleSweep,
+    /// Ticks every [`IDLE_SWEEP`](super::listener): a connection waiting when it ticks lets
+    /// its buffers go, and one hyper serves goes back to the codec once idle.
+    pub(super) idle_sweep: IdleSweep,
 }
 
 /// The codec's state of one connection.
@@ -118,7 +120,8 @@ impl Conn {
     /// Serves requests on `stream` until the connection ends or a request is hyper's.
     ///
     /// Not an `async fn`: one keeps each argument twice in its future, as the argument and
-    /// as the local it is moved into, and this future is in every connection's task.
+    /// as the local it is moved into, and this future is in every connection's task. For
+    /// the same reason `peer` is borrowed from the connection's future, which has it.
     #[allow(
         clippy::manual_async_fn,
         reason = "an async fn's future keeps its arguments twice"
@@ -127,8 +130,8 @@ impl Conn {
         &'a mut self,
         stream: &'a mut S,
         shared: &'a Shared<M>,
-        peer: SocketAddr,
-        settings: &'a Settings<'a>,
+        peer: &'a SocketAddr,
+        settings: &'a Settings,
         drain: &'a ConnDrain,
     ) -> impl Future<Output = Outcome> + 'a {
         async move {
@@ -138,7 +141,7 @@ impl Conn {
             let mut closing_registered = false;
             // Registered with the idle sweep by the first wait, and kept across requests.
             let registration = pin!(settings.idle_sweep.notified());
-            let mut sweep = SweepWatch::new(settings.idle_sweep, registration);
+            let mut sweep = SweepWatch::new(&settings.idle_sweep, registration);
             loop {
                 let mut malformed = false;
                 // Every whole request in the buffer first: a client may pipeline.
@@ -166,13 +169,13 @@ impl Conn {
                     // through the answer's state first.
                     let gate = shared.mux.load_full();
                     let handled =
-                        Box::into_pin(eg_protocols::boxed_in_place!(gate.handle(req, peer)));
+                        Box::into_pin(eg_protocols::boxed_in_place!(gate.handle(req, *peer)));
                     // Boxed too, for the same reason: the state of an answer on its way out
                     // (the response, its body and what the access log will record).
                     let answering = eg_protocols::boxed_in_place!(self.answer::<M, _, _>(
                         stream,
                         handled,
-                        peer,
+                        *peer,
                         exchange,
                         keep_alive,
                         drain_begun

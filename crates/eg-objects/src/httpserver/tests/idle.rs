@@ -316,3 +316,16 @@ async fn back_to_back_requests_with_bodies_outlast_the_head_deadline() {
     }
     assert!(served > 10, "only {served} requests in a second");
 }
+
+/// Every idle keep-alive connection keeps its task: the connection's future in tokio's task
+/// cell, with a 32-byte header, 24 bytes of scheduler, task id and stage, and a 48-byte
+/// trailer, aligned to 128 bytes. With a future of at most 920 bytes the cell is 1,024 bytes,
+/// one of the allocator's size classes; one byte more and it takes 1,280.
+#[test]
+fn a_plain_connection_task_stays_within_a_kilobyte() {
+    let size = crate::gate::listener::plain_connection_future_size::<super::super::mux::Mux>();
+    assert!(
+        size <= 920,
+        "a connection's future is {size} bytes: its task no longer fits in 1,024"
+    );
+}
